@@ -1,0 +1,87 @@
+"""What a run shows in the terminal: a progress bar over episodes and a summary table.
+
+Both are ordinary lifecycle-hook implementations, registered for the duration of a run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ilm_core.hookspecs import hookimpl
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+class ProgressDisplay:
+    """Live progress over episodes: reward, exam perplexity, fraction of exam-domain sentences."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.progress: Progress | None = None
+
+    @hookimpl
+    def ilm_run_start(self, run: Any) -> None:
+        cfg = run.config
+        self.console.print(
+            f"[bold]ilm run[/]: teacher [cyan]{cfg.teacher.name}[/], environment [cyan]{cfg.environment.name}[/], "
+            f"{cfg.students} students per teacher, budget {cfg.budget}, seed {cfg.seed}\n"
+            f"executor: {run.executor}\nrun directory: {run.run_dir.path}"
+        )
+        self.progress = Progress(
+            TextColumn("episode"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("episodes", total=cfg.episodes, completed=run.first_episode, stats="")
+
+    @hookimpl
+    def ilm_episode_end(self, run: Any, record: Any) -> None:
+        if self.progress is None:
+            return
+        stats = (
+            f"reward {record.reward_mean:.3g}  ppl {record.perplexity_mean:.3g}  "
+            f"{run.environment.exam_domain} fraction {record.fraction_exam_domain:.2f}"
+        )
+        self.progress.update(self.task, advance=1, stats=stats)
+
+    @hookimpl
+    def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
+        self.stop()
+        self.console.print(summary_table(summary, run.environment.exam_domain))
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def summary_table(summary: dict[str, Any], domain: str) -> Table:
+    table = Table(title=f"summary (last {summary['last_episodes']} episodes)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("episodes", summary["episodes"]),
+        (f"fraction of {domain} sentences sent", summary["fraction_exam_domain_last"]),
+        ("feedback-exam perplexity", summary["perplexity_last"]),
+        ("held-out exam perplexity", summary["heldout_perplexity_last"]),
+        ("reward (-perplexity)", summary["reward_last"]),
+        ("seconds (episodes only)", summary["seconds"]),
+    ]
+    for name, value in rows:
+        table.add_row(name, fmt(value))
+    return table

@@ -1,0 +1,79 @@
+"""`ilm run`: train a teacher over episodes and write a run directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ilm_core.config import assemble, resolve
+from ilm_core.loop import Experiment
+from ilm_core.registry import default_registry
+from ilm_core.rundir import RunDir
+
+
+def default_out(env: str, teacher: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path("runs") / f"{stamp}-{env}-{teacher}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path("runs") / f"{stamp}-{env}-{teacher}-{n}"
+    return path
+
+
+def run(
+    teacher: str = typer.Option(None, "--teacher", "-t", help="teacher plugin (default select-bin)"),
+    env: str = typer.Option(None, "--env", "-e", help="environment plugin (default domains)"),
+    student: str = typer.Option(None, "--student", help="student plugin (default transformer-lm)"),
+    interaction: str = typer.Option(None, "--interaction", help="interaction plugin (default all-at-once)"),
+    exam: str = typer.Option(None, "--exam", help="exam plugin (default perplexity)"),
+    executor: str = typer.Option(None, "--executor", help="executor plugin (default auto)"),
+    episodes: int = typer.Option(None, "--episodes", help="teacher training episodes"),
+    students: int = typer.Option(None, "--students", help="students per teacher"),
+    budget: int = typer.Option(None, "--budget", help="sentences per lesson"),
+    seed: int = typer.Option(None, "--seed", help="run seed"),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ..."),
+    config: Path = typer.Option(None, "--config", "-c", help="config file (TOML, JSON or YAML)"),
+    set_: list[str] = typer.Option(None, "--set", "-s", help="override: path.to.param=value (repeatable)"),
+    out: Path = typer.Option(None, "--out", "-o", help="run directory (default runs/<time>-<env>-<teacher>)"),
+    resume: Path = typer.Option(None, "--resume", help="continue the run in this directory from its last checkpoint"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the validated, resolved config and exit"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Train a teacher: each episode it teaches N students, they take an exam, it learns."""
+    console = Console()
+    registry = default_registry()
+    flags = {
+        "teacher": teacher, "environment": env, "student": student, "interaction": interaction,
+        "exam": exam, "executor": executor, "episodes": episodes, "students": students,
+        "budget": budget, "seed": seed, "device": device,
+    }
+    base = RunDir(resume).read_config() if resume is not None else None
+    cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
+    if dry_run:
+        console.print_json(json.dumps(cfg.model_dump(mode="json")))
+        return
+    run_dir = RunDir(resume if resume is not None else (out or default_out(cfg.environment.name, cfg.teacher.name)))
+    observers = []
+    display = None
+    if not quiet:
+        from ilm_core.cli.display import ProgressDisplay
+
+        display = ProgressDisplay(console)
+        observers.append(display)
+
+    def notify(message: str) -> None:
+        console.print(f"[yellow]notice:[/] {message}", markup=True, highlight=False)
+
+    try:
+        summary = Experiment(cfg, registry, run_dir, notify=notify).run(resume=resume is not None, observers=observers)
+    finally:
+        if display is not None:
+            display.stop()
+    if quiet:
+        console.print_json(json.dumps(summary))
+    console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

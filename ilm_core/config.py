@@ -1,0 +1,190 @@
+"""The experiment config: defaults < config file < command-line flags < `--set` overrides.
+
+A config is resolved against the registry: every component name must exist and its params
+are validated by the plugin's own params model, then written out in full, so a run
+directory records exactly what ran.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ilm_core.errors import ConfigError
+from ilm_core.registry import Registry, describe_validation_error
+
+COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
+CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
+
+
+class ComponentChoice(BaseModel):
+    """A component chosen by plugin name, with its params."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentConfig(BaseModel):
+    """One experiment: which plugins, how many episodes and students, which seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(6639, description="seeds the environment, the teacher and every student")
+    episodes: int = Field(40, ge=1, description="teacher training episodes")
+    students: int = Field(12, ge=1, description="students per teacher (lessons per episode)")
+    budget: int = Field(10, ge=1, description="sentences per lesson")
+    environment: ComponentChoice = ComponentChoice(name="domains")
+    teacher: ComponentChoice = ComponentChoice(name="select-bin")
+    student: ComponentChoice = ComponentChoice(name="transformer-lm")
+    interaction: ComponentChoice = ComponentChoice(name="all-at-once")
+    exam: ComponentChoice = ComponentChoice(name="perplexity")
+    executor: ComponentChoice = ComponentChoice(name="auto")
+    device: str = Field("cpu", description="device of the teacher and of in-process students")
+    checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every K episodes")
+    keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept (older ones deleted)")
+    on_diverged: Literal["worst", "stop"] = Field(
+        "worst",
+        description="a student whose loss is NaN/inf: 'worst' scores it as the worst student of "
+        "the episode (with a warning), 'stop' ends the run",
+    )
+
+
+def parse_value(text: str) -> Any:
+    """Parse a `--set` value: JSON when it parses (numbers, true/false, lists), else a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_set(item: str) -> tuple[list[str], Any]:
+    """`teacher.lr=0.1` -> (["teacher", "params", "lr"], 0.1); `episodes=5` -> (["episodes"], 5)."""
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(
+            f"--set {item!r} is not of the form path.to.param=value (e.g. --set teacher.lr=0.05 "
+            "or --set episodes=10)"
+        )
+    path = key.split(".")
+    if path[0] in COMPONENTS and len(path) > 1 and path[1] not in ("name", "params"):
+        path.insert(1, "params")
+    return path, parse_value(value)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `--set` overrides to a raw config dict (returns a new dict)."""
+    result = json.loads(json.dumps(raw))
+    for item in overrides:
+        path, value = parse_set(item)
+        node = result
+        for part in path[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"--set {item!r}: '{part}' is a value, not a section")
+            node = nxt
+        node[path[-1]] = value
+    return result
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML, JSON or YAML config file into a dict."""
+    if path.suffix.lower() not in CONFIG_SUFFIXES:
+        raise ConfigError(
+            f"config file {str(path)!r} has an unknown format {path.suffix!r}; use one of: "
+            + ", ".join(CONFIG_SUFFIXES)
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a table of settings, not {type(data).__name__}")
+    data.pop("description", None)
+    return data
+
+
+def normalise(raw: dict[str, Any]) -> dict[str, Any]:
+    """Accept `teacher = "random"` as shorthand for `teacher = {name = "random"}`."""
+    result = dict(raw)
+    for key in COMPONENTS:
+        value = result.get(key)
+        if isinstance(value, str):
+            result[key] = {"name": value}
+        elif isinstance(value, dict) and "name" not in value:
+            # params given (e.g. by --set teacher.lr=0.1) for the default component
+            result[key] = {"name": ExperimentConfig.model_fields[key].default.name, **value}
+    return result
+
+
+def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
+    """Validate a raw config and every component's params; fill in all defaults."""
+    try:
+        config = ExperimentConfig.model_validate(normalise(raw))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, prefix="config", model=ExperimentConfig)) from None
+    updates = {}
+    for kind in COMPONENTS:
+        choice: ComponentChoice = getattr(config, kind)
+        spec = registry.get(kind, choice.name)
+        params = registry.validate_params(kind, spec.name, choice.params)
+        updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
+    return config.model_copy(update=updates)
+
+
+def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths where two config dicts differ."""
+    diffs = []
+    for key in sorted(set(a) | set(b)):
+        path = f"{prefix}{key}"
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            diffs.extend(config_diff(va, vb, prefix=path + "."))
+        elif va != vb:
+            diffs.append(f"{path}: {va!r} -> {vb!r}")
+    return diffs
+
+
+def assemble(
+    config_file: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Raw config from, in increasing precedence: `base`, a file, command-line flags, `--set`.
+
+    Flags that name a component (`teacher="random"`) set its name and keep its params only
+    when the name is unchanged.
+    """
+    raw = normalise(dict(base or {}))
+    if config_file is not None:
+        raw.update(normalise(load_config_file(config_file)))
+    for key, value in (flags or {}).items():
+        if value is None:
+            continue
+        if key in COMPONENTS:
+            current = raw.get(key) or {}
+            same = isinstance(current, dict) and current.get("name") == value
+            raw[key] = {"name": value, "params": current.get("params", {}) if same else {}}
+        else:
+            raw[key] = value
+    return normalise(apply_overrides(raw, overrides or []))

@@ -1,0 +1,114 @@
+"""The hooks a plugin can implement (pluggy, entry-point group `ilm`).
+
+One hook per component kind: each returns records (`ilm_core.records`) describing the
+components a plugin provides. Lifecycle hooks observe a run. `docs/writing-plugins.md`
+documents every hook here; a test fails when one is missing from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ilm_core.messages import EpisodeRecord
+    from ilm_core.records import (
+        EnvironmentSpec,
+        ExamSpec,
+        ExecutorSpec,
+        InteractionSpec,
+        RoadmapCell,
+        StudentSpec,
+        TeacherSpec,
+    )
+
+PROJECT = "ilm"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class IlmSpecs:
+    """Hook specifications of ilm."""
+
+    @hookspec
+    def ilm_environments(self) -> Iterable[EnvironmentSpec]:
+        """Register environments (languages and their exams).
+
+        Called once when the registry loads plugins. Yield `EnvironmentSpec` records; the
+        factory builds an `ilm_core.interfaces.Environment` from its params.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_teachers(self) -> Iterable[TeacherSpec]:
+        """Register teachers.
+
+        Called once when the registry loads plugins. Yield `TeacherSpec` records; the
+        factory builds an `ilm_core.interfaces.Teacher` from its params.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_students(self) -> Iterable[StudentSpec]:
+        """Register students.
+
+        Called once when the registry loads plugins (and again in each worker process of a
+        multiprocess executor). Yield `StudentSpec` records; the factory builds an
+        `ilm_core.interfaces.Student`. Add the capability "batched" when one `train` call
+        can train many students as one model.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_interactions(self) -> Iterable[InteractionSpec]:
+        """Register interactions (how lessons go out and feedback comes back).
+
+        Called once when the registry loads plugins. Yield `InteractionSpec` records; the
+        factory builds an `ilm_core.interfaces.Interaction`.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_exams(self) -> Iterable[ExamSpec]:
+        """Register exams.
+
+        Called once when the registry loads plugins (and in worker processes). Yield
+        `ExamSpec` records; the factory builds an `ilm_core.interfaces.Exam`.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_executors(self) -> Iterable[ExecutorSpec]:
+        """Register executors (where and how the N students of an episode are trained).
+
+        Called once when the registry loads plugins. Yield `ExecutorSpec` records; the
+        factory builds an `ilm_core.interfaces.Executor`.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_roadmap_cells(self) -> Iterable[RoadmapCell]:
+        """Add new cells (steps) to the road map.
+
+        Called when the road map is assembled (`ilm roadmap`, `ilm plugins`). Yield
+        `RoadmapCell` records under an existing component and group or a new group; their
+        ids can then be named in a plugin's `roadmap` field.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_run_start(self, run: Any) -> None:
+        """Observe the start of a run, after the config is resolved and the environment built.
+
+        `run` is the `ilm_core.loop.RunInfo` (config, run directory, first episode).
+        """
+
+    @hookspec
+    def ilm_episode_end(self, run: Any, record: EpisodeRecord) -> None:
+        """Observe the end of an episode, after its record is written to metrics.jsonl."""
+
+    @hookspec
+    def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
+        """Observe the end of a run, after summary.json is written."""

@@ -1,0 +1,417 @@
+"""The episode loop: environment -> teacher -> (interaction: lessons, students, exam, feedback).
+
+The loop owns everything a plugin must not be trusted with: validating lessons, keeping the
+held-out exam away from teachers, the divergence policy, metrics, checkpoints and resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ilm_core import seeding
+from ilm_core.config import ExperimentConfig
+from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
+from ilm_core.interfaces import (
+    EpisodeContext,
+    Exam,
+    Executor,
+    ExecutorContext,
+    Interaction,
+    Teacher,
+    TeacherContext,
+)
+from ilm_core.measures import overlaps
+from ilm_core.messages import (
+    ComponentRef,
+    EnvironmentData,
+    EpisodeRecord,
+    ExamResult,
+    InteractionOutcome,
+    Lesson,
+    StudentReport,
+    TrainingJob,
+)
+from ilm_core.registry import Registry
+from ilm_core.rundir import RunDir
+
+LAST = 10  # episodes summarised at the end ("the last 10 episodes")
+
+
+@dataclass
+class RunInfo:
+    """What lifecycle hooks see of a run."""
+
+    config: ExperimentConfig
+    run_dir: RunDir
+    first_episode: int
+    executor: str
+    environment: EnvironmentData
+    notices: list[str] = field(default_factory=list)
+
+
+class _Guarded:
+    """Wraps a plugin object so an exception from any of its methods names the plugin."""
+
+    def __init__(self, obj: Any, kind: str, name: str):
+        self._obj, self._kind, self._name = obj, kind, name
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._obj, attr)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except (IlmError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    f"{self._kind} plugin '{self._name}' raised in {attr}(): {type(exc).__name__}: {exc}",
+                    plugin=self._name,
+                    stage=attr,
+                ) from exc
+
+        return call
+
+
+def _fingerprint(data: EnvironmentData) -> str:
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
+
+
+def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
+    """Build and check the environment's data sets (disjoint, budget fits the pool)."""
+    name = config.environment.name
+    env = _Guarded(registry.build("environment", name, config.environment.params), "environment", name)
+    try:
+        data = env.build(seeding.derive(config.seed, "environment"))
+        if not isinstance(data, EnvironmentData):
+            data = EnvironmentData.model_validate(data)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"environment plugin '{name}' built invalid data: {exc}", plugin=name, stage="build") from exc
+    clashes = data.overlaps()
+    if clashes:
+        raise ConfigError(
+            f"environment '{name}' (params {config.environment.params}) built data sets that are "
+            f"not disjoint: {'; '.join(clashes)}. The teacher corpus, pool, exam, exam bank and "
+            "held-out exam must not share sentences, or the exam no longer measures unseen language."
+        )
+    if config.budget > len(data.pool):
+        raise ConfigError(
+            f"budget = {config.budget} is larger than the pool of {len(data.pool)} sentences that "
+            f"environment '{name}' built; choose a budget between 1 and {len(data.pool)}"
+        )
+    return data
+
+
+class Experiment:
+    """One teacher trained over episodes, writing into a run directory."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        registry: Registry,
+        run_dir: RunDir,
+        notify: Callable[[str], None] = lambda message: None,
+    ):
+        self.config = config
+        self.registry = registry
+        self.run_dir = run_dir
+        self.notify = notify
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        cfg, reg = self.config, self.registry
+        self.data = build_environment(cfg, reg)
+        self.teacher: Teacher = _Guarded(reg.build("teacher", cfg.teacher.name, cfg.teacher.params), "teacher", cfg.teacher.name)  # type: ignore[assignment]
+        self.interaction: Interaction = _Guarded(
+            reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
+        )  # type: ignore[assignment]
+        self.exam: Exam = _Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
+        try:
+            executor.prepare(
+                ExecutorContext(
+                    registry=reg,
+                    student=ComponentRef(**cfg.student.model_dump()),
+                    n_students=cfg.students,
+                    device=cfg.device,
+                    notify=self.notify,
+                )
+            )
+        except IlmError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"executor plugin '{cfg.executor.name}' failed to start: {type(exc).__name__}: {exc}",
+                plugin=cfg.executor.name,
+                stage="prepare",
+            ) from exc
+        self.executor = executor
+        # the student plugin is checked here so a missing extra fails before any training
+        reg.build("student", cfg.student.name, cfg.student.params)
+        self.teacher.setup(
+            TeacherContext(
+                vocabulary=list(self.data.vocabulary),
+                teacher_corpus=[list(s) for s in self.data.teacher_corpus],
+                pool=[list(s) for s in self.data.pool],
+                pool_in_exam_domain=list(self.data.pool_in_exam_domain),
+                budget=cfg.budget,
+                n_students=cfg.students,
+                seed=seeding.derive(cfg.seed, "teacher"),
+                device=cfg.device,
+            )
+        )
+
+    # -- one episode -----------------------------------------------------------------------
+    def _check_lessons(self, lessons: list[Lesson]) -> None:
+        cfg, name = self.config, self.config.teacher.name
+        pool = len(self.data.pool)
+
+        def fail(msg: str) -> None:
+            raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
+
+        if not isinstance(lessons, list) or len(lessons) != cfg.students:
+            fail(f"expected {cfg.students} lessons (one per student), got {len(lessons) if isinstance(lessons, list) else type(lessons).__name__}")
+        for i, lesson in enumerate(lessons):
+            if not isinstance(lesson, Lesson):
+                fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
+            idx = lesson.indices
+            if not 1 <= len(idx) <= cfg.budget:
+                fail(f"lesson {i} has {len(idx)} sentences; the budget allows 1 to {cfg.budget}")
+            if len(set(idx)) != len(idx):
+                fail(f"lesson {i} repeats a sentence: {idx}")
+            bad = [j for j in idx if not 0 <= j < pool]
+            if bad:
+                fail(f"lesson {i} has index {bad[0]}, outside the pool 0..{pool - 1}")
+
+    def _episode(self, episode: int) -> EpisodeRecord:
+        cfg, data = self.config, self.data
+        start = time.perf_counter()
+        import torch
+
+        torch.manual_seed(seeding.derive(cfg.seed, "episode", episode))
+        feedback_items = self.exam.feedback_items(
+            list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
+        )
+        private: dict[str, Any] = {}
+
+        def examine(lessons: list[Lesson]) -> list[StudentReport]:
+            self._check_lessons(lessons)
+            job = TrainingJob(
+                student=ComponentRef(**cfg.student.model_dump()),
+                exam=ComponentRef(**cfg.exam.model_dump()),
+                vocab_size=len(data.vocabulary),
+                lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
+                seeds=[seeding.derive(cfg.seed, "student", episode, i) for i in range(len(lessons))],
+                exams={"feedback": feedback_items, **({"heldout": data.heldout_exam} if data.heldout_exam else {})},
+            )
+            reports = self.executor.run(job)
+            reports = self._apply_divergence_policy(reports, episode)
+            private["reports"] = reports
+            private["lessons"] = lessons
+            # the interaction (and through it the teacher) sees the feedback exam only
+            return [r.model_copy(update={"exams": {"feedback": r.exams["feedback"]}}) for r in reports]
+
+        context = EpisodeContext(
+            episode=episode, n_students=cfg.students, budget=cfg.budget, teacher=self.teacher, examine=examine
+        )
+        outcome: InteractionOutcome = self.interaction.run_episode(context)
+        if "reports" not in private:
+            raise PluginError(
+                f"interaction plugin '{cfg.interaction.name}' finished episode {episode} without "
+                "examining any student (it must call context.examine(lessons))",
+                plugin=cfg.interaction.name,
+                stage="run_episode",
+            )
+        return self._record(episode, private["lessons"], private["reports"], outcome, feedback_items, time.perf_counter() - start)
+
+    def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
+        diverged = [r for r in reports if r.diverged]
+        if not diverged:
+            return reports
+        ids = ", ".join(str(r.student) for r in diverged)
+        finite = [r.exams["feedback"].perplexity for r in reports if not r.diverged]
+        if self.config.on_diverged == "stop" or not finite:
+            raise StudentDivergedError(
+                f"episode {episode}: student(s) {ids} diverged (loss or exam perplexity NaN/inf)"
+                + ("" if finite else " and no student of the episode stayed finite")
+                + ". Lower the student's learning rate, or set on_diverged='worst' to score "
+                "diverged students as the episode's worst."
+            )
+        worst = max(finite)
+        self.notify(f"episode {episode}: student(s) {ids} diverged; scored as the episode's worst ({worst:.4g})")
+        fixed = []
+        for r in reports:
+            if r.diverged:
+                exams = {
+                    name: ExamResult(perplexity=worst, item_perplexities=[worst] * len(res.item_perplexities), nll=math.nan, tokens=res.tokens)
+                    for name, res in r.exams.items()
+                }
+                r = r.model_copy(update={"exams": exams})
+            fixed.append(r)
+        return fixed
+
+    def _record(
+        self,
+        episode: int,
+        lessons: list[Lesson],
+        reports: list[StudentReport],
+        outcome: InteractionOutcome,
+        feedback_items: list[list[int]],
+        seconds: float,
+    ) -> EpisodeRecord:
+        data = self.data
+        ppl = [r.exams["feedback"].perplexity for r in reports]
+        rewards = [-p for p in ppl]
+        fractions = [statistics.fmean(data.pool_in_exam_domain[j] for j in lesson.indices) for lesson in lessons]
+        taught = [[data.pool[j] for j in lesson.indices] for lesson in lessons]
+        per_overlap = [overlaps(t, feedback_items) for t in taught]
+        heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
+        per_student = {
+            "perplexity": ppl,
+            "fraction_exam_domain": fractions,
+            "final_loss": [r.final_loss if math.isfinite(r.final_loss) else None for r in reports],  # type: ignore[misc]
+        }
+        if heldout:
+            per_student["heldout_perplexity"] = heldout
+        stats = dict(outcome.teacher.stats)
+        return EpisodeRecord(
+            episode=episode,
+            reward_mean=statistics.fmean(rewards),
+            reward_std=statistics.pstdev(rewards),
+            perplexity_mean=statistics.fmean(ppl),
+            perplexity_std=statistics.pstdev(ppl),
+            heldout_perplexity_mean=statistics.fmean(heldout) if heldout else None,
+            heldout_perplexity_std=statistics.pstdev(heldout) if heldout else None,
+            fraction_exam_domain=statistics.fmean(fractions),
+            entropy=stats.pop("entropy", None),
+            tokens_sent=sum(len(s) for t in taught for s in t),
+            seconds=round(seconds, 4),
+            diverged_students=sum(r.diverged for r in reports),
+            overlap={k: statistics.fmean(o[k] for o in per_overlap) for k in ("unigram", "bigram", "trigram")},
+            per_student=per_student,
+            teacher=stats,
+        )
+
+    # -- the run ---------------------------------------------------------------------------
+    def _checkpoint_state(self, completed: int) -> dict[str, Any]:
+        import torch
+
+        return {
+            "episode": completed,
+            "teacher": self.teacher.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "environment": {
+                "name": self.config.environment.name,
+                "params": self.config.environment.params,
+                "fingerprint": _fingerprint(self.data),
+            },
+        }
+
+    def run(self, resume: bool = False, observers: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+        """Run (or resume) the experiment; returns the summary also written to summary.json."""
+        rd, cfg = self.run_dir, self.config
+        rd.create()
+        rd.lock()
+        for obs in observers:
+            self.registry.pm.register(obs)
+        try:
+            return self._run_locked(resume)
+        finally:
+            for obs in observers:
+                self.registry.pm.unregister(obs)
+            close = getattr(getattr(self, "executor", None), "close", None)
+            if close:
+                close()
+            rd.unlock()
+
+    def _run_locked(self, resume: bool) -> dict[str, Any]:
+        rd, cfg = self.run_dir, self.config
+        resolved = cfg.model_dump(mode="json")
+        first = 0
+        if resume:
+            from ilm_core.config import config_diff
+
+            saved = rd.read_config()
+            diffs = config_diff(saved, resolved)
+            if diffs:
+                raise ConfigError(
+                    f"--resume {rd.path}: the config differs from the one the run was started with: "
+                    + "; ".join(diffs)
+                    + ". Resume with the same config (omit --config/--set), or start a new run."
+                )
+        else:
+            rd.write_config(resolved)
+        self._build()
+        if resume:
+            loaded = rd.load_checkpoint(self.notify)
+            if loaded is not None:
+                state, path = loaded
+                env = state.get("environment", {})
+                if env.get("fingerprint") != _fingerprint(self.data):
+                    raise RunDirError(
+                        f"checkpoint {path} was written for a different environment "
+                        f"({env.get('name')}, fingerprint {env.get('fingerprint')}); the environment "
+                        "plugin now builds other data. Reinstall the version the run used, or start a new run."
+                    )
+                self.teacher.load_state_dict(state["teacher"])
+                first = int(state["episode"])
+                self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
+            rd.keep_metrics(first, self.notify)
+        elif rd.metrics_path.exists():
+            rd.keep_metrics(0)
+        info = RunInfo(
+            config=cfg,
+            run_dir=rd,
+            first_episode=first,
+            executor=getattr(self.executor, "description", "") or cfg.executor.name,
+            environment=self.data,
+        )
+        self.registry.pm.hook.ilm_run_start(run=info)
+        for episode in range(first, cfg.episodes):
+            record = self._episode(episode)
+            rd.append_metric(record.model_dump(mode="json"))
+            completed = episode + 1
+            if completed % cfg.checkpoint_every == 0 or completed == cfg.episodes:
+                rd.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
+            self.registry.pm.hook.ilm_episode_end(run=info, record=record)
+        summary = summarise(rd.read_metrics(), cfg)
+        summary["executor"] = info.executor
+        rd.write_summary(summary)
+        self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
+        return summary
+
+
+def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:
+    """Figures over the whole run and its last 10 episodes."""
+    tail = records[-LAST:]
+
+    def mean(key: str, rows: list[dict[str, Any]]) -> float | None:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return statistics.fmean(values) if values else None
+
+    return {
+        "episodes": len(records),
+        "seed": config.seed,
+        "environment": config.environment.name,
+        "teacher": config.teacher.name,
+        "students": config.students,
+        "seconds": round(sum(r["seconds"] for r in records), 3),
+        "last_episodes": len(tail),
+        "fraction_exam_domain_last": mean("fraction_exam_domain", tail),
+        "perplexity_last": mean("perplexity_mean", tail),
+        "heldout_perplexity_last": mean("heldout_perplexity_mean", tail),
+        "reward_last": mean("reward_mean", tail),
+        "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
+        "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12],
+    }

@@ -1,0 +1,183 @@
+"""Typed messages that cross a plugin boundary.
+
+Every value a plugin hands to the core (or the core to a plugin) is one of these pydantic
+models, so a plugin that breaks a rule fails where it broke it, with a message that names it.
+Sentences are lists of token ids into the environment's vocabulary (ids 0..V-1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Sentence = list[int]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnvironmentData(Message):
+    """What an environment builds for one seed.
+
+    `pool_in_exam_domain[i]` says whether pool sentence i comes from the exam's domain or
+    structure (what the oracle and worst-case teachers, and the metrics, use). The feedback
+    exam, the exam bank and the held-out exam are drawn like each other; the held-out exam
+    never reaches a teacher.
+    """
+
+    vocabulary: list[str] = Field(min_length=1)
+    exam_domain: str = Field(description="human-readable name of the exam's domain, e.g. 'V1'")
+    teacher_corpus: list[Sentence]
+    pool: list[Sentence] = Field(min_length=1)
+    pool_in_exam_domain: list[bool]
+    exam: list[Sentence] = Field(min_length=1)
+    exam_bank: list[Sentence] = Field(default_factory=list)
+    heldout_exam: list[Sentence] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> EnvironmentData:
+        if len(self.pool_in_exam_domain) != len(self.pool):
+            raise ValueError(
+                f"pool_in_exam_domain has {len(self.pool_in_exam_domain)} labels for a pool of "
+                f"{len(self.pool)} sentences; give one label per pool sentence"
+            )
+        size = len(self.vocabulary)
+        for part in ("teacher_corpus", "pool", "exam", "exam_bank", "heldout_exam"):
+            for i, sentence in enumerate(getattr(self, part)):
+                if not sentence:
+                    raise ValueError(f"{part}[{i}] is empty; sentences need at least one token")
+                bad = [t for t in sentence if not 0 <= t < size]
+                if bad:
+                    raise ValueError(
+                        f"{part}[{i}] has token id {bad[0]}, outside the vocabulary 0..{size - 1}"
+                    )
+        return self
+
+    def overlaps(self) -> list[str]:
+        """Pairs of data sets that share a sentence (they must be disjoint)."""
+        parts = ("teacher_corpus", "pool", "exam", "exam_bank", "heldout_exam")
+        sets = {p: {tuple(s) for s in getattr(self, p)} for p in parts}
+        found = []
+        for i, a in enumerate(parts):
+            for b in parts[i + 1 :]:
+                shared = sets[a] & sets[b]
+                if shared:
+                    found.append(f"{a} and {b} share {len(shared)} sentence(s)")
+        return found
+
+
+class Lesson(Message):
+    """The pool indices a teacher sends to one student."""
+
+    student: int = Field(ge=0)
+    indices: list[int]
+
+
+class ExamResult(Message):
+    """One student's score on one exam: perplexity per item and over the whole exam.
+
+    `perplexity` is exp(total NLL / total tokens) over the exam, end-of-sentence included.
+    """
+
+    perplexity: float
+    item_perplexities: list[float]
+    nll: float
+    tokens: int
+
+
+class StudentReport(Message):
+    """What comes back from training one student: its losses and its exam results, no weights."""
+
+    student: int
+    seed: int
+    final_loss: float
+    diverged: bool = False
+    exams: dict[str, ExamResult]
+
+
+class Feedback(Message):
+    """What a student tells its teacher after an exam."""
+
+    student: int
+    lesson: Lesson
+    score: float = Field(description="average exam perplexity (lower is better)")
+    item_scores: list[float] | None = Field(
+        default=None, description="per-item perplexities, when the interaction sends them"
+    )
+
+    @field_validator("score")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if math.isnan(value):
+            raise ValueError("score is NaN")
+        return value
+
+
+class ComponentRef(Message):
+    """A plugin chosen by name with validated params; enough to rebuild it in another process."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingJob(Message):
+    """Everything an executor needs to train and examine N students of one episode."""
+
+    student: ComponentRef
+    exam: ComponentRef
+    vocab_size: int = Field(ge=1)
+    lessons: list[list[Sentence]]
+    seeds: list[int]
+    exams: dict[str, list[Sentence]]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> TrainingJob:
+        if len(self.lessons) != len(self.seeds):
+            raise ValueError(f"{len(self.lessons)} lessons but {len(self.seeds)} seeds")
+        return self
+
+    def subset(self, indices: list[int]) -> TrainingJob:
+        return self.model_copy(
+            update={
+                "lessons": [self.lessons[i] for i in indices],
+                "seeds": [self.seeds[i] for i in indices],
+            }
+        )
+
+
+class TeacherUpdate(Message):
+    """What a teacher reports after learning from one episode's feedback."""
+
+    stats: dict[str, float] = Field(default_factory=dict)
+
+
+class InteractionOutcome(Message):
+    """What an interaction returns for one episode."""
+
+    lessons: list[Lesson]
+    feedback: list[Feedback]
+    reports: list[StudentReport]
+    teacher: TeacherUpdate = Field(default_factory=TeacherUpdate)
+
+
+class EpisodeRecord(Message):
+    """One line of metrics.jsonl."""
+
+    episode: int
+    reward_mean: float
+    reward_std: float
+    perplexity_mean: float
+    perplexity_std: float
+    heldout_perplexity_mean: float | None = None
+    heldout_perplexity_std: float | None = None
+    fraction_exam_domain: float
+    entropy: float | None = None
+    tokens_sent: int
+    seconds: float
+    diverged_students: int = 0
+    overlap: dict[str, float] = Field(default_factory=dict)
+    per_student: dict[str, list[float]] = Field(default_factory=dict)
+    teacher: dict[str, float] = Field(default_factory=dict)

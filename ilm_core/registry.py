@@ -1,0 +1,233 @@
+"""The plugin registry: loads entry points of group `ilm`, collects records, builds components.
+
+Built-in plugins are ordinary entry points of the `ilm` distribution, loaded exactly like a
+third party's. Every entry point loads in its own try/except: a broken plugin is recorded
+with its reason and skipped, never fatal. Two plugins that claim the same name are an error
+naming every provider.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.metadata
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from ilm_core import hookspecs
+from ilm_core.errors import ConfigError, PluginError, UnknownPluginError
+from ilm_core.records import KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
+
+ENTRY_POINT_GROUP = "ilm"
+HOOK_OF_KIND = {
+    "environment": "ilm_environments",
+    "teacher": "ilm_teachers",
+    "student": "ilm_students",
+    "interaction": "ilm_interactions",
+    "exam": "ilm_exams",
+    "executor": "ilm_executors",
+}
+#: the distributions that ship the reference plugins (kept when external plugins are blocked)
+BUILTIN_DISTRIBUTIONS = frozenset({"ilm"})
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """An entry point or plugin that failed to load or to answer a hook."""
+
+    name: str
+    distribution: str | None
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class Registry:
+    """Holds the plugin manager and what the plugins registered."""
+
+    pm: pluggy.PluginManager = field(default_factory=lambda: _new_manager())
+    broken: list[BrokenPlugin] = field(default_factory=list)
+    _dists: dict[int, str] = field(default_factory=dict)
+    _cache: dict[str, dict[str, PluginSpec]] = field(default_factory=dict)
+
+    # -- loading ---------------------------------------------------------------------------
+    def load_entry_points(self, *, external: bool = True) -> int:
+        """Load every entry point of group `ilm`; return how many loaded.
+
+        `external=False` (or ILM_NO_PLUGINS=1) keeps only the built-in distributions.
+        """
+        count = 0
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else None
+            if not external and dist not in BUILTIN_DISTRIBUTIONS:
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must never stop ilm
+                self.broken.append(
+                    BrokenPlugin(ep.name, dist, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+                )
+                continue
+            self.register(plugin, name=ep.name, distribution=dist)
+            count += 1
+        return count
+
+    def register(self, plugin: Any, name: str | None = None, distribution: str | None = None) -> None:
+        """Register a plugin object (a module or class with hook implementations) in-process."""
+        try:
+            self.pm.register(plugin, name=name)
+        except ValueError as exc:
+            raise PluginError(f"plugin {name!r} is already registered ({exc})", plugin=name) from exc
+        except pluggy.PluginValidationError as exc:
+            self.broken.append(BrokenPlugin(name or repr(plugin), distribution, str(exc)))
+            return
+        self._dists[id(plugin)] = distribution or "<in-process>"
+        self._cache.clear()
+
+    def unregister(self, plugin: Any) -> None:
+        self.pm.unregister(plugin)
+        self._dists.pop(id(plugin), None)
+        self._cache.clear()
+
+    # -- lookups ---------------------------------------------------------------------------
+    def specs(self, kind: str) -> dict[str, PluginSpec]:
+        """All records of one kind, by name. Duplicate names are an error naming every provider."""
+        if kind not in KINDS:
+            raise ConfigError(f"unknown component kind {kind!r}; kinds are: {', '.join(KINDS)}")
+        if kind in self._cache:
+            return self._cache[kind]
+        found: dict[str, list[PluginSpec]] = {}
+        for spec in self._collect(HOOK_OF_KIND[kind], SPEC_TYPES[kind]):
+            found.setdefault(spec.name, []).append(spec)
+        dupes = {n: s for n, s in found.items() if len(s) > 1}
+        if dupes:
+            lines = [
+                f"'{n}' provided by: " + ", ".join(str(s.distribution) for s in specs)
+                for n, specs in dupes.items()
+            ]
+            raise PluginError(
+                f"conflicting {kind} plugins: " + "; ".join(lines)
+                + ". Uninstall one of them, or run with ILM_NO_PLUGINS=1 to use only the built-ins."
+            )
+        result = {n: s[0] for n, s in sorted(found.items())}
+        self._cache[kind] = result
+        return result
+
+    def all_specs(self) -> list[PluginSpec]:
+        return [spec for kind in KINDS for spec in self.specs(kind).values()]
+
+    def get(self, kind: str, name: str) -> PluginSpec:
+        """The record for `name`, or an error with "did you mean" and the valid choices."""
+        specs = self.specs(kind)
+        key = name.strip().lower()
+        if key in specs:
+            return specs[key]
+        close = difflib.get_close_matches(key, list(specs), n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        choices = ", ".join(specs) or "(none installed)"
+        raise UnknownPluginError(
+            f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}. "
+            "Run `ilm plugins` to see every plugin and where it comes from."
+        )
+
+    def validate_params(self, kind: str, name: str, params: dict[str, Any]) -> BaseModel:
+        """Validate params against the plugin's params model; errors name each field."""
+        spec = self.get(kind, name)
+        try:
+            return spec.params.model_validate(params)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, prefix=f"{kind}.params", model=spec.params)) from None
+
+    def build(self, kind: str, name: str, params: dict[str, Any] | None = None) -> Any:
+        """Build a component: check requirements, validate params, call the factory."""
+        spec = self.get(kind, name)
+        missing = spec.missing_requirements()
+        if missing:
+            hint = f" Install it with: {spec.install_hint}" if spec.install_hint else ""
+            raise ConfigError(
+                f"{kind} '{spec.name}' is unavailable: it needs {', '.join(missing)}, which is "
+                f"not installed.{hint}"
+            )
+        validated = self.validate_params(kind, name, params or {})
+        try:
+            factory = spec.load_factory()
+            return factory(validated)
+        except Exception as exc:
+            raise PluginError(
+                f"{kind} plugin '{spec.name}' (from {spec.distribution}) failed while being built: "
+                f"{type(exc).__name__}: {exc}",
+                plugin=spec.name,
+                stage="build",
+            ) from exc
+
+    def roadmap_cells(self) -> list[RoadmapCell]:
+        """Cells that plugins add to the road map through `ilm_roadmap_cells`."""
+        return list(self._collect("ilm_roadmap_cells", RoadmapCell))
+
+    # -- internals -------------------------------------------------------------------------
+    def _collect(self, hook_name: str, record_type: type) -> Iterable[Any]:
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            dist = self._dists.get(id(impl.plugin))
+            try:
+                records = list(impl.function() or ())
+                for record in records:
+                    if not isinstance(record, record_type):
+                        raise TypeError(
+                            f"{hook_name} must yield {record_type.__name__} records, got "
+                            f"{type(record).__name__}"
+                        )
+            except Exception as exc:
+                reason = f"{hook_name} failed: {type(exc).__name__}: {exc}"
+                if not any(b.name == plugin_name and b.reason == reason for b in self.broken):
+                    self.broken.append(BrokenPlugin(plugin_name, dist, reason, traceback.format_exc()))
+                continue
+            for record in records:
+                if isinstance(record, PluginSpec):
+                    record = record.model_copy(update={"distribution": dist})
+                elif isinstance(record, RoadmapCell) and record.contributed_by is None:
+                    record = record.model_copy(update={"contributed_by": f"{plugin_name} ({dist})"})
+                yield record
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs.IlmSpecs)
+    return pm
+
+
+def describe_validation_error(exc: ValidationError, prefix: str, model: type[BaseModel] | None = None) -> str:
+    """One paragraph naming each bad field, its value and what is allowed."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        where = f"{prefix}.{loc}" if loc else prefix
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(model.model_fields) if model is not None else ""
+            allowed_text = f" Allowed names: {allowed}." if allowed else " This component takes no params."
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields) if model else [], n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            parts.append(f"unknown param '{where}'.{hint}{allowed_text}")
+        else:
+            parts.append(f"'{where}' = {err.get('input')!r} is invalid: {err['msg']}.")
+    return " ".join(parts)
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The registry of every installed plugin, loaded once per process.
+
+    Set ILM_NO_PLUGINS=1 to load only the built-in distribution's plugins.
+    """
+    registry = Registry()
+    registry.load_entry_points(external=os.environ.get("ILM_NO_PLUGINS", "") not in ("1", "true", "yes"))
+    return registry

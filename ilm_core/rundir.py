@@ -1,0 +1,202 @@
+"""The run directory: resolved config, metrics.jsonl, checkpoints, summary, a lock.
+
+Every file is written so that a crash at any instant leaves either the old or the new
+version: whole files go through a temp file, fsync and rename; metrics.jsonl gets one
+complete line per episode, fsync'ed, and a torn last line from an older crash is dropped
+with a notice when the run is read or resumed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ilm_core.errors import RunDirError
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+LOCK = "run.lock"
+CHECKPOINTS = "checkpoints"
+_CKPT = re.compile(r"^episode-(\d{6})\.pt$")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so a reader sees the old file or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Read complete records; a torn or unparsable last line is dropped with a notice."""
+    if not path.exists():
+        return []
+    lines = path.read_bytes().split(b"\n")
+    records = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            last = all(not rest.strip() for rest in lines[i + 1 :])
+            if not last:
+                raise RunDirError(
+                    f"{path} line {i + 1} is damaged and is not the last line; the file was "
+                    "changed by something other than ilm"
+                ) from None
+            if notify:
+                notify(f"dropped a torn last line of {path} (left by an interrupted run)")
+    return records
+
+
+class RunDir:
+    """One run's directory."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock_fh: io.TextIOWrapper | None = None
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS
+
+    def is_run(self) -> bool:
+        return (self.path / CONFIG).is_file()
+
+    def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / CHECKPOINTS).mkdir(exist_ok=True)
+
+    # -- lock ------------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the run directory's lock, or fail naming the process that holds it."""
+        fh = open(self.path / LOCK, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise RunDirError(
+                f"run directory {self.path} is in use by {holder}; wait for it to finish, or "
+                "choose another --out directory"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"process {os.getpid()}")
+        fh.flush()
+        self._lock_fh = fh
+
+    def unlock(self) -> None:
+        if self._lock_fh is not None:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    # -- config, metrics, summary ---------------------------------------------------------
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_json(self.path / CONFIG, config)
+
+    def read_config(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / CONFIG).read_text())
+        except FileNotFoundError:
+            raise RunDirError(
+                f"{self.path} is not an ilm run directory (no {CONFIG}); --resume needs a "
+                "directory written by `ilm run`"
+            ) from None
+        except ValueError as exc:
+            raise RunDirError(f"{self.path / CONFIG} is damaged: {exc}") from None
+
+    def append_metric(self, record: dict[str, Any]) -> None:
+        """Append one complete line and fsync it before returning."""
+        line = (json.dumps(record) + "\n").encode()
+        fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read_metrics(self, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+        return read_jsonl(self.metrics_path, notify)
+
+    def keep_metrics(self, n: int, notify: Callable[[str], None] | None = None) -> None:
+        """Keep the first n complete records (drop a torn line and episodes after a checkpoint)."""
+        records = self.read_metrics(notify)
+        if len(records) == n and self.metrics_path.exists() and self.metrics_path.read_bytes().endswith(b"\n"):
+            return
+        data = "".join(json.dumps(r) + "\n" for r in records[:n]).encode()
+        atomic_write_bytes(self.metrics_path, data)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.path / SUMMARY, summary)
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def checkpoints(self) -> list[Path]:
+        """Checkpoint files, oldest first."""
+        folder = self.path / CHECKPOINTS
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if _CKPT.match(p.name))
+
+    def save_checkpoint(self, episode: int, state: dict[str, Any], keep: int) -> Path:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        path = self.path / CHECKPOINTS / f"episode-{episode:06d}.pt"
+        atomic_write_bytes(path, buffer.getvalue())
+        for old in self.checkpoints()[:-keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def load_checkpoint(self, notify: Callable[[str], None]) -> tuple[dict[str, Any], Path] | None:
+        """The newest checkpoint that loads; a damaged one is named and the previous one used."""
+        import torch
+
+        damaged = []
+        for path in reversed(self.checkpoints()):
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=False)
+                if not isinstance(state, dict) or "episode" not in state:
+                    raise ValueError("not an ilm checkpoint")
+            except Exception as exc:
+                damaged.append(path)
+                notify(f"checkpoint {path} is damaged ({type(exc).__name__}: {exc}); trying an older one")
+                continue
+            return state, path
+        if damaged:
+            raise RunDirError(
+                "every checkpoint in the run is damaged: "
+                + ", ".join(str(p) for p in damaged)
+                + "; the run cannot be resumed (its metrics.jsonl is intact)"
+            )
+        return None

@@ -1,0 +1,55 @@
+"""Students: the native torch causal Transformer LM (trains many students as one model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ilm_core import StudentSpec, hookimpl
+
+
+class TransformerLMParams(BaseModel):
+    """Model size and training recipe of the native student.
+
+    The defaults are the CPU recipe chosen by measured separation of oracle, random and
+    worst-case lessons (README, "Student recipe"), not the paper's 400 updates.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    layers: int = Field(2, ge=1)
+    dim: int = Field(64, ge=8)
+    heads: int = Field(4, ge=1)
+    ffn: int = Field(256, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    max_len: int = Field(64, ge=2, description="longest sentence + 1")
+    positions: Literal["learned", "sinusoidal"] = "learned"
+    norm: Literal["pre", "post"] = "pre"
+    updates: int = Field(20, ge=0, description="training updates on the lesson")
+    lr: float = Field(1e-3, gt=0)
+    batch_size: int | None = Field(None, ge=1, description="sentences per update; None = the whole lesson")
+    clip_norm: float | None = Field(1.0, gt=0, description="per-student gradient clipping")
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup: int = Field(0, ge=0)
+    schedule: Literal["constant", "inverse_sqrt"] = "constant"
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerLMParams:
+        if self.dim % self.heads:
+            raise ValueError(f"dim = {self.dim} must be divisible by heads = {self.heads}")
+        return self
+
+
+@hookimpl
+def ilm_students() -> Iterator[StudentSpec]:
+    yield StudentSpec(
+        name="transformer-lm",
+        summary="native torch causal Transformer LM, trained for a fixed number of updates",
+        factory="ilm_plugins.students.transformer_lm:TransformerLMStudent",
+        params=TransformerLMParams,
+        roadmap=("student.speaking.standard-lm", "student.data.use-all"),
+        capabilities=frozenset({"batched"}),
+    )

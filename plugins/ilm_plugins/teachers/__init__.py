@@ -1,0 +1,76 @@
+"""Teachers: the learned `select-bin` teacher of the paper and its three baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ilm_core import NoParams, TeacherSpec, hookimpl
+
+
+class SelectBinParams(BaseModel):
+    """The paper's teacher: a policy over sentence embeddings from its own pretrained LM."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedding: Literal["word", "hidden"] = Field(
+        "hidden", description="sentence embedding: average word embedding or average last hidden layer"
+    )
+    lm_layers: int = Field(2, ge=1)
+    lm_dim: int = Field(64, ge=8)
+    lm_heads: int = Field(4, ge=1)
+    lm_updates: int = Field(300, ge=0, description="pretraining updates of the teacher's LM on its corpus")
+    lm_lr: float = Field(1e-3, gt=0)
+    lm_batch_size: int = Field(32, ge=1)
+    hidden: int = Field(0, ge=0, description="hidden units of the policy; 0 = one linear layer scoring each sentence")
+    lr: float = Field(0.05, gt=0, description="policy learning rate (Adam)")
+    entropy_coef: float = Field(0.01, ge=0, description="weight of the entropy bonus")
+    baseline: Literal["none", "mean", "standardize"] = Field(
+        "standardize",
+        description="variance reduction across the N students of an episode: subtract the mean "
+        "reward ('mean'), also divide by its std ('standardize'), or none",
+    )
+    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
+        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    )
+    normalize_features: bool = Field(True, description="standardise each embedding dimension over the pool")
+
+
+@hookimpl
+def ilm_teachers() -> Iterator[TeacherSpec]:
+    yield TeacherSpec(
+        name="select-bin",
+        summary="REINFORCE policy over its own LM's sentence embeddings; Gumbel-top-k selection",
+        factory="ilm_plugins.teachers.select_bin:SelectBinTeacher",
+        params=SelectBinParams,
+        roadmap=(
+            "teacher.speaking.select-from-bin",
+            "teacher.awareness.no-memory-buffer",
+            "teacher.awareness.no-student-model",
+            "task.teacher.select-optimal-data",
+            "evaluation.teacher.protocol-accuracy",
+        ),
+    )
+    yield TeacherSpec(
+        name="random",
+        summary="baseline: a uniformly random lesson from the pool",
+        factory="ilm_plugins.teachers.baselines:RandomTeacher",
+        params=NoParams,
+        roadmap=("teacher.speaking.select-from-bin",),
+    )
+    yield TeacherSpec(
+        name="oracle",
+        summary="baseline: random sentences from the exam's domain or structure only (uses labels)",
+        factory="ilm_plugins.teachers.baselines:OracleTeacher",
+        params=NoParams,
+        roadmap=("teacher.speaking.select-from-bin",),
+    )
+    yield TeacherSpec(
+        name="worst-case",
+        summary="baseline: random sentences from outside the exam's domain or structure (uses labels)",
+        factory="ilm_plugins.teachers.baselines:WorstCaseTeacher",
+        params=NoParams,
+        roadmap=("teacher.speaking.select-from-bin",),
+    )

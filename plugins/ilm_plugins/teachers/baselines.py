@@ -1,0 +1,60 @@
+"""The paper's baseline teachers: random, oracle and worst case (Section 5.1)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ilm_core import ConfigError, Lesson, Teacher, TeacherContext
+
+
+class _SubsetTeacher(Teacher):
+    """Sends each student `budget` sentences drawn uniformly from a subset of the pool."""
+
+    which = "all"
+
+    def __init__(self, params: Any = None):
+        self.params = params
+
+    def allowed(self, context: TeacherContext) -> list[int]:
+        return list(range(len(context.pool)))
+
+    def setup(self, context: TeacherContext) -> None:
+        super().setup(context)
+        self.rng = random.Random(context.seed)
+        self.candidates = self.allowed(context)
+        if len(self.candidates) < context.budget:
+            raise ConfigError(
+                f"the {self.which} teacher needs at least budget = {context.budget} suitable pool "
+                f"sentences, but the pool has {len(self.candidates)}"
+            )
+
+    def select(self, n_students: int, episode: int) -> list[Lesson]:
+        return [
+            Lesson(student=i, indices=self.rng.sample(self.candidates, self.context.budget))
+            for i in range(n_students)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.setstate(state["rng"])
+
+
+class RandomTeacher(_SubsetTeacher):
+    which = "random"
+
+
+class OracleTeacher(_SubsetTeacher):
+    which = "oracle"
+
+    def allowed(self, context: TeacherContext) -> list[int]:
+        return [i for i, inside in enumerate(context.pool_in_exam_domain) if inside]
+
+
+class WorstCaseTeacher(_SubsetTeacher):
+    which = "worst-case"
+
+    def allowed(self, context: TeacherContext) -> list[int]:
+        return [i for i, inside in enumerate(context.pool_in_exam_domain) if not inside]

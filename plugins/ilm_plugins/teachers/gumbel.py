@@ -1,0 +1,23 @@
+"""Sampling k items without replacement (Gumbel-top-k) and the sample's log-probability."""
+
+from __future__ import annotations
+
+import torch
+
+
+def gumbel_top_k(scores: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Indices of k distinct items, sampled without replacement with probabilities softmax(scores).
+
+    Adding independent Gumbel(0, 1) noise to the scores and taking the top k draws an ordered
+    sample without replacement from the softmax distribution (Vieira 2014; Kool et al. 2019).
+    """
+    if not 1 <= k <= scores.numel():
+        raise ValueError(f"k = {k} must be between 1 and the number of items ({scores.numel()})")
+    uniform = torch.rand(scores.shape, generator=generator, dtype=scores.dtype, device=scores.device)
+    gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)).clamp_min(1e-20))
+    return torch.topk(scores.detach() + gumbel, k).indices
+
+
+def sample_log_prob(scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """log p of the sample as the sum of the selected items' log-softmax (paper, Appendix B, Eq. 8)."""
+    return torch.log_softmax(scores, dim=-1)[..., indices].sum(-1)

@@ -1,0 +1,109 @@
+"""The paper's learned teacher: select data from a bin with a REINFORCE policy (Appendix A.1)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_plugins.teachers import SelectBinParams
+from ilm_plugins.teachers.gumbel import gumbel_top_k, sample_log_prob
+from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
+from ilm_plugins.torchlm.train import TrainRecipe, sentence_embeddings, train_students
+
+
+class SelectBinTeacher(Teacher):
+    """Scores every pool sentence with a one-layer policy over the teacher LM's embeddings,
+    samples a lesson per student with Gumbel-top-k and learns with REINFORCE + entropy bonus."""
+
+    def __init__(self, params: SelectBinParams):
+        self.params = params
+
+    def setup(self, context: TeacherContext) -> None:
+        super().setup(context)
+        p = self.params
+        torch.manual_seed(context.seed)
+        self.generator = torch.Generator().manual_seed(context.seed)
+        self.features = self._pool_features(context)
+        dim = self.features.shape[1]
+        layers: list[torch.nn.Module] = []
+        if p.hidden:
+            layers += [torch.nn.Linear(dim, p.hidden), torch.nn.Tanh()]
+            dim = p.hidden
+        last = torch.nn.Linear(dim, 1)
+        torch.nn.init.zeros_(last.weight)  # start from the uniform policy
+        torch.nn.init.zeros_(last.bias)
+        self.policy = torch.nn.Sequential(*layers, last)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=p.lr)
+        self._lessons: list[torch.Tensor] = []
+
+    def _pool_features(self, context: TeacherContext) -> torch.Tensor:
+        """Pretrain the teacher's LM on its corpus, then embed every pool sentence."""
+        p = self.params
+        vocab = len(context.vocabulary)
+        size = LMSize(layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, ffn=4 * p.lm_dim)
+        lm = StackedTransformerLM(vocab + 2, size, seeds=[context.seed])
+        if context.teacher_corpus and p.lm_updates:
+            recipe = TrainRecipe(
+                updates=p.lm_updates, lr=p.lm_lr, batch_size=min(p.lm_batch_size, len(context.teacher_corpus))
+            )
+            train_students(lm, [context.teacher_corpus], recipe, [context.seed], vocab)
+        features = sentence_embeddings(lm, context.pool, vocab, p.embedding)[0].float()
+        if p.normalize_features:
+            features = (features - features.mean(0)) / (features.std(0) + 1e-6)
+        return features.detach()
+
+    def scores(self) -> torch.Tensor:
+        return self.policy(self.features).squeeze(-1)
+
+    def select(self, n_students: int, episode: int) -> list[Lesson]:
+        with torch.no_grad():
+            scores = self.scores()
+        self._lessons = [gumbel_top_k(scores, self.context.budget, self.generator) for _ in range(n_students)]
+        return [Lesson(student=i, indices=idx.tolist()) for i, idx in enumerate(self._lessons)]
+
+    def rewards(self, feedback: list[Feedback]) -> torch.Tensor:
+        scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
+        if self.params.reward == "neg_log_perplexity":
+            return -torch.log(scores.clamp_min(1e-12))
+        return -scores
+
+    def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
+        p = self.params
+        reward = self.rewards(feedback).float()
+        advantage = reward
+        if p.baseline in ("mean", "standardize") and len(reward) > 1:
+            advantage = reward - reward.mean()
+            if p.baseline == "standardize":
+                advantage = advantage / (reward.std() + 1e-8)
+        lessons = [torch.tensor(f.lesson.indices) for f in feedback]
+        scores = self.scores()
+        log_probs = torch.stack([sample_log_prob(scores, idx) for idx in lessons])
+        probs = torch.softmax(scores, -1)
+        entropy = -(probs * torch.log_softmax(scores, -1)).sum()
+        loss = -(advantage * log_probs).mean() - p.entropy_coef * entropy
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return TeacherUpdate(
+            stats={
+                "entropy": float(entropy),
+                "entropy_max": math.log(len(probs)),
+                "policy_loss": float(loss),
+                "reward_mean": float(reward.mean()),
+            }
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
