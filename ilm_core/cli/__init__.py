@@ -20,11 +20,19 @@ app = typer.Typer(
 )
 
 
-def _register_commands() -> None:
-    from ilm_core.cli import plugins_cmd, run_cmd
+#: command name -> "module:function" under ilm_core.cli; one small module per command
+COMMANDS = {
+    "run": "run_cmd:run",
+    "plugins": "plugins_cmd:plugins",
+}
 
-    app.command("run")(run_cmd.run)
-    app.command("plugins")(plugins_cmd.plugins)
+
+def _register_commands() -> None:
+    import importlib
+
+    for name, target in COMMANDS.items():
+        module, _, func = target.partition(":")
+        app.command(name)(getattr(importlib.import_module(f"ilm_core.cli.{module}"), func))
 
 
 _register_commands()
