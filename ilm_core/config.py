@@ -69,8 +69,7 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
         raise ConfigError(
-            f"--set {item!r} is not of the form path.to.param=value (e.g. --set teacher.lr=0.05 "
-            "or --set episodes=10)"
+            f"--set {item!r} is not of the form path.to.param=value (e.g. --set teacher.lr=0.05 or --set episodes=10)"
         )
     path = key.split(".")
     if path[0] in COMPONENTS and len(path) > 1 and path[1] not in ("name", "params"):

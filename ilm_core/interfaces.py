@@ -103,18 +103,14 @@ class Student(ABC):
     """Trains students on lessons. A "batched" student trains many in one call."""
 
     @abstractmethod
-    def train(
-        self, lessons: list[list[Sentence]], seeds: list[int], vocab_size: int, device: str
-    ) -> TrainedStudents:
+    def train(self, lessons: list[list[Sentence]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
         """Train one student per lesson, student i initialised from seeds[i] alone."""
 
 
 class Exam(ABC):
     """Chooses the feedback exam of an episode and scores students on a set of sentences."""
 
-    def feedback_items(
-        self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int
-    ) -> list[Sentence]:
+    def feedback_items(self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int) -> list[Sentence]:
         """The sentences of this episode's feedback exam (default: the environment's exam)."""
         return exam
 

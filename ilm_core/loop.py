@@ -132,7 +132,9 @@ class Experiment:
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
         self.data = build_environment(cfg, reg)
-        self.teacher: Teacher = _Guarded(reg.build("teacher", cfg.teacher.name, cfg.teacher.params), "teacher", cfg.teacher.name)  # type: ignore[assignment]
+        self.teacher: Teacher = _Guarded(
+            reg.build("teacher", cfg.teacher.name, cfg.teacher.params), "teacher", cfg.teacher.name
+        )  # type: ignore[assignment]
         self.interaction: Interaction = _Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
@@ -181,7 +183,8 @@ class Experiment:
             raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
 
         if not isinstance(lessons, list) or len(lessons) != cfg.students:
-            fail(f"expected {cfg.students} lessons (one per student), got {len(lessons) if isinstance(lessons, list) else type(lessons).__name__}")
+            got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
+            fail(f"expected {cfg.students} lessons (one per student), got {got}")
         for i, lesson in enumerate(lessons):
             if not isinstance(lesson, Lesson):
                 fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
@@ -233,7 +236,9 @@ class Experiment:
                 plugin=cfg.interaction.name,
                 stage="run_episode",
             )
-        return self._record(episode, private["lessons"], private["reports"], outcome, feedback_items, time.perf_counter() - start)
+        return self._record(
+            episode, private["lessons"], private["reports"], outcome, feedback_items, time.perf_counter() - start
+        )
 
     def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
         diverged = [r for r in reports if r.diverged]
@@ -254,7 +259,12 @@ class Experiment:
         for r in reports:
             if r.diverged:
                 exams = {
-                    name: ExamResult(perplexity=worst, item_perplexities=[worst] * len(res.item_perplexities), nll=math.nan, tokens=res.tokens)
+                    name: ExamResult(
+                        perplexity=worst,
+                        item_perplexities=[worst] * len(res.item_perplexities),
+                        nll=math.nan,
+                        tokens=res.tokens,
+                    )
                     for name, res in r.exams.items()
                 }
                 r = r.model_copy(update={"exams": exams})
@@ -320,7 +330,7 @@ class Experiment:
 
     def run(self, resume: bool = False, observers: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         """Run (or resume) the experiment; returns the summary also written to summary.json."""
-        rd, cfg = self.run_dir, self.config
+        rd = self.run_dir
         rd.create()
         rd.lock()
         for obs in observers:
@@ -413,5 +423,7 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "heldout_perplexity_last": mean("heldout_perplexity_mean", tail),
         "reward_last": mean("reward_mean", tail),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
-        "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12],
+        "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[
+            :12
+        ],
     }

@@ -51,9 +51,7 @@ class EnvironmentData(Message):
                     raise ValueError(f"{part}[{i}] is empty; sentences need at least one token")
                 bad = [t for t in sentence if not 0 <= t < size]
                 if bad:
-                    raise ValueError(
-                        f"{part}[{i}] has token id {bad[0]}, outside the vocabulary 0..{size - 1}"
-                    )
+                    raise ValueError(f"{part}[{i}] has token id {bad[0]}, outside the vocabulary 0..{size - 1}")
         return self
 
     def overlaps(self) -> list[str]:

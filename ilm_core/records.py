@@ -60,8 +60,7 @@ class PluginSpec(BaseModel):
         value = value.strip().lower()
         if not _NAME.match(value):
             raise ValueError(
-                f"invalid plugin name {value!r}: use lowercase letters, digits and dashes "
-                "(e.g. 'select-bin')"
+                f"invalid plugin name {value!r}: use lowercase letters, digits and dashes (e.g. 'select-bin')"
             )
         return value
 
@@ -118,8 +117,7 @@ class ExecutorSpec(PluginSpec):
 
 
 SPEC_TYPES: dict[str, type[PluginSpec]] = {
-    cls.kind: cls
-    for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec)
+    cls.kind: cls for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec)
 }
 
 

@@ -72,9 +72,7 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must never stop ilm
-                self.broken.append(
-                    BrokenPlugin(ep.name, dist, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-                )
+                self.broken.append(BrokenPlugin(ep.name, dist, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
                 continue
             self.register(plugin, name=ep.name, distribution=dist)
             count += 1
@@ -110,11 +108,11 @@ class Registry:
         dupes = {n: s for n, s in found.items() if len(s) > 1}
         if dupes:
             lines = [
-                f"'{n}' provided by: " + ", ".join(str(s.distribution) for s in specs)
-                for n, specs in dupes.items()
+                f"'{n}' provided by: " + ", ".join(str(s.distribution) for s in specs) for n, specs in dupes.items()
             ]
             raise PluginError(
-                f"conflicting {kind} plugins: " + "; ".join(lines)
+                f"conflicting {kind} plugins: "
+                + "; ".join(lines)
                 + ". Uninstall one of them, or run with ILM_NO_PLUGINS=1 to use only the built-ins."
             )
         result = {n: s[0] for n, s in sorted(found.items())}
@@ -153,8 +151,7 @@ class Registry:
         if missing:
             hint = f" Install it with: {spec.install_hint}" if spec.install_hint else ""
             raise ConfigError(
-                f"{kind} '{spec.name}' is unavailable: it needs {', '.join(missing)}, which is "
-                f"not installed.{hint}"
+                f"{kind} '{spec.name}' is unavailable: it needs {', '.join(missing)}, which is not installed.{hint}"
             )
         validated = self.validate_params(kind, name, params or {})
         try:
@@ -183,8 +180,7 @@ class Registry:
                 for record in records:
                     if not isinstance(record, record_type):
                         raise TypeError(
-                            f"{hook_name} must yield {record_type.__name__} records, got "
-                            f"{type(record).__name__}"
+                            f"{hook_name} must yield {record_type.__name__} records, got {type(record).__name__}"
                         )
             except Exception as exc:
                 reason = f"{hook_name} failed: {type(exc).__name__}: {exc}"

@@ -54,12 +54,8 @@ class Workbench:
         reports = []
         for i, (sid, seed) in enumerate(zip(ids, job.seeds, strict=True)):
             exams = {name: res[i] for name, res in results.items()}
-            diverged = not math.isfinite(losses[i]) or any(
-                not math.isfinite(r.perplexity) for r in exams.values()
-            )
-            reports.append(
-                StudentReport(student=sid, seed=seed, final_loss=losses[i], diverged=diverged, exams=exams)
-            )
+            diverged = not math.isfinite(losses[i]) or any(not math.isfinite(r.perplexity) for r in exams.values())
+            reports.append(StudentReport(student=sid, seed=seed, final_loss=losses[i], diverged=diverged, exams=exams))
         return reports
 
 

@@ -60,5 +60,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable
             status = f"[yellow]unavailable[/]: {row['install']}"
         elif status == "broken":
             status = f"[red]broken[/]: {row['reason']}"
-        table.add_row(row["kind"], row["name"], row["summary"], str(row["distribution"]), "\n".join(row["roadmap"]), status)
+        table.add_row(
+            row["kind"], row["name"], row["summary"], str(row["distribution"]), "\n".join(row["roadmap"]), status
+        )
     Console().print(table)

@@ -48,9 +48,17 @@ def run(
     console = Console()
     registry = default_registry()
     flags = {
-        "teacher": teacher, "environment": env, "student": student, "interaction": interaction,
-        "exam": exam, "executor": executor, "episodes": episodes, "students": students,
-        "budget": budget, "seed": seed, "device": device,
+        "teacher": teacher,
+        "environment": env,
+        "student": student,
+        "interaction": interaction,
+        "exam": exam,
+        "executor": executor,
+        "episodes": episodes,
+        "students": students,
+        "budget": budget,
+        "seed": seed,
+        "device": device,
     }
     base = RunDir(resume).read_config() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)

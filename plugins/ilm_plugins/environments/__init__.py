@@ -34,7 +34,9 @@ class DomainsParams(SplitSizes):
     def _disjoint_vocabularies(self) -> DomainsParams:
         shared = set(self.exam_vocabulary) & set(self.other_vocabulary)
         if shared:
-            raise ValueError(f"exam_vocabulary and other_vocabulary share {sorted(shared)}; the domains must be disjoint")
+            raise ValueError(
+                f"exam_vocabulary and other_vocabulary share {sorted(shared)}; the domains must be disjoint"
+            )
         return self
 
 

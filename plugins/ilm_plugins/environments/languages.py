@@ -3,6 +3,7 @@ sentences, so the teacher corpus, pool, exam, exam bank and held-out exam never 
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 
@@ -40,8 +41,16 @@ def draw_unique(make: Generator, n: int, used: set[tuple[int, ...]], rng: random
     return out
 
 
-def split(sizes: SplitSizes, exam_fraction_pool: float, exam_fraction_corpus: float,
-          in_domain: Generator, out_domain: Generator, seed: int, vocabulary: list[str], domain: str) -> EnvironmentData:
+def split(
+    sizes: SplitSizes,
+    exam_fraction_pool: float,
+    exam_fraction_corpus: float,
+    in_domain: Generator,
+    out_domain: Generator,
+    seed: int,
+    vocabulary: list[str],
+    domain: str,
+) -> EnvironmentData:
     """Draw every data set: exam-side sets first (they are the scarcest), then pool and corpus."""
     rng = random.Random(seed)
     used: set[tuple[int, ...]] = set()
@@ -85,7 +94,9 @@ class DomainsEnvironment(Environment):
         def from_vocab(ids: list[int]) -> Generator:
             return lambda rng: [rng.choice(ids) for _ in range(p.sentence_length)]
 
-        return split(p, p.pool_exam_fraction, p.corpus_exam_fraction, from_vocab(v1), from_vocab(v2), seed, vocabulary, "V1")
+        return split(
+            p, p.pool_exam_fraction, p.corpus_exam_fraction, from_vocab(v1), from_vocab(v2), seed, vocabulary, "V1"
+        )
 
 
 def single_repetition(reading: str, lo: int, hi: int, size: int) -> Generator:
@@ -157,7 +168,7 @@ class RandomEnvironment(Environment):
 
 
 def is_single_repetition(sentence: Sentence) -> bool:
-    return all(a != b for a, b in zip(sentence, sentence[1:], strict=False))
+    return all(a != b for a, b in itertools.pairwise(sentence))
 
 
 def is_double_repetition(sentence: Sentence) -> bool:

@@ -32,12 +32,24 @@ class TransformerLMStudent(Student):
         self.params = params
         p = params
         self.size = LMSize(
-            layers=p.layers, dim=p.dim, heads=p.heads, ffn=p.ffn, dropout=p.dropout,
-            max_len=p.max_len, positions=p.positions, norm=p.norm,
+            layers=p.layers,
+            dim=p.dim,
+            heads=p.heads,
+            ffn=p.ffn,
+            dropout=p.dropout,
+            max_len=p.max_len,
+            positions=p.positions,
+            norm=p.norm,
         )
         self.recipe = TrainRecipe(
-            updates=p.updates, lr=p.lr, batch_size=p.batch_size, clip_norm=p.clip_norm,
-            weight_decay=p.weight_decay, betas=p.betas, warmup=p.warmup, schedule=p.schedule,
+            updates=p.updates,
+            lr=p.lr,
+            batch_size=p.batch_size,
+            clip_norm=p.clip_norm,
+            weight_decay=p.weight_decay,
+            betas=p.betas,
+            warmup=p.warmup,
+            schedule=p.schedule,
         )
 
     def train(self, lessons: list[list[list[int]]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:

@@ -31,8 +31,7 @@ class _SubsetTeacher(Teacher):
 
     def select(self, n_students: int, episode: int) -> list[Lesson]:
         return [
-            Lesson(student=i, indices=self.rng.sample(self.candidates, self.context.budget))
-            for i in range(n_students)
+            Lesson(student=i, indices=self.rng.sample(self.candidates, self.context.budget)) for i in range(n_students)
         ]
 
     def state_dict(self) -> dict[str, Any]:

@@ -14,7 +14,8 @@ def gumbel_top_k(scores: torch.Tensor, k: int, generator: torch.Generator | None
     if not 1 <= k <= scores.numel():
         raise ValueError(f"k = {k} must be between 1 and the number of items ({scores.numel()})")
     uniform = torch.rand(scores.shape, generator=generator, dtype=scores.dtype, device=scores.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)).clamp_min(1e-20))
+    uniform = uniform.clamp(1e-20, 1.0 - 1e-7)
+    gumbel = -torch.log(-torch.log(uniform))
     return torch.topk(scores.detach() + gumbel, k).indices
 
 

@@ -1,0 +1,219 @@
+"""Training and scoring of stacked students, keeping every student independent.
+
+Independence holds because the students' parameters are disjoint slices of the
+stacked tensors, the loss is a sum of per-student losses, gradient clipping is
+per student, and AdamW is elementwise. Training seeds ``[a, b, c]`` together thus
+matches training each alone, up to floating-point summation order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Literal
+
+import pydantic
+import torch
+import torch.nn.functional as F
+
+from .data import lm_vocab_size, pack
+from .model import StackedTransformerLM
+
+
+class TrainRecipe(pydantic.BaseModel, extra="forbid"):
+    """How a lesson is taught: number of updates, optimiser and schedule."""
+
+    updates: int = pydantic.Field(20, ge=0)
+    lr: float = pydantic.Field(1e-3, gt=0.0)
+    batch_size: int | None = pydantic.Field(None, ge=1)
+    clip_norm: float | None = pydantic.Field(1.0, gt=0.0)
+    weight_decay: float = pydantic.Field(0.0, ge=0.0)
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup: int = pydantic.Field(0, ge=0)
+    schedule: Literal["constant", "inverse_sqrt"] = "constant"
+
+
+def _lr_factor(recipe: TrainRecipe) -> Callable[[int], float]:
+    """Multiplier of the base lr at (0-based) update ``step``."""
+
+    def factor(step: int) -> float:
+        n = step + 1
+        warm = min(1.0, n / recipe.warmup) if recipe.warmup else 1.0
+        if recipe.schedule == "inverse_sqrt":
+            base = max(recipe.warmup, 1)
+            return warm * math.sqrt(base / max(n, base))
+        return warm
+
+    return factor
+
+
+def _device(model: StackedTransformerLM, device: str | torch.device | None) -> torch.device:
+    return torch.device(device) if device is not None else next(model.parameters()).device
+
+
+def _check_vocab(model: StackedTransformerLM, vocab_size: int) -> None:
+    if model.vocab_size != lm_vocab_size(vocab_size):
+        raise ValueError(f"model vocab {model.vocab_size} != lm_vocab_size({vocab_size}) = {lm_vocab_size(vocab_size)}")
+
+
+def _per_student_loss(
+    model: StackedTransformerLM, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean token NLL per student, [S]; a student without tokens gets 0."""
+    logits = model(inputs)
+    nll = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none")
+    nll = nll.view(targets.shape) * mask
+    return nll.sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)
+
+
+@torch.no_grad()
+def _clip_per_student(params: list[torch.Tensor], clip: float) -> None:
+    """Scale each student's gradient slices so its global norm is at most ``clip``."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    sq = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads]).sum(0)  # [S]
+    scale = (clip / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+
+
+def train_students(
+    model: StackedTransformerLM,
+    lessons: list[list[list[int]]],
+    recipe: TrainRecipe,
+    seeds: list[int],
+    vocab_size: int,
+    device: str | torch.device | None = None,
+    on_update: Callable[[int, torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """Train student s on ``lessons[s]``; return mean token losses [updates, S].
+
+    ``seeds[s]`` seeds student s's own sentence sampler (used when
+    ``recipe.batch_size`` is set). Losses are computed before each update and are
+    returned as they are: a non-finite loss (NaN/inf) is left for the caller to
+    judge; it only affects that student. ``on_update(step, losses[S])`` is called
+    after every update. ``device`` defaults to the model's device.
+    """
+    S = model.n_students
+    if len(lessons) != S or len(seeds) != S:
+        raise ValueError(f"need {S} lessons and seeds, got {len(lessons)} and {len(seeds)}")
+    _check_vocab(model, vocab_size)
+    dev = _device(model, device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay, fused=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(recipe))
+    gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+    full = recipe.batch_size is None or all(len(x) <= recipe.batch_size for x in lessons)
+    fixed = pack(lessons, vocab_size, dev) if full else None
+    losses = torch.zeros(recipe.updates, S)
+    was_training = model.training
+    model.train()
+    try:
+        for step in range(recipe.updates):
+            if fixed is not None:
+                batch = fixed
+            else:
+                assert recipe.batch_size is not None
+                picked = []
+                for lesson, g in zip(lessons, gens, strict=True):
+                    order = torch.randperm(len(lesson), generator=g)[: recipe.batch_size]
+                    picked.append([lesson[i] for i in order.tolist()])
+                batch = pack(picked, vocab_size, dev)
+            loss = _per_student_loss(model, *batch)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            if recipe.clip_norm is not None:
+                _clip_per_student(params, recipe.clip_norm)
+            opt.step()
+            sched.step()
+            losses[step] = loss.detach().cpu()
+            if on_update is not None:
+                on_update(step, losses[step])
+    finally:
+        model.train(was_training)
+    return losses
+
+
+def _score_chunks(
+    model: StackedTransformerLM,
+    sentences: list[list[int]],
+    vocab_size: int,
+    device: torch.device,
+    chunk: int,
+) -> Iterator[tuple[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
+    """Yield (inputs, targets, mask) for ``sentences`` shared by all students."""
+    for start in range(0, len(sentences), chunk):
+        part = sentences[start : start + chunk]
+        yield len(part), pack([part] * model.n_students, vocab_size, device)
+
+
+@torch.no_grad()
+def sentence_nll(
+    model: StackedTransformerLM,
+    sentences: list[list[int]],
+    vocab_size: int,
+    device: str | torch.device | None = None,
+    chunk: int = 256,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed NLL of each sentence incl. its eos under every student.
+
+    Returns ``(nll [S, n], ntokens [n])`` on CPU with ``ntokens = len(sentence) + 1``.
+    """
+    _check_vocab(model, vocab_size)
+    dev = _device(model, device)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for n, (inp, tgt, mask) in _score_chunks(model, sentences, vocab_size, dev, chunk):
+            logits = model(inp)
+            nll = F.cross_entropy(logits.flatten(0, 2), tgt.flatten(), reduction="none")
+            nll = (nll.view(tgt.shape) * mask).sum(-1)[:, :n]
+            out.append(nll.cpu())
+    finally:
+        model.train(was_training)
+    S = model.n_students
+    nll_all = torch.cat(out, dim=1) if out else torch.zeros(S, 0)
+    ntokens = torch.tensor([len(s) + 1 for s in sentences], dtype=torch.long)
+    return nll_all, ntokens
+
+
+@torch.no_grad()
+def sentence_embeddings(
+    model: StackedTransformerLM,
+    sentences: list[list[int]],
+    vocab_size: int,
+    kind: Literal["word", "hidden"] = "hidden",
+    device: str | torch.device | None = None,
+    chunk: int = 256,
+) -> torch.Tensor:
+    """Mean sentence representation per student, [S, n, d] on CPU.
+
+    ``word``: average token embedding over the sentence's own tokens (no eos/pad);
+    an empty sentence gives zeros. ``hidden``: average last hidden state over the
+    input positions ``[eos] + sentence``.
+    """
+    _check_vocab(model, vocab_size)
+    dev = _device(model, device)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for n, (inp, tgt, mask) in _score_chunks(model, sentences, vocab_size, dev, chunk):
+            if kind == "word":
+                keep = mask & (tgt != vocab_size + 1)  # targets minus the final eos
+                vecs = model.word_embeddings(tgt)
+            elif kind == "hidden":
+                keep = mask  # input positions: eos + tokens
+                vecs = model.hidden_states(inp)
+            else:
+                raise ValueError(f"unknown kind {kind!r}")
+            w = keep.unsqueeze(-1).to(vecs.dtype)
+            mean = (vecs * w).sum(2) / w.sum(2).clamp(min=1)
+            out.append(mean[:, :n].cpu())
+    finally:
+        model.train(was_training)
+    if not out:
+        return torch.zeros(model.n_students, 0, model.size.dim)
+    return torch.cat(out, dim=1)

@@ -1,0 +1,60 @@
+"""Shared fixtures: a fresh registry of the installed plugins, and a tiny fast config."""
+
+from __future__ import annotations
+
+import pytest
+
+from ilm_core.registry import Registry
+
+#: settings that make a run take about a second on a 2-core CPU
+TINY = [
+    "--episodes",
+    "3",
+    "--students",
+    "3",
+    "--budget",
+    "4",
+    "--set",
+    "student.updates=3",
+    "--set",
+    "student.dim=16",
+    "--set",
+    "student.ffn=32",
+    "--set",
+    "teacher.lm_updates=5",
+    "--set",
+    "teacher.lm_dim=16",
+    "--set",
+    "environment.pool_size=20",
+    "--set",
+    "environment.teacher_corpus_size=10",
+    "--set",
+    "environment.exam_bank_size=20",
+    "--set",
+    "environment.heldout_size=5",
+    "--quiet",
+]
+
+
+@pytest.fixture
+def registry() -> Registry:
+    reg = Registry()
+    reg.load_entry_points()
+    return reg
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `ilm ARGS` in-process; return (exit code, stdout, stderr)."""
+    from ilm_core.cli import main
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

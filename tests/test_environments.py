@@ -1,0 +1,74 @@
+"""Reference environments: sizes, proportions, structures and disjoint data sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from ilm_core import ConfigError
+from ilm_plugins.environments import DomainsParams, RandomParams, StructuresParams
+from ilm_plugins.environments.languages import (
+    DomainsEnvironment,
+    RandomEnvironment,
+    StructuresEnvironment,
+    is_double_repetition,
+    is_single_repetition,
+)
+
+SEEDS = [6639, 7519, 1007, 4520, 4527, 0, 1]
+PARTS = ("teacher_corpus", "pool", "exam", "exam_bank", "heldout_exam")
+
+
+def all_envs():
+    yield DomainsEnvironment(DomainsParams())
+    yield StructuresEnvironment(StructuresParams())
+    yield StructuresEnvironment(StructuresParams(reading="no-repeat"))
+    yield RandomEnvironment(RandomParams())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_data_set_is_unique_and_disjoint(seed):
+    for env in all_envs():
+        data = env.build(seed)
+        assert data.overlaps() == []
+        for part in PARTS:
+            sentences = [tuple(s) for s in getattr(data, part)]
+            assert len(set(sentences)) == len(sentences), part
+
+
+def test_domains_sizes_and_proportions():
+    data = DomainsEnvironment(DomainsParams()).build(6639)
+    assert len(data.pool) == 100 and len(data.exam) == 10 and len(data.teacher_corpus) == 100
+    assert sum(data.pool_in_exam_domain) == 50
+    v1 = set(range(10))
+    for sentence, inside in zip(data.pool, data.pool_in_exam_domain, strict=True):
+        assert len(sentence) == 10
+        assert set(sentence) <= v1 if inside else not set(sentence) & v1
+    assert all(set(s) <= v1 for s in data.exam + data.exam_bank + data.heldout_exam)
+    assert sum(set(s) <= v1 for s in data.teacher_corpus) == 50
+
+
+@pytest.mark.parametrize("reading", ["alternation", "no-repeat"])
+def test_structures_obey_their_structure(reading):
+    data = StructuresEnvironment(StructuresParams(reading=reading)).build(4520)
+    assert sum(data.pool_in_exam_domain) == 20
+    for sentence, inside in zip(data.pool, data.pool_in_exam_domain, strict=True):
+        assert 2 <= len(sentence) <= 10
+        assert is_single_repetition(sentence) if inside else is_double_repetition(sentence)
+        if reading == "alternation":
+            assert len(set(sentence)) <= 2
+    for sentence in data.exam + data.exam_bank + data.heldout_exam:
+        assert is_single_repetition(sentence)
+
+
+def test_sizes_are_params_and_too_many_sentences_is_a_clear_error():
+    data = DomainsEnvironment(DomainsParams(pool_size=40, pool_exam_fraction=0.25, exam_size=5)).build(1)
+    assert len(data.pool) == 40 and sum(data.pool_in_exam_domain) == 10 and len(data.exam) == 5
+    tiny = DomainsParams(exam_vocabulary=["a", "b"], sentence_length=2)
+    with pytest.raises(ConfigError, match="cannot draw"):
+        DomainsEnvironment(tiny).build(1)
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    env = DomainsEnvironment(DomainsParams())
+    assert env.build(3) == env.build(3)
+    assert env.build(3).exam != env.build(4).exam
