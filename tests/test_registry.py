@@ -1,0 +1,135 @@
+"""The registry: inline plugins, real entry points from another distribution, duplicates, misses."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from ilm_core import (
+    ConfigError,
+    HeldOutAccessError,
+    Lesson,
+    PluginError,
+    TeacherSpec,
+    UnknownPluginError,
+    hookimpl,
+)
+from ilm_core.config import resolve
+from ilm_core.loop import Experiment
+from ilm_core.registry import Registry
+from ilm_core.rundir import RunDir
+from ilm_plugins.teachers.baselines import RandomTeacher
+
+SMALL = {
+    "episodes": 2,
+    "students": 2,
+    "budget": 3,
+    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
+    "environment": {
+        "name": "domains",
+        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
+    },
+}
+
+
+class PeekingTeacher(RandomTeacher):
+    def setup(self, context):
+        super().setup(context)
+        self.peek = context.heldout_exam
+
+
+class InlinePlugin:
+    __name__ = "inline-test-plugin"
+
+    @hookimpl
+    def ilm_teachers(self):
+        yield TeacherSpec(
+            name="always-first",
+            summary="sends the first sentences",
+            factory=FirstTeacher,
+            roadmap=("teacher.speaking.select-from-bin",),
+        )
+        yield TeacherSpec(name="peeking", summary="asks for the held-out exam", factory=PeekingTeacher)
+
+
+class FirstTeacher(RandomTeacher):
+    def select(self, n_students, episode):
+        return [Lesson(student=i, indices=list(range(self.context.budget))) for i in range(n_students)]
+
+
+def test_inline_plugin_is_listed_and_runs(registry, tmp_path):
+    registry.register(InlinePlugin(), name="inline")
+    spec = registry.get("teacher", "always-first")
+    assert spec.distribution == "<in-process>"
+    cfg = resolve({**SMALL, "teacher": "always-first"}, registry)
+    summary = Experiment(cfg, registry, RunDir(tmp_path / "r")).run()
+    assert summary["episodes"] == 2
+
+
+def test_a_teacher_cannot_read_the_heldout_exam(registry, tmp_path):
+    registry.register(InlinePlugin(), name="inline")
+    cfg = resolve({**SMALL, "teacher": "peeking"}, registry)
+    with pytest.raises(HeldOutAccessError, match="held-out exam"):
+        Experiment(cfg, registry, RunDir(tmp_path / "r")).run()
+
+
+def test_duplicate_names_name_every_provider(registry):
+    class Clash:
+        @hookimpl
+        def ilm_teachers(self):
+            yield TeacherSpec(name="oracle", summary="another oracle", factory=RandomTeacher)
+
+    registry.register(Clash(), name="clash", distribution="ilm-clash")
+    with pytest.raises(
+        PluginError, match=r"'oracle' provided by: .*ilm.*ilm-clash|'oracle' provided by: .*ilm-clash.*ilm"
+    ):
+        registry.specs("teacher")
+
+
+def test_unknown_name_did_you_mean(registry):
+    with pytest.raises(UnknownPluginError, match="Did you mean 'oracle'"):
+        registry.get("teacher", "orcale")
+    with pytest.raises(ConfigError, match="unknown component kind"):
+        registry.specs("teachers")
+
+
+def test_a_hook_that_raises_marks_its_plugin_broken_and_others_still_work(registry):
+    class Broken:
+        @hookimpl
+        def ilm_teachers(self):
+            raise RuntimeError("boom")
+
+    registry.register(Broken(), name="broken-one")
+    assert "select-bin" in registry.specs("teacher")
+    assert any(b.name == "broken-one" and "boom" in b.reason for b in registry.broken)
+
+
+def test_entry_point_of_a_separate_installed_distribution(tmp_path, monkeypatch):
+    """A real entry point in a dist-info on sys.path, found without any change to the core."""
+    (tmp_path / "thirdparty_teacher.py").write_text(
+        textwrap.dedent("""
+        from ilm_core import TeacherSpec, hookimpl
+
+        @hookimpl
+        def ilm_teachers():
+            yield TeacherSpec(name="third-party", summary="from another distribution",
+                              factory="ilm_plugins.teachers.baselines:RandomTeacher")
+    """)
+    )
+    dist = tmp_path / "ilm_thirdparty-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ilm-thirdparty\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[ilm]\nthirdparty = thirdparty_teacher\nbroken = not_a_module_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = Registry()
+    reg.load_entry_points()
+    spec = reg.get("teacher", "third-party")
+    assert spec.distribution == "ilm-thirdparty"
+    assert any(b.name == "broken" and "not_a_module_xyz" in b.reason for b in reg.broken)
+    assert "select-bin" in reg.specs("teacher")
+    blocked = Registry()
+    blocked.load_entry_points(external=False)
+    assert "third-party" not in blocked.specs("teacher")
+    sys.modules.pop("thirdparty_teacher", None)
