@@ -13,7 +13,7 @@ def read_metrics(path):
 
 def test_run_writes_a_complete_run_directory(cli, tmp_path):
     out = tmp_path / "run"
-    code, stdout, stderr = cli("run", "--teacher", "select-bin", "--env", "domains", *TINY, "--out", str(out))
+    code, _, stderr = cli("run", "--teacher", "select-bin", "--env", "domains", *TINY, "--out", str(out))
     assert code == 0, stderr
     config = json.loads((out / "config.json").read_text())
     assert config["teacher"]["name"] == "select-bin" and config["students"] == 3

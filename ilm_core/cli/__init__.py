@@ -24,6 +24,8 @@ app = typer.Typer(
 COMMANDS = {
     "run": "run_cmd:run",
     "plugins": "plugins_cmd:plugins",
+    "roadmap": "roadmap_cmd:roadmap",
+    "new-plugin": "new_plugin_cmd:new_plugin",
 }
 
 
