@@ -24,6 +24,9 @@ app = typer.Typer(
 COMMANDS = {
     "run": "run_cmd:run",
     "plugins": "plugins_cmd:plugins",
+    "baselines": "baselines_cmd:baselines",
+    "sweep": "sweep_cmd:sweep",
+    "report": "report_cmd:report",
     "roadmap": "roadmap_cmd:roadmap",
     "new-plugin": "new_plugin_cmd:new_plugin",
 }

@@ -1,0 +1,113 @@
+"""`ilm baselines`: the paper's oracle, random and worst-case baselines (Tables 3 and 4)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ilm_core.batch import PAPER_SEEDS, parse_seeds, run_one
+from ilm_core.config import apply_overrides, assemble
+from ilm_core.registry import default_registry
+from ilm_core.reporting import load_run
+from ilm_core.rundir import atomic_write_bytes, atomic_write_json
+
+BASELINES = ("random", "oracle", "worst-case")
+COLUMNS = ("perplexity", "heldout_perplexity", "fraction_exam_domain", "overlap_unigram", "overlap_bigram",
+           "overlap_trigram")
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return {"mean": math.nan, "std": math.nan}
+    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values)}
+
+
+def baseline_row(path: Path) -> dict[str, Any]:
+    """Per-student figures of a one-episode baseline run, as mean and std over its students."""
+    run = load_run(path)
+    record = run.records[0]
+    per = record["per_student"]
+    row: dict[str, Any] = {"baseline": run.teacher, "seed": run.seed, "runs": len(per["perplexity"])}
+    for col in COLUMNS:
+        values = per.get(col)
+        if values is None and col.startswith("overlap_"):
+            values = [record["overlap"][col.removeprefix("overlap_")]]
+        row[col] = _stats(values or [])
+    return row
+
+
+def fmt(stat: dict[str, float]) -> str:
+    mean, std = stat["mean"], stat["std"]
+    if math.isnan(mean):
+        return "-"
+    if abs(mean) >= 1e4:
+        return f"{mean:.2e}±{std:.2e}"
+    return f"{mean:.4g}±{std:.3g}"
+
+
+def to_markdown(rows: list[dict[str, Any]], env: str) -> str:
+    head = ("Baseline", "Seed", "Avg perplexity", "Avg held-out perplexity", "Avg train from test",
+            "Avg unigram overlap", "Avg bigram overlap", "Avg trigram overlap")
+    lines = [f"# Baselines: {env}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append("| " + " | ".join([r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS)]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["baseline", "seed", "runs", *(f"{c}_{s}" for c in COLUMNS for s in ("mean", "std"))])
+    for r in rows:
+        writer.writerow([r["baseline"], r["seed"], r["runs"], *(r[c][s] for c in COLUMNS for s in ("mean", "std"))])
+    return buf.getvalue()
+
+
+def baselines(
+    env: str = typer.Option("domains", "--env", "-e", help="environment plugin"),
+    config: Path = typer.Option(None, "--config", "-c", help="base config file (student recipe, sizes)"),
+    seeds: str = typer.Option(",".join(map(str, PAPER_SEEDS)), "--seeds", help="comma-separated seeds"),
+    runs: int = typer.Option(5, "--runs", help="students (runs) per seed and baseline"),
+    set_: list[str] = typer.Option(None, "--set", "-s", help="override: path=value"),
+    out: Path = typer.Option(None, "--out", "-o", help="folder (default runs/baselines-<env>)"),
+) -> None:
+    """Oracle, random and worst case for each seed x runs, laid out as the paper's Tables 3 and 4."""
+    console = Console()
+    registry = default_registry()
+    base = assemble(config, {"environment": env}, set_ or [])
+    out = out or Path("runs") / f"baselines-{env}"
+    jobs = [(t, s) for t in BASELINES for s in parse_seeds(seeds)]
+    rows = []
+    with Progress(console=console) as progress:
+        task = progress.add_task("baselines", total=len(jobs))
+        for teacher, seed in jobs:
+            raw = apply_overrides(
+                {**base, "teacher": {"name": teacher}},
+                [f"seed={seed}", "episodes=1", f"students={runs}"],
+            )
+            path = out / f"{teacher}-seed-{seed}"
+            progress.update(task, description=f"{teacher} seed {seed}")
+            run_one(raw, path, registry)
+            rows.append(baseline_row(path))
+            progress.advance(task)
+    table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
+    for col in ("baseline", "seed", "avg perplexity", "held-out perplexity", "train from test", "unigram", "bigram",
+                "trigram"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS))
+    console.print(table)
+    atomic_write_json(out / "baselines.json", {"environment": env, "runs_per_seed": runs, "rows": rows})
+    atomic_write_bytes(out / "baselines.md", to_markdown(rows, env).encode())
+    atomic_write_bytes(out / "baselines.csv", to_csv(rows).encode())
+    console.print(f"written: {out}/baselines.md, baselines.csv, baselines.json")

@@ -1,0 +1,84 @@
+"""Figures from run directories: the paper's Figure 2 panels, Appendix C overlaps, exams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ilm_core.reporting import Run, Setting
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _band(ax, means: list[float], stds: list[float], label: str) -> None:
+    x = list(range(1, len(means) + 1))
+    (line,) = ax.plot(x, means, label=label)
+    ax.fill_between(x, [m - s for m, s in zip(means, stds, strict=True)],
+                    [m + s for m, s in zip(means, stds, strict=True)], alpha=0.2, color=line.get_color())
+
+
+def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
+    """Panels (a) student exam perplexity per episode, (b) fraction of exam-domain data per episode."""
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for s in settings:
+        _band(a, *s.curve("perplexity_mean"), s.label)
+        _band(b, *s.curve("fraction_exam_domain"), s.label)
+    a.set(xlabel="episode", ylabel="student exam perplexity", title="(a) student perplexity per episode", yscale="log")
+    b.set(xlabel="episode", ylabel=f"fraction of taught data from {domain}", title=f"(b) fraction from {domain}",
+          ylim=(-0.02, 1.02))
+    for ax in (a, b):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle("mean ± std over seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def overlaps(settings: list[Setting], path: Path) -> Path:
+    """Appendix C: unigram, bigram and trigram overlap between taught data and the exam."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for ax, n in zip(axes, ("unigram", "bigram", "trigram"), strict=True):
+        for s in settings:
+            _band(ax, *s.overlap_curve(n), s.label)
+        ax.set(xlabel="episode", ylabel=f"{n} overlap", title=f"{n} overlap between taught data and exam")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Path) -> Path:
+    """Feedback vs held-out perplexity per episode, against the oracle's held-out baseline."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = set()
+    for s in settings:
+        if s.config["teacher"]["name"] == "oracle":
+            continue
+        _band(ax, *s.curve("perplexity_mean"), f"{s.label}: feedback exam")
+        _band(ax, *s.curve("heldout_perplexity_mean"), f"{s.label}: held-out exam")
+        refs = [oracles.get((r.env_key(), r.seed)) for r in s.runs]
+        values = [o.last("heldout_perplexity_mean", 10**9) for o in refs if o is not None]
+        values = [v for v in values if v is not None]
+        if values and s.label not in drawn:
+            drawn.add(s.label)
+            ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
+    ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

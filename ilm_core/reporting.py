@@ -1,0 +1,179 @@
+"""Reading run directories back: group runs into settings, aggregate over seeds, flag runs
+that were taught to the test. Everything here works from run directories alone."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ilm_core.errors import RunDirError
+from ilm_core.rundir import RunDir
+
+LAST = 10
+#: config fields that do not define a setting (runs differing only here are seeds of one setting)
+NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints")
+
+
+@dataclass
+class Run:
+    path: Path
+    config: dict[str, Any]
+    records: list[dict[str, Any]]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    @property
+    def teacher(self) -> str:
+        return self.config["teacher"]["name"]
+
+    def last(self, key: str, n: int = LAST) -> float | None:
+        values = [r[key] for r in self.records[-n:] if r.get(key) is not None]
+        return statistics.fmean(values) if values else None
+
+    def env_key(self) -> str:
+        """Identity of the environment and exam (what an oracle baseline must share)."""
+        return json.dumps([self.config["environment"], self.config["exam"], self.config["student"]], sort_keys=True)
+
+
+def load_run(path: Path) -> Run:
+    rd = RunDir(path)
+    if not rd.is_run():
+        raise RunDirError(f"{path} is not an ilm run directory (no config.json); pass directories written by `ilm run`")
+    records = rd.read_metrics()
+    if not records:
+        raise RunDirError(f"{path} has no finished episode yet (metrics.jsonl is empty)")
+    return Run(path=Path(path), config=rd.read_config(), records=records)
+
+
+def find_runs(paths: list[Path]) -> list[Run]:
+    """Run directories given directly, or found below the given folders (e.g. a sweep)."""
+    runs = []
+    for path in paths:
+        path = Path(path)
+        if RunDir(path).is_run():
+            runs.append(load_run(path))
+            continue
+        found = sorted(p.parent for p in path.rglob("config.json") if (p.parent / "metrics.jsonl").exists())
+        if not found:
+            raise RunDirError(f"{path} is not a run directory and holds none")
+        runs.extend(load_run(p) for p in found)
+    return runs
+
+
+def setting_of(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in NOT_A_SETTING}
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def label_settings(settings: list[dict[str, Any]]) -> list[str]:
+    """Short labels: only the fields in which the settings differ (e.g. 'students=4')."""
+    flat = [_flatten(s) for s in settings]
+    keys = sorted({k for f in flat for k in f})
+    varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1]
+    labels = []
+    for f in flat:
+        parts = [f"{k.replace('.params.', '.').replace('.name', '')}={f.get(k)}" for k in varying]
+        labels.append(", ".join(parts) or f"{f.get('environment.name')}/{f.get('teacher.name')}")
+    return labels
+
+
+@dataclass
+class Setting:
+    label: str
+    config: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+
+    def curve(self, key: str) -> tuple[list[float], list[float]]:
+        """Mean and std over seeds of `key` per episode (up to the shortest run)."""
+        n = min(len(r.records) for r in self.runs)
+        means, stds = [], []
+        for e in range(n):
+            values = [r.records[e].get(key) for r in self.runs]
+            values = [v for v in values if v is not None and math.isfinite(v)]
+            means.append(statistics.fmean(values) if values else math.nan)
+            stds.append(statistics.pstdev(values) if len(values) > 1 else 0.0)
+        return means, stds
+
+    def overlap_curve(self, n: str) -> tuple[list[float], list[float]]:
+        for run in self.runs:
+            for r in run.records:
+                r[f"overlap_{n}"] = r.get("overlap", {}).get(n)
+        return self.curve(f"overlap_{n}")
+
+
+def group_settings(runs: list[Run]) -> list[Setting]:
+    groups: dict[str, Setting] = {}
+    for run in runs:
+        key = json.dumps(setting_of(run.config), sort_keys=True)
+        groups.setdefault(key, Setting(label="", config=setting_of(run.config))).runs.append(run)
+    settings = list(groups.values())
+    for s, label in zip(settings, label_settings([s.config for s in settings]), strict=True):
+        s.label = label
+    return settings
+
+
+def oracle_baselines(runs: list[Run]) -> dict[tuple[str, int], Run]:
+    """Oracle runs by (environment/exam/student identity, seed)."""
+    return {(r.env_key(), r.seed): r for r in runs if r.teacher == "oracle"}
+
+
+def taught_to_the_test(run: Run, oracle: Run) -> bool | None:
+    """True when the run's feedback score beats the oracle's while its held-out score does not.
+
+    Compares the last 10 episodes of `run` with all episodes of the oracle run. None when a
+    held-out score is missing.
+    """
+    fb, ho = run.last("perplexity_mean"), run.last("heldout_perplexity_mean")
+    ofb, oho = oracle.last("perplexity_mean", 10**9), oracle.last("heldout_perplexity_mean", 10**9)
+    if None in (fb, ho, ofb, oho):
+        return None
+    return fb < ofb and ho > oho  # type: ignore[operator]
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.pstdev(values)
+
+
+def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -> list[dict[str, Any]]:
+    """One row per setting: last-10 figures, mean ± std over seeds, and the taught-to-the-test flag."""
+    rows = []
+    for s in settings:
+        per_seed = []
+        for run in s.runs:
+            oracle = oracles.get((run.env_key(), run.seed))
+            per_seed.append(
+                {
+                    "seed": run.seed,
+                    "fraction": run.last("fraction_exam_domain"),
+                    "feedback": run.last("perplexity_mean"),
+                    "heldout": run.last("heldout_perplexity_mean"),
+                    "oracle_heldout": oracle.last("heldout_perplexity_mean", 10**9) if oracle else None,
+                    "taught_to_the_test": taught_to_the_test(run, oracle) if oracle and run is not oracle else None,
+                    "episodes": len(run.records),
+                }
+            )
+        row: dict[str, Any] = {"setting": s.label, "runs": len(s.runs), "teacher": s.config["teacher"]["name"]}
+        for key in ("fraction", "feedback", "heldout", "oracle_heldout"):
+            row[key] = mean_std([p[key] for p in per_seed])
+        row["taught_to_the_test"] = [p["seed"] for p in per_seed if p["taught_to_the_test"]]
+        row["per_seed"] = per_seed
+        rows.append(row)
+    return rows

@@ -1,0 +1,43 @@
+"""Templates of `ilm new-plugin`: one module per component kind, plus the package files.
+
+Each template is a `string.Template` (placeholders `${name}`, `${module}`, ...), so the code
+inside it stays plain Python that ruff and a reader can follow. `render` fills them in.
+"""
+
+from __future__ import annotations
+
+import importlib
+from string import Template
+
+#: component kinds `ilm new-plugin --kind` can write, and the template module of each
+SUPPORTED_KINDS: tuple[str, ...] = ("teacher", "environment", "interaction")
+
+
+def names(name: str) -> dict[str, str]:
+    """Every spelling of a plugin name the templates need ("my-teacher" -> "ilm_my_teacher", ...)."""
+    camel = "".join(part.capitalize() for part in name.split("-"))
+    return {
+        "name": name,
+        "dist": f"ilm-{name}",
+        "module": "ilm_" + name.replace("-", "_"),
+        "cls": camel,
+        "params": f"{camel}Params",
+    }
+
+
+def render(kind: str, name: str) -> dict[str, str]:
+    """The files of a new plugin package, by path relative to its folder."""
+    from ilm_core.templates import common
+
+    if kind not in SUPPORTED_KINDS:
+        raise ValueError(f"unsupported kind {kind!r}")
+    template = importlib.import_module(f"ilm_core.templates.{kind}")
+    values = names(name) | {"kind": kind, "summary": template.SUMMARY, "run_example": template.RUN_EXAMPLE}
+    module = values["module"]
+    files = {
+        "pyproject.toml": common.PYPROJECT,
+        "README.md": common.README,
+        f"{module}/__init__.py": template.MODULE,
+        f"tests/test_{module}.py": template.TEST,
+    }
+    return {path: Template(text).substitute(values) for path, text in files.items()}

@@ -1,0 +1,141 @@
+"""`ilm new-plugin --kind teacher`: a value-table bandit that selects from the bin."""
+
+SUMMARY = "a bandit over pool sentences: each sentence is credited with the reward of the lessons it was in"
+RUN_EXAMPLE = "ilm run --teacher ${name} --env domains --episodes 20"
+
+MODULE = '''\
+"""${dist}: the teacher `${name}`.
+
+A bandit over the pool: every sentence has a value; a lesson is sampled without replacement
+from softmax(values / temperature) (Gumbel-top-k), and after the exam every sentence of a
+lesson moves towards that lesson's reward relative to the episode's mean.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherSpec, TeacherUpdate, hookimpl
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ${params}(BaseModel):
+    """Params of `${name}` (set with --set teacher.NAME=VALUE)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lr: float = Field(0.5, gt=0, description="step size of the value updates")
+    temperature: float = Field(1.0, gt=0, description="softmax temperature of the selection")
+
+
+class ${cls}(Teacher):
+    """Learns one value per pool sentence from the students' average exam scores."""
+
+    def __init__(self, params: ${params}):
+        self.params = params
+
+    def setup(self, context: TeacherContext) -> None:
+        super().setup(context)
+        self.rng = random.Random(context.seed)
+        self.values = [0.0] * len(context.pool)
+
+    def select(self, n_students: int, episode: int) -> list[Lesson]:
+        k = min(self.context.budget, len(self.values))
+        return [Lesson(student=i, indices=self._sample(k)) for i in range(n_students)]
+
+    def _sample(self, k: int) -> list[int]:
+        # Gumbel-top-k: the k largest value/T + Gumbel noise are a sample without replacement
+        keys = [
+            v / self.params.temperature - math.log(-math.log(self.rng.random() or 1e-300))
+            for v in self.values
+        ]
+        return sorted(range(len(keys)), key=keys.__getitem__, reverse=True)[:k]
+
+    def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
+        rewards = [-math.log(max(f.score, 1e-12)) for f in feedback]  # lower perplexity is better
+        mean = sum(rewards) / len(rewards)
+        for f, reward in zip(feedback, rewards, strict=True):
+            for index in f.lesson.indices:
+                self.values[index] += self.params.lr * (reward - mean)
+        return TeacherUpdate(stats={"entropy": self._entropy(), "value_max": max(self.values)})
+
+    def _entropy(self) -> float:
+        """Entropy of softmax(values / temperature): it falls as the teacher grows sure."""
+        logits = [v / self.params.temperature for v in self.values]
+        top = max(logits)
+        weights = [math.exp(x - top) for x in logits]
+        total = sum(weights)
+        return -sum(w / total * math.log(w / total) for w in weights if w > 0)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"values": list(self.values), "rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.values = list(state["values"])
+        self.rng.setstate(state["rng"])
+
+
+@hookimpl
+def ilm_teachers() -> Iterator[TeacherSpec]:
+    yield TeacherSpec(
+        name="${name}",
+        summary="${summary}",
+        factory=${cls},
+        params=${params},
+        roadmap=("teacher.speaking.select-from-bin", "task.teacher.select-optimal-data"),
+    )
+
+
+# A step that is not in the road map yet? Add a cell, then name its id in roadmap= above:
+#
+# from ilm_core import RoadmapCell
+#
+# @hookimpl
+# def ilm_roadmap_cells() -> Iterator[RoadmapCell]:
+#     yield RoadmapCell(
+#         id="teacher.speaking.my-new-step", component="teacher", group="ways of speaking",
+#         text="What the new step is, in one sentence", parent="teacher.speaking.select-from-bin",
+#     )
+'''
+
+TEST = '''\
+"""Tests of `${name}`, registered in-process (no install needed)."""
+
+from ilm_core import Feedback, Lesson, TeacherContext
+from ilm_core.registry import Registry
+
+import ${module}
+
+
+def make_registry() -> Registry:
+    registry = Registry()
+    registry.register(${module}, name="${name}")
+    return registry
+
+
+def test_registers_with_its_roadmap_cells():
+    spec = make_registry().get("teacher", "${name}")
+    assert "teacher.speaking.select-from-bin" in spec.roadmap
+
+
+def test_learns_to_prefer_sentences_of_good_lessons():
+    teacher = make_registry().build("teacher", "${name}", {"lr": 1.0})
+    pool = [[i % 4, (i + 1) % 4] for i in range(20)]
+    good = [i < 10 for i in range(20)]  # students taught sentences 0..9 score better
+    teacher.setup(TeacherContext(vocabulary=list("abcd"), teacher_corpus=[], pool=pool,
+                                 pool_in_exam_domain=good, budget=4, n_students=6, seed=1))
+    for episode in range(30):
+        lessons = teacher.select(6, episode)
+        assert all(isinstance(lesson, Lesson) and len(set(lesson.indices)) == 4 for lesson in lessons)
+        feedback = [
+            Feedback(student=lesson.student, lesson=lesson,
+                     score=20.0 - 2.0 * sum(good[i] for i in lesson.indices))
+            for lesson in lessons
+        ]
+        teacher.learn(feedback)
+    chosen = [i for lesson in teacher.select(6, 30) for i in lesson.indices]
+    assert sum(good[i] for i in chosen) / len(chosen) > 0.8
+'''

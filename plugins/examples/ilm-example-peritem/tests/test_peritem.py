@@ -1,0 +1,81 @@
+"""In-process tests of ilm-example-peritem (no install needed: the module is registered
+into a fresh registry, as docs/writing-plugins.md shows)."""
+
+from __future__ import annotations
+
+import random
+
+import ilm_example_peritem
+
+from ilm_core import EpisodeContext, ExamResult, Feedback, Lesson, StudentReport, TeacherContext
+from ilm_core.registry import Registry
+
+
+def make_registry() -> Registry:
+    registry = Registry()
+    registry.register(ilm_example_peritem, name="example-peritem")
+    return registry
+
+
+def test_registers_components_and_cell():
+    registry = make_registry()
+    assert "interaction.student.per-item-score" in registry.get("interaction", "per-item").roadmap
+    assert ilm_example_peritem.PER_ITEM_CREDIT in registry.get("teacher", "per-item-bandit").roadmap
+    (cell,) = registry.roadmap_cells()
+    assert cell.id == ilm_example_peritem.PER_ITEM_CREDIT and cell.component == "teacher"
+    assert cell.contributed_by is not None and "example-peritem" in cell.contributed_by
+
+
+def test_interaction_sends_item_scores():
+    registry = make_registry()
+    interaction = registry.build("interaction", "per-item")
+
+    class Fixed:
+        def select(self, n, episode):
+            return [Lesson(student=i, indices=[i]) for i in range(n)]
+
+        def learn(self, feedback):
+            self.feedback = feedback
+            from ilm_core import TeacherUpdate
+
+            return TeacherUpdate()
+
+    def examine(lessons):
+        result = ExamResult(perplexity=10.0, item_perplexities=[8.0, 12.0], nll=1.0, tokens=2)
+        return [
+            StudentReport(student=lesson.student, seed=0, final_loss=1.0, exams={"feedback": result})
+            for lesson in lessons
+        ]
+
+    teacher = Fixed()
+    interaction.run_episode(EpisodeContext(episode=0, n_students=2, budget=1, teacher=teacher, examine=examine))
+    assert [f.item_scores for f in teacher.feedback] == [[8.0, 12.0], [8.0, 12.0]]
+
+
+def test_teacher_learns_from_item_scores():
+    """Good sentences help on every item a little; an outlier item adds large noise to the
+    average. Per-item credit still finds the good sentences."""
+    teacher = make_registry().build("teacher", "per-item-bandit", {"lr": 0.5})
+    good = [i % 2 == 0 for i in range(40)]
+    teacher.setup(TeacherContext(vocabulary=list("ab"), teacher_corpus=[], pool=[[0, 1, i % 2] for i in range(40)],
+                                 pool_in_exam_domain=good, budget=5, n_students=8, seed=0))
+    rng = random.Random(0)
+    for episode in range(25):
+        lessons = teacher.select(8, episode)
+        feedback = []
+        for lesson in lessons:
+            share = sum(good[i] for i in lesson.indices) / len(lesson.indices)
+            items = [20.0 - 8.0 * share + rng.gauss(0, 0.5) for _ in range(9)] + [rng.uniform(100, 5000)]
+            feedback.append(Feedback(student=lesson.student, lesson=lesson, score=sum(items) / 10, item_scores=items))
+        stats = teacher.learn(feedback).stats
+    chosen = [i for lesson in teacher.select(8, 25) for i in lesson.indices]
+    assert sum(good[i] for i in chosen) / len(chosen) > 0.8
+    assert stats["entropy"] < 3.68  # below log(40): the teacher has grown sure
+
+
+def test_falls_back_to_average_scores():
+    teacher = make_registry().build("teacher", "per-item-bandit")
+    teacher.setup(TeacherContext(vocabulary=["a"], teacher_corpus=[], pool=[[0]] * 4, pool_in_exam_domain=[True] * 4,
+                                 budget=1, n_students=2, seed=0))
+    feedback = [Feedback(student=i, lesson=Lesson(student=i, indices=[i]), score=10.0 * (i + 1)) for i in range(2)]
+    assert teacher.advantages(feedback)[0] > 0 > teacher.advantages(feedback)[1]
