@@ -7,33 +7,15 @@ import pytest
 from ilm_core.registry import Registry
 
 #: settings that make a run take about a second on a 2-core CPU
-TINY = [
-    "--episodes",
-    "3",
-    "--students",
-    "3",
-    "--budget",
-    "4",
-    "--set",
-    "student.updates=3",
-    "--set",
-    "student.dim=16",
-    "--set",
-    "student.ffn=32",
-    "--set",
-    "teacher.lm_updates=5",
-    "--set",
-    "teacher.lm_dim=16",
-    "--set",
-    "environment.pool_size=20",
-    "--set",
-    "environment.teacher_corpus_size=10",
-    "--set",
-    "environment.exam_bank_size=20",
-    "--set",
-    "environment.heldout_size=5",
+TINY_ANY_TEACHER = [
+    "--episodes", "3", "--students", "3", "--budget", "4",
+    "--set", "student.updates=3", "--set", "student.dim=16", "--set", "student.ffn=32",
+    "--set", "environment.pool_size=20", "--set", "environment.teacher_corpus_size=10",
+    "--set", "environment.exam_bank_size=20", "--set", "environment.heldout_size=5",
     "--quiet",
-]
+]  # fmt: skip
+#: the same for the default teacher (select-bin), whose own LM is made tiny too
+TINY = [*TINY_ANY_TEACHER, "--set", "teacher.lm_updates=5", "--set", "teacher.lm_dim=16"]
 
 
 @pytest.fixture

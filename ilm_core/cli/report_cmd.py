@@ -30,7 +30,8 @@ def report(
     all_runs = find_runs(runs)
     oracles = oracle_baselines(all_runs)
     settings = group_settings(all_runs)
-    learners = [s for s in settings if s.config["teacher"]["name"] not in ("oracle", "random", "worst-case")] or settings
+    baseline_names = ("oracle", "random", "worst-case")
+    learners = [s for s in settings if s.config["teacher"]["name"] not in baseline_names] or settings
     out.mkdir(parents=True, exist_ok=True)
     domain = "the exam domain"
     files = [
