@@ -18,6 +18,9 @@ class SelectBinParams(BaseModel):
     embedding: Literal["word", "hidden"] = Field(
         "hidden", description="sentence embedding: average word embedding or average last hidden layer"
     )
+    lm: Literal["native", "fairseq"] = Field(
+        "native", description="the teacher's own LM: native torch, or fairseq's transformer_lm (optional extra)"
+    )
     lm_layers: int = Field(2, ge=1)
     lm_dim: int = Field(64, ge=8)
     lm_heads: int = Field(4, ge=1)

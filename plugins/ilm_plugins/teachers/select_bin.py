@@ -42,15 +42,20 @@ class SelectBinTeacher(Teacher):
     def _pool_features(self, context: TeacherContext) -> torch.Tensor:
         """Pretrain the teacher's LM on its corpus, then embed every pool sentence."""
         p = self.params
-        vocab = len(context.vocabulary)
-        size = LMSize(layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, ffn=4 * p.lm_dim)
-        lm = StackedTransformerLM(vocab + 2, size, seeds=[context.seed])
-        if context.teacher_corpus and p.lm_updates:
-            recipe = TrainRecipe(
-                updates=p.lm_updates, lr=p.lm_lr, batch_size=min(p.lm_batch_size, len(context.teacher_corpus))
-            )
-            train_students(lm, [context.teacher_corpus], recipe, [context.seed], vocab)
-        features = sentence_embeddings(lm, context.pool, vocab, p.embedding)[0].float()
+        if p.lm == "fairseq":  # fairseq's transformer_lm through the same seam (optional extra)
+            from ilm_plugins.fairseq_lm.teacher_lm import pool_features
+
+            features = pool_features(context, p)
+        else:
+            vocab = len(context.vocabulary)
+            size = LMSize(layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, ffn=4 * p.lm_dim)
+            lm = StackedTransformerLM(vocab + 2, size, seeds=[context.seed])
+            if context.teacher_corpus and p.lm_updates:
+                recipe = TrainRecipe(
+                    updates=p.lm_updates, lr=p.lm_lr, batch_size=min(p.lm_batch_size, len(context.teacher_corpus))
+                )
+                train_students(lm, [context.teacher_corpus], recipe, [context.seed], vocab)
+            features = sentence_embeddings(lm, context.pool, vocab, p.embedding)[0].float()
         if p.normalize_features:
             features = (features - features.mean(0)) / (features.std(0) + 1e-6)
         return features.detach()
@@ -89,9 +94,9 @@ class SelectBinTeacher(Teacher):
         self.optimizer.step()
         return TeacherUpdate(
             stats={
-                "entropy": float(entropy),
+                "entropy": float(entropy.detach()),
                 "entropy_max": math.log(len(probs)),
-                "policy_loss": float(loss),
+                "policy_loss": float(loss.detach()),
                 "reward_mean": float(reward.mean()),
             }
         )
