@@ -7,7 +7,9 @@ directory records exactly what ran.
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -50,17 +52,26 @@ class ExperimentConfig(BaseModel):
     keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept (older ones deleted)")
     on_diverged: Literal["worst", "stop"] = Field(
         "worst",
-        description="a student whose loss is NaN/inf: 'worst' scores it as the worst student of "
-        "the episode (with a warning), 'stop' ends the run",
+        description="a student whose loss or exam perplexity is NaN/inf: 'worst' scores it as the "
+        "worst finite student of the episode (with a notice; the run stops when no student stayed "
+        "finite), 'stop' ends the run. Either way the finished episodes stay on disk.",
     )
 
 
+#: Python's spellings of the non-finite floats (what `repr(float)` writes), besides JSON's
+_NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
 def parse_value(text: str) -> Any:
-    """Parse a `--set` value: JSON when it parses (numbers, true/false, lists), else a string."""
+    """Parse a `--set` value: JSON when it parses (numbers, true/false, lists, "quoted text"),
+    inf/-inf/nan as floats, else the text itself as a string.
+
+    Quote a string that would otherwise parse as something else: `--set device='"0"'`.
+    """
     try:
         return json.loads(text)
-    except ValueError:
-        return text
+    except (ValueError, RecursionError):
+        return _NON_FINITE.get(text.strip().lower(), text)
 
 
 def parse_set(item: str) -> tuple[list[str], Any]:
@@ -79,7 +90,7 @@ def parse_set(item: str) -> tuple[list[str], Any]:
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply `--set` overrides to a raw config dict (returns a new dict)."""
-    result = json.loads(json.dumps(raw))
+    result = copy.deepcopy(raw)  # not a JSON round trip: TOML and YAML files may hold dates
     for item in overrides:
         path, value = parse_set(item)
         node = result
@@ -103,8 +114,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: it is not UTF-8 text ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
     try:
         if path.suffix.lower() == ".toml":
             data = tomllib.loads(text)
@@ -115,7 +128,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text) or {}
     except Exception as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid {path.suffix[1:].upper()}: {exc}") from None
+        # parser messages (YAML's especially) span lines; the CLI shows one paragraph
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"config file {str(path)!r} is not valid {path.suffix[1:].upper()}: {detail}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a table of settings, not {type(data).__name__}")
     data.pop("description", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from ilm_core.messages import (
     TrainingJob,
 )
 from ilm_core.registry import Registry
-from ilm_core.rundir import RunDir
+from ilm_core.rundir import SUMMARY, RunDir
 
 LAST = 10  # episodes summarised at the end ("the last 10 episodes")
 
@@ -127,6 +128,8 @@ class Experiment:
         self.registry = registry
         self.run_dir = run_dir
         self.notify = notify
+        #: set by run(resume=True) when the run had already finished every episode
+        self.complete = False
 
     # -- set-up ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -158,7 +161,7 @@ class Experiment:
                 plugin=cfg.executor.name,
                 stage="prepare",
             ) from exc
-        self.executor = executor
+        self.executor: Executor = _Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
         self.teacher.setup(
@@ -246,12 +249,23 @@ class Experiment:
             return reports
         ids = ", ".join(str(r.student) for r in diverged)
         finite = [r.exams["feedback"].perplexity for r in reports if not r.diverged]
-        if self.config.on_diverged == "stop" or not finite:
+        lr = self.config.student.params.get("lr")
+        lower = (
+            f"Lower the student's learning rate (student.lr = {lr})"
+            if lr is not None
+            else "Lower the student's learning rate"
+        )
+        if self.config.on_diverged == "stop":
             raise StudentDivergedError(
-                f"episode {episode}: student(s) {ids} diverged (loss or exam perplexity NaN/inf)"
-                + ("" if finite else " and no student of the episode stayed finite")
-                + ". Lower the student's learning rate, or set on_diverged='worst' to score "
+                f"episode {episode}: student(s) {ids} diverged (training loss or exam perplexity NaN/inf) "
+                f"and on_diverged='stop' ends the run. {lower}, or set on_diverged='worst' to score "
                 "diverged students as the episode's worst."
+            )
+        if not finite:
+            raise StudentDivergedError(
+                f"episode {episode}: every student ({ids}) diverged (training loss or exam perplexity "
+                "NaN/inf), so on_diverged='worst' has no finite score to give them and the run stops. "
+                f"{lower}."
             )
         worst = max(finite)
         self.notify(f"episode {episode}: student(s) {ids} diverged; scored as the episode's worst ({worst:.4g})")
@@ -287,10 +301,10 @@ class Experiment:
         taught = [[data.pool[j] for j in lesson.indices] for lesson in lessons]
         per_overlap = [overlaps(t, feedback_items) for t in taught]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
-        per_student = {
+        per_student: dict[str, list[float | None]] = {
             "perplexity": ppl,
             "fraction_exam_domain": fractions,
-            "final_loss": [r.final_loss if math.isfinite(r.final_loss) else None for r in reports],  # type: ignore[misc]
+            "final_loss": [r.final_loss if math.isfinite(r.final_loss) else None for r in reports],
         }
         if heldout:
             per_student["heldout_perplexity"] = heldout
@@ -315,12 +329,10 @@ class Experiment:
 
     # -- the run ---------------------------------------------------------------------------
     def _checkpoint_state(self, completed: int) -> dict[str, Any]:
-        import torch
-
         return {
             "episode": completed,
             "teacher": self.teacher.state_dict(),
-            "torch_rng": torch.get_rng_state(),
+            "rng": _rng_state(),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -331,24 +343,55 @@ class Experiment:
     def run(self, resume: bool = False, observers: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         """Run (or resume) the experiment; returns the summary also written to summary.json."""
         rd = self.run_dir
+        if resume:
+            rd.read_config()  # fails clearly, before anything is created, when it is not a run
         rd.create()
         rd.lock()
-        for obs in observers:
-            self.registry.pm.register(obs)
         try:
-            return self._run_locked(resume)
-        finally:
             for obs in observers:
-                self.registry.pm.unregister(obs)
-            close = getattr(getattr(self, "executor", None), "close", None)
-            if close:
-                close()
+                self.registry.pm.register(obs)
+            try:
+                return self._run_locked(resume)
+            finally:
+                for obs in observers:
+                    self.registry.pm.unregister(obs)
+                self._close_executor()
+        finally:
             rd.unlock()
+
+    def _close_executor(self) -> None:
+        """Close the executor; a failure here must not hide the error that ended the run."""
+        executor = getattr(self, "executor", None)
+        if executor is None:
+            return
+        try:
+            executor.close()
+        except IlmError as exc:
+            self.notify(str(exc))
+
+    def _refuse_overwrite(self) -> None:
+        """A fresh run must never silently replace the finished episodes of another run."""
+        rd = self.run_dir
+        if not rd.has_episodes():
+            return
+        try:
+            done = f"{len(rd.read_metrics())} finished episode(s)"
+        except IlmError:
+            done = "finished episodes"
+        state = "a finished run" if (rd.path / SUMMARY).is_file() else "a partial run"
+        raise RunDirError(
+            f"{rd.path} already holds {state} ({done}); ilm does not overwrite it. Continue it with "
+            f"`ilm run --resume {rd.path}`, or choose another --out directory."
+        )
 
     def _run_locked(self, resume: bool) -> dict[str, Any]:
         rd, cfg = self.run_dir, self.config
+        rd.remove_stale_temp_files()
         resolved = cfg.model_dump(mode="json")
         first = 0
+        pending: list[dict[str, Any]] = []  # records of episodes after the checkpoint (resume)
+        if not resume:
+            self._refuse_overwrite()
         if resume:
             from ilm_core.config import config_diff
 
@@ -360,11 +403,22 @@ class Experiment:
                     + "; ".join(diffs)
                     + ". Resume with the same config (omit --config/--set), or start a new run."
                 )
+            records = rd.read_metrics(self.notify)
+            summary_path = rd.path / SUMMARY
+            if len(records) >= cfg.episodes and summary_path.is_file():
+                try:
+                    summary = json.loads(summary_path.read_text())
+                except ValueError:
+                    summary = None  # damaged: the resume below writes it again
+                if isinstance(summary, dict):
+                    self.complete = True
+                    self.notify(f"{rd.path} is already complete ({cfg.episodes} of {cfg.episodes} episodes)")
+                    return summary
         else:
             rd.write_config(resolved)
         self._build()
         if resume:
-            loaded = rd.load_checkpoint(self.notify)
+            loaded = rd.load_checkpoint(self.notify, max_episode=len(records))
             if loaded is not None:
                 state, path = loaded
                 env = state.get("environment", {})
@@ -375,9 +429,18 @@ class Experiment:
                         "plugin now builds other data. Reinstall the version the run used, or start a new run."
                     )
                 self.teacher.load_state_dict(state["teacher"])
+                _set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
-            rd.keep_metrics(first, self.notify)
+            # only a torn last line goes; episodes finished after the checkpoint are repeated to
+            # rebuild the teacher's state, and their records are kept when the repeat matches
+            rd.keep_metrics(len(records), None, records)
+            pending = records[first:]
+            if pending:
+                self.notify(
+                    f"repeating episode(s) {first}-{first + len(pending) - 1}, finished after the checkpoint, "
+                    "to restore the teacher's state; their records in metrics.jsonl are kept"
+                )
         elif rd.metrics_path.exists():
             rd.keep_metrics(0)
         info = RunInfo(
@@ -389,8 +452,24 @@ class Experiment:
         )
         self.registry.pm.hook.ilm_run_start(run=info)
         for episode in range(first, cfg.episodes):
-            record = self._episode(episode)
-            rd.append_metric(record.model_dump(mode="json"))
+            try:
+                record = self._episode(episode)
+            except IlmError as exc:
+                _in_episode(exc, episode, episode + len(pending), rd)
+                raise
+            if pending:
+                kept = pending.pop(0)
+                if not _same_record(kept, record.model_dump(mode="json")):
+                    self.notify(
+                        f"episode {episode} repeated after the checkpoint differs from its record in "
+                        f"{rd.metrics_path} (a plugin is not deterministic); replacing the records from episode "
+                        f"{episode} on"
+                    )
+                    rd.keep_metrics(episode)
+                    pending.clear()
+                    rd.append_metric(record.model_dump(mode="json"))
+            else:
+                rd.append_metric(record.model_dump(mode="json"))
             completed = episode + 1
             if completed % cfg.checkpoint_every == 0 or completed == cfg.episodes:
                 rd.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
@@ -400,6 +479,57 @@ class Experiment:
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary
+
+
+def _same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal in everything but the wall-clock seconds (compared as JSON, so NaN equals NaN)."""
+
+    def text(r: dict[str, Any]) -> str:
+        return json.dumps({k: v for k, v in r.items() if k != "seconds"}, sort_keys=True)
+
+    return text(a) == text(b)
+
+
+def _in_episode(exc: IlmError, episode: int, done: int, rd: RunDir) -> None:
+    """Add to an error where the run stopped and how to continue it (same type, same fields)."""
+    saved = f"episodes 0-{done - 1} are saved in {rd.metrics_path}" if done else "no episode had finished"
+    if isinstance(exc, PluginError):
+        then = f"Fix the plugin, then continue with `ilm run --resume {rd.path}`."
+    else:  # the same config would fail the same way: resuming cannot change it
+        then = "The same config fails the same way again; start a new run (another --out) with it changed."
+    exc.args = (f"{exc} (The run stopped in episode {episode}; {saved}. {then})",)
+
+
+def _rng_state() -> dict[str, Any]:
+    """Every global random generator a plugin might draw from (its own generators are in its state)."""
+    import torch
+
+    state: dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
+    try:
+        import numpy
+
+        state["numpy"] = numpy.random.get_state()
+    except ImportError:
+        pass
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
+    if state.get("python") is not None:
+        random.setstate(state["python"])
+    if state.get("torch") is not None:
+        torch.set_rng_state(state["torch"])
+    if state.get("numpy") is not None:
+        import numpy
+
+        numpy.random.set_state(state["numpy"])
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
 
 
 def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:

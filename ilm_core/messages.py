@@ -177,5 +177,5 @@ class EpisodeRecord(Message):
     seconds: float
     diverged_students: int = 0
     overlap: dict[str, float] = Field(default_factory=dict)
-    per_student: dict[str, list[float]] = Field(default_factory=dict)
+    per_student: dict[str, list[float | None]] = Field(default_factory=dict)  # None: a diverged loss
     teacher: dict[str, float] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,14 +91,34 @@ class RunDir:
     def is_run(self) -> bool:
         return (self.path / CONFIG).is_file()
 
+    def has_episodes(self) -> bool:
+        """Whether a finished episode (a metrics line or a checkpoint) would be lost by starting over."""
+        metrics = self.metrics_path
+        return (metrics.is_file() and metrics.stat().st_size > 0) or bool(self.checkpoints())
+
     def create(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / CHECKPOINTS).mkdir(exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            (self.path / CHECKPOINTS).mkdir(exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise RunDirError(f"{self.path} is a file, not a directory; choose another --out") from None
+        except OSError as exc:
+            raise RunDirError(f"cannot create the run directory {self.path}: {exc.strerror or exc}") from None
+
+    def remove_stale_temp_files(self) -> None:
+        """Temp files of atomic writes that a killed process never renamed (only call under the lock)."""
+        for folder in (self.path, self.path / CHECKPOINTS):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp-*"):
+                    tmp.unlink(missing_ok=True)
 
     # -- lock ------------------------------------------------------------------------------
     def lock(self) -> None:
         """Take the run directory's lock, or fail naming the process that holds it."""
-        fh = open(self.path / LOCK, "a+")
+        try:
+            fh = open(self.path / LOCK, "a+")
+        except OSError as exc:
+            raise RunDirError(f"cannot open the lock file of {self.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -105,12 +126,12 @@ class RunDir:
             holder = fh.read().strip() or "another process"
             fh.close()
             raise RunDirError(
-                f"run directory {self.path} is in use by {holder}; wait for it to finish, or "
-                "choose another --out directory"
+                f"run directory {self.path} is in use by {holder} (it holds {self.path / LOCK}); "
+                "wait for it to finish or stop it, or choose another --out directory"
             ) from None
         fh.seek(0)
         fh.truncate()
-        fh.write(f"process {os.getpid()}")
+        fh.write(f"process {os.getpid()} on {socket.gethostname()}")
         fh.flush()
         self._lock_fh = fh
 
@@ -126,33 +147,61 @@ class RunDir:
 
     def read_config(self) -> dict[str, Any]:
         try:
-            return json.loads((self.path / CONFIG).read_text())
-        except FileNotFoundError:
+            config = json.loads((self.path / CONFIG).read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):
             raise RunDirError(
                 f"{self.path} is not an ilm run directory (no {CONFIG}); --resume needs a "
                 "directory written by `ilm run`"
             ) from None
+        except OSError as exc:
+            raise RunDirError(f"cannot read {self.path / CONFIG}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise RunDirError(f"{self.path / CONFIG} is damaged: {exc}") from None
+        if not isinstance(config, dict):
+            raise RunDirError(f"{self.path / CONFIG} is damaged: it holds a {type(config).__name__}, not a config")
+        return config
 
     def append_metric(self, record: dict[str, Any]) -> None:
         """Append one complete line and fsync it before returning."""
         line = (json.dumps(record) + "\n").encode()
+        new = not self.metrics_path.exists()
         fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
+            view = memoryview(line)
+            while view:  # a short write would otherwise leave a torn line behind
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
+        if new:
+            _fsync_dir(self.path)
 
     def read_metrics(self, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
         return read_jsonl(self.metrics_path, notify)
 
-    def keep_metrics(self, n: int, notify: Callable[[str], None] | None = None) -> None:
-        """Keep the first n complete records (drop a torn line and episodes after a checkpoint)."""
-        records = self.read_metrics(notify)
-        if len(records) == n and self.metrics_path.exists() and self.metrics_path.read_bytes().endswith(b"\n"):
+    def keep_metrics(
+        self, n: int, notify: Callable[[str], None] | None = None, records: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Keep the first n complete records (drop a torn line and episodes after a checkpoint).
+
+        Episodes after the checkpoint are dropped because the resumed run repeats them.
+        """
+        if records is None:
+            records = self.read_metrics(notify)
+        if len(records) < n:
+            raise RunDirError(
+                f"{self.metrics_path} has {len(records)} episodes but the checkpoint is after episode {n}; "
+                "the file was changed by something other than ilm"
+            )
+        data_now = self.metrics_path.read_bytes() if self.metrics_path.exists() else b""
+        lines = sum(1 for line in data_now.split(b"\n") if line.strip())
+        if lines == n and (not data_now or data_now.endswith(b"\n")):
             return
+        if len(records) > n and notify:
+            notify(
+                f"dropped {len(records) - n} episode(s) after the checkpoint from {self.metrics_path}; "
+                "the resumed run repeats them"
+            )
         data = "".join(json.dumps(r) + "\n" for r in records[:n]).encode()
         atomic_write_bytes(self.metrics_path, data)
 
@@ -178,25 +227,43 @@ class RunDir:
             old.unlink(missing_ok=True)
         return path
 
-    def load_checkpoint(self, notify: Callable[[str], None]) -> tuple[dict[str, Any], Path] | None:
-        """The newest checkpoint that loads; a damaged one is named and the previous one used."""
+    def load_checkpoint(
+        self, notify: Callable[[str], None], max_episode: int | None = None
+    ) -> tuple[dict[str, Any], Path] | None:
+        """The newest checkpoint that loads; a damaged one is named and the previous one used.
+
+        A checkpoint after `max_episode` (more episodes than metrics.jsonl holds) is skipped
+        too: resuming from it would leave a gap in the metrics.
+        """
         import torch
 
-        damaged = []
+        damaged: list[str] = []
         for path in reversed(self.checkpoints()):
             try:
                 state = torch.load(path, map_location="cpu", weights_only=False)
-                if not isinstance(state, dict) or "episode" not in state:
+                if not isinstance(state, dict) or not isinstance(state.get("episode"), int) or "teacher" not in state:
                     raise ValueError("not an ilm checkpoint")
             except Exception as exc:
-                damaged.append(path)
-                notify(f"checkpoint {path} is damaged ({type(exc).__name__}: {exc}); trying an older one")
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(".")
+                damaged.append(f"{path} ({reason})")
+                notify(f"checkpoint {path} is damaged or truncated ({reason}); trying an older one")
                 continue
+            if max_episode is not None and state["episode"] > max_episode:
+                damaged.append(f"{path} (after episode {state['episode']}, but metrics.jsonl has {max_episode})")
+                notify(
+                    f"checkpoint {path} is after episode {state['episode']} but {self.metrics_path} holds "
+                    f"only {max_episode} episodes; trying an older one"
+                )
+                continue
+            if damaged:
+                notify(f"resuming from the older checkpoint {path}")
             return state, path
         if damaged:
             raise RunDirError(
-                "every checkpoint in the run is damaged: "
-                + ", ".join(str(p) for p in damaged)
-                + "; the run cannot be resumed (its metrics.jsonl is intact)"
+                "no checkpoint of the run can be used: "
+                + "; ".join(damaged)
+                + ". The finished episodes in metrics.jsonl are intact; delete the damaged checkpoint(s) "
+                "and --resume to repeat the run from its start (keep_checkpoints >= 2 survives one "
+                "damaged checkpoint)"
             )
         return None

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ilm_core.registry import Registry
+
+# Tiny models on a shared 2-core machine: one thread per process is many times faster than two
+# contending threads, and subprocesses (`ilm run` in kill tests, workers) inherit the setting.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 #: settings that make a run take about a second on a 2-core CPU
 TINY_ANY_TEACHER = [

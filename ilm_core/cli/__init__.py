@@ -29,6 +29,7 @@ COMMANDS = {
     "report": "report_cmd:report",
     "roadmap": "roadmap_cmd:roadmap",
     "new-plugin": "new_plugin_cmd:new_plugin",
+    "bench": "bench_cmd:bench",
 }
 
 

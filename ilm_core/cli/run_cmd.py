@@ -8,8 +8,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ilm_core.config import assemble, resolve
+from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment
 from ilm_core.registry import default_registry
 from ilm_core.rundir import RunDir
@@ -60,6 +62,12 @@ def run(
         "seed": seed,
         "device": device,
     }
+    if resume is not None and out is not None and out.resolve() != resume.resolve():
+        raise ConfigError(
+            f"--resume {resume} continues the run in that directory; --out {out} names another one. "
+            "Give only --resume to continue a run, or only --out to start a new one."
+        )
+    # resuming: the saved config is the base, so giving the same flags again changes nothing
     base = RunDir(resume).read_config() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
     if dry_run:
@@ -75,13 +83,19 @@ def run(
         observers.append(display)
 
     def notify(message: str) -> None:
-        console.print(f"[yellow]notice:[/] {message}", markup=True, highlight=False)
+        # one line per notice, however long its paths: easy to grep in a log
+        console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
+    experiment = Experiment(cfg, registry, run_dir, notify=notify)
     try:
-        summary = Experiment(cfg, registry, run_dir, notify=notify).run(resume=resume is not None, observers=observers)
+        summary = experiment.run(resume=resume is not None, observers=observers)
     finally:
         if display is not None:
             display.stop()
+    if experiment.complete and not quiet:
+        from ilm_core.cli.display import summary_table
+
+        console.print(summary_table(summary, "exam-domain"))
     if quiet:
         console.print_json(json.dumps(summary))
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

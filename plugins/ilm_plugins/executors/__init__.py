@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ilm_core import ExecutorSpec, NoParams, hookimpl
 
@@ -13,6 +14,31 @@ class BatchedParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_group: int | None = Field(None, ge=1, description="most students trained as one model (None = all)")
+
+
+class MultiprocessParams(BaseModel):
+    """Worker processes, one per device; `devices` also accepts "cuda:0,cuda:1" from `--set`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    devices: list[str] = Field(
+        default_factory=lambda: ["cpu", "cpu"], min_length=1, description="one worker per entry, e.g. cuda:0,cuda:1"
+    )
+    timeout: float = Field(600.0, gt=0, description="seconds an episode may take before a worker counts as hung")
+    start_method: Literal["spawn", "forkserver", "fork"] = Field(
+        "spawn", description="multiprocessing start method (spawn is the only one safe with CUDA)"
+    )
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            value = [d.strip() if isinstance(d, str) else d for d in value]
+            if any(d == "" for d in value):
+                raise ValueError("empty device name; write devices as e.g. cpu,cpu or cuda:0,cuda:1")
+        return value
 
 
 @hookimpl
@@ -35,4 +61,11 @@ def ilm_executors() -> Iterator[ExecutorSpec]:
         summary="picks batched on one device, multiprocess over all visible GPUs when there are several",
         factory="ilm_plugins.executors.local:AutoExecutor",
         params=NoParams,
+    )
+    yield ExecutorSpec(
+        name="multiprocess",
+        summary="spreads the students over worker processes, one per device, batched inside each worker",
+        factory="ilm_plugins.executors.multiprocess:MultiprocessExecutor",
+        params=MultiprocessParams,
+        roadmap=("student.training.several-at-once",),
     )

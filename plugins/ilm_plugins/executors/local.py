@@ -19,6 +19,7 @@ class SequentialExecutor(Executor):
     def prepare(self, context: ExecutorContext) -> None:
         super().prepare(context)
         self.bench = Workbench(context.registry)
+        self.description = f"sequential ({context.n_students} students one at a time on {context.device})"
 
     def run(self, job: TrainingJob) -> list[StudentReport]:
         reports = []
@@ -33,10 +34,16 @@ class BatchedExecutor(SequentialExecutor):
     def prepare(self, context: ExecutorContext) -> None:
         super().prepare(context)
         self.batched = self.bench.supports_batching(context.student)
-        if self.batched:
-            self.description = f"batched ({context.n_students} students as one model on {context.device})"
+        n, group = context.n_students, (self.params.max_group if self.params else None)
+        if self.batched and group and group < n:
+            self.description = f"batched ({n} students in groups of at most {group} on {context.device})"
+        elif self.batched:
+            self.description = f"batched ({n} students as one model on {context.device})"
         else:
-            self.description = "sequential (fallback)"
+            self.description = (
+                f"batched -> one at a time (student '{context.student.name}' cannot batch; "
+                f"{n} students on {context.device})"
+            )
             context.notify(
                 f"student '{context.student.name}' does not support batched training; the batched "
                 "executor trains its students one at a time instead"

@@ -1,0 +1,174 @@
+"""Shared pieces of the reliability tests: tiny configs, inline fault-injecting plugins, checks."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ilm_core import EnvironmentData, EnvironmentSpec, StudentSpec, TeacherSpec, hookimpl
+from ilm_plugins.students import TransformerLMParams
+from ilm_plugins.students.transformer_lm import TransformerLMStudent
+from ilm_plugins.teachers import SelectBinParams
+from ilm_plugins.teachers.select_bin import SelectBinTeacher
+
+#: the tiny run of the in-process fault tests (a few tenths of a second per run)
+SMALL: dict[str, Any] = {
+    "episodes": 4,
+    "students": 2,
+    "budget": 4,
+    "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
+    "teacher": {"name": "select-bin", "params": {"lm_updates": 5, "lm_dim": 16}},
+    "environment": {
+        "name": "domains",
+        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
+    },
+}
+
+#: the same tiny settings as `ilm run` flags
+TINY_FLAGS = [
+    "--students",
+    "2",
+    "--budget",
+    "4",
+    "--set",
+    "student.dim=16",
+    "--set",
+    "student.ffn=32",
+    "--set",
+    "teacher.lm_updates=5",
+    "--set",
+    "teacher.lm_dim=16",
+    "--set",
+    "environment.pool_size=20",
+    "--set",
+    "environment.teacher_corpus_size=10",
+    "--set",
+    "environment.exam_bank_size=20",
+    "--set",
+    "environment.heldout_size=5",
+    "--quiet",
+]
+
+
+def metrics_lines(run: Path) -> list[str]:
+    path = run / "metrics.jsonl"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def without_seconds(run: Path) -> list[dict[str, Any]]:
+    """metrics.jsonl record for record, minus the wall-clock field (the only one allowed to differ)."""
+    return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in metrics_lines(run)]
+
+
+def assert_prefix_intact(run: Path, before: list[str]) -> None:
+    """Every metrics line written before a fault is still there, byte for byte."""
+    after = metrics_lines(run)
+    assert after[: len(before)] == before, "a finished episode was lost or changed by the fault"
+
+
+def one_paragraph_error(code: int, out: str, err: str) -> str:
+    """Exit code 2, a message on stderr only, no traceback, one paragraph."""
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in out + err
+    assert err.startswith("error:"), err
+    assert "\n\n" not in err.strip(), err
+    assert "error:" not in out, out  # the message goes to stderr only
+    return " ".join(err.split())
+
+
+def ilm_process(*args: str) -> subprocess.Popen[bytes]:
+    """`ilm ARGS` in a fresh process (single-threaded torch: fast on a shared 2-core machine)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from ilm_core.cli import main; main()", "run", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+# -- fault-injecting plugins, registered in-process ----------------------------------------
+#: switches the tests flip; the plugins read them at call time
+FAULTS: dict[str, Any] = {"teacher_stage": None, "teacher_episode": 2, "diverge_from_call": None}
+
+
+class FlakyTeacher(SelectBinTeacher):
+    """select-bin that raises in `FAULTS['teacher_stage']` ('select' or 'learn') of episode 2."""
+
+    episode = -1
+
+    def select(self, n_students: int, episode: int) -> Any:
+        self.episode = episode
+        if FAULTS["teacher_stage"] == "select" and episode == FAULTS["teacher_episode"]:
+            raise RuntimeError("injected failure")
+        return super().select(n_students, episode)
+
+    def learn(self, feedback: Any) -> Any:
+        if FAULTS["teacher_stage"] == "learn" and self.episode == FAULTS["teacher_episode"]:
+            raise RuntimeError("injected failure")
+        return super().learn(feedback)
+
+
+class HalfNaNStudent(TransformerLMStudent):
+    """The native student whose student 0 ends with a NaN loss from the n-th training call on."""
+
+    calls = 0
+
+    def train(self, lessons: Any, seeds: Any, vocab_size: int, device: str) -> Any:
+        trained = super().train(lessons, seeds, vocab_size, device)
+        self.calls += 1
+        start = FAULTS["diverge_from_call"]
+        if start is not None and self.calls > start:
+            trained.losses[-1, 0] = math.nan
+        return trained
+
+
+class OverlappingEnvironment:
+    """An environment whose exam repeats a teacher-corpus sentence (a leak the core must refuse)."""
+
+    def __init__(self, params: Any = None):
+        self.params = params
+
+    def build(self, seed: int) -> EnvironmentData:
+        sentences = [[i % 4, (i // 4) % 4, 1] for i in range(16)]
+        return EnvironmentData(
+            vocabulary=list("abcd"),
+            exam_domain="all",
+            teacher_corpus=sentences[:4],
+            pool=sentences[4:12],
+            pool_in_exam_domain=[True] * 8,
+            exam=[sentences[0], *sentences[12:14]],
+            exam_bank=[],
+            heldout_exam=sentences[14:],
+        )
+
+
+class FaultPlugins:
+    """An in-process plugin providing the fault-injecting components."""
+
+    __name__ = "reliability-faults"
+
+    @hookimpl
+    def ilm_teachers(self) -> Any:
+        yield TeacherSpec(
+            name="flaky", summary="raises in episode 2 when told to", factory=FlakyTeacher, params=SelectBinParams
+        )
+
+    @hookimpl
+    def ilm_students(self) -> Any:
+        yield StudentSpec(
+            name="half-nan",
+            summary="student 0 diverges when told to",
+            factory=HalfNaNStudent,
+            params=TransformerLMParams,
+            capabilities=frozenset({"batched"}),
+        )
+
+    @hookimpl
+    def ilm_environments(self) -> Any:
+        yield EnvironmentSpec(name="leaky", summary="exam overlaps the teacher corpus", factory=OverlappingEnvironment)

@@ -1,0 +1,195 @@
+"""The bad-input catalogue: every case exits with 2 and one paragraph on stderr, no traceback,
+naming the field or value at fault. Inputs that are refused before a run starts never touch
+an existing run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ilm_core.rundir import RunDir
+
+from ._support import one_paragraph_error
+
+FAST = ["--episodes", "1", "--students", "1", "--set", "student.updates=1", "--set", "teacher.lm_updates=0", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--teacher", "selectbin", ["unknown teacher 'selectbin'", "Did you mean 'select-bin'", "oracle"]),
+        ("--env", "domain", ["unknown environment 'domain'", "'domains'", "structures"]),
+        ("--student", "transformer", ["unknown student 'transformer'", "transformer-lm"]),
+        ("--executor", "paralel", ["unknown executor 'paralel'", "sequential"]),
+    ],
+)
+def test_unknown_plugin_name_with_suggestions(cli, flag, value, expected):
+    err = one_paragraph_error(*cli("run", flag, value, "--dry-run"))
+    for text in expected:
+        assert text in err
+
+
+def test_unknown_param_lists_the_allowed_names(cli):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--set", "student.learning_rate=0.1"))
+    assert "unknown param 'student.params.learning_rate'" in err and "Allowed names:" in err
+    assert "lr" in err and "updates" in err
+    err = one_paragraph_error(*cli("run", "--dry-run", "--set", "episode=3"))
+    assert "episode" in err and "episodes" in err
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "value"),
+    [
+        ("student.lr=fast", "student.params.lr", "'fast'"),
+        ("episodes=many", "episodes", "'many'"),
+        ("seed=1.5", "seed", "1.5"),
+        ("on_diverged=ignore", "on_diverged", "'ignore'"),
+        ("environment.exam_vocabulary=abc", "environment.params.exam_vocabulary", "'abc'"),
+        ("teacher.name=7", "teacher.name", "7"),
+    ],
+)
+def test_wrong_type_in_set(cli, override, field, value):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--set", override))
+    assert f"{field}' = {value} is invalid" in err  # top-level fields read 'config.<field>'
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("bad.toml", 'episodes = "many"\n[student.params]\nlr = "fast"\n'),
+        ("bad.json", json.dumps({"episodes": "many", "student": {"params": {"lr": "fast"}}})),
+        ("bad.yaml", "episodes: many\nstudent:\n  params:\n    lr: fast\n"),
+    ],
+)
+def test_wrong_type_in_a_config_file(cli, tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
+    assert "'config.episodes' = 'many'" in err
+
+
+def test_budget_larger_than_the_pool(cli, tmp_path):
+    err = one_paragraph_error(
+        *cli("run", *FAST, "--budget", "30", "--set", "environment.pool_size=20", "--out", str(tmp_path / "r"))
+    )
+    assert "budget = 30" in err and "pool of 20" in err
+    # nothing finished, so the same directory can be used again once the config is fixed
+    code, _, err = cli("run", *FAST, "--budget", "3", "--set", "environment.pool_size=20", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--episodes", "0"], "episodes"),
+        (["--students", "-1"], "students"),
+        (["--budget", "0"], "budget"),
+        (["--set", "environment.pool_size=0"], "environment.params.pool_size"),
+        (["--set", "checkpoint_every=0"], "checkpoint_every"),
+        (["--set", "keep_checkpoints=-2"], "keep_checkpoints"),
+        (["--set", "student.updates=-1"], "student.params.updates"),
+    ],
+)
+def test_zero_or_negative_sizes(cli, args, field):
+    err = one_paragraph_error(*cli("run", "--dry-run", *args))
+    assert f"'{field}'" in err or f"'config.{field}'" in err
+    assert "greater than" in err
+
+
+def test_an_environment_whose_exam_overlaps_the_teacher_corpus(cli, fault_registry, monkeypatch, tmp_path):
+    monkeypatch.setattr("ilm_core.cli.run_cmd.default_registry", lambda: fault_registry)
+    err = one_paragraph_error(*cli("run", *FAST, "--env", "leaky", "--budget", "2", "--out", str(tmp_path / "r")))
+    assert "environment 'leaky'" in err and "teacher_corpus and exam share 1 sentence" in err
+    assert not (tmp_path / "r" / "metrics.jsonl").exists()
+
+
+def test_unreadable_config_files(cli, tmp_path):
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(folder)))
+    assert str(folder) in err and "cannot be read" in err
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"episodes = 3\n\xff\xfe\x00junk")
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(binary)))
+    assert str(binary) in err and "cannot be read" in err and "utf-8" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("bad.toml", "episodes = = 3\n"), ("bad.json", "{episodes: 3"), ("bad.yaml", "a: [1\nb: {\n")],
+)
+def test_config_files_that_do_not_parse(cli, tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
+    assert str(path) in err and "is not valid" in err
+
+
+def test_a_config_file_that_is_not_a_table(cli, tmp_path):
+    path = tmp_path / "list.json"
+    path.write_text("[1, 2]")
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
+    assert "must hold a table" in err
+
+
+def test_config_in_an_unknown_format(cli, tmp_path):
+    path = tmp_path / "exp.ini"
+    path.write_text("[run]\nepisodes = 3\n")
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
+    assert "exp.ini" in err and "unknown format '.ini'" in err and ".toml" in err
+
+
+def test_missing_config_file(cli, tmp_path):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(tmp_path / "nope.toml")))
+    assert "nope.toml" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize("what", ["empty", "missing", "file", "damaged-config"])
+def test_resume_of_a_directory_that_is_not_a_run(cli, tmp_path, what):
+    target = tmp_path / "target"
+    if what == "empty":
+        target.mkdir()
+    elif what == "file":
+        target.write_text("hello")
+    elif what == "damaged-config":
+        target.mkdir()
+        (target / "config.json").write_text('{"seed": ')
+    err = one_paragraph_error(*cli("run", "--resume", str(target), "--quiet"))
+    assert str(target) in err
+    assert ("damaged" in err) if what == "damaged-config" else ("not an ilm run directory" in err)
+    assert what != "missing" or not target.exists()  # nothing created
+
+
+@pytest.mark.parametrize("item", ["episodes", "=3", "teacher..lr=1", "a.=1", " =2"])
+def test_malformed_set(cli, item):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--set", item))
+    assert repr(item) in err and "path.to.param=value" in err
+
+
+def test_set_into_a_value_is_refused(cli):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--set", "seed=3", "--set", "seed.x=1"))
+    assert "'seed' is a value, not a section" in err
+
+
+def test_a_run_into_a_locked_directory(cli, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    holder = RunDir(out)
+    holder.lock()
+    try:
+        err = one_paragraph_error(*cli("run", *FAST, "--out", str(out)))
+    finally:
+        holder.unlock()
+    assert f"in use by process {os.getpid()}" in err and str(out) in err
+    assert not (out / "config.json").exists()
+
+
+def test_out_is_a_file(cli, tmp_path):
+    path = tmp_path / "afile"
+    path.write_text("x")
+    err = one_paragraph_error(*cli("run", *FAST, "--out", str(path)))
+    assert str(path) in err and "not a directory" in err
+    assert Path(path).read_text() == "x"

@@ -1,0 +1,248 @@
+"""Executors: sequential, batched and multiprocess give the same students; faults end runs cleanly."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from ilm_core import (
+    ComponentRef,
+    ExecutorContext,
+    NoParams,
+    PluginError,
+    StudentSpec,
+    TrainingJob,
+    hookimpl,
+)
+from ilm_core.registry import Registry
+from ilm_plugins.executors import MultiprocessParams
+from ilm_plugins.executors.multiprocess import FAULT_ENV, chunks
+
+TINY_STUDENT = {"dim": 16, "ffn": 32, "heads": 2, "updates": 20, "dropout": 0.0}
+V = 12
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """In-process training on one thread: fast and steady on a shared 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_job(n: int = 5, updates: int = 20, seed: int = 0) -> TrainingJob:
+    rng = random.Random(seed)
+    lessons = [[[rng.randrange(V) for _ in range(rng.randint(3, 8))] for _ in range(4)] for _ in range(n)]
+    return TrainingJob(
+        student=ComponentRef(name="transformer-lm", params={**TINY_STUDENT, "updates": updates}),
+        exam=ComponentRef(name="perplexity"),
+        vocab_size=V,
+        lessons=lessons,
+        seeds=[1000 + i for i in range(n)],
+        exams={
+            "feedback": [[rng.randrange(V) for _ in range(6)] for _ in range(4)],
+            "heldout": [[rng.randrange(V) for _ in range(5)] for _ in range(3)],
+        },
+    )
+
+
+def build(registry: Registry, name: str, params: dict, job: TrainingJob, notices: list[str] | None = None):
+    executor = registry.build("executor", name, params)
+    executor.prepare(
+        ExecutorContext(
+            registry=registry,
+            student=job.student,
+            n_students=len(job.seeds),
+            device="cpu",
+            notify=(notices.append if notices is not None else lambda m: None),
+        )
+    )
+    return executor
+
+
+def summary(reports) -> list[tuple[int, float, float, float]]:
+    return [(r.student, r.final_loss, r.exams["feedback"].perplexity, r.exams["heldout"].perplexity) for r in reports]
+
+
+def assert_same(a, b) -> None:
+    assert [x[0] for x in a] == [x[0] for x in b]
+    for x, y in zip(a, b, strict=True):
+        for u, v in zip(x[1:], y[1:], strict=True):
+            assert math.isclose(u, v, rel_tol=1e-4), (x, y)
+
+
+def assert_all_stopped(executor) -> None:
+    assert executor.workers, "the executor started no workers"
+    for w in executor.workers:
+        assert not w.process.is_alive(), f"worker {w.index} (pid {w.process.pid}) still alive"
+        assert w.process.exitcode is not None
+
+
+# -- correctness ---------------------------------------------------------------------------------
+
+
+def test_chunks_are_contiguous_and_uneven() -> None:
+    assert chunks(5, 2) == [[0, 1, 2], [3, 4]]
+    assert chunks(2, 4) == [[0], [1]]
+    assert chunks(12, 2) == [list(range(6)), list(range(6, 12))]
+
+
+def test_devices_accept_a_comma_string() -> None:
+    assert MultiprocessParams.model_validate({"devices": "cuda:0, cuda:1"}).devices == ["cuda:0", "cuda:1"]
+    assert MultiprocessParams().devices == ["cpu", "cpu"]
+    with pytest.raises(ValueError):
+        MultiprocessParams.model_validate({"devices": "cpu,,cpu"})
+
+
+def test_sequential_batched_and_multiprocess_train_the_same_students(registry: Registry) -> None:
+    job = make_job(n=5)
+    results, descriptions = {}, {}
+    for name, params in [("sequential", {}), ("batched", {}), ("multiprocess", {"devices": "cpu,cpu"})]:
+        executor = build(registry, name, params, job)
+        try:
+            results[name] = summary(executor.run(job))
+            if name == "multiprocess":  # workers are reused: a second episode gives the same students
+                assert_same(summary(executor.run(job)), results[name])
+            descriptions[name] = executor.description
+        finally:
+            executor.close()
+        if name == "multiprocess":
+            assert_all_stopped(executor)
+    assert_same(results["batched"], results["sequential"])
+    assert_same(results["multiprocess"], results["sequential"])
+    assert all(math.isfinite(x[1]) for x in results["sequential"])
+    assert descriptions["multiprocess"] == "multiprocess (2 workers: cpu, cpu; 3+2 students, batched)"
+    assert "5 students as one model" in descriptions["batched"]
+
+
+# -- batched fallback ----------------------------------------------------------------------------
+
+
+class _OneAtATimePlugin:
+    """The native student without the "batched" capability, recording the group sizes it sees."""
+
+    groups: ClassVar[list[int]] = []
+
+    @staticmethod
+    def factory(params: NoParams):
+        from ilm_plugins.students import TransformerLMParams
+        from ilm_plugins.students.transformer_lm import TransformerLMStudent
+
+        inner = TransformerLMStudent(TransformerLMParams(**TINY_STUDENT))
+
+        class Student:
+            def train(self, lessons, seeds, vocab_size, device):
+                _OneAtATimePlugin.groups.append(len(lessons))
+                return inner.train(lessons, seeds, vocab_size, device)
+
+        return Student()
+
+    @hookimpl
+    def ilm_students(self) -> Iterator[StudentSpec]:
+        yield StudentSpec(name="one-at-a-time", summary="test student", factory=self.factory)
+
+
+def test_batched_falls_back_to_one_at_a_time_with_a_notice(registry: Registry) -> None:
+    registry.register(_OneAtATimePlugin(), name="one-at-a-time-test")
+    job = make_job(n=3).model_copy(update={"student": ComponentRef(name="one-at-a-time")})
+    notices: list[str] = []
+    _OneAtATimePlugin.groups = []
+    executor = build(registry, "batched", {}, job, notices)
+    reports = executor.run(job)
+    assert [r.student for r in reports] == [0, 1, 2]
+    assert _OneAtATimePlugin.groups == [1, 1, 1]
+    assert any("does not support batched training" in n and "one-at-a-time" in n for n in notices), notices
+    assert "one at a time" in executor.description
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "params", "expected"),
+    [
+        ("raise:1", {}, ["worker 1 (cpu", "raised while training students 3-4", "injected failure"]),
+        ("kill", {"devices": ["cpu"]}, ["worker 0 (cpu", "died", "SIGKILL"]),
+        ("exit:0", {}, ["worker 0 (cpu", "died", "exit code 3"]),
+        ("hang:0", {"timeout": 1.5}, ["worker 0 (cpu", "did not finish", "timeout of 1.5 s"]),
+    ],
+)
+def test_worker_faults_end_the_run_in_bounded_time(registry: Registry, monkeypatch, fault, params, expected) -> None:
+    monkeypatch.setenv(FAULT_ENV, fault)
+    job = make_job(n=5, updates=2)
+    executor = build(registry, "multiprocess", {"devices": "cpu,cpu", **params}, job)
+    try:
+        start = time.monotonic()
+        with pytest.raises(PluginError) as info:
+            executor.run(job)
+        assert time.monotonic() - start < 30
+    finally:
+        executor.close()
+    for text in expected:
+        assert text in str(info.value), str(info.value)
+    assert_all_stopped(executor)
+
+
+def test_worker_killed_from_outside_between_episodes(registry: Registry) -> None:
+    job = make_job(n=4, updates=2)
+    executor = build(registry, "multiprocess", {"devices": "cpu,cpu"}, job)
+    try:
+        assert len(executor.run(job)) == 4
+        victim = executor.workers[1]
+        os.kill(victim.process.pid, signal.SIGKILL)
+        start = time.monotonic()
+        with pytest.raises(PluginError, match=r"worker 1 \(cpu, pid \d+\) died .*SIGKILL"):
+            executor.run(job)
+        assert time.monotonic() - start < 30
+    finally:
+        executor.close()
+    assert_all_stopped(executor)
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def test_ilm_run_with_multiprocess_end_to_end(cli, tmp_path) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = cli(
+        "run",
+        "--episodes", "2",
+        "--students", "3",
+        "--executor", "multiprocess",
+        "--set", "executor.devices=cpu,cpu",
+        "--set", "student.updates=2",
+        "--set", "student.dim=16",
+        "--set", "student.ffn=32",
+        "--set", "teacher.lm_updates=5",
+        "--quiet",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    summary_text = (out / "summary.json").read_text()
+    assert "multiprocess (2 workers: cpu, cpu" in summary_text
+
+
+def test_ilm_bench_writes_a_row_per_executor(cli, tmp_path) -> None:
+    path = tmp_path / "bench.json"
+    code, stdout, stderr = cli("bench", "--students", "3", "--updates", "3", "--repeats", "1", "--json", str(path))
+    assert code == 0, stdout + stderr
+    rows = json.loads(path.read_text())
+    native = {r["executor"]: r for r in rows if r["student"] == "transformer-lm"}
+    assert set(native) == {"sequential", "batched", "multiprocess"}
+    for row in native.values():
+        assert row["students"] == 3 and row["updates"] == 3 and row["seconds"] > 0
+        assert row["updates_per_second"] > 0 and row["memory_method"]
+    assert native["sequential"]["ratio_vs_sequential"] == pytest.approx(1.0)
