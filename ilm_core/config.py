@@ -50,6 +50,12 @@ class ExperimentConfig(BaseModel):
     device: str = Field("cpu", description="device of the teacher and of in-process students")
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every K episodes")
     keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept (older ones deleted)")
+    student_init: Literal["independent", "shared"] = Field(
+        "independent",
+        description="'independent': every student of an episode starts from its own random "
+        "initialisation; 'shared': all students of an episode start from the same one (common "
+        "random numbers), so their scores differ only by their lessons",
+    )
     on_diverged: Literal["worst", "stop"] = Field(
         "worst",
         description="a student whose loss or exam perplexity is NaN/inf: 'worst' scores it as the "

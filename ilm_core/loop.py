@@ -218,7 +218,10 @@ class Experiment:
                 exam=ComponentRef(**cfg.exam.model_dump()),
                 vocab_size=len(data.vocabulary),
                 lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
-                seeds=[seeding.derive(cfg.seed, "student", episode, i) for i in range(len(lessons))],
+                seeds=[
+                    seeding.derive(cfg.seed, "student", episode, 0 if cfg.student_init == "shared" else i)
+                    for i in range(len(lessons))
+                ],
                 exams={"feedback": feedback_items, **({"heldout": data.heldout_exam} if data.heldout_exam else {})},
             )
             reports = self.executor.run(job)

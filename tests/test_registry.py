@@ -133,3 +133,31 @@ def test_entry_point_of_a_separate_installed_distribution(tmp_path, monkeypatch)
     blocked.load_entry_points(external=False)
     assert "third-party" not in blocked.specs("teacher")
     sys.modules.pop("thirdparty_teacher", None)
+
+
+def test_shared_student_init_gives_every_student_of_an_episode_the_same_seed(registry, tmp_path):
+    from ilm_core import ExecutorSpec
+    from ilm_plugins.executors.local import SequentialExecutor
+
+    seen: list[list[int]] = []
+
+    class Recording(SequentialExecutor):
+        def run(self, job):
+            seen.append(list(job.seeds))
+            return super().run(job)
+
+    class Plugin:
+        @hookimpl
+        def ilm_executors(self):
+            yield ExecutorSpec(name="recording", summary="records seeds", factory=Recording)
+
+    registry.register(Plugin(), name="recording")
+    for mode in ("independent", "shared"):
+        seen.clear()
+        cfg = resolve({**SMALL, "teacher": "random", "executor": "recording", "student_init": mode}, registry)
+        Experiment(cfg, registry, RunDir(tmp_path / mode)).run()
+        assert len(seen) == 2
+        if mode == "shared":
+            assert all(len(set(s)) == 1 for s in seen) and seen[0] != seen[1]
+        else:
+            assert all(len(set(s)) == len(s) for s in seen)

@@ -39,6 +39,12 @@ class SelectBinParams(BaseModel):
         "neg_log_perplexity", description="reward from the feedback score (perplexity)"
     )
     normalize_features: bool = Field(True, description="standardise each embedding dimension over the pool")
+    components: int | None = Field(
+        None,
+        ge=1,
+        description="keep only the top principal components of the pool's embeddings (None = all): "
+        "fewer dimensions let the policy learn what distinguishes sentences rather than memorise which",
+    )
 
 
 @hookimpl

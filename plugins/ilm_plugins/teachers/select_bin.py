@@ -58,6 +58,11 @@ class SelectBinTeacher(Teacher):
             features = sentence_embeddings(lm, context.pool, vocab, p.embedding)[0].float()
         if p.normalize_features:
             features = (features - features.mean(0)) / (features.std(0) + 1e-6)
+        if p.components is not None and p.components < features.shape[1]:
+            centred = features - features.mean(0)
+            _, _, v = torch.linalg.svd(centred, full_matrices=False)
+            features = centred @ v[: p.components].T
+            features = features / (features.std(0) + 1e-6)
         return features.detach()
 
     def scores(self) -> torch.Tensor:
