@@ -157,7 +157,12 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
-    """Validate a raw config and every component's params; fill in all defaults."""
+    """Validate a raw config and every component's params; fill in all defaults.
+
+    A `[sweep]` section (grid and seeds, read by `ilm sweep`) is ignored, so one file serves
+    both `ilm sweep` and a single `ilm run`.
+    """
+    raw = {k: v for k, v in raw.items() if k != "sweep"}
     try:
         config = ExperimentConfig.model_validate(normalise(raw))
     except ValidationError as exc:

@@ -85,6 +85,11 @@ def label_settings(settings: list[dict[str, Any]]) -> list[str]:
     flat = [_flatten(s) for s in settings]
     keys = sorted({k for f in flat for k in f})
     varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1]
+    for kind in ("teacher", "student", "environment", "interaction", "exam"):
+        if f"{kind}.name" in varying:  # different plugins: their names say it, not their params
+            varying = [k for k in varying if not k.startswith(f"{kind}.params.")]
+    if len(varying) > 1 and "episodes" in varying:  # reference runs are shorter; not a setting
+        varying.remove("episodes")
     labels = []
     for f in flat:
         parts = [f"{k.replace('.params.', '.').replace('.name', '')}={f.get(k)}" for k in varying]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every experiment of docs/reproduction.md and docs/exams.md, one command each, into OUT.
+#   bash experiments/reproduce.sh [OUT]        (default: runs/reproduce)
+# Finished runs are reused and partial ones resumed, so it can be re-run after an interruption.
+set -euo pipefail
+out=${1:-runs/reproduce}
+# Tables 3 and 4
+ilm baselines --env domains --config configs/baselines-task1.toml --out "$out/baselines-task1"
+ilm baselines --env structures --config configs/baselines-task2.toml --out "$out/baselines-task2"
+# Figure 2a/2b and Appendix C (Figures 3, 4): Task 1, students per teacher and embeddings
+ilm sweep --config configs/task1-students-sweep.toml --out "$out/task1-students"
+ilm sweep --config configs/task1-embeddings.toml --out "$out/task1-embeddings"
+# Figure 2c/2d, Figure 5 and docs/exams.md: both tasks, fixed vs fresh feedback exams
+for policy in fixed fresh; do
+  ilm sweep --config configs/task2-12-students.toml --set exam.feedback=$policy --out "$out/task2-$policy"
+  bash experiments/oracle_references.sh configs/task2-12-students.toml "$out/task2-$policy" --set exam.feedback=$policy
+  ilm sweep --config configs/task1-cpu.toml --set exam.feedback=$policy --out "$out/task1-$policy"
+  bash experiments/oracle_references.sh configs/task1-cpu.toml "$out/task1-$policy" --set exam.feedback=$policy
+done
+for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh; do
+  ilm report "$out/$name" --out "$out/report-$name"
+done
