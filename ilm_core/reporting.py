@@ -85,14 +85,20 @@ def label_settings(settings: list[dict[str, Any]]) -> list[str]:
     flat = [_flatten(s) for s in settings]
     keys = sorted({k for f in flat for k in f})
     varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1]
-    for kind in ("teacher", "student", "environment", "interaction", "exam"):
-        if f"{kind}.name" in varying:  # different plugins: their names say it, not their params
-            varying = [k for k in varying if not k.startswith(f"{kind}.params.")]
     if len(varying) > 1 and "episodes" in varying:  # reference runs are shorter; not a setting
         varying.remove("episodes")
+
+    def shown(key: str, f: dict[str, Any]) -> bool:
+        """A plugin's param is shown only where it varies among runs of that same plugin."""
+        kind, sep, _ = key.partition(".params.")
+        if not sep:
+            return True
+        same = [g for g in flat if g.get(f"{kind}.name") == f.get(f"{kind}.name")]
+        return len({json.dumps(g.get(key), sort_keys=True) for g in same}) > 1
+
     labels = []
     for f in flat:
-        parts = [f"{k.replace('.params.', '.').replace('.name', '')}={f.get(k)}" for k in varying]
+        parts = [f"{k.replace('.params.', '.').replace('.name', '')}={f.get(k)}" for k in varying if shown(k, f)]
         labels.append(", ".join(parts) or f"{f.get('environment.name')}/{f.get('teacher.name')}")
     return labels
 
