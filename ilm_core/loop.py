@@ -311,6 +311,8 @@ class Experiment:
         }
         if heldout:
             per_student["heldout_perplexity"] = heldout
+        for n in ("unigram", "bigram", "trigram"):
+            per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
         stats = dict(outcome.teacher.stats)
         return EpisodeRecord(
             episode=episode,
