@@ -11,7 +11,10 @@ from pathlib import Path
 
 
 def main() -> None:
-    print("| policy | seed | Structure/V1 fraction | feedback ppl | held-out ppl | oracle held-out ppl | held-out / oracle | taught to the test |")
+    print(
+        "| policy | seed | Structure/V1 fraction | feedback ppl | held-out ppl | oracle held-out ppl "
+        "| held-out / oracle | taught to the test |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for folder in sys.argv[1:]:
         report = json.loads((Path(folder) / "report.json").read_text())

@@ -41,7 +41,8 @@ def report(
     ]
     rows = summary_rows(settings, oracles)
     table = Table(title=f"last {10} episodes, mean ± std over seeds")
-    for col in ("setting", "runs", "fraction from exam domain", "feedback ppl", "held-out ppl", "oracle held-out",
+    table.add_column("setting", min_width=24, overflow="fold")
+    for col in ("runs", "fraction from exam domain", "feedback ppl", "held-out ppl", "oracle held-out",
                 "taught to the test"):
         table.add_column(col)
     for row in rows:
