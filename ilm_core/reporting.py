@@ -143,17 +143,23 @@ def oracle_baselines(runs: list[Run]) -> dict[tuple[str, int], Run]:
     return {(r.env_key(), r.seed): r for r in runs if r.teacher == "oracle"}
 
 
-def taught_to_the_test(run: Run, oracle: Run) -> bool | None:
+#: how much worse than the oracle's a held-out perplexity must be to count as "does not beat it"
+#: (5%: the spread of the oracle's own held-out score across seeds; below that is noise)
+HELDOUT_TOLERANCE = 0.05
+
+
+def taught_to_the_test(run: Run, oracle: Run, tolerance: float = HELDOUT_TOLERANCE) -> bool | None:
     """True when the run's feedback score beats the oracle's while its held-out score does not.
 
-    Compares the last 10 episodes of `run` with all episodes of the oracle run. None when a
-    held-out score is missing.
+    Compares the last 10 episodes of `run` with all episodes of the oracle run: flagged when
+    the feedback perplexity is below the oracle's and the held-out perplexity is more than
+    `tolerance` above the oracle's. None when a held-out score is missing.
     """
     fb, ho = run.last("perplexity_mean"), run.last("heldout_perplexity_mean")
     ofb, oho = oracle.last("perplexity_mean", 10**9), oracle.last("heldout_perplexity_mean", 10**9)
     if None in (fb, ho, ofb, oho):
         return None
-    return fb < ofb and ho > oho  # type: ignore[operator]
+    return fb < ofb and ho > oho * (1 + tolerance)  # type: ignore[operator]
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
