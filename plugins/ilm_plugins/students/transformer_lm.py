@@ -30,27 +30,9 @@ class _Trained(TrainedStudents):
 class TransformerLMStudent(Student):
     def __init__(self, params: TransformerLMParams):
         self.params = params
-        p = params
-        self.size = LMSize(
-            layers=p.layers,
-            dim=p.dim,
-            heads=p.heads,
-            ffn=p.ffn,
-            dropout=p.dropout,
-            max_len=p.max_len,
-            positions=p.positions,
-            norm=p.norm,
-        )
-        self.recipe = TrainRecipe(
-            updates=p.updates,
-            lr=p.lr,
-            batch_size=p.batch_size,
-            clip_norm=p.clip_norm,
-            weight_decay=p.weight_decay,
-            betas=p.betas,
-            warmup=p.warmup,
-            schedule=p.schedule,
-        )
+        fields = params.model_dump()
+        self.size = LMSize(**{k: v for k, v in fields.items() if k in LMSize.model_fields})
+        self.recipe = TrainRecipe(**{k: v for k, v in fields.items() if k in TrainRecipe.model_fields})
 
     def train(self, lessons: list[list[list[int]]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
         model = StackedTransformerLM(vocab_size + 2, self.size, seeds=list(seeds)).to(device)

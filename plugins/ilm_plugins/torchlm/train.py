@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import pydantic
@@ -49,6 +50,17 @@ def _lr_factor(recipe: TrainRecipe) -> Callable[[int], float]:
 
 def _device(model: StackedTransformerLM, device: str | torch.device | None) -> torch.device:
     return torch.device(device) if device is not None else next(model.parameters()).device
+
+
+@contextmanager
+def _train_mode(model: StackedTransformerLM, training: bool) -> Iterator[None]:
+    """Put the model in train or eval mode for a block, then restore the mode it had."""
+    was_training = model.training
+    model.train(training)
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _check_vocab(model: StackedTransformerLM, vocab_size: int) -> None:
@@ -107,9 +119,7 @@ def train_students(
     full = recipe.batch_size is None or all(len(x) <= recipe.batch_size for x in lessons)
     fixed = pack(lessons, vocab_size, dev) if full else None
     losses = torch.zeros(recipe.updates, S)
-    was_training = model.training
-    model.train()
-    try:
+    with _train_mode(model, True):
         for step in range(recipe.updates):
             if fixed is not None:
                 batch = fixed
@@ -130,8 +140,6 @@ def train_students(
             losses[step] = loss.detach().cpu()
             if on_update is not None:
                 on_update(step, losses[step])
-    finally:
-        model.train(was_training)
     return losses
 
 
@@ -162,17 +170,13 @@ def sentence_nll(
     """
     _check_vocab(model, vocab_size)
     dev = _device(model, device)
-    was_training = model.training
-    model.eval()
     out = []
-    try:
+    with _train_mode(model, False):
         for n, (inp, tgt, mask) in _score_chunks(model, sentences, vocab_size, dev, chunk):
             logits = model(inp)
             nll = F.cross_entropy(logits.flatten(0, 2), tgt.flatten(), reduction="none")
             nll = (nll.view(tgt.shape) * mask).sum(-1)[:, :n]
             out.append(nll.cpu())
-    finally:
-        model.train(was_training)
     S = model.n_students
     nll_all = torch.cat(out, dim=1) if out else torch.zeros(S, 0)
     ntokens = torch.tensor([len(s) + 1 for s in sentences], dtype=torch.long)
@@ -196,10 +200,8 @@ def sentence_embeddings(
     """
     _check_vocab(model, vocab_size)
     dev = _device(model, device)
-    was_training = model.training
-    model.eval()
     out = []
-    try:
+    with _train_mode(model, False):
         for n, (inp, tgt, mask) in _score_chunks(model, sentences, vocab_size, dev, chunk):
             if kind == "word":
                 keep = mask & (tgt != vocab_size + 1)  # targets minus the final eos
@@ -212,8 +214,6 @@ def sentence_embeddings(
             w = keep.unsqueeze(-1).to(vecs.dtype)
             mean = (vecs * w).sum(2) / w.sum(2).clamp(min=1)
             out.append(mean[:, :n].cpu())
-    finally:
-        model.train(was_training)
     if not out:
         return torch.zeros(model.n_students, 0, model.size.dim)
     return torch.cat(out, dim=1)
