@@ -92,7 +92,7 @@ class IlmSpecs:
     def ilm_roadmap_cells(self) -> Iterable[RoadmapCell]:
         """Add new cells (steps) to the road map.
 
-        Called when the road map is assembled (`ilm roadmap`, `ilm plugins`). Yield
+        Called when the road map is assembled (`ilm roadmap`). Yield
         `RoadmapCell` records under an existing component and group or a new group; their
         ids can then be named in a plugin's `roadmap` field.
         """
