@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ilm_core.config import ExperimentConfig, apply_overrides, parse_value, resolve
+from ilm_core.config import ExperimentConfig, parse_value, resolve
 from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
@@ -66,7 +66,3 @@ def run_one(
         summary = Experiment(cfg, registry, rd, notify=notify).run(resume=True)
         return cfg, summary
     return cfg, Experiment(cfg, registry, rd, notify=notify).run()
-
-
-def with_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    return apply_overrides(raw, overrides)

@@ -13,7 +13,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ilm_core import seeding
@@ -54,7 +54,6 @@ class RunInfo:
     first_episode: int
     executor: str
     environment: EnvironmentData
-    notices: list[str] = field(default_factory=list)
 
 
 class _Guarded:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-PURPOSES = ("environment", "teacher", "student", "exam", "episode")
-
 
 def derive(seed: int, purpose: str, *indices: int) -> int:
     """A 31-bit seed for `purpose` that depends only on the run seed and the indices.
