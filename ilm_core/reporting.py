@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,12 @@ def group_settings(runs: list[Run]) -> list[Setting]:
     settings = list(groups.values())
     for s, label in zip(settings, label_settings([s.config for s in settings]), strict=True):
         s.label = label
-    return settings
+    return sorted(settings, key=lambda s: _natural(s.label))
+
+
+def _natural(text: str) -> list[Any]:
+    """Sort key that puts 'students=2' before 'students=12'."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def oracle_baselines(runs: list[Run]) -> dict[tuple[str, int], Run]:

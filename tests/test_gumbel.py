@@ -52,6 +52,6 @@ def test_log_prob_is_sum_of_log_softmax():
     idx = torch.tensor([2, 0])
     lp = sample_log_prob(scores, idx)
     probs = torch.softmax(scores.detach(), 0)
-    assert math.isclose(float(lp), math.log(probs[2]) + math.log(probs[0]), rel_tol=1e-6)
+    assert math.isclose(float(lp.detach()), math.log(probs[2]) + math.log(probs[0]), rel_tol=1e-6)
     lp.backward()
     assert scores.grad is not None and scores.grad.abs().sum() > 0
