@@ -16,7 +16,7 @@ from ilm_core.registry import default_registry
 def sweep(
     config: Path = typer.Option(None, "--config", "-c", help="base config file"),
     grid: list[str] = typer.Option(None, "--grid", "-g", help="path=v1,v2,... (repeatable; the product is run)"),
-    seeds: str = typer.Option(",".join(map(str, PAPER_SEEDS)), "--seeds", help="comma-separated seeds"),
+    seeds: str = typer.Option(None, "--seeds", help="comma-separated seeds (default: the config's, else the paper's)"),
     set_: list[str] = typer.Option(None, "--set", "-s", help="override for every run: path=value"),
     out: Path = typer.Option(Path("runs/sweep"), "--out", "-o", help="folder of the sweep's run directories"),
 ) -> None:
@@ -27,10 +27,10 @@ def sweep(
     if "sweep" in base:  # a config file may carry its own grid and seeds
         spec = base.pop("sweep")
         grid = list(grid or []) + [f"{k}={','.join(map(str, v))}" for k, v in spec.get("grid", {}).items()]
-        if "seeds" in spec:
+        if "seeds" in spec and seeds is None:
             seeds = ",".join(map(str, spec["seeds"]))
     points = grid_points(parse_grid(grid or []))
-    seed_list = parse_seeds(seeds)
+    seed_list = parse_seeds(seeds or ",".join(map(str, PAPER_SEEDS)))
     jobs = [(point, seed) for point in points for seed in seed_list]
     rows = []
     with Progress(console=console) as progress:
