@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import random
 import statistics
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 from ilm_core import seeding
 from ilm_core.config import ExperimentConfig
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
+from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
     EpisodeContext,
     Exam,
@@ -56,32 +56,6 @@ class RunInfo:
     environment: EnvironmentData
 
 
-class _Guarded:
-    """Wraps a plugin object so an exception from any of its methods names the plugin."""
-
-    def __init__(self, obj: Any, kind: str, name: str):
-        self._obj, self._kind, self._name = obj, kind, name
-
-    def __getattr__(self, attr: str) -> Any:
-        value = getattr(self._obj, attr)
-        if not callable(value):
-            return value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return value(*args, **kwargs)
-            except (IlmError, KeyboardInterrupt):
-                raise
-            except Exception as exc:
-                raise PluginError(
-                    f"{self._kind} plugin '{self._name}' raised in {attr}(): {type(exc).__name__}: {exc}",
-                    plugin=self._name,
-                    stage=attr,
-                ) from exc
-
-        return call
-
-
 def _fingerprint(data: EnvironmentData) -> str:
     return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
 
@@ -89,7 +63,7 @@ def _fingerprint(data: EnvironmentData) -> str:
 def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
     """Build and check the environment's data sets (disjoint, budget fits the pool)."""
     name = config.environment.name
-    env = _Guarded(registry.build("environment", name, config.environment.params), "environment", name)
+    env = Guarded(registry.build("environment", name, config.environment.params), "environment", name)
     try:
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
@@ -134,13 +108,13 @@ class Experiment:
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
         self.data = build_environment(cfg, reg)
-        self.teacher: Teacher = _Guarded(
+        self.teacher: Teacher = Guarded(
             reg.build("teacher", cfg.teacher.name, cfg.teacher.params), "teacher", cfg.teacher.name
         )  # type: ignore[assignment]
-        self.interaction: Interaction = _Guarded(
+        self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
-        self.exam: Exam = _Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             executor.prepare(
@@ -160,7 +134,7 @@ class Experiment:
                 plugin=cfg.executor.name,
                 stage="prepare",
             ) from exc
-        self.executor: Executor = _Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
+        self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
         self.teacher.setup(
@@ -336,7 +310,7 @@ class Experiment:
         return {
             "episode": completed,
             "teacher": self.teacher.state_dict(),
-            "rng": _rng_state(),
+            "rng": seeding.rng_state(),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -433,7 +407,7 @@ class Experiment:
                         "plugin now builds other data. Reinstall the version the run used, or start a new run."
                     )
                 self.teacher.load_state_dict(state["teacher"])
-                _set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
+                seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
             # only a torn last line goes; episodes finished after the checkpoint are repeated to
@@ -502,38 +476,6 @@ def _in_episode(exc: IlmError, episode: int, done: int, rd: RunDir) -> None:
     else:  # the same config would fail the same way: resuming cannot change it
         then = "The same config fails the same way again; start a new run (another --out) with it changed."
     exc.args = (f"{exc} (The run stopped in episode {episode}; {saved}. {then})",)
-
-
-def _rng_state() -> dict[str, Any]:
-    """Every global random generator a plugin might draw from (its own generators are in its state)."""
-    import torch
-
-    state: dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
-    try:
-        import numpy
-
-        state["numpy"] = numpy.random.get_state()
-    except ImportError:
-        pass
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    import torch
-
-    if state.get("python") is not None:
-        random.setstate(state["python"])
-    if state.get("torch") is not None:
-        torch.set_rng_state(state["torch"])
-    if state.get("numpy") is not None:
-        import numpy
-
-        numpy.random.set_state(state["numpy"])
-    cuda = state.get("cuda")
-    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
 
 
 def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:
