@@ -23,6 +23,17 @@ def _band(ax, means: list[float], stds: list[float], label: str) -> None:
                     [m + s for m, s in zip(means, stds, strict=True)], alpha=0.2, color=line.get_color())
 
 
+def _save(plt, fig, axes, path: Path, legend_size: int = 8) -> Path:
+    """Legend and grid on every panel, then write the PNG and free the figure."""
+    for ax in axes:
+        ax.legend(fontsize=legend_size)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
     """Panels (a) student exam perplexity per episode, (b) fraction of exam-domain data per episode."""
     plt = _plt()
@@ -33,14 +44,8 @@ def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
     a.set(xlabel="episode", ylabel="student exam perplexity", title="(a) student perplexity per episode", yscale="log")
     b.set(xlabel="episode", ylabel=f"fraction of taught data from {domain}", title=f"(b) fraction from {domain}",
           ylim=(-0.02, 1.02))
-    for ax in (a, b):
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
     fig.suptitle("mean ± std over seeds")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, (a, b), path)
 
 
 def overlaps(settings: list[Setting], path: Path) -> Path:
@@ -49,21 +54,15 @@ def overlaps(settings: list[Setting], path: Path) -> Path:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, n in zip(axes, ("unigram", "bigram", "trigram"), strict=True):
         for s in settings:
-            _band(ax, *s.overlap_curve(n), s.label)
+            _band(ax, *s.curve(f"overlap.{n}"), s.label)
         ax.set(xlabel="episode", ylabel=f"{n} overlap", title=f"{n} overlap between taught data and exam")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, axes, path)
 
 
 def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Path) -> Path:
     """Feedback vs held-out perplexity per episode, against the oracle's held-out baseline."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    drawn = set()
     for s in settings:
         if s.config["teacher"]["name"] == "oracle":
             continue
@@ -72,13 +71,7 @@ def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Pa
         refs = [oracles.get((r.env_key(), r.seed)) for r in s.runs]
         values = [o.last("heldout_perplexity_mean", 10**9) for o in refs if o is not None]
         values = [v for v in values if v is not None]
-        if values and s.label not in drawn:
-            drawn.add(s.label)
+        if values:  # labels are unique per setting, so one line each
             ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
     ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, (ax,), path, legend_size=7)

@@ -111,21 +111,25 @@ class Setting:
     runs: list[Run] = field(default_factory=list)
 
     def curve(self, key: str) -> tuple[list[float], list[float]]:
-        """Mean and std over seeds of `key` per episode (up to the shortest run)."""
+        """Mean and std over seeds of `key` per episode (up to the shortest run).
+
+        A dotted key reads a nested value: "overlap.bigram".
+        """
         n = min(len(r.records) for r in self.runs)
         means, stds = [], []
         for e in range(n):
-            values = [r.records[e].get(key) for r in self.runs]
+            values = [_lookup(r.records[e], key) for r in self.runs]
             values = [v for v in values if v is not None and math.isfinite(v)]
             means.append(statistics.fmean(values) if values else math.nan)
             stds.append(statistics.pstdev(values) if len(values) > 1 else 0.0)
         return means, stds
 
-    def overlap_curve(self, n: str) -> tuple[list[float], list[float]]:
-        for run in self.runs:
-            for r in run.records:
-                r[f"overlap_{n}"] = r.get("overlap", {}).get(n)
-        return self.curve(f"overlap_{n}")
+
+def _lookup(record: dict[str, Any], key: str) -> Any:
+    value: Any = record
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def group_settings(runs: list[Run]) -> list[Setting]:
