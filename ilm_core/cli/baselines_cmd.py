@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from rich.table import Table
 from ilm_core.batch import PAPER_SEEDS, parse_seeds, run_one
 from ilm_core.config import apply_overrides, assemble
 from ilm_core.registry import default_registry
-from ilm_core.reporting import load_run
+from ilm_core.reporting import load_run, mean_std
 from ilm_core.rundir import atomic_write_bytes, atomic_write_json
 
 BASELINES = ("random", "oracle", "worst-case")
@@ -26,10 +25,8 @@ COLUMNS = ("perplexity", "heldout_perplexity", "fraction_exam_domain", "overlap_
 
 
 def _stats(values: list[float]) -> dict[str, float]:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return {"mean": math.nan, "std": math.nan}
-    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values)}
+    mean, std = mean_std(values)
+    return {"mean": mean, "std": std}
 
 
 def baseline_row(path: Path) -> dict[str, Any]:
