@@ -40,9 +40,8 @@ from ilm_core.messages import (
     TrainingJob,
 )
 from ilm_core.registry import Registry
+from ilm_core.reporting import LAST, last_mean
 from ilm_core.rundir import SUMMARY, RunDir
-
-LAST = 10  # episodes summarised at the end ("the last 10 episodes")
 
 
 @dataclass
@@ -481,11 +480,6 @@ def _in_episode(exc: IlmError, episode: int, done: int, rd: RunDir) -> None:
 def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:
     """Figures over the whole run and its last 10 episodes."""
     tail = records[-LAST:]
-
-    def mean(key: str, rows: list[dict[str, Any]]) -> float | None:
-        values = [r[key] for r in rows if r.get(key) is not None]
-        return statistics.fmean(values) if values else None
-
     return {
         "episodes": len(records),
         "seed": config.seed,
@@ -494,10 +488,10 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "students": config.students,
         "seconds": round(sum(r["seconds"] for r in records), 3),
         "last_episodes": len(tail),
-        "fraction_exam_domain_last": mean("fraction_exam_domain", tail),
-        "perplexity_last": mean("perplexity_mean", tail),
-        "heldout_perplexity_last": mean("heldout_perplexity_mean", tail),
-        "reward_last": mean("reward_mean", tail),
+        "fraction_exam_domain_last": last_mean(records, "fraction_exam_domain"),
+        "perplexity_last": last_mean(records, "perplexity_mean"),
+        "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
+        "reward_last": last_mean(records, "reward_mean"),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
         "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[
             :12

@@ -19,6 +19,12 @@ LAST = 10
 NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints")
 
 
+def last_mean(records: list[dict[str, Any]], key: str, n: int = LAST) -> float | None:
+    """Mean of `key` over the last n records that have it (None when none does)."""
+    values = [r[key] for r in records[-n:] if r.get(key) is not None]
+    return statistics.fmean(values) if values else None
+
+
 @dataclass
 class Run:
     path: Path
@@ -34,8 +40,7 @@ class Run:
         return self.config["teacher"]["name"]
 
     def last(self, key: str, n: int = LAST) -> float | None:
-        values = [r[key] for r in self.records[-n:] if r.get(key) is not None]
-        return statistics.fmean(values) if values else None
+        return last_mean(self.records, key, n)
 
     def env_key(self) -> str:
         """Identity of the environment and exam (what an oracle baseline must share)."""
