@@ -138,50 +138,77 @@ def _trim_heap() -> None:
         pass
 
 
-def measure(
-    registry: Registry,
-    executor: str,
-    student: ComponentRef,
-    job: TrainingJob,
-    device: str,
-    repeats: int,
-    notify: Callable[[str], None],
-) -> tuple[str, list[float], float | None, str]:
-    """Warm up once (worker start-up, first-call costs), then time `repeats` runs."""
-    n = len(job.seeds)
-    ex = registry.build("executor", executor, executor_params(executor, device))
-    cuda = device.startswith("cuda")
-    try:
-        ex.prepare(ExecutorContext(registry=registry, student=student, n_students=n, device=device, notify=notify))
-        ex.run(job)
-        times, peak = [], 0.0
-        if cuda:
+class _Contender:
+    """One (executor, student) pair: its prepared executor, its job and its timings so far."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        executor: str,
+        student: ComponentRef,
+        job: TrainingJob,
+        device: str,
+        notify: Callable[[str], None],
+    ):
+        self.name, self.student, self.job, self.device = executor, student, job, device
+        self.ex = registry.build("executor", executor, executor_params(executor, device))
+        n = len(job.seeds)
+        self.ex.prepare(ExecutorContext(registry=registry, student=student, n_students=n, device=device, notify=notify))
+        self.times: list[float] = []
+        self.rss_peak = 0.0
+        self.cuda_peak = 0.0
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def run_once(self, timed: bool) -> None:
+        """One episode's work; when timed, record wall seconds and peak memory."""
+        if not timed:
+            self.ex.run(self.job)  # warm-up: worker start-up, first-call costs
+            return
+        _trim_heap()
+        if self.cuda:
             import torch
 
             torch.cuda.synchronize()
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
-        for _ in range(repeats):
-            _trim_heap()
-            sampler = _RssSampler()
-            with sampler:
-                start = time.perf_counter()
-                ex.run(job)
-                if cuda:
-                    torch.cuda.synchronize()
-                times.append(time.perf_counter() - start)
-            peak = max(peak, float(sampler.peak - sampler.base))
-        if cuda and executor != "multiprocess":
-            memory: float | None = (torch.cuda.max_memory_allocated() - base) / n / 2**20
-            method = "cuda max_memory_allocated / N"
-        elif cuda:
-            memory, method = None, "n/a (in workers)"
-        else:
-            memory, method = peak / n / 2**20, "peak RSS delta / N (sampled)"
-        return ex.description or executor, times, memory, method
-    finally:
-        ex.close()
+        sampler = _RssSampler()
+        with sampler:
+            start = time.perf_counter()
+            self.ex.run(self.job)
+            if self.cuda:
+                torch.cuda.synchronize()
+            self.times.append(time.perf_counter() - start)
+        self.rss_peak = max(self.rss_peak, float(sampler.peak - sampler.base))
+        if self.cuda:
+            self.cuda_peak = max(self.cuda_peak, float(torch.cuda.max_memory_allocated() - base))
+
+    def memory(self) -> tuple[float | None, str]:
+        n = len(self.job.seeds)
+        if self.cuda and self.name == "multiprocess":
+            return None, "n/a (in workers)"
+        if self.cuda:
+            return self.cuda_peak / n / 2**20, "cuda max_memory_allocated / N"
+        return self.rss_peak / n / 2**20, "peak RSS delta / N (sampled)"
+
+
+def measure_interleaved(contenders: list[_Contender], repeats: int, notify: Callable[[str], None]) -> None:
+    """Warm every contender up once, then time them in rounds: A, B, C, A, B, C, ...
+
+    Interleaving puts every executor under the same machine conditions in each round, so a
+    shared machine's drift (other jobs starting or stopping) moves all rows alike and the
+    per-round ratios stay meaningful.
+    """
+    for c in contenders:
+        notify(f"warming up {c.name} with {c.student.name}")
+        c.run_once(timed=False)
+    for r in range(repeats):
+        notify(f"round {r + 1}/{repeats}")
+        for c in contenders:
+            c.run_once(timed=True)
 
 
 def run_bench(
@@ -191,7 +218,7 @@ def run_bench(
     size: Literal["cpu", "paper"] = "cpu",
     device: str = "cpu",
     executors: list[str] | None = None,
-    repeats: int = 2,
+    repeats: int = 5,
     seed: int = 6639,
     threads: int | None = None,
     notify: Callable[[str], None] = lambda message: None,
@@ -217,26 +244,34 @@ def run_bench(
         plan.append(("sequential", FAIRSEQ))
     elif fairseq is not None and fairseq.missing_requirements():
         notify(f"student '{FAIRSEQ}' skipped: it needs {', '.join(fairseq.missing_requirements())}")
+    contenders: list[_Contender] = []
+    try:
+        for executor, student_name in plan:
+            student_params = dict(params)
+            if student_name == FAIRSEQ and size == "paper":
+                student_params["preset"] = "paper"
+            student = ComponentRef(name=student_name, params=student_params)
+            try:
+                registry.validate_params("student", student_name, student.params)
+            except IlmError as exc:
+                notify(f"student '{student_name}' skipped: {exc}")
+                continue
+            job = make_job(registry, student, students, seed)
+            notify(f"preparing {executor} with {student_name} ({students} students, {updates} updates)")
+            contenders.append(_Contender(registry, executor, student, job, device, notify))
+        measure_interleaved(contenders, repeats, notify)
+    finally:
+        for c in contenders:
+            c.ex.close()
     rows = []
-    for executor, student_name in plan:
-        student_params = dict(params)
-        if student_name == FAIRSEQ and size == "paper":
-            student_params["preset"] = "paper"
-        student = ComponentRef(name=student_name, params=student_params)
-        try:
-            registry.validate_params("student", student_name, student.params)
-        except IlmError as exc:
-            notify(f"student '{student_name}' skipped: {exc}")
-            continue
-        job = make_job(registry, student, students, seed)
-        notify(f"running {executor} with {student_name} ({students} students, {updates} updates)")
-        description, times, memory, method = measure(registry, executor, student, job, device, repeats, notify)
-        seconds = statistics.median(times)
+    for c in contenders:
+        seconds = statistics.median(c.times)
+        memory, method = c.memory()
         rows.append(
             BenchRow(
-                executor=executor,
-                description=description,
-                student=student_name,
+                executor=c.name,
+                description=c.ex.description or c.name,
+                student=c.student.name,
                 students=students,
                 updates=updates,
                 size=size,
@@ -244,7 +279,7 @@ def run_bench(
                 repeats=repeats,
                 threads=torch.get_num_threads(),
                 seconds=seconds,
-                seconds_all=times,
+                seconds_all=c.times,
                 updates_per_second=students * updates / seconds if seconds > 0 else float("inf"),
                 memory_mb_per_student=memory,
                 memory_method=method,
@@ -253,5 +288,7 @@ def run_bench(
     base = next((r for r in rows if r.executor == "sequential" and r.student == NATIVE), None)
     for row in rows:
         if base is not None:
-            row.ratio_vs_sequential = row.updates_per_second / base.updates_per_second
+            # median over rounds of the paired ratio: both runs of a round saw the same machine
+            paired = [b / t for b, t in zip(base.seconds_all, row.seconds_all, strict=True) if t > 0]
+            row.ratio_vs_sequential = statistics.median(paired) if paired else None
     return rows

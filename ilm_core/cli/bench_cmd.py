@@ -14,7 +14,12 @@ from ilm_core.registry import default_registry
 
 
 def _table(rows: list[BenchRow]) -> Table:
-    table = Table(title="ilm bench (one episode's work: train + score N students; median of repeats)")
+    table = Table(
+        title=(
+            "ilm bench (one episode's work: train + score N students; executors interleaved in rounds; "
+            "seconds = median; vs seq = median of the per-round ratios)"
+        )
+    )
     for col in ("executor", "student", "students", "updates", "seconds", "updates/s", "MB/student", "memory", "vs seq"):
         table.add_column(col, justify="left" if col in ("executor", "student", "memory") else "right")
     for r in rows:
@@ -38,7 +43,9 @@ def bench(
     size: str = typer.Option("cpu", "--size", help="cpu = native student defaults; paper = 6x512, 8 heads, ffn 2048"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
     executors: str = typer.Option(",".join(DEFAULT_EXECUTORS), "--executors", help="comma-separated executor names"),
-    repeats: int = typer.Option(2, "--repeats", min=1, help="timed runs per executor (after one warm-up run)"),
+    repeats: int = typer.Option(
+        5, "--repeats", min=1, help="timed rounds; each round runs every executor once (after one warm-up each)"
+    ),
     seed: int = typer.Option(6639, "--seed", help="seeds the lessons and the students"),
     threads: int = typer.Option(None, "--threads", min=1, help="torch threads in this process (default: torch's)"),
     json_path: Path = typer.Option(None, "--json", help="also write the rows as JSON here"),
