@@ -11,6 +11,7 @@ from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import SelectBinParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, sample_log_prob
 from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
+from ilm_plugins.torchlm.optim import FusedAdam
 from ilm_plugins.torchlm.train import TrainRecipe, sentence_embeddings, train_students
 
 
@@ -36,7 +37,7 @@ class SelectBinTeacher(Teacher):
         torch.nn.init.zeros_(last.weight)  # start from the uniform policy
         torch.nn.init.zeros_(last.bias)
         self.policy = torch.nn.Sequential(*layers, last)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=p.lr)
+        self.optimizer = FusedAdam(list(self.policy.parameters()), lr=p.lr, decoupled=False)
         self._lessons: list[torch.Tensor] = []
 
     def _pool_features(self, context: TeacherContext) -> torch.Tensor:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .data import lm_vocab_size, pack
 from .model import StackedTransformerLM
+from .optim import FusedAdam
 
 
 class TrainRecipe(pydantic.BaseModel, extra="forbid"):
@@ -113,8 +114,8 @@ def train_students(
     _check_vocab(model, vocab_size)
     dev = _device(model, device)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay, fused=True)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(recipe))
+    opt = FusedAdam(params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
+    factor = _lr_factor(recipe)
     gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
     full = recipe.batch_size is None or all(len(x) <= recipe.batch_size for x in lessons)
     fixed = pack(lessons, vocab_size, dev) if full else None
@@ -131,12 +132,12 @@ def train_students(
                     picked.append([lesson[i] for i in order.tolist()])
                 batch = pack(picked, vocab_size, dev)
             loss = _per_student_loss(model, *batch)
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.sum().backward()
             if recipe.clip_norm is not None:
                 _clip_per_student(params, recipe.clip_norm)
+            opt.lr = recipe.lr * factor(step)
             opt.step()
-            sched.step()
             losses[step] = loss.detach().cpu()
             if on_update is not None:
                 on_update(step, losses[step])

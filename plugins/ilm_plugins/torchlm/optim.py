@@ -1,0 +1,87 @@
+"""Adam(W) through torch's fused kernel, without constructing a `torch.optim` optimizer.
+
+Why: the first `torch.optim` optimizer a process builds imports `torch._dynamo` (1.4-1.9 s on a
+2-core CPU), more than an episode of 12 students costs, and every `ilm run`, every worker process
+and every test subprocess would pay it. The update below is the kernel that
+`torch.optim.AdamW(fused=True)` / `torch.optim.Adam(fused=True)` run, so the numbers are theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class FusedAdam:
+    """Adam (``decoupled=False``) or AdamW (``decoupled=True``) over a fixed list of tensors.
+
+    ``lr`` may be changed between steps (learning-rate schedules). Gradients that are ``None``
+    are skipped, as in `torch.optim`.
+    """
+
+    def __init__(
+        self,
+        params: list[torch.Tensor],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled: bool = True,
+    ) -> None:
+        self.params = list(params)
+        self.lr, self.betas, self.eps, self.weight_decay = float(lr), betas, eps, weight_decay
+        self.decoupled = decoupled
+        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        by_device: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        for i in live:
+            by_device.setdefault((self.params[i].device, self.params[i].dtype), []).append(i)
+        kernel = torch._fused_adamw_ if self.decoupled else torch._fused_adam_
+        for idx in by_device.values():
+            steps = [self.steps[i] for i in idx]
+            torch._foreach_add_(steps, 1)
+            kernel(
+                [self.params[i] for i in idx],
+                [self.params[i].grad for i in idx],  # type: ignore[misc]
+                [self.exp_avg[i] for i in idx],
+                [self.exp_avg_sq[i] for i in idx],
+                [],
+                steps,
+                lr=self.lr,
+                beta1=self.betas[0],
+                beta2=self.betas[1],
+                weight_decay=self.weight_decay,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "exp_avg": [t.clone() for t in self.exp_avg],
+            "exp_avg_sq": [t.clone() for t in self.exp_avg_sq],
+            "steps": [float(t) for t in self.steps],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["exp_avg"]) != len(self.params):
+            raise ValueError(f"optimizer state holds {len(state['exp_avg'])} tensors, expected {len(self.params)}")
+        self.lr = float(state["lr"])
+        with torch.no_grad():
+            for mine, saved in zip(self.exp_avg + self.exp_avg_sq, state["exp_avg"] + state["exp_avg_sq"], strict=True):
+                mine.copy_(saved)
+            for mine, value in zip(self.steps, state["steps"], strict=True):
+                mine.fill_(value)
