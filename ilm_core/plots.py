@@ -19,8 +19,13 @@ def _plt():
 def _band(ax, means: list[float], stds: list[float], label: str) -> None:
     x = list(range(1, len(means) + 1))
     (line,) = ax.plot(x, means, label=label)
-    ax.fill_between(x, [m - s for m, s in zip(means, stds, strict=True)],
-                    [m + s for m, s in zip(means, stds, strict=True)], alpha=0.2, color=line.get_color())
+    ax.fill_between(
+        x,
+        [m - s for m, s in zip(means, stds, strict=True)],
+        [m + s for m, s in zip(means, stds, strict=True)],
+        alpha=0.2,
+        color=line.get_color(),
+    )
 
 
 def _save(plt, fig, axes, path: Path, legend_size: int = 8) -> Path:
@@ -42,8 +47,12 @@ def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
         _band(a, *s.curve("perplexity_mean"), s.label)
         _band(b, *s.curve("fraction_exam_domain"), s.label)
     a.set(xlabel="episode", ylabel="student exam perplexity", title="(a) student perplexity per episode", yscale="log")
-    b.set(xlabel="episode", ylabel=f"fraction of taught data from {domain}", title=f"(b) fraction from {domain}",
-          ylim=(-0.02, 1.02))
+    b.set(
+        xlabel="episode",
+        ylabel=f"fraction of taught data from {domain}",
+        title=f"(b) fraction from {domain}",
+        ylim=(-0.02, 1.02),
+    )
     fig.suptitle("mean ± std over seeds")
     return _save(plt, fig, (a, b), path)
 

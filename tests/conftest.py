@@ -22,6 +22,7 @@ def _single_thread():
     yield
     torch.set_num_threads(before)
 
+
 #: settings that make a run take about a second on a 2-core CPU
 TINY_ANY_TEACHER = [
     "--episodes", "3", "--students", "3", "--budget", "4",

@@ -18,16 +18,40 @@ except importlib.metadata.PackageNotFoundError:
     )
 
 FAST = [
-    "--set", "student.updates=3", "--set", "student.dim=16", "--set", "student.ffn=32",
-    "--set", "environment.pool_size=30", "--set", "environment.teacher_corpus_size=10",
-    "--set", "environment.exam_bank_size=20", "--set", "environment.heldout_size=5",
+    "--set",
+    "student.updates=3",
+    "--set",
+    "student.dim=16",
+    "--set",
+    "student.ffn=32",
+    "--set",
+    "environment.pool_size=30",
+    "--set",
+    "environment.teacher_corpus_size=10",
+    "--set",
+    "environment.exam_bank_size=20",
+    "--set",
+    "environment.heldout_size=5",
 ]
 
 
 def test_per_item_run_exits_0(cli, tmp_path: Path):
     code, _, err = cli(
-        "run", "--teacher", "per-item-bandit", "--interaction", "per-item", "--env", "domains",
-        "--episodes", "3", "--students", "3", "--quiet", *FAST, "--out", str(tmp_path / "run"),
+        "run",
+        "--teacher",
+        "per-item-bandit",
+        "--interaction",
+        "per-item",
+        "--env",
+        "domains",
+        "--episodes",
+        "3",
+        "--students",
+        "3",
+        "--quiet",
+        *FAST,
+        "--out",
+        str(tmp_path / "run"),
     )
     assert code == 0, err
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

@@ -71,7 +71,11 @@ def test_record_and_presets():
     tiny = FairseqLMParams().architecture()  # tiny is the default: the CPU is the default device
     native = TransformerLMParams()
     assert (tiny["layers"], tiny["dim"], tiny["heads"], tiny["ffn"], tiny["dropout"]) == (
-        native.layers, native.dim, native.heads, native.ffn, native.dropout,
+        native.layers,
+        native.dim,
+        native.heads,
+        native.ffn,
+        native.dropout,
     )
     assert FairseqLMParams(preset="paper", layers=2, dropout=0.0).architecture()["layers"] == 2
     with pytest.raises(ValueError, match="divisible"):
@@ -101,8 +105,15 @@ def test_run_exits_2_with_install_hint(no_fairseq, fq_cli, tmp_path):
 def test_teacher_lm_fairseq_without_fairseq_is_a_config_error(no_fairseq):
     from ilm_plugins.fairseq_lm.teacher_lm import pool_features
 
-    context = TeacherContext(vocabulary=list("ab"), teacher_corpus=[[0, 1]], pool=[[1]], pool_in_exam_domain=[True],
-                             budget=1, n_students=1, seed=0)
+    context = TeacherContext(
+        vocabulary=list("ab"),
+        teacher_corpus=[[0, 1]],
+        pool=[[1]],
+        pool_in_exam_domain=[True],
+        budget=1,
+        n_students=1,
+        seed=0,
+    )
     with pytest.raises(ConfigError, match=r"pip install -e '\.\[fairseq\]'"):
         pool_features(context, SelectBinParams(lm="fairseq"))
 
@@ -194,8 +205,18 @@ def test_paper_preset_is_fairseq_transformer_lm():
 @needs_fairseq
 def test_select_bin_with_fairseq_students_and_teacher_lm(fq_cli, tmp_path):
     out = tmp_path / "run"
-    code, _, err = fq_cli("run", "--teacher", "select-bin", "--student", "fairseq-lm", *TINY,
-                          "--set", "teacher.lm=fairseq", "--out", str(out))
+    code, _, err = fq_cli(
+        "run",
+        "--teacher",
+        "select-bin",
+        "--student",
+        "fairseq-lm",
+        *TINY,
+        "--set",
+        "teacher.lm=fairseq",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     config = json.loads((out / "config.json").read_text())
     assert config["student"]["name"] == "fairseq-lm" and config["teacher"]["params"]["lm"] == "fairseq"
@@ -204,7 +225,8 @@ def test_select_bin_with_fairseq_students_and_teacher_lm(fq_cli, tmp_path):
 
 
 def test_teacher_lm_fairseq_run_exits_2_without_fairseq(no_fairseq, fq_cli, tmp_path):
-    code, _, err = fq_cli("run", "--teacher", "select-bin", *TINY, "--set", "teacher.lm=fairseq",
-                          "--out", str(tmp_path / "run"))
+    code, _, err = fq_cli(
+        "run", "--teacher", "select-bin", *TINY, "--set", "teacher.lm=fairseq", "--out", str(tmp_path / "run")
+    )
     assert code == 2
     assert "teacher.lm" in err and INSTALL_HINT in " ".join(err.split())

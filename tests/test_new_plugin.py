@@ -15,10 +15,27 @@ from ilm_core.templates import SUPPORTED_KINDS
 ILM = str(Path(sys.executable).with_name("ilm"))
 #: a run of a second or two: few, small students on a small pool
 TINY_RUN = [
-    "--episodes", "2", "--students", "2", "--budget", "4", "--quiet",
-    "--set", "student.updates=2", "--set", "student.dim=16", "--set", "student.ffn=32",
-    "--set", "environment.pool_size=20", "--set", "environment.teacher_corpus_size=10",
-    "--set", "environment.exam_bank_size=20", "--set", "environment.heldout_size=5",
+    "--episodes",
+    "2",
+    "--students",
+    "2",
+    "--budget",
+    "4",
+    "--quiet",
+    "--set",
+    "student.updates=2",
+    "--set",
+    "student.dim=16",
+    "--set",
+    "student.ffn=32",
+    "--set",
+    "environment.pool_size=20",
+    "--set",
+    "environment.teacher_corpus_size=10",
+    "--set",
+    "environment.exam_bank_size=20",
+    "--set",
+    "environment.heldout_size=5",
 ]
 
 
@@ -43,7 +60,11 @@ def test_writes_a_package_whose_own_tests_pass(cli, tmp_path: Path, kind: str):
     assert f'my-{kind} = "{module}"' in (folder / "pyproject.toml").read_text()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=folder, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(folder)}, timeout=300,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(folder)},
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -52,8 +52,11 @@ class InlineTeacher:
     @hookimpl
     def ilm_roadmap_cells() -> Iterator[RoadmapCell]:
         yield RoadmapCell(
-            id="teacher.speaking.inline-step", component="teacher", group="ways of speaking",
-            text="A step only this test knows", parent="teacher.speaking.generate",
+            id="teacher.speaking.inline-step",
+            component="teacher",
+            group="ways of speaking",
+            text="A step only this test knows",
+            parent="teacher.speaking.generate",
         )
         yield RoadmapCell(id="teacher.speaking.select-from-bin", component="teacher", group="x", text="dup")
 
@@ -80,8 +83,12 @@ def test_starred_cells_of_table_1_are_present():
         assert cells[cell_id].paper, cell_id
         assert text.lower() in cells[cell_id].text.lower(), cell_id
     starred = {c.id for c in cells.values() if c.paper}
-    assert {"teacher.awareness.no-memory-buffer", "teacher.awareness.no-student-model",
-            "task.teacher.select-optimal-data", "evaluation.student.average-score"} <= starred
+    assert {
+        "teacher.awareness.no-memory-buffer",
+        "teacher.awareness.no-student-model",
+        "task.teacher.select-optimal-data",
+        "evaluation.student.average-score",
+    } <= starred
     assert not cells["teacher.awareness.memory-buffer"].paper
     assert "score per item on the exam set" in cells["interaction.student.fine-grained-score"].items
     assert cells["interaction.student.per-item-score"].parent == "interaction.student.fine-grained-score"

@@ -20,8 +20,14 @@ from ilm_core.reporting import load_run, mean_std
 from ilm_core.rundir import atomic_write_bytes, atomic_write_json
 
 BASELINES = ("random", "oracle", "worst-case")
-COLUMNS = ("perplexity", "heldout_perplexity", "fraction_exam_domain", "overlap_unigram", "overlap_bigram",
-           "overlap_trigram")
+COLUMNS = (
+    "perplexity",
+    "heldout_perplexity",
+    "fraction_exam_domain",
+    "overlap_unigram",
+    "overlap_bigram",
+    "overlap_trigram",
+)
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -53,8 +59,16 @@ def fmt(stat: dict[str, float]) -> str:
 
 
 def to_markdown(rows: list[dict[str, Any]], env: str) -> str:
-    head = ("Baseline", "Seed", "Avg perplexity", "Avg held-out perplexity", "Avg train from test",
-            "Avg unigram overlap", "Avg bigram overlap", "Avg trigram overlap")
+    head = (
+        "Baseline",
+        "Seed",
+        "Avg perplexity",
+        "Avg held-out perplexity",
+        "Avg train from test",
+        "Avg unigram overlap",
+        "Avg bigram overlap",
+        "Avg trigram overlap",
+    )
     lines = [f"# Baselines: {env}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join([r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS)]) + " |")
@@ -98,8 +112,16 @@ def baselines(
             rows.append(baseline_row(path))
             progress.advance(task)
     table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
-    for col in ("baseline", "seed", "avg perplexity", "held-out perplexity", "train from test", "unigram", "bigram",
-                "trigram"):
+    for col in (
+        "baseline",
+        "seed",
+        "avg perplexity",
+        "held-out perplexity",
+        "train from test",
+        "unigram",
+        "bigram",
+        "trigram",
+    ):
         table.add_column(col)
     for r in rows:
         table.add_row(r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS))

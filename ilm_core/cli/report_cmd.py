@@ -42,13 +42,23 @@ def report(
     rows = summary_rows(settings, oracles)
     table = Table(title=f"last {10} episodes, mean ± std over seeds")
     table.add_column("setting", min_width=24, overflow="fold")
-    for col in ("runs", "fraction from exam domain", "feedback ppl", "held-out ppl", "oracle held-out",
-                "taught to the test"):
+    for col in (
+        "runs",
+        "fraction from exam domain",
+        "feedback ppl",
+        "held-out ppl",
+        "oracle held-out",
+        "taught to the test",
+    ):
         table.add_column(col)
     for row in rows:
         flagged = row["taught_to_the_test"]
         table.add_row(
-            row["setting"], str(row["runs"]), _pm(row["fraction"]), _pm(row["feedback"]), _pm(row["heldout"]),
+            row["setting"],
+            str(row["runs"]),
+            _pm(row["fraction"]),
+            _pm(row["feedback"]),
+            _pm(row["heldout"]),
             _pm(row["oracle_heldout"]),
             f"[red]YES: seeds {', '.join(map(str, flagged))}[/]" if flagged else "no",
         )

@@ -67,8 +67,10 @@ def _print(console: Console, result: Roadmap, missing: bool) -> None:
 
 def _implementers(status: CellStatus) -> Text:
     if not status.implemented and status.refinements_implemented:
-        return Text("not implemented itself; refinements implemented: " + ", ".join(status.refinements_implemented),
-                    style="yellow")
+        return Text(
+            "not implemented itself; refinements implemented: " + ", ".join(status.refinements_implemented),
+            style="yellow",
+        )
     if not status.implemented:
         return Text("not implemented", style="dim red")
     names = ", ".join(f"{i.kind} {i.name} ({i.distribution})" for i in status.implemented_by)

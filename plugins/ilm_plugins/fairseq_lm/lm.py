@@ -62,8 +62,15 @@ class LMTask:
 class FairseqLM:
     """One fairseq transformer_lm plus the id mapping between ilm tokens and its dictionary."""
 
-    def __init__(self, arch: dict[str, Any], vocab_size: int, max_len: int, seed: int,
-                 vocabulary: list[str] | None = None, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        arch: dict[str, Any],
+        vocab_size: int,
+        max_len: int,
+        seed: int,
+        vocabulary: list[str] | None = None,
+        device: str | torch.device = "cpu",
+    ):
         Dictionary, TransformerLanguageModel, base_lm_architecture = _import_fairseq()
         self.vocab_size = vocab_size
         self.dictionary = Dictionary()
@@ -75,12 +82,20 @@ class FairseqLM:
         # native id -> fairseq id; native pad = V, native eos = V + 1
         self.lut = torch.tensor([*ids, self.pad, self.eos], dtype=torch.long, device=device)
         args = argparse.Namespace(
-            decoder_layers=arch["layers"], decoder_embed_dim=arch["dim"], decoder_attention_heads=arch["heads"],
-            decoder_ffn_embed_dim=arch["ffn"], dropout=arch["dropout"], attention_dropout=arch["attention_dropout"],
-            decoder_learned_pos=arch["learned_pos"], share_decoder_input_output_embed=arch["share_embeddings"],
+            decoder_layers=arch["layers"],
+            decoder_embed_dim=arch["dim"],
+            decoder_attention_heads=arch["heads"],
+            decoder_ffn_embed_dim=arch["ffn"],
+            dropout=arch["dropout"],
+            attention_dropout=arch["attention_dropout"],
+            decoder_learned_pos=arch["learned_pos"],
+            share_decoder_input_output_embed=arch["share_embeddings"],
             activation_fn=arch["activation"],
             # what fairseq's language_modeling task would interpolate into the model config
-            add_bos_token=False, tokens_per_sample=max_len, max_target_positions=max_len, tpu=False,
+            add_bos_token=False,
+            tokens_per_sample=max_len,
+            max_target_positions=max_len,
+            tpu=False,
         )
         base_lm_architecture(args)  # every other field as `--arch transformer_lm` sets it
         self.args = args
@@ -117,7 +132,10 @@ class FairseqLM:
         model = self.model
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(
-            params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay,
+            params,
+            lr=recipe.lr,
+            betas=recipe.betas,
+            weight_decay=recipe.weight_decay,
             fused=self.device.type in ("cpu", "cuda"),
         )
         sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(recipe))

@@ -28,14 +28,22 @@ def pool_features(context: TeacherContext, params: Any) -> torch.Tensor:
     from ilm_plugins.fairseq_lm.lm import FairseqLM
     from ilm_plugins.torchlm.train import TrainRecipe
 
-    size = FairseqLMParams(preset="tiny", layers=params.lm_layers, dim=params.lm_dim, heads=params.lm_heads,
-                           ffn=4 * params.lm_dim)
+    size = FairseqLMParams(
+        preset="tiny", layers=params.lm_layers, dim=params.lm_dim, heads=params.lm_heads, ffn=4 * params.lm_dim
+    )
     longest = max((len(s) for s in [*context.teacher_corpus, *context.pool]), default=0)
-    lm = FairseqLM(size.architecture(), len(context.vocabulary), max(size.max_len, longest + 1), context.seed,
-                   vocabulary=list(context.vocabulary), device=context.device)
+    lm = FairseqLM(
+        size.architecture(),
+        len(context.vocabulary),
+        max(size.max_len, longest + 1),
+        context.seed,
+        vocabulary=list(context.vocabulary),
+        device=context.device,
+    )
     if context.teacher_corpus and params.lm_updates:
         recipe = TrainRecipe(
-            updates=params.lm_updates, lr=params.lm_lr,
+            updates=params.lm_updates,
+            lr=params.lm_lr,
             batch_size=min(params.lm_batch_size, len(context.teacher_corpus)),
         )
         lm.train(context.teacher_corpus, recipe, context.seed)

@@ -25,8 +25,10 @@ class PerItemBanditParams(BaseModel):
     lr: float = Field(0.5, gt=0, description="step size of the per-sentence value updates")
     temperature: float = Field(1.0, gt=0, description="softmax temperature of the selection")
     min_std: float = Field(
-        0.05, gt=0, description="floor of an item's spread across students (log-perplexity), so an "
-        "item all students score alike adds no noise"
+        0.05,
+        gt=0,
+        description="floor of an item's spread across students (log-perplexity), so an "
+        "item all students score alike adds no noise",
     )
 
 

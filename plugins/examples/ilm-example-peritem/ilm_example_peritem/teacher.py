@@ -33,9 +33,7 @@ class PerItemBandit(Teacher):
         return [Lesson(student=i, indices=self._sample(k)) for i in range(n_students)]
 
     def _sample(self, k: int) -> list[int]:
-        keys = [
-            v / self.params.temperature - math.log(-math.log(self.rng.random() or 1e-300)) for v in self.values
-        ]
+        keys = [v / self.params.temperature - math.log(-math.log(self.rng.random() or 1e-300)) for v in self.values]
         return sorted(range(len(keys)), key=keys.__getitem__, reverse=True)[:k]
 
     def advantages(self, feedback: list[Feedback]) -> list[float]:

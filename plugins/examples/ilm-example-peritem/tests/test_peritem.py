@@ -57,8 +57,17 @@ def test_teacher_learns_from_item_scores():
     average. Per-item credit still finds the good sentences."""
     teacher = make_registry().build("teacher", "per-item-bandit", {"lr": 0.5})
     good = [i % 2 == 0 for i in range(40)]
-    teacher.setup(TeacherContext(vocabulary=list("ab"), teacher_corpus=[], pool=[[0, 1, i % 2] for i in range(40)],
-                                 pool_in_exam_domain=good, budget=5, n_students=8, seed=0))
+    teacher.setup(
+        TeacherContext(
+            vocabulary=list("ab"),
+            teacher_corpus=[],
+            pool=[[0, 1, i % 2] for i in range(40)],
+            pool_in_exam_domain=good,
+            budget=5,
+            n_students=8,
+            seed=0,
+        )
+    )
     rng = random.Random(0)
     for episode in range(25):
         lessons = teacher.select(8, episode)
@@ -75,7 +84,16 @@ def test_teacher_learns_from_item_scores():
 
 def test_falls_back_to_average_scores():
     teacher = make_registry().build("teacher", "per-item-bandit")
-    teacher.setup(TeacherContext(vocabulary=["a"], teacher_corpus=[], pool=[[0]] * 4, pool_in_exam_domain=[True] * 4,
-                                 budget=1, n_students=2, seed=0))
+    teacher.setup(
+        TeacherContext(
+            vocabulary=["a"],
+            teacher_corpus=[],
+            pool=[[0]] * 4,
+            pool_in_exam_domain=[True] * 4,
+            budget=1,
+            n_students=2,
+            seed=0,
+        )
+    )
     feedback = [Feedback(student=i, lesson=Lesson(student=i, indices=[i]), score=10.0 * (i + 1)) for i in range(2)]
     assert teacher.advantages(feedback)[0] > 0 > teacher.advantages(feedback)[1]
