@@ -36,7 +36,8 @@ class PluginSpec(BaseModel):
             or a lazy "package.module:attr" string.
         params: a pydantic model of the component's params (extra fields forbidden).
         roadmap: ids of the road-map cells (Table 1) this plugin implements.
-        capabilities: free-form flags, e.g. "batched" for students that train in groups.
+        capabilities: free-form flags, e.g. "batched" for students that train in groups,
+            "concurrent" for students whose `train` calls may run on several threads at once.
         requires: import names that must be importable; when one is missing the plugin is
             listed as unavailable with `install_hint`.
     """

@@ -8,6 +8,7 @@ share one code path and give the same students.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 from ilm_core.errors import PluginError
@@ -22,15 +23,21 @@ class Workbench:
     def __init__(self, registry: Registry | None = None):
         self.registry = registry or default_registry()
         self._built: dict[tuple[str, str, str], Any] = {}
+        self._lock = threading.Lock()  # executors may train groups on several threads
 
     def component(self, kind: str, ref: ComponentRef) -> Any:
         key = (kind, ref.name, repr(sorted(ref.params.items())))
-        if key not in self._built:
-            self._built[key] = self.registry.build(kind, ref.name, ref.params)
-        return self._built[key]
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = self.registry.build(kind, ref.name, ref.params)
+            return self._built[key]
+
+    def supports(self, ref: ComponentRef, capability: str) -> bool:
+        """Whether the student plugin declares `capability` ("batched", "concurrent", ...)."""
+        return capability in self.registry.get("student", ref.name).capabilities
 
     def supports_batching(self, ref: ComponentRef) -> bool:
-        return "batched" in self.registry.get("student", ref.name).capabilities
+        return self.supports(ref, "batched")
 
     def train_and_score(self, job: TrainingJob, device: str, ids: list[int] | None = None) -> list[StudentReport]:
         """Train all students of `job` as one group and score them on every exam of the job.

@@ -166,6 +166,80 @@ def test_batched_falls_back_to_one_at_a_time_with_a_notice(registry: Registry) -
     assert "one at a time" in executor.description
 
 
+# -- lanes: groups trained at the same time on threads ------------------------------------------
+
+
+def test_batched_lanes_train_the_same_students_and_leave_the_main_thread_alone(registry: Registry) -> None:
+    import threading
+
+    import torch
+
+    job = make_job(n=5)
+    reference = summary(build(registry, "sequential", {}, job).run(job))
+    executor = build(registry, "batched", {"lanes": 2}, job)
+    try:
+        seen: set[str] = set()
+        original = executor.bench.train_and_score
+
+        def spy(*args, **kwargs):
+            seen.add(threading.current_thread().name)
+            assert torch.get_num_threads() == executor.threads
+            return original(*args, **kwargs)
+
+        executor.bench.train_and_score = spy
+        assert_same(summary(executor.run(job)), reference)
+        assert_same(summary(executor.run(job)), reference)  # the lanes are reused across episodes
+    finally:
+        executor.close()
+    assert executor.groups(5) == [[0, 1, 2], [3, 4]]
+    assert len(seen) == 2 and all(name.startswith("ilm-lane") for name in seen), seen
+    assert "5 students as 2 models of 3/2, 2 at a time" in executor.description
+    assert torch.get_num_threads() == 1  # the fixture's setting: lanes set threads only on their own threads
+
+
+@pytest.mark.parametrize(
+    ("params", "n", "threads", "groups"),
+    [
+        ({}, 12, 2, [6, 6]),  # auto on a 2-thread CPU: two lanes of six, one thread each
+        ({}, 12, 1, [12]),  # one thread: one model
+        ({}, 5, 4, [5]),  # auto: at most one lane per 4 students
+        ({"lanes": 3, "max_group": 2}, 7, 3, [2, 2, 2, 1]),  # max_group still caps every group
+        ({"max_group": 5}, 12, 1, [4, 4, 4]),
+    ],
+)
+def test_batched_groups_follow_lanes_and_max_group(registry: Registry, params, n, threads, groups) -> None:
+    import torch
+
+    torch.set_num_threads(threads)  # the autouse fixture restores the setting afterwards
+    executor = build(registry, "batched", params, make_job(n=n, updates=1))
+    try:
+        assert [len(g) for g in executor.groups(n)] == groups
+        assert sorted(i for g in executor.groups(n) for i in g) == list(range(n))
+    finally:
+        executor.close()
+
+
+def test_lanes_need_a_concurrent_student(registry: Registry) -> None:
+    class BatchedOnly(_OneAtATimePlugin):
+        @hookimpl
+        def ilm_students(self) -> Iterator[StudentSpec]:
+            yield StudentSpec(
+                name="batched-only", summary="test", factory=self.factory, capabilities=frozenset({"batched"})
+            )
+
+    registry.register(BatchedOnly(), name="batched-only-test")
+    job = make_job(n=4, updates=2).model_copy(update={"student": ComponentRef(name="batched-only")})
+    notices: list[str] = []
+    _OneAtATimePlugin.groups = []
+    executor = build(registry, "batched", {"lanes": 2}, job, notices)
+    try:
+        assert [r.student for r in executor.run(job)] == [0, 1, 2, 3]
+    finally:
+        executor.close()
+    assert executor.lanes == 1 and _OneAtATimePlugin.groups == [4]
+    assert any("'concurrent' capability" in n and "batched-only" in n for n in notices), notices
+
+
 # -- faults --------------------------------------------------------------------------------------
 
 

@@ -128,3 +128,20 @@ def test_shapes_and_embeddings(size):
     torch.testing.assert_close(word[1, 0], model.params["tok"][1, [1, 2]].mean(0).detach())
     assert (word[:, 1] == 0).all()
     train_students(model, [sents] * 3, TrainRecipe(updates=2), [4, 5, 6], V)
+
+
+def test_dropout_masks_come_from_the_stack_not_the_global_rng():
+    """Lanes train stacks on several threads at once: dropout must not draw from the global RNG."""
+    size = LMSize(layers=1, dim=16, heads=2, ffn=32, dropout=0.2, max_len=16)
+    lessons = [[[1, 2, 3, 4], [5, 6, 7]], [[8, 9, 1]]]
+    runs = []
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        before = torch.random.get_rng_state()
+        runs.append(train_students(_model([4, 5], size), lessons, TrainRecipe(updates=5), [4, 5], V))
+        assert torch.equal(torch.random.get_rng_state(), before)  # the global RNG was not used
+    torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=0)
+    no_dropout = train_students(
+        _model([4, 5], size.model_copy(update={"dropout": 0.0})), lessons, TrainRecipe(updates=5), [4, 5], V
+    )
+    assert not torch.allclose(runs[0], no_dropout)  # dropout is active in training

@@ -14,6 +14,18 @@ class BatchedParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_group: int | None = Field(None, ge=1, description="most students trained as one model (None = all)")
+    lanes: int | Literal["auto"] = Field(
+        "auto",
+        description="groups trained at the same time, each on its own thread with an equal share of torch's "
+        "threads; auto = on a CPU one lane per torch thread and at most one per 4 students, on a GPU 1",
+    )
+
+    @field_validator("lanes")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("lanes must be 'auto' or at least 1")
+        return value
 
 
 class MultiprocessParams(BaseModel):

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob
 from ilm_core.training import Workbench
+
+
+def chunks(n: int, parts: int) -> list[list[int]]:
+    """Split students 0..n-1 into at most `parts` contiguous, nearly equal, non-empty chunks."""
+    parts = max(1, min(parts, n))
+    size, extra = divmod(n, parts)
+    out, start = [], 0
+    for k in range(parts):
+        stop = start + size + (1 if k < extra else 0)
+        out.append(list(range(start, stop)))
+        start = stop
+    return [c for c in out if c]
 
 
 class SequentialExecutor(Executor):
@@ -29,17 +42,22 @@ class SequentialExecutor(Executor):
 
 
 class BatchedExecutor(SequentialExecutor):
-    """All students of an episode as one model (groups of `max_group`), when the student can."""
+    """All students of an episode as one model, or as a few models trained at the same time.
+
+    On a CPU one stacked model leaves cores idle between its many small operations; a few
+    stacks ("lanes"), each on its own thread with its share of torch's threads, keep them busy
+    (benchmarks/README.md). Lanes need a student with the `concurrent` capability: its
+    training must not share mutable state (such as the global torch RNG) across threads.
+    """
 
     def prepare(self, context: ExecutorContext) -> None:
         super().prepare(context)
         self.batched = self.bench.supports_batching(context.student)
-        n, group = context.n_students, (self.params.max_group if self.params else None)
-        if self.batched and group and group < n:
-            self.description = f"batched ({n} students in groups of at most {group} on {context.device})"
-        elif self.batched:
-            self.description = f"batched ({n} students as one model on {context.device})"
-        else:
+        n = context.n_students
+        self.max_group = self.params.max_group if self.params else None
+        self.lanes, self.threads = self._plan_lanes(context)
+        self._pool: ThreadPoolExecutor | None = None
+        if not self.batched:
             self.description = (
                 f"batched -> one at a time (student '{context.student.name}' cannot batch; "
                 f"{n} students on {context.device})"
@@ -48,16 +66,65 @@ class BatchedExecutor(SequentialExecutor):
                 f"student '{context.student.name}' does not support batched training; the batched "
                 "executor trains its students one at a time instead"
             )
+            return
+        sizes = [len(g) for g in self.groups(n)]
+        if len(sizes) == 1:
+            self.description = f"batched ({n} students as one model on {context.device})"
+        elif self.lanes > 1:
+            self.description = (
+                f"batched ({n} students as {len(sizes)} models of {_sizes(sizes)}, {self.lanes} at a time "
+                f"with {self.threads} thread{'s' if self.threads > 1 else ''} each, on {context.device})"
+            )
+        else:
+            self.description = f"batched ({n} students in groups of at most {max(sizes)} on {context.device})"
+        if self.lanes > 1:
+            self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="ilm-lane", initializer=self._lane_init)
+
+    def _plan_lanes(self, context: ExecutorContext) -> tuple[int, int]:
+        """(lanes, torch threads per lane) for this device, student and number of students."""
+        import torch
+
+        threads = torch.get_num_threads()
+        wanted = self.params.lanes if self.params else "auto"
+        if wanted == "auto":
+            on_cpu = context.device == "cpu"
+            wanted = max(1, min(threads, context.n_students // 4)) if on_cpu else 1
+        lanes = min(int(wanted), context.n_students)
+        if lanes > 1 and not self.bench.supports(context.student, "concurrent"):
+            context.notify(
+                f"student '{context.student.name}' does not declare the 'concurrent' capability; "
+                "the batched executor trains its groups one after another"
+            )
+            lanes = 1
+        return lanes, max(1, threads // lanes)
+
+    def _lane_init(self) -> None:
+        import torch
+
+        torch.set_num_threads(self.threads)  # per thread: the main thread keeps its own setting
+
+    def groups(self, n: int) -> list[list[int]]:
+        """Contiguous groups of near-equal size: at least one per lane, none above max_group."""
+        return chunks(n, max(self.lanes, -(-n // self.max_group) if self.max_group else 1))
 
     def run(self, job: TrainingJob) -> list[StudentReport]:
         if not self.batched:
             return super().run(job)
-        group = (self.params.max_group if self.params else None) or len(job.seeds)
-        reports = []
-        for start in range(0, len(job.seeds), group):
-            ids = list(range(start, min(start + group, len(job.seeds))))
-            reports += self.bench.train_and_score(job.subset(ids), self.context.device, ids=ids)
-        return reports
+        device = self.context.device
+        groups = self.groups(len(job.seeds))
+        if self._pool is None:
+            return [r for ids in groups for r in self.bench.train_and_score(job.subset(ids), device, ids=ids)]
+        futures = [self._pool.submit(self.bench.train_and_score, job.subset(ids), device, ids) for ids in groups]
+        return [r for f in futures for r in f.result()]
+
+    def close(self) -> None:
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown(wait=True)  # type: ignore[union-attr]
+            self._pool = None
+
+
+def _sizes(sizes: list[int]) -> str:
+    return str(sizes[0]) if len(set(sizes)) == 1 else "/".join(map(str, sizes))
 
 
 class AutoExecutor(Executor):

@@ -28,21 +28,11 @@ from typing import Any, NoReturn
 from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob
 from ilm_core.training import Workbench
 
+from .local import chunks
+
 FAULT_ENV = "ILM_TEST_WORKER_FAULT"
 POLL_S = 0.25  # longest the parent blocks before it checks workers and the deadline again
 STARTUP_GRACE_S = 120.0  # a worker may take this long (at least) to import torch and the plugins
-
-
-def chunks(n: int, parts: int) -> list[list[int]]:
-    """Split students 0..n-1 into at most `parts` contiguous, nearly equal, non-empty chunks."""
-    parts = max(1, min(parts, n))
-    size, extra = divmod(n, parts)
-    out, start = [], 0
-    for k in range(parts):
-        stop = start + size + (1 if k < extra else 0)
-        out.append(list(range(start, stop)))
-        start = stop
-    return [c for c in out if c]
 
 
 def _span(ids: list[int]) -> str:

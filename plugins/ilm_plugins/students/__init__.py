@@ -51,5 +51,5 @@ def ilm_students() -> Iterator[StudentSpec]:
         factory="ilm_plugins.students.transformer_lm:TransformerLMStudent",
         params=TransformerLMParams,
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
-        capabilities=frozenset({"batched"}),
+        capabilities=frozenset({"batched", "concurrent"}),
     )

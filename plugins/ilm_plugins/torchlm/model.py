@@ -53,9 +53,10 @@ class StackedTransformerLM(nn.Module):
     so a student's weights do not depend on which other students share the stack.
     The output projection is tied to the token embedding.
 
-    Dropout (``size.dropout > 0``) is active only in train mode and draws its
-    masks from the global torch RNG, so with dropout the students' trajectories
-    depend on the global RNG state and on the stack composition.
+    Dropout (``size.dropout > 0``) is active only in train mode and draws its masks from
+    a generator owned by the stack and seeded by its seeds, never from the global torch RNG:
+    stacks can train on several threads at once and stay reproducible. With dropout a
+    student's trajectory does depend on which students share its stack.
     """
 
     def __init__(self, vocab_size: int, size: LMSize, seeds: list[int]) -> None:
@@ -100,6 +101,7 @@ class StackedTransformerLM(nn.Module):
         self.params = nn.ParameterDict({k: nn.Parameter(v) for k, v in tensors.items()})
         if size.positions == "sinusoidal":
             self.register_buffer("pos_table", _sinusoidal(size.max_len, d), persistent=False)
+        self._generators: dict[str, torch.Generator] = {}
 
     @property
     def n_students(self) -> int:
@@ -107,6 +109,29 @@ class StackedTransformerLM(nn.Module):
 
     def _p(self, name: str) -> torch.Tensor:
         return self.params[name]
+
+    def _dropout(self, x: torch.Tensor, p: float) -> torch.Tensor:
+        """Inverted dropout with masks from this stack's own generator (see the class docstring)."""
+        if p <= 0.0:
+            return x
+        key = str(x.device)
+        if key not in self._generators:
+            seed = hash(tuple(self.seeds)) & (2**63 - 1)  # ints hash the same in every process
+            self._generators[key] = torch.Generator(device=x.device).manual_seed(seed)
+        keep = torch.rand(x.shape, generator=self._generators[key], device=x.device, dtype=x.dtype) >= p
+        return x * keep / (1.0 - p)
+
+    def _attention(self, qkv: torch.Tensor, B: int, T: int, p_drop: float) -> torch.Tensor:
+        """Causal self-attention within each sentence: qkv [S, B*T, 3d] -> [S, B*T, d]."""
+        S, d, H = qkv.shape[0], self.size.dim, self.size.heads
+        q, k, v = qkv.view(S * B, T, 3, H, d // H).permute(2, 0, 3, 1, 4).contiguous()
+        if p_drop > 0.0:  # explicit, so the attention dropout also uses the stack's generator
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(d // H)
+            causal = torch.ones(T, T, dtype=torch.bool, device=qkv.device).triu(1)
+            att = self._dropout(scores.masked_fill(causal, float("-inf")).softmax(-1), p_drop) @ v
+        else:
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # [S*B, H, T, dh]
+        return att.transpose(1, 2).reshape(S, B * T, d)
 
     @staticmethod
     def _ln(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -130,28 +155,23 @@ class StackedTransformerLM(nn.Module):
         """Last hidden states [S, B, T, d] (after the final layer norm with pre-norm)."""
         S, B, T = tokens.shape
         size = self.size
-        d, H = size.dim, size.heads
+        d = size.dim
         if T > size.max_len:
             raise ValueError(f"sequence length {T} exceeds max_len {size.max_len}")
         p_drop = size.dropout if self.training else 0.0
         pos = self._p("pos")[:, None, :T] if size.positions == "learned" else self.pos_table[:T]
         x = (self.word_embeddings(tokens) + pos).reshape(S, B * T, d)
-        x = F.dropout(x, p_drop, self.training)
+        x = self._dropout(x, p_drop)
         for i in range(size.layers):
             pre = f"l{i}"
             h = self._ln(x, self._p(pre + "_ln1_w"), self._p(pre + "_ln1_b")) if size.norm == "pre" else x
-            qkv = self._linear(h, pre + "_qkv")  # [S, B*T, 3d]
-            qkv = qkv.view(S * B, T, 3, H, d // H).permute(2, 0, 3, 1, 4).contiguous()
-            att = F.scaled_dot_product_attention(
-                qkv[0], qkv[1], qkv[2], dropout_p=p_drop, is_causal=True
-            )  # [S*B, H, T, dh]
-            att = att.transpose(1, 2).reshape(S, B * T, d)
-            x = x + F.dropout(self._linear(att, pre + "_out"), p_drop, self.training)
+            att = self._attention(self._linear(h, pre + "_qkv"), B, T, p_drop)
+            x = x + self._dropout(self._linear(att, pre + "_out"), p_drop)
             if size.norm == "post":
                 x = self._ln(x, self._p(pre + "_ln1_w"), self._p(pre + "_ln1_b"))
             h = self._ln(x, self._p(pre + "_ln2_w"), self._p(pre + "_ln2_b")) if size.norm == "pre" else x
             h = self._linear(F.relu(self._linear(h, pre + "_ff1")), pre + "_ff2")
-            x = x + F.dropout(h, p_drop, self.training)
+            x = x + self._dropout(h, p_drop)
             if size.norm == "post":
                 x = self._ln(x, self._p(pre + "_ln2_w"), self._p(pre + "_ln2_b"))
         if size.norm == "pre":
