@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import Counter
 
 import pytest
 import torch
 
-from ilm_plugins.teachers.gumbel import gumbel_top_k, sample_log_prob
+from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
 
 
 def test_exactly_k_distinct_items_in_range():
@@ -55,3 +57,41 @@ def test_log_prob_is_sum_of_log_softmax():
     assert math.isclose(float(lp.detach()), math.log(probs[2]) + math.log(probs[0]), rel_tol=1e-6)
     lp.backward()
     assert scores.grad is not None and scores.grad.abs().sum() > 0
+
+
+def test_plackett_luce_log_prob_is_a_distribution_over_ordered_samples() -> None:
+    scores = torch.tensor([0.3, -1.0, 2.0, 0.0, 0.7])
+    total = sum(
+        math.exp(float(plackett_luce_log_prob(scores, torch.tensor(order))))
+        for order in itertools.permutations(range(5), 3)
+    )
+    assert total == pytest.approx(1.0, abs=1e-5)
+    # the first pick is a softmax; a one-item sample equals the paper's log-softmax
+    assert float(plackett_luce_log_prob(scores, torch.tensor([2]))) == pytest.approx(
+        float(sample_log_prob(scores, torch.tensor([2])))
+    )
+
+
+def test_plackett_luce_matches_gumbel_top_k_frequencies() -> None:
+    scores = torch.tensor([1.5, 0.0, 0.5, -0.5])
+    g = torch.Generator().manual_seed(3)
+    draws = Counter(tuple(gumbel_top_k(scores, 2, g).tolist()) for _ in range(20_000))
+    for order, count in draws.most_common(4):
+        expected = math.exp(float(plackett_luce_log_prob(scores, torch.tensor(order))))
+        assert count / 20_000 == pytest.approx(expected, abs=0.015), order
+
+
+def test_plackett_luce_treats_a_dominant_first_pick_as_certain() -> None:
+    """An item holding ~all softmax mass is certain to be picked first: the exact log-prob gives it
+    no gradient, Eq. 8 (k independent softmax draws) pushes it down by k*p - 1."""
+    scores = torch.tensor([12.0, 0.0, 0.0, 0.0, 0.0], requires_grad=True)
+    sample = torch.tensor([0, 1])
+    plackett_luce_log_prob(scores, sample).backward()
+    pl = scores.grad.clone()
+    scores.grad = None
+    sample_log_prob(scores, sample).backward()
+    paper = scores.grad.clone()
+    assert pl[1] - pl[2] == pytest.approx(1.0, abs=1e-3)  # picked vs not picked among the rest
+    assert paper[1] - paper[2] == pytest.approx(1.0, abs=1e-3)
+    assert pl[2] == pytest.approx(-0.25, abs=1e-3) and abs(float(paper[2])) < 1e-3
+    assert abs(float(pl[0])) < 1e-3 and paper[0] == pytest.approx(-1.0, abs=1e-3)

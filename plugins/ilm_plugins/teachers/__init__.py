@@ -30,6 +30,12 @@ class SelectBinParams(BaseModel):
     hidden: int = Field(0, ge=0, description="hidden units of the policy; 0 = one linear layer scoring each sentence")
     lr: float = Field(0.05, gt=0, description="policy learning rate (Adam)")
     entropy_coef: float = Field(0.01, ge=0, description="weight of the entropy bonus")
+    weight_decay: float = Field(
+        0.0,
+        ge=0,
+        description="decoupled weight decay of the policy (AdamW): bounds the scores, so noise cannot make one "
+        "sentence dominate while directions every episode agrees on (a structure, a domain) survive",
+    )
     baseline: Literal["none", "mean", "standardize"] = Field(
         "standardize",
         description="variance reduction across the N students of an episode: subtract the mean "
@@ -37,6 +43,12 @@ class SelectBinParams(BaseModel):
     )
     reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
         "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    )
+    log_prob: Literal["sum-log-softmax", "plackett-luce"] = Field(
+        "sum-log-softmax",
+        description="log-probability of a lesson in the REINFORCE loss: the paper's sum of the chosen "
+        "sentences' log-softmax (Eq. 8), or the exact probability of the Gumbel-top-k draw (Plackett-Luce), "
+        "which keeps ranking the remaining sentences once one dominates the softmax",
     )
     normalize_features: bool = Field(True, description="standardise each embedding dimension over the pool")
     components: int | None = Field(

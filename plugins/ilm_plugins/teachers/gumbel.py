@@ -22,3 +22,21 @@ def gumbel_top_k(scores: torch.Tensor, k: int, generator: torch.Generator | None
 def sample_log_prob(scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
     """log p of the sample as the sum of the selected items' log-softmax (paper, Appendix B, Eq. 8)."""
     return torch.log_softmax(scores, dim=-1)[..., indices].sum(-1)
+
+
+def plackett_luce_log_prob(scores: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """Exact log p of the ordered sample `indices` (in pick order) drawn by Gumbel-top-k.
+
+    Each pick is a softmax over the items not picked yet (Plackett-Luce; Kool et al. 2019). The
+    paper's sum of log-softmax (`sample_log_prob`) scores the k picks as independent draws from
+    one softmax, as if an item of probability p were drawn k*p times: for an item that is
+    always picked first, its gradient says "less" where the exact one says "already certain".
+    """
+    k = indices.numel()
+    picked_before = torch.zeros(k, scores.numel(), dtype=torch.bool, device=scores.device)
+    if k > 1:
+        rows = torch.arange(1, k, device=scores.device).repeat_interleave(torch.arange(1, k, device=scores.device))
+        cols = torch.cat([indices[:t] for t in range(1, k)])
+        picked_before[rows, cols] = True
+    normalisers = scores.expand(k, -1).masked_fill(picked_before, float("-inf")).logsumexp(-1)
+    return (scores[indices] - normalisers).sum()

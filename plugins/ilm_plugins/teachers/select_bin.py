@@ -9,7 +9,7 @@ import torch
 
 from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import SelectBinParams
-from ilm_plugins.teachers.gumbel import gumbel_top_k, sample_log_prob
+from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
 from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
 from ilm_plugins.torchlm.train import TrainRecipe, sentence_embeddings, train_students
@@ -37,7 +37,7 @@ class SelectBinTeacher(Teacher):
         torch.nn.init.zeros_(last.weight)  # start from the uniform policy
         torch.nn.init.zeros_(last.bias)
         self.policy = torch.nn.Sequential(*layers, last)
-        self.optimizer = FusedAdam(list(self.policy.parameters()), lr=p.lr, decoupled=False)
+        self.optimizer = FusedAdam(list(self.policy.parameters()), lr=p.lr, weight_decay=p.weight_decay)
         self._lessons: list[torch.Tensor] = []
 
     def _pool_features(self, context: TeacherContext) -> torch.Tensor:
@@ -91,7 +91,8 @@ class SelectBinTeacher(Teacher):
                 advantage = advantage / (reward.std() + 1e-8)
         lessons = [torch.tensor(f.lesson.indices) for f in feedback]
         scores = self.scores()
-        log_probs = torch.stack([sample_log_prob(scores, idx) for idx in lessons])
+        log_prob = plackett_luce_log_prob if p.log_prob == "plackett-luce" else sample_log_prob
+        log_probs = torch.stack([log_prob(scores, idx) for idx in lessons])
         probs = torch.softmax(scores, -1)
         entropy = -(probs * torch.log_softmax(scores, -1)).sum()
         loss = -(advantage * log_probs).mean() - p.entropy_coef * entropy
