@@ -70,3 +70,19 @@ def test_weight_decay_bounds_the_policy_under_noise() -> None:
         with torch.no_grad():
             spreads[decay] = float(teacher.scores().std())
     assert spreads[1.0] < 0.5 * spreads[0.0], spreads
+
+
+def test_entropy_bonus_decays_per_update_and_resumes() -> None:
+    teacher = _teacher(entropy_coef=0.1, entropy_decay=0.5)
+    rng = random.Random(3)
+    coefs = []
+    for _ in range(3):
+        lessons = teacher.select(8, 0)
+        feedback = [Feedback(student=x.student, lesson=x, score=10.0 + rng.random()) for x in lessons]
+        coefs.append(teacher.learn(feedback).stats["entropy_coef"])
+    assert coefs == pytest.approx([0.1, 0.05, 0.025])
+    resumed = _teacher(entropy_coef=0.1, entropy_decay=0.5)
+    resumed.load_state_dict(teacher.state_dict())
+    lessons = resumed.select(8, 0)
+    feedback = [Feedback(student=x.student, lesson=x, score=10.0) for x in lessons]
+    assert resumed.learn(feedback).stats["entropy_coef"] == pytest.approx(0.0125)

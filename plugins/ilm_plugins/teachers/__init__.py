@@ -30,6 +30,12 @@ class SelectBinParams(BaseModel):
     hidden: int = Field(0, ge=0, description="hidden units of the policy; 0 = one linear layer scoring each sentence")
     lr: float = Field(0.05, gt=0, description="policy learning rate (Adam)")
     entropy_coef: float = Field(0.01, ge=0, description="weight of the entropy bonus")
+    entropy_decay: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="the entropy bonus is multiplied by this after every update: explore early, commit later",
+    )
     weight_decay: float = Field(
         0.0,
         ge=0,

@@ -39,6 +39,7 @@ class SelectBinTeacher(Teacher):
         self.policy = torch.nn.Sequential(*layers, last)
         self.optimizer = FusedAdam(list(self.policy.parameters()), lr=p.lr, weight_decay=p.weight_decay)
         self._lessons: list[torch.Tensor] = []
+        self.updates = 0  # policy updates so far (the entropy bonus decays with them)
 
     def _pool_features(self, context: TeacherContext) -> torch.Tensor:
         """Pretrain the teacher's LM on its corpus, then embed every pool sentence."""
@@ -95,13 +96,16 @@ class SelectBinTeacher(Teacher):
         log_probs = torch.stack([log_prob(scores, idx) for idx in lessons])
         probs = torch.softmax(scores, -1)
         entropy = -(probs * torch.log_softmax(scores, -1)).sum()
-        loss = -(advantage * log_probs).mean() - p.entropy_coef * entropy
+        entropy_coef = p.entropy_coef * p.entropy_decay**self.updates
+        loss = -(advantage * log_probs).mean() - entropy_coef * entropy
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
+        self.updates += 1
         return TeacherUpdate(
             stats={
                 "entropy": float(entropy.detach()),
+                "entropy_coef": entropy_coef,
                 "entropy_max": math.log(len(probs)),
                 "policy_loss": float(loss.detach()),
                 "reward_mean": float(reward.mean()),
@@ -113,9 +117,11 @@ class SelectBinTeacher(Teacher):
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
+            "updates": self.updates,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+        self.updates = int(state.get("updates", 0))
