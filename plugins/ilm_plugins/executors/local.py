@@ -55,7 +55,7 @@ class BatchedExecutor(SequentialExecutor):
         self.batched = self.bench.supports_batching(context.student)
         n = context.n_students
         self.max_group = self.params.max_group if self.params else None
-        self.lanes, self.threads = self._plan_lanes(context)
+        self.lanes, self.threads = self._plan_lanes(context) if self.batched else (1, 1)
         self._pool: ThreadPoolExecutor | None = None
         if not self.batched:
             self.description = (
