@@ -18,21 +18,10 @@ except importlib.metadata.PackageNotFoundError:
     )
 
 FAST = [
-    "--set",
-    "student.updates=3",
-    "--set",
-    "student.dim=16",
-    "--set",
-    "student.ffn=32",
-    "--set",
-    "environment.pool_size=30",
-    "--set",
-    "environment.teacher_corpus_size=10",
-    "--set",
-    "environment.exam_bank_size=20",
-    "--set",
-    "environment.heldout_size=5",
-]
+    "--set", "student.updates=3", "--set", "student.dim=16", "--set", "student.ffn=32",
+    "--set", "environment.pool_size=30", "--set", "environment.teacher_corpus_size=10",
+    "--set", "environment.exam_bank_size=20", "--set", "environment.heldout_size=5",
+]  # fmt: skip
 
 
 def test_per_item_run_exits_0(cli, tmp_path: Path):

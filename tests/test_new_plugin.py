@@ -15,28 +15,11 @@ from ilm_core.templates import SUPPORTED_KINDS
 ILM = str(Path(sys.executable).with_name("ilm"))
 #: a run of a second or two: few, small students on a small pool
 TINY_RUN = [
-    "--episodes",
-    "2",
-    "--students",
-    "2",
-    "--budget",
-    "4",
-    "--quiet",
-    "--set",
-    "student.updates=2",
-    "--set",
-    "student.dim=16",
-    "--set",
-    "student.ffn=32",
-    "--set",
-    "environment.pool_size=20",
-    "--set",
-    "environment.teacher_corpus_size=10",
-    "--set",
-    "environment.exam_bank_size=20",
-    "--set",
-    "environment.heldout_size=5",
-]
+    "--episodes", "2", "--students", "2", "--budget", "4", "--quiet",
+    "--set", "student.updates=2", "--set", "student.dim=16", "--set", "student.ffn=32",
+    "--set", "environment.pool_size=20", "--set", "environment.teacher_corpus_size=10",
+    "--set", "environment.exam_bank_size=20", "--set", "environment.heldout_size=5",
+]  # fmt: skip
 
 
 def ilm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
