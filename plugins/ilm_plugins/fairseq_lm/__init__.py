@@ -23,28 +23,14 @@ INSTALL_HINT = "pip install -e '.[fairseq]'"
 #: input/output embeddings, as the native student has), so the two can be compared at one size.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(
-        layers=6,
-        dim=512,
-        heads=8,
-        ffn=2048,
-        dropout=0.1,
-        attention_dropout=0.0,
-        learned_pos=False,
-        share_embeddings=False,
-        activation="relu",
+        layers=6, dim=512, heads=8, ffn=2048, dropout=0.1, attention_dropout=0.0,
+        learned_pos=False, share_embeddings=False, activation="relu",
     ),
     "tiny": dict(
-        layers=2,
-        dim=64,
-        heads=4,
-        ffn=256,
-        dropout=0.0,
-        attention_dropout=0.0,
-        learned_pos=True,
-        share_embeddings=True,
-        activation="relu",
+        layers=2, dim=64, heads=4, ffn=256, dropout=0.0, attention_dropout=0.0,
+        learned_pos=True, share_embeddings=True, activation="relu",
     ),
-}
+}  # fmt: skip
 
 
 def _native(name: str) -> Any:
