@@ -240,6 +240,33 @@ def test_lanes_need_a_concurrent_student(registry: Registry) -> None:
     assert any("'concurrent' capability" in n and "batched-only" in n for n in notices), notices
 
 
+def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
+    class Failing:
+        @staticmethod
+        def factory(params: NoParams):
+            class Student:
+                def train(self, lessons, seeds, vocab_size, device):
+                    raise RuntimeError("boom in a lane")
+
+            return Student()
+
+        @hookimpl
+        def ilm_students(self) -> Iterator[StudentSpec]:
+            yield StudentSpec(
+                name="failing", summary="test", factory=self.factory, capabilities=frozenset({"batched", "concurrent"})
+            )
+
+    registry.register(Failing(), name="failing-test")
+    job = make_job(n=4, updates=1).model_copy(update={"student": ComponentRef(name="failing")})
+    executor = build(registry, "batched", {"lanes": 2}, job)
+    try:
+        with pytest.raises(PluginError, match=r"student plugin 'failing' raised during train.*boom in a lane"):
+            executor.run(job)
+    finally:
+        executor.close()
+    assert executor._pool is None
+
+
 # -- faults --------------------------------------------------------------------------------------
 
 
