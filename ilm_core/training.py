@@ -36,9 +36,6 @@ class Workbench:
         """Whether the student plugin declares `capability` ("batched", "concurrent", ...)."""
         return capability in self.registry.get("student", ref.name).capabilities
 
-    def supports_batching(self, ref: ComponentRef) -> bool:
-        return self.supports(ref, "batched")
-
     def train_and_score(self, job: TrainingJob, device: str, ids: list[int] | None = None) -> list[StudentReport]:
         """Train all students of `job` as one group and score them on every exam of the job.
 

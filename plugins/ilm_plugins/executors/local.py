@@ -52,7 +52,7 @@ class BatchedExecutor(SequentialExecutor):
 
     def prepare(self, context: ExecutorContext) -> None:
         super().prepare(context)
-        self.batched = self.bench.supports_batching(context.student)
+        self.batched = self.bench.supports(context.student, "batched")
         n = context.n_students
         self.max_group = self.params.max_group if self.params else None
         self.lanes, self.threads = self._plan_lanes(context) if self.batched else (1, 1)

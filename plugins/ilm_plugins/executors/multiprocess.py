@@ -125,7 +125,7 @@ class MultiprocessExecutor(Executor):
         import multiprocessing
 
         devices = list(self.params.devices)[: max(1, context.n_students)]
-        self.batched = Workbench(context.registry).supports_batching(context.student)
+        self.batched = Workbench(context.registry).supports(context.student, "batched")
         cpu_workers = sum(1 for d in devices if d.startswith("cpu"))
         mp = multiprocessing.get_context(self.params.start_method)
         atexit.register(self.close)
@@ -187,7 +187,7 @@ class MultiprocessExecutor(Executor):
             raise PluginError("executor 'multiprocess' was already stopped", plugin="multiprocess", stage="run")
         self._await_ready()
         self._job_id += 1
-        batched = Workbench(self.context.registry).supports_batching(job.student)
+        batched = Workbench(self.context.registry).supports(job.student, "batched")
         assigned: dict[int, list[int]] = {}
         for w, ids in zip(self.workers, chunks(len(job.seeds), len(self.workers)), strict=False):
             payload = job.subset(ids).model_dump()
