@@ -1,4 +1,4 @@
-"""Teachers: the learned `select-bin` teacher of the paper and its three baselines."""
+"""Teachers: the learned `select-bin` teacher of the paper, its three baselines, and `value-bandit`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,30 @@ class SelectBinParams(BaseModel):
     )
 
 
+class ValueBanditParams(BaseModel):
+    """A teacher with a memory of what it sent: per-sentence values fitted to every past reward."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prior_std: float = Field(
+        0.5, gt=0, description="prior std of a sentence's value, in reward units (a lesson's reward is its mean value)"
+    )
+    noise_std: float | None = Field(
+        None,
+        gt=0,
+        description="std of a lesson's reward around the mean value of its sentences; None = estimated from the "
+        "residuals of the fit (starting from prior_std)",
+    )
+    centre: Literal["episode", "none"] = Field(
+        "episode",
+        description="compare lessons only within an episode, removing what its students share "
+        "(a fresh exam's difficulty, a shared initialisation); none = compare across episodes too",
+    )
+    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
+        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    )
+
+
 @hookimpl
 def ilm_teachers() -> Iterator[TeacherSpec]:
     yield TeacherSpec(
@@ -86,6 +110,17 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.baselines:RandomTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+    )
+    yield TeacherSpec(
+        name="value-bandit",
+        summary="remembers every lesson and reward, fits each pool sentence's value, sends the best (Thompson)",
+        factory="ilm_plugins.teachers.value_bandit:ValueBanditTeacher",
+        params=ValueBanditParams,
+        roadmap=(
+            "teacher.speaking.select-from-bin",
+            "teacher.awareness.memory-buffer",
+            "task.teacher.select-optimal-data",
+        ),
     )
     yield TeacherSpec(
         name="oracle",

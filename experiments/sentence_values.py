@@ -1,0 +1,106 @@
+"""What each pool sentence is worth to the reward: an additive model fitted on random lessons.
+
+A teacher that maximises its reward converges to the lesson the reward prefers. This trains
+students on many random Task 2 lessons (groups of N students sharing one initialisation, as
+`student_init = "shared"` does within an episode), scores them on the held-out exam, and fits
+reward = group effect + mean of the lesson's sentence values (ridge least squares). It then
+prints how many Structure 1 sentences are among the best-valued 10 and 20 sentences and what
+lessons made of the best-valued sentences are predicted to score, so one can read off whether
+the reward itself asks for a Structure 1 fraction of 0.9, or a teacher that fails to reach it
+fails to optimise.
+
+    python experiments/sentence_values.py --seed 7519 --lessons 2400
+    python experiments/sentence_values.py --seed 7519 --lr 1e-2 --lessons 2400
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+
+import torch
+
+from ilm_core import seeding
+from ilm_core.config import resolve
+from ilm_core.loop import build_environment
+from ilm_core.registry import default_registry
+
+
+def fit_values(lessons: list[list[int]], rewards: list[float], groups: list[int], n: int, ridge: float) -> torch.Tensor:
+    """Per-sentence values v with reward ~ group mean + mean(v over the lesson), within-group centred."""
+    x = torch.zeros(len(lessons), n, dtype=torch.float64)
+    for row, lesson in enumerate(lessons):
+        for i in lesson:
+            x[row, i] += 1.0 / len(lesson)
+    y = torch.tensor(rewards, dtype=torch.float64)
+    g = torch.tensor(groups)
+    for k in g.unique():  # remove each group's shared-initialisation effect
+        sel = g == k
+        x[sel] -= x[sel].mean(0)
+        y[sel] -= y[sel].mean()
+    a = x.T @ x + ridge * torch.eye(n, dtype=torch.float64)
+    v = torch.linalg.solve(a, x.T @ y)
+    return v - v.mean()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=7519)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--updates", type=int, default=20)
+    ap.add_argument("--students", type=int, default=12, help="students per shared initialisation")
+    ap.add_argument("--lessons", type=int, default=2400, help="random lessons in all")
+    ap.add_argument("--budget", type=int, default=10)
+    ap.add_argument("--ridge", type=float, default=1e-3)
+    ap.add_argument("--reading", default="alternation", choices=["alternation", "no-repeat"])
+    args = ap.parse_args()
+    reg = default_registry()
+    cfg = resolve({"seed": args.seed, "environment": {"name": "structures", "params": {"reading": args.reading}}}, reg)
+    data = build_environment(cfg, reg)
+    student = reg.build("student", "transformer-lm", {"updates": args.updates, "lr": args.lr})
+    exam = reg.build("exam", "perplexity", {"feedback": "fixed"})
+    pool, s1 = data.pool, data.pool_in_exam_domain
+    n = len(pool)
+    rng = random.Random(args.seed)
+    lessons: list[list[int]] = []
+    rewards: list[float] = []
+    groups: list[int] = []
+    n_groups = math.ceil(args.lessons / args.students)
+    for k in range(n_groups):
+        picks = [rng.sample(range(n), args.budget) for _ in range(args.students)]
+        seeds = [seeding.derive(args.seed, "values", k)] * args.students
+        trained = student.train([[pool[i] for i in p] for p in picks], seeds, len(data.vocabulary), "cpu")
+        for p, report in zip(picks, exam.score(trained, data.heldout_exam), strict=True):
+            lessons.append(p)
+            rewards.append(-math.log(report.perplexity))
+            groups.append(k)
+        if (k + 1) % 20 == 0:
+            print(f"  {k + 1}/{n_groups} groups", flush=True)
+    v = fit_values(lessons, rewards, groups, n, args.ridge)
+    order = sorted(range(n), key=lambda i: -float(v[i]))
+    n_s1 = sum(s1)
+    v1 = [float(v[i]) for i in range(n) if s1[i]]
+    v2 = [float(v[i]) for i in range(n) if not s1[i]]
+    lengths = torch.tensor([len(s) for s in pool], dtype=torch.float64)
+    corr_len = float(torch.corrcoef(torch.stack([v, lengths]))[0, 1])
+    print(f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {len(lessons)} random lessons, pool {n} ({n_s1} S1)")
+    print(f"value of a Structure 1 sentence: {statistics.fmean(v1):+.3f} ± {statistics.pstdev(v1):.3f}")
+    print(f"value of a Structure 2 sentence: {statistics.fmean(v2):+.3f} ± {statistics.pstdev(v2):.3f}")
+    print(f"correlation of value with sentence length: {corr_len:+.2f}")
+    for top in (args.budget, n_s1):
+        print(f"Structure 1 sentences among the best-valued {top}: {sum(s1[i] for i in order[:top])}")
+    best = order[: args.budget]
+    s1_best = [i for i in order if s1[i]][: args.budget]
+    for name, lesson in [("best-valued lesson", best), ("best-valued Structure 1 only", s1_best)]:
+        frac = sum(s1[i] for i in lesson) / len(lesson)
+        gain = float(v[lesson].mean())
+        print(f"{name:30s} fraction {frac:.1f}, predicted reward above a random lesson {gain:+.3f}")
+    s2_rank = [r for r, i in enumerate(order) if not s1[i]]
+    print(f"best rank of a Structure 2 sentence: {s2_rank[0] + 1}; S2 sentences in the top {n_s1}: "
+          + ", ".join(f"#{r + 1} (len {len(pool[order[r]])})" for r in s2_rank if r < n_s1))
+
+
+if __name__ == "__main__":
+    main()

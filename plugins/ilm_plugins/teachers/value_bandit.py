@@ -1,0 +1,128 @@
+"""A teacher with a memory buffer: it fits what each pool sentence is worth and sends the best.
+
+`select-bin` credits a whole lesson's reward to every sentence in it and forgets the episode
+after one gradient step. This teacher keeps every (lesson, reward) pair it has seen, as the
+sufficient statistics of a Bayesian linear model
+
+    reward of a lesson = episode effect + mean value of its sentences + noise,
+
+and picks each student's lesson as the `budget` best sentences of one draw from the values'
+posterior (Thompson sampling), so it explores what it is unsure of and commits as evidence
+accumulates. Comparing lessons within an episode removes what the episode's students share: a
+fresh exam's difficulty, a shared initialisation. It learns one value per pool sentence, so
+unlike `select-bin` it does not generalise to sentences it has never sent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_plugins.teachers import ValueBanditParams
+
+
+class ValueBanditTeacher(Teacher):
+    def __init__(self, params: ValueBanditParams):
+        self.params = params
+
+    def setup(self, context: TeacherContext) -> None:
+        super().setup(context)
+        n = len(context.pool)
+        self.n, self.k = n, min(context.budget, n)
+        self.generator = torch.Generator().manual_seed(context.seed)
+        self.gram = torch.zeros(n, n, dtype=torch.float64)  # sum of x x^T over remembered lessons
+        self.moment = torch.zeros(n, dtype=torch.float64)  # sum of x * reward
+        self.sum_sq = 0.0  # sum of reward^2
+        self.dof = 0  # residual degrees of freedom the data carry
+        self.lessons_seen = 0
+        self.noise_var = (self.params.noise_std or self.params.prior_std) ** 2
+        self._posterior()
+
+    # -- the model ------------------------------------------------------------------------------
+    def _posterior(self) -> None:
+        """Posterior mean and covariance of the values; the noise re-estimated when not fixed."""
+        prior_var = self.params.prior_std**2
+        eye = torch.eye(self.n, dtype=torch.float64)
+        for _ in range(1 if self.params.noise_std else 3):
+            precision = self.gram + (self.noise_var / prior_var) * eye
+            cov = torch.cholesky_inverse(torch.linalg.cholesky(precision))
+            self.mean = cov @ self.moment
+            if self.params.noise_std:
+                break
+            rss = self.sum_sq - 2 * float(self.mean @ self.moment) + float(self.mean @ self.gram @ self.mean)
+            spare = self.dof - float((self.gram * cov).sum())  # dof minus the fit's effective parameters
+            if spare < 5:
+                break
+            self.noise_var = max(rss / spare, 1e-10)
+        self.cov = self.noise_var * cov
+
+    def _rewards(self, feedback: list[Feedback]) -> torch.Tensor:
+        scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
+        reward = -torch.log(scores.clamp_min(1e-12)) if self.params.reward == "neg_log_perplexity" else -scores
+        finite = torch.isfinite(reward)
+        if finite.any() and not finite.all():  # a diverged student counts as the episode's worst
+            reward = torch.where(finite, reward, reward[finite].min())
+        return reward
+
+    # -- the teacher ----------------------------------------------------------------------------
+    def select(self, n_students: int, episode: int) -> list[Lesson]:
+        chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(self.n, dtype=torch.float64))
+        noise = torch.randn(self.n, n_students, generator=self.generator, dtype=torch.float64)
+        draws = self.mean[:, None] + chol @ noise
+        return [Lesson(student=i, indices=torch.topk(draws[:, i], self.k).indices.tolist()) for i in range(n_students)]
+
+    def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
+        reward = self._rewards(feedback)
+        if not torch.isfinite(reward).all():
+            return TeacherUpdate(stats={"skipped": 1.0})
+        x = torch.zeros(len(feedback), self.n, dtype=torch.float64)
+        for row, f in enumerate(feedback):
+            x[row, f.lesson.indices] = 1.0 / len(f.lesson.indices)
+        dof = len(feedback)
+        if self.params.centre == "episode":
+            if len(feedback) < 2:  # one student has nothing to be compared with
+                return TeacherUpdate(stats={"skipped": 1.0})
+            x, reward, dof = x - x.mean(0), reward - reward.mean(), dof - 1
+        self.gram += x.T @ x
+        self.moment += x.T @ reward
+        self.sum_sq += float(reward @ reward)
+        self.dof += dof
+        self.lessons_seen += len(feedback)
+        self._posterior()
+        top = torch.topk(self.mean, self.k).values
+        return TeacherUpdate(
+            stats={
+                "noise_std": math.sqrt(self.noise_var),
+                "value_std": float(self.mean.std()),
+                "posterior_std": float(self.cov.diagonal().sqrt().mean()),
+                "best_lesson_gain": float(top.mean() - self.mean.mean()),
+                "lessons_remembered": float(self.lessons_seen),
+            }
+        )
+
+    def scores(self) -> torch.Tensor:
+        """The posterior mean value of every pool sentence (what the teacher believes)."""
+        return self.mean.clone()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "gram": self.gram,
+            "moment": self.moment,
+            "sum_sq": self.sum_sq,
+            "dof": self.dof,
+            "lessons_seen": self.lessons_seen,
+            "noise_var": self.noise_var,
+            "mean": self.mean,
+            "cov": self.cov,
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.gram, self.moment = state["gram"].clone(), state["moment"].clone()
+        self.sum_sq, self.dof, self.lessons_seen = float(state["sum_sq"]), int(state["dof"]), int(state["lessons_seen"])
+        self.noise_var = float(state["noise_var"])
+        self.mean, self.cov = state["mean"].clone(), state["cov"].clone()
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,118 @@
+"""The value-bandit teacher on synthetic rewards: no students, a known value per sentence."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+from ilm_core import Feedback, Lesson, TeacherContext
+from ilm_plugins.teachers import ValueBanditParams
+from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
+
+N, BUDGET, STUDENTS = 40, 5, 8
+
+
+def _values() -> list[float]:
+    """True value of each pool sentence: a few clearly good ones, the rest spread below them."""
+    rng = random.Random(0)
+    return [0.6 + 0.1 * rng.random() if i < 8 else 0.5 * rng.random() for i in range(N)]
+
+
+def _teacher(**params) -> ValueBanditTeacher:
+    teacher = ValueBanditTeacher(ValueBanditParams(**params))
+    pool = [[i % 7, (i + 1) % 7] for i in range(N)]
+    teacher.setup(
+        TeacherContext(
+            vocabulary=list("abcdefg"),
+            teacher_corpus=pool,
+            pool=pool,
+            pool_in_exam_domain=[i < 8 for i in range(N)],
+            budget=BUDGET,
+            n_students=STUDENTS,
+            seed=11,
+        )
+    )
+    return teacher
+
+
+def _feedback(lessons: list[Lesson], rng: random.Random, offset: float = 0.0, noise: float = 0.05) -> list[Feedback]:
+    """Perplexity = exp(-(episode offset + mean value of the lesson + noise))."""
+    values = _values()
+    out = []
+    for lesson in lessons:
+        reward = offset + sum(values[i] for i in lesson.indices) / len(lesson.indices) + rng.gauss(0, noise)
+        out.append(Feedback(student=lesson.student, lesson=lesson, score=math.exp(-reward)))
+    return out
+
+
+def _run(teacher: ValueBanditTeacher, episodes: int, seed: int = 1, offsets: float = 0.0) -> list[float]:
+    """Mean true value of the lessons sent, per episode; episodes get random offsets (exam difficulty)."""
+    rng, values = random.Random(seed), _values()
+    sent = []
+    for episode in range(episodes):
+        lessons = teacher.select(STUDENTS, episode)
+        sent.append(sum(values[i] for lesson in lessons for i in lesson.indices) / (STUDENTS * BUDGET))
+        teacher.learn(_feedback(lessons, rng, offset=rng.uniform(-offsets, offsets)))
+    return sent
+
+
+def test_lessons_are_valid_and_start_random() -> None:
+    teacher = _teacher()
+    lessons = teacher.select(STUDENTS, 0)
+    assert len(lessons) == STUDENTS
+    for lesson in lessons:
+        assert len(lesson.indices) == BUDGET == len(set(lesson.indices))
+        assert all(0 <= i < N for i in lesson.indices)
+    assert len({tuple(sorted(lesson.indices)) for lesson in lessons}) == STUDENTS  # prior draws differ
+
+
+def test_finds_the_best_sentences_despite_episode_offsets() -> None:
+    """Each episode's offset (as a fresh exam's difficulty) is far larger than the values' gaps."""
+    teacher = _teacher()
+    sent = _run(teacher, 60, offsets=3.0)
+    best = sum(sorted(_values(), reverse=True)[:BUDGET]) / BUDGET
+    assert sum(sent[:3]) / 3 < 0.5 * best + 0.2  # starts near a random lesson
+    assert sum(sent[-5:]) / 5 > 0.95 * best, (sent[-5:], best)
+    believed = set(torch.topk(teacher.scores(), BUDGET).indices.tolist())
+    assert believed <= set(range(8)), believed  # its top sentences are the good ones
+
+
+def test_without_episode_centring_offsets_swamp_the_signal() -> None:
+    centred = _run(_teacher(centre="episode"), 30, offsets=3.0)
+    raw = _run(_teacher(centre="none"), 30, offsets=3.0)
+    assert sum(centred[-5:]) > sum(raw[-5:]) + 0.2, (centred[-5:], raw[-5:])
+
+
+def test_noise_is_estimated_from_the_residuals() -> None:
+    teacher = _teacher()
+    _run(teacher, 40)
+    assert 0.02 < math.sqrt(teacher.noise_var) < 0.15  # the synthetic noise std is 0.05
+
+
+def test_a_diverged_student_counts_as_the_worst_of_its_episode() -> None:
+    teacher = _teacher()
+    lessons = teacher.select(STUDENTS, 0)
+    feedback = _feedback(lessons, random.Random(0))
+    feedback[0] = Feedback(student=0, lesson=lessons[0], score=math.inf)
+    stats = teacher.learn(feedback).stats
+    assert "skipped" not in stats and math.isfinite(stats["noise_std"])
+    assert all(math.isfinite(v) for v in teacher.scores().tolist())
+
+
+@pytest.mark.parametrize("split", [7, 13])
+def test_resuming_from_state_gives_the_same_lessons(split: int) -> None:
+    whole, first = _teacher(), _teacher()
+    rng_a, rng_b = random.Random(5), random.Random(5)
+    for episode in range(20):
+        a = whole.select(STUDENTS, episode)
+        whole.learn(_feedback(a, rng_a))
+        if episode == split:
+            resumed = _teacher()
+            resumed.load_state_dict(first.state_dict())
+            first = resumed
+        b = first.select(STUDENTS, episode)
+        first.learn(_feedback(b, rng_b))
+        assert [x.indices for x in a] == [y.indices for y in b]
