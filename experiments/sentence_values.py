@@ -85,7 +85,9 @@ def main() -> None:
     v2 = [float(v[i]) for i in range(n) if not s1[i]]
     lengths = torch.tensor([len(s) for s in pool], dtype=torch.float64)
     corr_len = float(torch.corrcoef(torch.stack([v, lengths]))[0, 1])
-    print(f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {len(lessons)} random lessons, pool {n} ({n_s1} S1)")
+    print(
+        f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {len(lessons)} random lessons, pool {n} ({n_s1} S1)"
+    )
     print(f"value of a Structure 1 sentence: {statistics.fmean(v1):+.3f} ± {statistics.pstdev(v1):.3f}")
     print(f"value of a Structure 2 sentence: {statistics.fmean(v2):+.3f} ± {statistics.pstdev(v2):.3f}")
     print(f"correlation of value with sentence length: {corr_len:+.2f}")
@@ -98,8 +100,10 @@ def main() -> None:
         gain = float(v[lesson].mean())
         print(f"{name:30s} fraction {frac:.1f}, predicted reward above a random lesson {gain:+.3f}")
     s2_rank = [r for r, i in enumerate(order) if not s1[i]]
-    print(f"best rank of a Structure 2 sentence: {s2_rank[0] + 1}; S2 sentences in the top {n_s1}: "
-          + ", ".join(f"#{r + 1} (len {len(pool[order[r]])})" for r in s2_rank if r < n_s1))
+    print(
+        f"best rank of a Structure 2 sentence: {s2_rank[0] + 1}; S2 sentences in the top {n_s1}: "
+        + ", ".join(f"#{r + 1} (len {len(pool[order[r]])})" for r in s2_rank if r < n_s1)
+    )
 
 
 if __name__ == "__main__":
