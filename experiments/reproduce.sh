@@ -17,6 +17,9 @@ for policy in fixed fresh; do
   ilm sweep --config configs/task1-cpu.toml --set exam.feedback=$policy --out "$out/task1-$policy"
   bash experiments/oracle_references.sh configs/task1-cpu.toml "$out/task1-$policy" --set exam.feedback=$policy
 done
-for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh; do
+# Task 2 taught by the value-bandit teacher (a memory of every lesson and reward)
+ilm sweep --config configs/task2-value-bandit.toml --out "$out/task2-value-bandit"
+bash experiments/oracle_references.sh configs/task2-value-bandit.toml "$out/task2-value-bandit"
+for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh task2-value-bandit; do
   ilm report "$out/$name" --out "$out/report-$name"
 done

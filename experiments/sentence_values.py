@@ -9,8 +9,14 @@ lessons made of the best-valued sentences are predicted to score, so one can rea
 the reward itself asks for a Structure 1 fraction of 0.9, or a teacher that fails to reach it
 fails to optimise.
 
+Values are marginal values in the context the lessons are drawn from, and sentences interact
+(a lesson of ten long sentences gains less from one more long sentence than a lesson of short
+ones): `--context random` draws uniform random lessons (about two Structure 1 sentences each),
+`--context near-oracle` lessons of 7 to 10 Structure 1 sentences, the neighbourhood a teacher
+that is close to converging explores.
+
     python experiments/sentence_values.py --seed 7519 --lessons 2400
-    python experiments/sentence_values.py --seed 7519 --lr 1e-2 --lessons 2400
+    python experiments/sentence_values.py --seed 1007 --lessons 2400 --context near-oracle
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ def main() -> None:
     ap.add_argument("--lessons", type=int, default=2400, help="random lessons in all")
     ap.add_argument("--budget", type=int, default=10)
     ap.add_argument("--ridge", type=float, default=1e-3)
+    ap.add_argument("--context", default="random", choices=["random", "near-oracle"])
     ap.add_argument("--reading", default="alternation", choices=["alternation", "no-repeat"])
     args = ap.parse_args()
     reg = default_registry()
@@ -64,12 +71,21 @@ def main() -> None:
     pool, s1 = data.pool, data.pool_in_exam_domain
     n = len(pool)
     rng = random.Random(args.seed)
+    ones = [i for i in range(n) if s1[i]]
+    twos = [i for i in range(n) if not s1[i]]
+
+    def draw() -> list[int]:
+        if args.context == "random":
+            return rng.sample(range(n), args.budget)
+        k = rng.randint(args.budget - 3, args.budget)
+        return rng.sample(ones, k) + rng.sample(twos, args.budget - k)
+
     lessons: list[list[int]] = []
     rewards: list[float] = []
     groups: list[int] = []
     n_groups = math.ceil(args.lessons / args.students)
     for k in range(n_groups):
-        picks = [rng.sample(range(n), args.budget) for _ in range(args.students)]
+        picks = [draw() for _ in range(args.students)]
         seeds = [seeding.derive(args.seed, "values", k)] * args.students
         trained = student.train([[pool[i] for i in p] for p in picks], seeds, len(data.vocabulary), "cpu")
         for p, report in zip(picks, exam.score(trained, data.heldout_exam), strict=True):
@@ -86,7 +102,8 @@ def main() -> None:
     lengths = torch.tensor([len(s) for s in pool], dtype=torch.float64)
     corr_len = float(torch.corrcoef(torch.stack([v, lengths]))[0, 1])
     print(
-        f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {len(lessons)} random lessons, pool {n} ({n_s1} S1)"
+        f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {len(lessons)} {args.context} lessons, "
+        f"pool {n} ({n_s1} S1)"
     )
     print(f"value of a Structure 1 sentence: {statistics.fmean(v1):+.3f} ± {statistics.pstdev(v1):.3f}")
     print(f"value of a Structure 2 sentence: {statistics.fmean(v2):+.3f} ± {statistics.pstdev(v2):.3f}")
@@ -98,7 +115,7 @@ def main() -> None:
     for name, lesson in [("best-valued lesson", best), ("best-valued Structure 1 only", s1_best)]:
         frac = sum(s1[i] for i in lesson) / len(lesson)
         gain = float(v[lesson].mean())
-        print(f"{name:30s} fraction {frac:.1f}, predicted reward above a random lesson {gain:+.3f}")
+        print(f"{name:30s} fraction {frac:.1f}, predicted reward above the average drawn lesson {gain:+.3f}")
     s2_rank = [r for r, i in enumerate(order) if not s1[i]]
     print(
         f"best rank of a Structure 2 sentence: {s2_rank[0] + 1}; S2 sentences in the top {n_s1}: "

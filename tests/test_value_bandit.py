@@ -116,3 +116,12 @@ def test_resuming_from_state_gives_the_same_lessons(split: int) -> None:
         b = first.select(STUDENTS, episode)
         first.learn(_feedback(b, rng_b))
         assert [x.indices for x in a] == [y.indices for y in b]
+
+
+def test_a_pool_too_large_for_the_dense_posterior_is_a_config_error(monkeypatch) -> None:
+    from ilm_core import ConfigError
+    from ilm_plugins.teachers import value_bandit
+
+    monkeypatch.setattr(value_bandit, "MAX_POOL", 10)
+    with pytest.raises(ConfigError, match="pool of 40 sentences"):
+        _teacher()

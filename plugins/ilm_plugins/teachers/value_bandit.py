@@ -20,8 +20,11 @@ from typing import Any
 
 import torch
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import ConfigError, Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import ValueBanditParams
+
+#: the posterior is a dense pool x pool matrix: 5000 sentences take 200 MB per copy
+MAX_POOL = 5000
 
 
 class ValueBanditTeacher(Teacher):
@@ -31,6 +34,11 @@ class ValueBanditTeacher(Teacher):
     def setup(self, context: TeacherContext) -> None:
         super().setup(context)
         n = len(context.pool)
+        if n > MAX_POOL:
+            raise ConfigError(
+                f"the value-bandit teacher keeps a dense pool x pool posterior; a pool of {n} sentences "
+                f"(environment.pool_size) is more than the {MAX_POOL} it supports: use a smaller pool or select-bin"
+            )
         self.n, self.k = n, min(context.budget, n)
         self.generator = torch.Generator().manual_seed(context.seed)
         self.gram = torch.zeros(n, n, dtype=torch.float64)  # sum of x x^T over remembered lessons
