@@ -125,3 +125,14 @@ def test_a_pool_too_large_for_the_dense_posterior_is_a_config_error(monkeypatch)
     monkeypatch.setattr(value_bandit, "MAX_POOL", 10)
     with pytest.raises(ConfigError, match="pool of 40 sentences"):
         _teacher()
+
+
+def test_exploration_scale_trades_spread_for_commitment() -> None:
+    """After the same evidence, a smaller scale sends fewer distinct lessons."""
+    distinct = {}
+    for scale in (0.05, 1.0):
+        teacher = _teacher(exploration=scale)
+        _run(teacher, 10)
+        lessons = teacher.select(STUDENTS, 10)
+        distinct[scale] = len({tuple(sorted(lesson.indices)) for lesson in lessons})
+    assert distinct[0.05] < distinct[1.0], distinct

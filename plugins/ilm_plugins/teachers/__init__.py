@@ -79,6 +79,12 @@ class ValueBanditParams(BaseModel):
         description="std of a lesson's reward around the mean value of its sentences; None = estimated from the "
         "residuals of the fit (starting from prior_std)",
     )
+    exploration: float = Field(
+        1.0,
+        gt=0,
+        description="scale of the posterior's spread in each draw: 1 = Thompson sampling; below 1 commits "
+        "sooner, above 1 explores longer",
+    )
     centre: Literal["episode", "none"] = Field(
         "episode",
         description="compare lessons only within an episode, removing what its students share "

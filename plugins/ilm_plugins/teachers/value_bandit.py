@@ -79,7 +79,7 @@ class ValueBanditTeacher(Teacher):
     def select(self, n_students: int, episode: int) -> list[Lesson]:
         chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(self.n, dtype=torch.float64))
         noise = torch.randn(self.n, n_students, generator=self.generator, dtype=torch.float64)
-        draws = self.mean[:, None] + chol @ noise
+        draws = self.mean[:, None] + self.params.exploration * (chol @ noise)
         return [Lesson(student=i, indices=torch.topk(draws[:, i], self.k).indices.tolist()) for i in range(n_students)]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
