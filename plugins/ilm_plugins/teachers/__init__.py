@@ -83,7 +83,8 @@ class ValueBanditParams(BaseModel):
         1.0,
         gt=0,
         description="scale of the posterior's spread in each draw: 1 = Thompson sampling; below 1 commits "
-        "sooner, above 1 explores longer",
+        "sooner (risky: an episode whose students all get the same lesson teaches nothing, as lessons are "
+        "compared within an episode), above 1 explores longer",
     )
     centre: Literal["episode", "none"] = Field(
         "episode",
