@@ -66,8 +66,9 @@ def make_lessons(data: EnvironmentData, kind: str, n: int, budget: int, seed: in
     return [[list(data.pool[i]) for i in rng.sample(candidates, min(budget, len(candidates)))] for _ in range(n)]
 
 
-def train_and_score(student: Any, lessons: list[list[list[int]]], seeds: list[int], data: EnvironmentData,
-                    batched: bool) -> tuple[list[float], float]:
+def train_and_score(
+    student: Any, lessons: list[list[list[int]]], seeds: list[int], data: EnvironmentData, batched: bool
+) -> tuple[list[float], float]:
     """Exam perplexity of each student and the training seconds."""
     exam = PerplexityExam(PerplexityParams(feedback="fixed"))
     vocab = len(data.vocabulary)
@@ -97,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if reg.get("student", "fairseq-lm").missing_requirements():
         print("fairseq is not installed: pip install -e '.[fairseq]'", file=sys.stderr)
         return 2
-    students = {name: reg.build("student", name, {"preset": "tiny"} if name == "fairseq-lm" else {})
-                for _, name, _ in STUDENTS}
+    students = {
+        name: reg.build("student", name, {"preset": "tiny"} if name == "fairseq-lm" else {}) for _, name, _ in STUDENTS
+    }
     updates = {name: s.params.updates for name, s in students.items()}
     seeds = [args.seed * 1000 + i for i in range(args.students)]
     rows: list[dict[str, Any]] = []
@@ -110,16 +112,28 @@ def main(argv: list[str] | None = None) -> int:
             for kind in LESSONS:
                 lessons = make_lessons(data, kind, args.students, args.budget, args.seed)
                 ppl, seconds = train_and_score(students[name], lessons, seeds, data, batched)
-                rows.append({
-                    "task": task, "student": label, "plugin": name, "lesson": kind,
-                    "perplexity_mean": statistics.fmean(ppl), "perplexity_std": statistics.pstdev(ppl),
-                    "perplexities": ppl, "train_seconds": seconds,
-                    "updates_per_second": len(ppl) * updates[name] / seconds if seconds > 0 else None,
-                })
+                rows.append(
+                    {
+                        "task": task,
+                        "student": label,
+                        "plugin": name,
+                        "lesson": kind,
+                        "perplexity_mean": statistics.fmean(ppl),
+                        "perplexity_std": statistics.pstdev(ppl),
+                        "perplexities": ppl,
+                        "train_seconds": seconds,
+                        "updates_per_second": len(ppl) * updates[name] / seconds if seconds > 0 else None,
+                    }
+                )
     meta = {
-        "students": args.students, "seed": args.seed, "budget": args.budget, "threads": torch.get_num_threads(),
-        "updates": updates, "recipe": students["fairseq-lm"].params.recipe(),
-        "fairseq_architecture": students["fairseq-lm"].arch, "torch": torch.__version__,
+        "students": args.students,
+        "seed": args.seed,
+        "budget": args.budget,
+        "threads": torch.get_num_threads(),
+        "updates": updates,
+        "recipe": students["fairseq-lm"].params.recipe(),
+        "fairseq_architecture": students["fairseq-lm"].arch,
+        "torch": torch.__version__,
     }
     table = Table(title=f"exam perplexity (mean ± std over {args.students} students) and student updates/s")
     for col in ("task", "student", *LESSONS, "updates/s"):

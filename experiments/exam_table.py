@@ -1,6 +1,6 @@
 """docs/exams.md's table from `ilm report` outputs: per seed, last 10 episodes.
 
-    python experiments/exam_table.py runs/reproduce/report-task2-fixed runs/reproduce/report-task2-fresh
+python experiments/exam_table.py runs/reproduce/report-task2-fixed runs/reproduce/report-task2-fresh
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ def main() -> None:
         for p in sorted(learner["per_seed"], key=lambda p: p["seed"]):
             ratio = p["heldout"] / p["oracle_heldout"] if p["oracle_heldout"] else float("nan")
             flag = {True: "yes", False: "no", None: "-"}[p["taught_to_the_test"]]
-            print(f"| {policy} | {p['seed']} | {p['fraction']:.2f} | {p['feedback']:.2f} | {p['heldout']:.2f} | "
-                  f"{p['oracle_heldout']:.2f} | {ratio:.2f}x | {flag} |")
+            print(
+                f"| {policy} | {p['seed']} | {p['fraction']:.2f} | {p['feedback']:.2f} | {p['heldout']:.2f} | "
+                f"{p['oracle_heldout']:.2f} | {ratio:.2f}x | {flag} |"
+            )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,11 @@ def main() -> None:
                     raw = {"seed": seed, "environment": {"name": args.env, "params": json.loads(args.env_set)}}
                     cfg: ExperimentConfig = resolve(raw, reg)
                     data = build_environment(cfg, reg)
-                    student = reg.build("student", "transformer-lm", {
-                        "updates": updates, "lr": lr, "layers": layers, "dim": dim, "ffn": 4 * dim})
+                    student = reg.build(
+                        "student",
+                        "transformer-lm",
+                        {"updates": updates, "lr": lr, "layers": layers, "dim": dim, "ffn": 4 * dim},
+                    )
                     exam = reg.build("exam", "perplexity", {"feedback": "fixed"})
                     rng = random.Random(seed)
                     inside = [i for i, x in enumerate(data.pool_in_exam_domain) if x]
@@ -60,13 +63,23 @@ def main() -> None:
                         per[name] += [r.perplexity for r in exam.score(group, data.heldout_exam)]
                 m = {k: statistics.fmean(v) for k, v in per.items()}
                 s = {k: statistics.pstdev(v) for k, v in per.items()}
-                row = {"size": size, "lr": lr, "updates": updates, **{f"{k}_mean": m[k] for k in m},
-                       **{f"{k}_std": s[k] for k in s}, "random/oracle": m["random"] / m["oracle"],
-                       "worst/oracle": m["worst"] / m["oracle"], "seconds": time.perf_counter() - t0}
+                row = {
+                    "size": size,
+                    "lr": lr,
+                    "updates": updates,
+                    **{f"{k}_mean": m[k] for k in m},
+                    **{f"{k}_std": s[k] for k in s},
+                    "random/oracle": m["random"] / m["oracle"],
+                    "worst/oracle": m["worst"] / m["oracle"],
+                    "seconds": time.perf_counter() - t0,
+                }
                 rows.append(row)
-                print(f"{size} lr={lr:g} updates={updates:4d}: oracle {m['oracle']:9.3g}±{s['oracle']:.2g} "
-                      f"random {m['random']:9.3g}±{s['random']:.2g} worst {m['worst']:9.3g}±{s['worst']:.2g} "
-                      f"r/o {row['random/oracle']:6.2f} w/o {row['worst/oracle']:8.2f}", flush=True)
+                print(
+                    f"{size} lr={lr:g} updates={updates:4d}: oracle {m['oracle']:9.3g}±{s['oracle']:.2g} "
+                    f"random {m['random']:9.3g}±{s['random']:.2g} worst {m['worst']:9.3g}±{s['worst']:.2g} "
+                    f"r/o {row['random/oracle']:6.2f} w/o {row['worst/oracle']:8.2f}",
+                    flush=True,
+                )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

@@ -79,7 +79,7 @@ def summary_table(summary: dict[str, Any], domain: str) -> Table:
         (f"fraction of {domain} sentences sent", summary["fraction_exam_domain_last"]),
         ("feedback-exam perplexity", summary["perplexity_last"]),
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
-        ("reward (-perplexity)", summary["reward_last"]),
+        ("reward (-feedback perplexity; a teacher may transform it)", summary["reward_last"]),
         ("seconds (episodes only)", summary["seconds"]),
     ]
     for name, value in rows:
