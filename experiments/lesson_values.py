@@ -17,25 +17,17 @@ import random
 import statistics
 from collections.abc import Callable
 
+from task2_setup import add_arguments, build
+
 from ilm_core import seeding
-from ilm_core.config import resolve
-from ilm_core.loop import build_environment
-from ilm_core.registry import default_registry
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", type=int, default=7519)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--updates", type=int, default=20)
+    add_arguments(ap)
     ap.add_argument("--students", type=int, default=12)
-    ap.add_argument("--reading", default="alternation", choices=["alternation", "no-repeat"])
     args = ap.parse_args()
-    reg = default_registry()
-    cfg = resolve({"seed": args.seed, "environment": {"name": "structures", "params": {"reading": args.reading}}}, reg)
-    data = build_environment(cfg, reg)
-    student = reg.build("student", "transformer-lm", {"updates": args.updates, "lr": args.lr})
-    exam = reg.build("exam", "perplexity", {"feedback": "fixed"})
+    data, student, exam = build(args)
     rng = random.Random(args.seed)
     pool = data.pool
     s1 = [i for i, x in enumerate(data.pool_in_exam_domain) if x]

@@ -27,11 +27,9 @@ import random
 import statistics
 
 import torch
+from task2_setup import add_arguments, build
 
 from ilm_core import seeding
-from ilm_core.config import resolve
-from ilm_core.loop import build_environment
-from ilm_core.registry import default_registry
 
 
 def fit_values(lessons: list[list[int]], rewards: list[float], groups: list[int], n: int, ridge: float) -> torch.Tensor:
@@ -53,21 +51,14 @@ def fit_values(lessons: list[list[int]], rewards: list[float], groups: list[int]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", type=int, default=7519)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--updates", type=int, default=20)
+    add_arguments(ap)
     ap.add_argument("--students", type=int, default=12, help="students per shared initialisation")
-    ap.add_argument("--lessons", type=int, default=2400, help="random lessons in all")
+    ap.add_argument("--lessons", type=int, default=2400, help="lessons in all")
     ap.add_argument("--budget", type=int, default=10)
     ap.add_argument("--ridge", type=float, default=1e-3)
     ap.add_argument("--context", default="random", choices=["random", "near-oracle"])
-    ap.add_argument("--reading", default="alternation", choices=["alternation", "no-repeat"])
     args = ap.parse_args()
-    reg = default_registry()
-    cfg = resolve({"seed": args.seed, "environment": {"name": "structures", "params": {"reading": args.reading}}}, reg)
-    data = build_environment(cfg, reg)
-    student = reg.build("student", "transformer-lm", {"updates": args.updates, "lr": args.lr})
-    exam = reg.build("exam", "perplexity", {"feedback": "fixed"})
+    data, student, exam = build(args)
     pool, s1 = data.pool, data.pool_in_exam_domain
     n = len(pool)
     rng = random.Random(args.seed)
