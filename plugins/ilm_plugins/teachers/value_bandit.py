@@ -51,21 +51,28 @@ class ValueBanditTeacher(Teacher):
 
     # -- the model ------------------------------------------------------------------------------
     def _posterior(self) -> None:
-        """Posterior mean and covariance of the values; the noise re-estimated when not fixed."""
-        prior_var = self.params.prior_std**2
-        eye = torch.eye(self.n, dtype=torch.float64)
-        for _ in range(1 if self.params.noise_std else 3):
-            precision = self.gram + (self.noise_var / prior_var) * eye
-            cov = torch.cholesky_inverse(torch.linalg.cholesky(precision))
-            self.mean = cov @ self.moment
-            if self.params.noise_std:
-                break
-            rss = self.sum_sq - 2 * float(self.mean @ self.moment) + float(self.mean @ self.gram @ self.mean)
-            spare = self.dof - float((self.gram * cov).sum())  # dof minus the fit's effective parameters
-            if spare < 5:
-                break
-            self.noise_var = max(rss / spare, 1e-10)
-        self.cov = self.noise_var * cov
+        """Posterior mean and covariance of the values; the noise re-estimated first when not fixed.
+
+        The noise variance is a fixed point of "fit the values, estimate the noise from the
+        residuals": two rounds from the previous estimate, then the final fit uses the estimate.
+        """
+        cov, mean = self._fit()
+        if not self.params.noise_std:
+            for _ in range(2):
+                rss = self.sum_sq - 2 * float(mean @ self.moment) + float(mean @ self.gram @ mean)
+                spare = self.dof - float((self.gram * cov).sum())  # dof minus the fit's effective parameters
+                if spare < 5:
+                    break
+                self.noise_var = max(rss / spare, 1e-10)
+                cov, mean = self._fit()
+        self.mean, self.cov = mean, self.noise_var * cov
+
+    def _fit(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A + noise/prior I)^-1 and the ridge solution, for the current noise variance."""
+        ridge = self.noise_var / self.params.prior_std**2
+        precision = self.gram + ridge * torch.eye(self.n, dtype=torch.float64)
+        cov = torch.cholesky_inverse(torch.linalg.cholesky(precision))
+        return cov, cov @ self.moment
 
     def _rewards(self, feedback: list[Feedback]) -> torch.Tensor:
         scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
