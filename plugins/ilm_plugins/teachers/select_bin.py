@@ -10,6 +10,7 @@ import torch
 from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import SelectBinParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
+from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
 from ilm_plugins.torchlm.train import TrainRecipe, sentence_embeddings, train_students
@@ -77,10 +78,7 @@ class SelectBinTeacher(Teacher):
         return [Lesson(student=i, indices=idx.tolist()) for i, idx in enumerate(self._lessons)]
 
     def rewards(self, feedback: list[Feedback]) -> torch.Tensor:
-        scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
-        if self.params.reward == "neg_log_perplexity":
-            return -torch.log(scores.clamp_min(1e-12))
-        return -scores
+        return rewards(feedback, self.params.reward)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         p = self.params

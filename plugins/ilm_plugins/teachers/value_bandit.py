@@ -22,6 +22,7 @@ import torch
 
 from ilm_core import ConfigError, Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import ValueBanditParams
+from ilm_plugins.teachers.rewards import rewards
 
 #: the posterior is a dense pool x pool matrix: 5000 sentences take 200 MB per copy
 MAX_POOL = 5000
@@ -74,14 +75,6 @@ class ValueBanditTeacher(Teacher):
         cov = torch.cholesky_inverse(torch.linalg.cholesky(precision))
         return cov, cov @ self.moment
 
-    def _rewards(self, feedback: list[Feedback]) -> torch.Tensor:
-        scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
-        reward = -torch.log(scores.clamp_min(1e-12)) if self.params.reward == "neg_log_perplexity" else -scores
-        finite = torch.isfinite(reward)
-        if finite.any() and not finite.all():  # a diverged student counts as the episode's worst
-            reward = torch.where(finite, reward, reward[finite].min())
-        return reward
-
     # -- the teacher ----------------------------------------------------------------------------
     def select(self, n_students: int, episode: int) -> list[Lesson]:
         chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(self.n, dtype=torch.float64))
@@ -90,8 +83,8 @@ class ValueBanditTeacher(Teacher):
         return [Lesson(student=i, indices=torch.topk(draws[:, i], self.k).indices.tolist()) for i in range(n_students)]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
-        reward = self._rewards(feedback)
-        if not torch.isfinite(reward).all():
+        reward = rewards(feedback, self.params.reward)
+        if not torch.isfinite(reward).all():  # the loop scores diverged students; another caller may not
             return TeacherUpdate(stats={"skipped": 1.0})
         x = torch.zeros(len(feedback), self.n, dtype=torch.float64)
         for row, f in enumerate(feedback):
