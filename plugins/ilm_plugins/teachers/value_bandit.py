@@ -123,8 +123,6 @@ class ValueBanditTeacher(Teacher):
             "dof": self.dof,
             "lessons_seen": self.lessons_seen,
             "noise_var": self.noise_var,
-            "mean": self.mean,
-            "cov": self.cov,
             "generator": self.generator.get_state(),
         }
 
@@ -132,5 +130,6 @@ class ValueBanditTeacher(Teacher):
         self.gram, self.moment = state["gram"].clone(), state["moment"].clone()
         self.sum_sq, self.dof, self.lessons_seen = float(state["sum_sq"]), int(state["dof"]), int(state["lessons_seen"])
         self.noise_var = float(state["noise_var"])
-        self.mean, self.cov = state["mean"].clone(), state["cov"].clone()
+        cov, self.mean = self._fit()  # the fit _posterior ended with: same statistics, same noise
+        self.cov = self.noise_var * cov
         self.generator.set_state(state["generator"])
