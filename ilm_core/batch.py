@@ -38,6 +38,11 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[Any]]]:
     return grid
 
 
+def sweep_grid(spec: dict[str, Any]) -> list[str]:
+    """A config file's `[sweep] grid = {path = [v1, v2]}` as `--grid` items ("path=v1,v2")."""
+    return [f"{k}={','.join(map(str, v))}" for k, v in spec.get("grid", {}).items()]
+
+
 def grid_points(grid: list[tuple[str, list[Any]]]) -> list[list[str]]:
     """Every combination as a list of `--set` overrides."""
     if not grid:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ilm_core.batch import grid_points, parse_grid
+from ilm_core.batch import grid_points, parse_grid, sweep_grid
 from ilm_core.config import apply_overrides, load_config_file, normalise, resolve
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
@@ -20,9 +20,8 @@ def test_configs_are_found():
 def test_config_resolves_at_every_grid_point(registry, path: Path):
     base = load_config_file(path)
     spec = base.pop("sweep", {})
-    grid = [f"{k}={','.join(map(str, v))}" for k, v in spec.get("grid", {}).items()]
     seeds = spec.get("seeds", [1])
-    for point in grid_points(parse_grid(grid)):
+    for point in grid_points(parse_grid(sweep_grid(spec))):
         for seed in seeds:
             cfg = resolve(normalise(apply_overrides(base, [*point, f"seed={seed}"])), registry)
             assert cfg.seed == seed

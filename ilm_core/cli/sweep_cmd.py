@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from ilm_core.batch import PAPER_SEEDS, grid_points, parse_grid, parse_seeds, run_one, slug
+from ilm_core.batch import PAPER_SEEDS, grid_points, parse_grid, parse_seeds, run_one, slug, sweep_grid
 from ilm_core.config import apply_overrides, assemble, normalise
 from ilm_core.registry import default_registry
 
@@ -26,7 +26,7 @@ def sweep(
     base = assemble(config, {}, set_ or [])
     if "sweep" in base:  # a config file may carry its own grid and seeds
         spec = base.pop("sweep")
-        grid = list(grid or []) + [f"{k}={','.join(map(str, v))}" for k, v in spec.get("grid", {}).items()]
+        grid = list(grid or []) + sweep_grid(spec)
         if "seeds" in spec and seeds is None:
             seeds = ",".join(map(str, spec["seeds"]))
     points = grid_points(parse_grid(grid or []))
