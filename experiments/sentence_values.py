@@ -3,11 +3,11 @@
 A teacher that maximises its reward converges to the lesson the reward prefers. This trains
 students on many random Task 2 lessons (groups of N students sharing one initialisation, as
 `student_init = "shared"` does within an episode), scores them on the held-out exam, and fits
-reward = group effect + mean of the lesson's sentence values (ridge least squares). It then
-prints how many Structure 1 sentences are among the best-valued 10 and 20 sentences and what
-lessons made of the best-valued sentences are predicted to score, so one can read off whether
-the reward itself asks for a Structure 1 fraction of 0.9, or a teacher that fails to reach it
-fails to optimise.
+reward = group effect + mean of the lesson's sentence values (ridge least squares, with the
+value-bandit teacher's own model). It then prints how many Structure 1 sentences are among
+the best-valued 10 and 20 sentences and what lessons made of the best-valued sentences are
+predicted to score, so one can read off whether the reward itself asks for a Structure 1
+fraction of 0.9, or a teacher that fails to reach it fails to optimise.
 
 Values are marginal values in the context the lessons are drawn from, and sentences interact
 (a lesson of ten long sentences gains less from one more long sentence than a lesson of short
@@ -25,28 +25,32 @@ import argparse
 import math
 import random
 import statistics
+from typing import Any
 
 import torch
 from task2_setup import add_arguments, build
 
-from ilm_core import seeding
+from ilm_core import Feedback, Lesson, TeacherContext, seeding
+from ilm_plugins.teachers import ValueBanditParams
+from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
 
-def fit_values(lessons: list[list[int]], rewards: list[float], groups: list[int], n: int, ridge: float) -> torch.Tensor:
-    """Per-sentence values v with reward ~ group mean + mean(v over the lesson), within-group centred."""
-    x = torch.zeros(len(lessons), n, dtype=torch.float64)
-    for row, lesson in enumerate(lessons):
-        for i in lesson:
-            x[row, i] += 1.0 / len(lesson)
-    y = torch.tensor(rewards, dtype=torch.float64)
-    g = torch.tensor(groups)
-    for k in g.unique():  # remove each group's shared-initialisation effect
-        sel = g == k
-        x[sel] -= x[sel].mean(0)
-        y[sel] -= y[sel].mean()
-    a = x.T @ x + ridge * torch.eye(n, dtype=torch.float64)
-    v = torch.linalg.solve(a, x.T @ y)
-    return v - v.mean()
+def value_model(data: Any, budget: int, students: int, ridge: float, seed: int) -> ValueBanditTeacher:
+    """The value-bandit teacher's own model, used here only to fit: fixed unit noise and a prior
+    wide enough that its ridge is `ridge`, so the fit is within-group least squares."""
+    teacher = ValueBanditTeacher(ValueBanditParams(noise_std=1.0, prior_std=1.0 / math.sqrt(ridge)))
+    teacher.setup(
+        TeacherContext(
+            vocabulary=list(data.vocabulary),
+            teacher_corpus=[list(x) for x in data.teacher_corpus],
+            pool=[list(x) for x in data.pool],
+            pool_in_exam_domain=list(data.pool_in_exam_domain),
+            budget=budget,
+            n_students=students,
+            seed=seed,
+        )
+    )
+    return teacher
 
 
 def main() -> None:
@@ -71,21 +75,23 @@ def main() -> None:
         k = rng.randint(args.budget - 3, args.budget)
         return rng.sample(ones, k) + rng.sample(twos, args.budget - k)
 
-    lessons: list[list[int]] = []
-    rewards: list[float] = []
-    groups: list[int] = []
+    model = value_model(data, args.budget, args.students, args.ridge, args.seed)
     n_groups = math.ceil(args.lessons / args.students)
     for k in range(n_groups):
         picks = [draw() for _ in range(args.students)]
         seeds = [seeding.derive(args.seed, "values", k)] * args.students
         trained = student.train([[pool[i] for i in p] for p in picks], seeds, len(data.vocabulary), "cpu")
-        for p, report in zip(picks, exam.score(trained, data.heldout_exam), strict=True):
-            lessons.append(p)
-            rewards.append(-math.log(report.perplexity))
-            groups.append(k)
+        reports = exam.score(trained, data.heldout_exam)
+        model.learn(
+            [
+                Feedback(student=i, lesson=Lesson(student=i, indices=p), score=r.perplexity)
+                for i, (p, r) in enumerate(zip(picks, reports, strict=True))
+            ]
+        )
         if (k + 1) % 20 == 0:
             print(f"  {k + 1}/{n_groups} groups", flush=True)
-    v = fit_values(lessons, rewards, groups, n, args.ridge)
+    v = model.scores()
+    v = v - v.mean()
     order = sorted(range(n), key=lambda i: -float(v[i]))
     n_s1 = sum(s1)
     v1 = [float(v[i]) for i in range(n) if s1[i]]
@@ -93,7 +99,7 @@ def main() -> None:
     lengths = torch.tensor([len(s) for s in pool], dtype=torch.float64)
     corr_len = float(torch.corrcoef(torch.stack([v, lengths]))[0, 1])
     print(
-        f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {len(lessons)} {args.context} lessons, "
+        f"seed {args.seed}, lr {args.lr:g}, {args.updates} updates; {model.lessons_seen} {args.context} lessons, "
         f"pool {n} ({n_s1} S1)"
     )
     print(f"value of a Structure 1 sentence: {statistics.fmean(v1):+.3f} ± {statistics.pstdev(v1):.3f}")
