@@ -20,6 +20,7 @@ from ilm_core.messages import (
     InteractionOutcome,
     Lesson,
     Sentence,
+    SentencePreferences,
     StudentReport,
     TeacherUpdate,
     TrainingJob,
@@ -76,6 +77,13 @@ class Teacher(ABC):
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one episode's feedback; return stats for the metrics (e.g. entropy)."""
         return TeacherUpdate()
+
+    def preferences(self) -> SentencePreferences | None:
+        """How strongly it now favours each pool sentence (`ilm inspect`); None if it keeps no such notion.
+
+        Called only by inspection tools, after `setup` and `load_state_dict`, never by the loop.
+        """
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume this teacher (checkpointed after episodes)."""

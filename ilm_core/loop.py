@@ -86,6 +86,39 @@ def build_environment(config: ExperimentConfig, registry: Registry) -> Environme
     return data
 
 
+def build_teacher(config: ExperimentConfig, registry: Registry, data: EnvironmentData) -> Teacher:
+    """The config's teacher plugin, guarded so that its errors name it (not yet set up)."""
+    teacher = registry.build("teacher", config.teacher.name, config.teacher.params)
+    return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
+
+
+def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
+    """Give the teacher what it may know of the run (never the exams) and its own seed."""
+    teacher.setup(
+        TeacherContext(
+            vocabulary=list(data.vocabulary),
+            teacher_corpus=[list(s) for s in data.teacher_corpus],
+            pool=[list(s) for s in data.pool],
+            pool_in_exam_domain=list(data.pool_in_exam_domain),
+            budget=config.budget,
+            n_students=config.students,
+            seed=seeding.derive(config.seed, "teacher"),
+            device=config.device,
+        )
+    )
+
+
+def check_environment(state: dict[str, Any], path: Any, data: EnvironmentData) -> None:
+    """A checkpoint is only valid for the data it was trained on: refuse one from other data."""
+    env = state.get("environment", {})
+    if env.get("fingerprint") != _fingerprint(data):
+        raise RunDirError(
+            f"checkpoint {path} was written for a different environment "
+            f"({env.get('name')}, fingerprint {env.get('fingerprint')}); the environment "
+            "plugin now builds other data. Reinstall the version the run used, or start a new run."
+        )
+
+
 class Experiment:
     """One teacher trained over episodes, writing into a run directory."""
 
@@ -107,9 +140,7 @@ class Experiment:
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
         self.data = build_environment(cfg, reg)
-        self.teacher: Teacher = Guarded(
-            reg.build("teacher", cfg.teacher.name, cfg.teacher.params), "teacher", cfg.teacher.name
-        )  # type: ignore[assignment]
+        self.teacher = build_teacher(cfg, reg, self.data)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
@@ -136,18 +167,7 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        self.teacher.setup(
-            TeacherContext(
-                vocabulary=list(self.data.vocabulary),
-                teacher_corpus=[list(s) for s in self.data.teacher_corpus],
-                pool=[list(s) for s in self.data.pool],
-                pool_in_exam_domain=list(self.data.pool_in_exam_domain),
-                budget=cfg.budget,
-                n_students=cfg.students,
-                seed=seeding.derive(cfg.seed, "teacher"),
-                device=cfg.device,
-            )
-        )
+        setup_teacher(self.teacher, cfg, self.data)
 
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson]) -> None:
@@ -398,13 +418,7 @@ class Experiment:
             loaded = rd.load_checkpoint(self.notify, max_episode=len(records))
             if loaded is not None:
                 state, path = loaded
-                env = state.get("environment", {})
-                if env.get("fingerprint") != _fingerprint(self.data):
-                    raise RunDirError(
-                        f"checkpoint {path} was written for a different environment "
-                        f"({env.get('name')}, fingerprint {env.get('fingerprint')}); the environment "
-                        "plugin now builds other data. Reinstall the version the run used, or start a new run."
-                    )
+                check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])

@@ -152,6 +152,25 @@ class TeacherUpdate(Message):
     stats: dict[str, float] = Field(default_factory=dict)
 
 
+class SentencePreferences(Message):
+    """How strongly a teacher now favours each pool sentence: what it has learned, for `ilm inspect`.
+
+    `values[i]` belongs to pool sentence i, higher = sent sooner; `std[i]`, when the teacher
+    keeps one, is its uncertainty about that value. `meaning` says in a few words what the
+    numbers are (a policy's logits, a posterior mean in reward units, ...).
+    """
+
+    values: list[float] = Field(min_length=1)
+    std: list[float] | None = None
+    meaning: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> SentencePreferences:
+        if self.std is not None and len(self.std) != len(self.values):
+            raise ValueError(f"std has {len(self.std)} entries, values {len(self.values)}: one each per pool sentence")
+        return self
+
+
 class InteractionOutcome(Message):
     """What an interaction returns for one episode."""
 

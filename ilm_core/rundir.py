@@ -150,8 +150,8 @@ class RunDir:
             config = json.loads((self.path / CONFIG).read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):
             raise RunDirError(
-                f"{self.path} is not an ilm run directory (no {CONFIG}); --resume needs a "
-                "directory written by `ilm run`"
+                f"{self.path} is not an ilm run directory (no {CONFIG}); give a directory "
+                "written by `ilm run` (its --out)"
             ) from None
         except OSError as exc:
             raise RunDirError(f"cannot read {self.path / CONFIG}: {exc.strerror or exc}") from None

@@ -6,8 +6,11 @@ requirements are not installed (e.g. fairseq-lm without the extra) is skipped wi
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from ilm_core import SentencePreferences
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.records import KINDS
@@ -47,6 +50,13 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name):
     if name == "per-item":  # the example's interaction is meant for its own teacher
         raw["teacher"] = {"name": "per-item-bandit"}
     cfg = resolve(raw, registry)
-    summary = Experiment(cfg, registry, RunDir(tmp_path / "run")).run()
+    experiment = Experiment(cfg, registry, RunDir(tmp_path / "run"))
+    summary = experiment.run()
     assert summary["episodes"] == 2
     assert summary["perplexity_last"] is not None and summary["perplexity_last"] > 1
+    if kind == "teacher":  # `ilm inspect` needs one finite value per pool sentence, or None
+        prefs = experiment.teacher.preferences()
+        if prefs is not None:
+            assert isinstance(prefs, SentencePreferences)
+            assert len(prefs.values) == len(experiment.data.pool)
+            assert all(math.isfinite(v) for v in prefs.values)

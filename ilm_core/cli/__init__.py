@@ -30,6 +30,7 @@ COMMANDS = {
     "roadmap": "roadmap_cmd:roadmap",
     "new-plugin": "new_plugin_cmd:new_plugin",
     "bench": "bench_cmd:bench",
+    "inspect": "inspect_cmd:inspect",
 }
 
 

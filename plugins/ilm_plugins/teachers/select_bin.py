@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import SelectBinParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
 from ilm_plugins.teachers.rewards import rewards
@@ -70,6 +70,13 @@ class SelectBinTeacher(Teacher):
 
     def scores(self) -> torch.Tensor:
         return self.policy(self.features).squeeze(-1)
+
+    def preferences(self) -> SentencePreferences:
+        with torch.no_grad():
+            values = self.scores()
+        return SentencePreferences(
+            values=values.tolist(), meaning="policy score (the logit Gumbel-top-k draws lessons by)"
+        )
 
     def select(self, n_students: int, episode: int) -> list[Lesson]:
         with torch.no_grad():

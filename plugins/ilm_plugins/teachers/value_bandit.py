@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ilm_core import ConfigError, Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import ConfigError, Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.rewards import rewards
 
@@ -114,6 +114,14 @@ class ValueBanditTeacher(Teacher):
     def scores(self) -> torch.Tensor:
         """The posterior mean value of every pool sentence (what the teacher believes)."""
         return self.mean.clone()
+
+    def preferences(self) -> SentencePreferences:
+        unit = "minus log perplexity" if self.params.reward == "neg_log_perplexity" else "minus perplexity"
+        return SentencePreferences(
+            values=self.mean.tolist(),
+            std=self.cov.diagonal().clamp_min(0).sqrt().tolist(),
+            meaning=f"posterior mean value ± std, in reward units ({unit}) relative to the episode's average lesson",
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ import math
 import random
 from typing import Any
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
 from ilm_example_peritem import PerItemBanditParams
 
 
@@ -59,6 +59,9 @@ class PerItemBandit(Teacher):
         weights = [math.exp(x - top) for x in logits]
         total = sum(weights)
         return -sum(w / total * math.log(w / total) for w in weights if w > 0)
+
+    def preferences(self) -> SentencePreferences:
+        return SentencePreferences(values=list(self.values), meaning="learned value (lessons drawn by softmax)")
 
     def state_dict(self) -> dict[str, Any]:
         return {"values": list(self.values), "rng": self.rng.getstate()}

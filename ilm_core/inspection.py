@@ -1,0 +1,90 @@
+"""What a run's teacher has learned: its preferences over the pool at its last checkpoint.
+
+The teacher is rebuilt exactly as a resume would rebuild it (same config, same environment data,
+same seed for its setup, then the checkpoint's state), so what is shown is what the run's next
+episode would have used. Nothing in the run directory is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.errors import PluginError, RunDirError
+from ilm_core.loop import build_environment, build_teacher, check_environment, setup_teacher
+from ilm_core.messages import EnvironmentData, SentencePreferences
+from ilm_core.registry import Registry
+from ilm_core.rundir import RunDir
+
+
+@dataclass
+class TeacherView:
+    """A run's teacher preferences at one checkpoint, with the data they refer to."""
+
+    config: ExperimentConfig
+    data: EnvironmentData
+    episode: int
+    checkpoint: Path
+    preferences: SentencePreferences
+
+    def ranking(self, top: int | None = None) -> list[dict[str, Any]]:
+        """Pool sentences from the most to the least favoured (ties: lower pool index first)."""
+        prefs, data = self.preferences, self.data
+        order = sorted(range(len(prefs.values)), key=lambda i: (-prefs.values[i], i))
+        rows = []
+        for rank, i in enumerate(order[:top] if top is not None else order, start=1):
+            rows.append(
+                {
+                    "rank": rank,
+                    "pool_index": i,
+                    "value": prefs.values[i],
+                    "std": prefs.std[i] if prefs.std is not None else None,
+                    "exam_domain": data.pool_in_exam_domain[i],
+                    "length": len(data.pool[i]),
+                    "sentence": " ".join(data.vocabulary[t] for t in data.pool[i]),
+                }
+            )
+        return rows
+
+    def exam_domain_in_top(self, k: int) -> int:
+        """How many of the k most favoured sentences come from the exam's domain or structure."""
+        return sum(row["exam_domain"] for row in self.ranking(k))
+
+
+def inspect_teacher(run: Path, registry: Registry, notify: Callable[[str], None] = lambda m: None) -> TeacherView:
+    """Rebuild the teacher of the run in `run` from its newest loadable checkpoint."""
+    rd = RunDir(run)
+    config = resolve(rd.read_config(), registry)
+    loaded = rd.load_checkpoint(notify)
+    if loaded is None:
+        raise RunDirError(
+            f"{run} holds no checkpoint yet ({run}/checkpoints/ is empty or missing): a run writes one every "
+            f"{config.checkpoint_every} episode(s) and after its last; inspect it after its first checkpoint."
+        )
+    state, path = loaded
+    data = build_environment(config, registry)
+    check_environment(state, path, data)
+    teacher = build_teacher(config, registry, data)
+    setup_teacher(teacher, config, data)
+    teacher.load_state_dict(state["teacher"])
+    prefs = teacher.preferences()
+    if prefs is None:
+        raise PluginError(
+            f"teacher plugin '{config.teacher.name}' keeps no per-sentence preferences (its preferences() "
+            "returns None), so there is nothing to inspect; select-bin and value-bandit keep them.",
+            plugin=config.teacher.name,
+            stage="preferences",
+        )
+    if not isinstance(prefs, SentencePreferences):
+        prefs = SentencePreferences.model_validate(prefs)
+    if len(prefs.values) != len(data.pool):
+        raise PluginError(
+            f"teacher plugin '{config.teacher.name}' returned {len(prefs.values)} preferences for a pool of "
+            f"{len(data.pool)} sentences; preferences() must give one value per pool sentence.",
+            plugin=config.teacher.name,
+            stage="preferences",
+        )
+    return TeacherView(config, data, int(state["episode"]), path, prefs)
