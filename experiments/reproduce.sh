@@ -20,6 +20,9 @@ done
 # Task 2 taught by the value-bandit teacher (a memory of every lesson and reward)
 ilm sweep --config configs/task2-value-bandit.toml --out "$out/task2-value-bandit"
 bash experiments/oracle_references.sh configs/task2-value-bandit.toml "$out/task2-value-bandit"
+# what it ended up favouring, and whether its favourite lessons beat all-Structure-1 ones
+ilm inspect "$out/task2-value-bandit/default/seed-4527" --top 12
+python experiments/favourite_lesson.py "$out"/task2-value-bandit/default/seed-* --json "$out/task2-value-bandit-favourites.json"
 for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh task2-value-bandit; do
   ilm report "$out/$name" --out "$out/report-$name"
 done
