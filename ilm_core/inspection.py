@@ -24,6 +24,7 @@ from ilm_core.rundir import RunDir
 class TeacherView:
     """A run's teacher preferences at one checkpoint, with the data they refer to."""
 
+    run: Path
     config: ExperimentConfig
     data: EnvironmentData
     episode: int
@@ -87,4 +88,4 @@ def inspect_teacher(run: Path, registry: Registry, notify: Callable[[str], None]
             plugin=config.teacher.name,
             stage="preferences",
         )
-    return TeacherView(config, data, int(state["episode"]), path, prefs)
+    return TeacherView(Path(run), config, data, int(state["episode"]), path, prefs)

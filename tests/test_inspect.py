@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import TINY, TINY_ANY_TEACHER
@@ -74,4 +75,22 @@ def test_inspect_needs_a_checkpoint_and_a_run_directory(cli, tmp_path):
     code, _, err = cli("inspect", str(run))
     assert code == 2 and "holds no checkpoint yet" in err
     code, _, err = cli("inspect", str(tmp_path / "nowhere"))
-    assert code == 2 and "not an ilm run directory" in err
+    assert code == 2 and "is not a run directory" in err
+
+
+def test_inspect_of_a_sweep_gives_one_line_per_run_and_skips_references(cli, tmp_path):
+    for seed in ("1", "2"):
+        code, _, err = cli(
+            "run", "--teacher", "value-bandit", "--env", "structures", *TINY_ANY_TEACHER,
+            "--seed", seed, "--out", str(tmp_path / "sweep" / f"seed-{seed}"),
+        )  # fmt: skip
+        assert code == 0, err
+    code, _, err = cli("run", "--teacher", "oracle", *TINY_ANY_TEACHER, "--out", str(tmp_path / "sweep" / "oracle"))
+    assert code == 0, err
+    code, out, err = cli("inspect", str(tmp_path / "sweep"), "--json", str(tmp_path / "all.json"))
+    assert code == 0, err
+    saved = json.loads((tmp_path / "all.json").read_text())
+    assert sorted(Path(d["run"]).name for d in saved) == ["seed-1", "seed-2"]
+    assert "skipped" in out and "'oracle'" in out
+    for d in saved:
+        assert f"{d['exam_domain_in_top_budget']} of 4" in out

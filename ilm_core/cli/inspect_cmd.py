@@ -1,33 +1,68 @@
-"""`ilm inspect RUN_DIR`: the pool sentences the run's teacher favours most, at its last checkpoint."""
+"""`ilm inspect RUN_DIR...`: the pool sentences each run's teacher favours most, at its last checkpoint."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ilm_core.inspection import inspect_teacher
+from ilm_core.errors import IlmError, PluginError, RunDirError
+from ilm_core.inspection import TeacherView, inspect_teacher
 from ilm_core.registry import default_registry
+from ilm_core.reporting import find_runs
 from ilm_core.rundir import atomic_write_json
 
 
 def inspect(
-    run: Path = typer.Argument(..., help="a run directory written by `ilm run` (or one run of a sweep)"),
+    runs: list[Path] = typer.Argument(..., help="run directories, or folders holding them (a sweep)"),
     top: int = typer.Option(12, "--top", "-n", min=1, help="how many of the most favoured sentences to list"),
-    json_out: Path = typer.Option(None, "--json", help="also write the whole ranking (every pool sentence) here"),
+    json_out: Path = typer.Option(None, "--json", help="also write each run's whole ranking (every pool sentence)"),
 ) -> None:
-    """What the teacher has learned: its most favoured pool sentences, marked exam domain or not."""
+    """What the teacher has learned: its most favoured pool sentences, marked exam domain or not.
+
+    One run: its ranking. Several (a sweep): one line per run, runs whose teacher keeps no
+    preferences (oracle, random, worst-case references) skipped with a notice.
+    """
     console = Console()
 
     def notify(message: str) -> None:
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
-    view = inspect_teacher(run, default_registry(), notify)
+    found = find_runs(runs)
+    registry = default_registry()
+    if len(found) == 1:
+        views = [inspect_teacher(found[0].path, registry, notify)]
+        _print_ranking(console, views[0], top)
+    else:
+        views = []
+        for run in found:
+            try:
+                views.append(inspect_teacher(run.path, registry, notify))
+            except PluginError as exc:
+                if exc.stage != "preferences":
+                    raise
+                notify(f"skipped {run.path}: {exc}")
+            except IlmError as exc:
+                notify(f"skipped {run.path}: {exc}")
+        if not views:
+            raise RunDirError(
+                f"none of the {len(found)} runs under {', '.join(map(str, runs))} has a teacher with preferences "
+                "to inspect (see the notices above)"
+            )
+        _print_overview(console, views, top)
+    if json_out is not None:
+        documents = [_document(view) for view in views]
+        atomic_write_json(json_out, documents[0] if len(documents) == 1 else documents)
+        console.print(f"ranking: {json_out}")
+
+
+def _print_ranking(console: Console, view: TeacherView, top: int) -> None:
     cfg, prefs = view.config, view.preferences
-    table = Table(title=f"{cfg.teacher.name} after episode {view.episode} of {run}: {prefs.meaning}")
+    table = Table(title=f"{cfg.teacher.name} after episode {view.episode} of {view.run}: {prefs.meaning}")
     table.add_column("rank", justify="right")
     table.add_column("value", justify="right")
     table.add_column(view.data.exam_domain)
@@ -41,19 +76,35 @@ def inspect(
         f"{view.exam_domain_in_top(k)} of the {k} most favoured sentences (one lesson's budget) are from "
         f"{view.data.exam_domain}; the pool holds {sum(view.data.pool_in_exam_domain)} of {len(view.data.pool)}."
     )
-    if json_out is not None:
-        atomic_write_json(
-            json_out,
-            {
-                "run": str(run),
-                "teacher": cfg.teacher.name,
-                "episode": view.episode,
-                "checkpoint": str(view.checkpoint),
-                "meaning": prefs.meaning,
-                "exam_domain": view.data.exam_domain,
-                "budget": k,
-                "exam_domain_in_top_budget": view.exam_domain_in_top(k),
-                "ranking": view.ranking(),
-            },
+
+
+def _print_overview(console: Console, views: list[TeacherView], top: int) -> None:
+    table = Table(title="what each run's teacher favours at its last checkpoint")
+    for col in ("run", "teacher", "episode", "exam domain in its best lesson", f"outside it, in its top {top}"):
+        table.add_column(col, overflow="fold")
+    for view in views:
+        k = view.config.budget
+        outside = [f"#{row['rank']} {row['sentence']}" for row in view.ranking(top) if not row["exam_domain"]]
+        table.add_row(
+            str(view.run),
+            view.config.teacher.name,
+            str(view.episode),
+            f"{view.exam_domain_in_top(k)} of {k}",
+            "; ".join(outside) or "-",
         )
-        console.print(f"ranking: {json_out}")
+    console.print(table)
+
+
+def _document(view: TeacherView) -> dict[str, Any]:
+    k = view.config.budget
+    return {
+        "run": str(view.run),
+        "teacher": view.config.teacher.name,
+        "episode": view.episode,
+        "checkpoint": str(view.checkpoint),
+        "meaning": view.preferences.meaning,
+        "exam_domain": view.data.exam_domain,
+        "budget": k,
+        "exam_domain_in_top_budget": view.exam_domain_in_top(k),
+        "ranking": view.ranking(),
+    }
