@@ -47,6 +47,8 @@ class TeacherContext:
     n_students: int
     seed: int
     device: str = "cpu"
+    #: episodes the run is configured for: the teacher's horizon (None when not known)
+    episodes: int | None = None
 
     @property
     def heldout_exam(self) -> list[Sentence]:

@@ -104,6 +104,7 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             n_students=config.students,
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
+            episodes=config.episodes,
         )
     )
 

@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from ilm_core import Feedback, Lesson, TeacherContext
+from ilm_core import ConfigError, Feedback, Lesson, TeacherContext
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
@@ -137,3 +137,37 @@ def test_exploration_scale_trades_spread_for_commitment() -> None:
         lessons = teacher.select(STUDENTS, 10)
         distinct[scale] = len({tuple(sorted(lesson.indices)) for lesson in lessons})
     assert distinct[0.05] < distinct[1.0], distinct
+
+
+def test_commit_last_sends_the_posterior_best_lesson_to_everyone_at_the_end():
+    teacher = ValueBanditTeacher(ValueBanditParams(commit_last=3))
+    pool = [[i % 7, (i + 1) % 7] for i in range(N)]
+    context = dict(vocabulary=list("abcdefg"), teacher_corpus=pool, pool=pool, pool_in_exam_domain=[True] * N)
+    teacher.setup(TeacherContext(**context, budget=BUDGET, n_students=STUDENTS, seed=11, episodes=30))
+    rng = random.Random(1)
+    for episode in range(30):
+        lessons = teacher.select(STUDENTS, episode)
+        distinct = {tuple(sorted(lesson.indices)) for lesson in lessons}
+        if episode < 27:
+            assert len(distinct) > 1, episode  # Thompson draws differ between students
+        else:
+            assert distinct == {tuple(sorted(torch.topk(teacher.scores(), BUDGET).indices.tolist()))}
+            before = teacher.state_dict()["gram"].clone(), teacher.state_dict()["dof"]
+        update = teacher.learn(_feedback(lessons, rng))
+        if episode >= 27:  # identical lessons compare nothing: the statistics stay as they were
+            assert update.stats == {"skipped": 1.0}
+            assert torch.equal(teacher.state_dict()["gram"], before[0]) and teacher.state_dict()["dof"] == before[1]
+    # the committed lesson is the truly best one on these synthetic values
+    assert set(lessons[0].indices) <= set(range(8))
+
+
+def test_commit_last_needs_the_horizon():
+    teacher = ValueBanditTeacher(ValueBanditParams(commit_last=3))
+    pool = [[0, 1]] * 4
+    with pytest.raises(ConfigError, match="commit_last"):
+        teacher.setup(
+            TeacherContext(
+                vocabulary=list("ab"), teacher_corpus=pool, pool=pool, pool_in_exam_domain=[True] * 4,
+                budget=2, n_students=2, seed=1,
+            )
+        )  # fmt: skip

@@ -94,6 +94,12 @@ class ValueBanditParams(BaseModel):
     reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
         "neg_log_perplexity", description="reward from the feedback score (perplexity)"
     )
+    commit_last: int = Field(
+        0,
+        ge=0,
+        description="in the run's last N episodes every student gets the posterior mean's best lesson (exploit a "
+        "known horizon: exploring then can no longer pay off); 0 = Thompson sampling to the end",
+    )
 
 
 @hookimpl

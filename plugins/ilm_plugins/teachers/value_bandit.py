@@ -40,6 +40,11 @@ class ValueBanditTeacher(Teacher):
                 f"the value-bandit teacher keeps a dense pool x pool posterior; a pool of {n} sentences "
                 f"(environment.pool_size) is more than the {MAX_POOL} it supports: use a smaller pool or select-bin"
             )
+        if self.params.commit_last and context.episodes is None:
+            raise ConfigError(
+                f"value-bandit: teacher.commit_last = {self.params.commit_last} needs the run's number of episodes, "
+                "which this caller's TeacherContext does not give (episodes=None); set commit_last = 0"
+            )
         self.n, self.k = n, min(context.budget, n)
         self.generator = torch.Generator().manual_seed(context.seed)
         self.gram = torch.zeros(n, n, dtype=torch.float64)  # sum of x x^T over remembered lessons
@@ -76,7 +81,15 @@ class ValueBanditTeacher(Teacher):
         return cov, cov @ self.moment
 
     # -- the teacher ----------------------------------------------------------------------------
+    def committed(self, episode: int) -> bool:
+        """Whether `episode` lies in the last `commit_last` episodes of the run."""
+        horizon = self.context.episodes
+        return bool(self.params.commit_last) and horizon is not None and episode >= horizon - self.params.commit_last
+
     def select(self, n_students: int, episode: int) -> list[Lesson]:
+        if self.committed(episode):
+            best = torch.topk(self.mean, self.k).indices.tolist()
+            return [Lesson(student=i, indices=list(best)) for i in range(n_students)]
         chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(self.n, dtype=torch.float64))
         noise = torch.randn(self.n, n_students, generator=self.generator, dtype=torch.float64)
         draws = self.mean[:, None] + self.params.exploration * (chol @ noise)
@@ -93,6 +106,8 @@ class ValueBanditTeacher(Teacher):
         if self.params.centre == "episode":
             if len(feedback) < 2:  # one student has nothing to be compared with
                 return TeacherUpdate(stats={"skipped": 1.0})
+            if len({frozenset(f.lesson.indices) for f in feedback}) == 1:  # e.g. committed episodes
+                return TeacherUpdate(stats={"skipped": 1.0})  # every student got the same lesson: nothing to compare
             x, reward, dof = x - x.mean(0), reward - reward.mean(), dof - 1
         self.gram += x.T @ x
         self.moment += x.T @ reward
