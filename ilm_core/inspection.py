@@ -55,10 +55,18 @@ class TeacherView:
         return sum(row["exam_domain"] for row in self.ranking(k))
 
 
-def inspect_teacher(run: Path, registry: Registry, notify: Callable[[str], None] = lambda m: None) -> TeacherView:
-    """Rebuild the teacher of the run in `run` from its newest loadable checkpoint."""
+def inspect_teacher(
+    run: Path, registry: Registry, notify: Callable[[str], None] = lambda m: None, device: str | None = None
+) -> TeacherView:
+    """Rebuild the teacher of the run in `run` from its newest loadable checkpoint.
+
+    `device` overrides the run's device (e.g. "cpu" for a run made on a GPU); a teacher that
+    trains something in `setup` (select-bin's LM) then rebuilds it there, which may move its
+    numbers by float rounding.
+    """
     rd = RunDir(run)
-    config = resolve(rd.read_config(), registry)
+    raw = rd.read_config()
+    config = resolve({**raw, "device": device} if device is not None else raw, registry)
     loaded = rd.load_checkpoint(notify)
     if loaded is None:
         raise RunDirError(

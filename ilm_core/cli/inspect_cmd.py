@@ -21,6 +21,7 @@ def inspect(
     runs: list[Path] = typer.Argument(..., help="run directories, or folders holding them (a sweep)"),
     top: int = typer.Option(12, "--top", "-n", min=1, help="how many of the most favoured sentences to list"),
     json_out: Path = typer.Option(None, "--json", help="also write each run's whole ranking (every pool sentence)"),
+    device: str = typer.Option(None, "--device", help="rebuild the teacher here instead of on the run's device"),
 ) -> None:
     """What the teacher has learned: its most favoured pool sentences, marked exam domain or not.
 
@@ -35,13 +36,13 @@ def inspect(
     found = find_runs(runs)
     registry = default_registry()
     if len(found) == 1:
-        views = [inspect_teacher(found[0].path, registry, notify)]
+        views = [inspect_teacher(found[0].path, registry, notify, device)]
         _print_ranking(console, views[0], top)
     else:
         views = []
         for run in found:
             try:
-                views.append(inspect_teacher(run.path, registry, notify))
+                views.append(inspect_teacher(run.path, registry, notify, device))
             except PluginError as exc:
                 if exc.stage != "preferences":
                     raise
