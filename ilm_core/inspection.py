@@ -83,7 +83,8 @@ def inspect_teacher(
     if prefs is None:
         raise PluginError(
             f"teacher plugin '{config.teacher.name}' keeps no per-sentence preferences (its preferences() "
-            "returns None), so there is nothing to inspect; select-bin and value-bandit keep them.",
+            "returns None), so there is nothing to inspect: a teacher shows what it has learned by implementing "
+            "Teacher.preferences() (docs/writing-plugins.md).",
             plugin=config.teacher.name,
             stage="preferences",
         )

@@ -46,7 +46,7 @@ def inspect(
             except PluginError as exc:
                 if exc.stage != "preferences":
                     raise
-                notify(f"skipped {run.path}: {exc}")
+                notify(f"skipped {run.path}: teacher '{run.teacher}' keeps no per-sentence preferences")
             except IlmError as exc:
                 notify(f"skipped {run.path}: {exc}")
         if not views:
