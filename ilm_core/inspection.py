@@ -76,10 +76,11 @@ def inspect_teacher(
     state, path = loaded
     data = build_environment(config, registry)
     check_environment(state, path, data)
-    teacher = build_teacher(config, registry, data)
+    teacher = build_teacher(config, registry)
     setup_teacher(teacher, config, data)
     teacher.load_state_dict(state["teacher"])
-    prefs = teacher.preferences()
+    method = getattr(teacher, "preferences", None)  # a duck-typed plugin may lack it
+    prefs = method() if method is not None else None
     if prefs is None:
         raise PluginError(
             f"teacher plugin '{config.teacher.name}' keeps no per-sentence preferences (its preferences() "

@@ -86,7 +86,7 @@ def build_environment(config: ExperimentConfig, registry: Registry) -> Environme
     return data
 
 
-def build_teacher(config: ExperimentConfig, registry: Registry, data: EnvironmentData) -> Teacher:
+def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     """The config's teacher plugin, guarded so that its errors name it (not yet set up)."""
     teacher = registry.build("teacher", config.teacher.name, config.teacher.params)
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
@@ -141,7 +141,7 @@ class Experiment:
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
         self.data = build_environment(cfg, reg)
-        self.teacher = build_teacher(cfg, reg, self.data)
+        self.teacher = build_teacher(cfg, reg)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
