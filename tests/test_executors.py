@@ -201,8 +201,9 @@ def test_batched_lanes_train_the_same_students_and_leave_the_main_thread_alone(r
     ("params", "n", "threads", "groups"),
     [
         ({}, 12, 2, [6, 6]),  # auto on a 2-thread CPU: two lanes of six, one thread each
-        ({}, 12, 1, [12]),  # one thread: one model
-        ({}, 5, 4, [5]),  # auto: at most one lane per 4 students
+        ({}, 12, 1, [6, 6]),  # one thread: the same groups, one after the other (same numbers)
+        ({}, 12, 4, [6, 6]),  # more threads: still the same groups
+        ({}, 5, 4, [5]),  # auto: groups of at most six
         ({"lanes": 3, "max_group": 2}, 7, 3, [2, 2, 2, 1]),  # max_group still caps every group
         ({"max_group": 5}, 12, 1, [4, 4, 4]),
     ],

@@ -13,11 +13,16 @@ from ilm_core import ExecutorSpec, NoParams, hookimpl
 class BatchedParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_group: int | None = Field(None, ge=1, description="most students trained as one model (None = all)")
+    max_group: int | None = Field(
+        None,
+        ge=1,
+        description="most students trained as one model; None = all, except with lanes=auto on a CPU: 6, so "
+        "that the groups, and the numbers, do not depend on the number of threads",
+    )
     lanes: int | Literal["auto"] = Field(
         "auto",
         description="groups trained at the same time, each on its own thread with an equal share of torch's "
-        "threads; auto = on a CPU one lane per torch thread and at most one per 4 students, on a GPU 1",
+        "threads; auto = on a CPU one lane per group up to one per torch thread, on a GPU 1",
     )
 
     @field_validator("lanes")

@@ -8,6 +8,10 @@ from typing import Any
 from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob
 from ilm_core.training import Workbench
 
+#: students per stacked model on a CPU by default: batching pays up to about here on a 2-core
+#: machine, and 12 students make two lanes of 6, one per core (benchmarks/README.md)
+CPU_GROUP = 6
+
 
 def chunks(n: int, parts: int) -> list[list[int]]:
     """Split students 0..n-1 into at most `parts` contiguous, nearly equal, non-empty chunks."""
@@ -55,6 +59,11 @@ class BatchedExecutor(SequentialExecutor):
         self.batched = self.bench.supports(context.student, "batched")
         n = context.n_students
         self.max_group = self.params.max_group if self.params else None
+        auto = (self.params.lanes if self.params else "auto") == "auto"
+        if auto and context.device == "cpu" and self.max_group is None:
+            # groups fixed by the number of students, not by the threads: the same students
+            # (and so the same numbers) with OMP_NUM_THREADS=1 as with all of a laptop's cores
+            self.max_group = CPU_GROUP
         self.lanes, self.threads = self._plan_lanes(context) if self.batched else (1, 1)
         self._pool: ThreadPoolExecutor | None = None
         if not self.batched:
@@ -88,7 +97,8 @@ class BatchedExecutor(SequentialExecutor):
         wanted = self.params.lanes if self.params else "auto"
         if wanted == "auto":
             on_cpu = context.device == "cpu"
-            wanted = max(1, min(threads, context.n_students // 4)) if on_cpu else 1
+            n_groups = -(-context.n_students // self.max_group) if self.max_group else 1
+            wanted = max(1, min(threads, n_groups)) if on_cpu else 1
         lanes = min(int(wanted), context.n_students)
         if lanes > 1 and not self.bench.supports(context.student, "concurrent"):
             context.notify(
