@@ -220,6 +220,23 @@ def test_batched_groups_follow_lanes_and_max_group(registry: Registry, params, n
         executor.close()
 
 
+def test_auto_batched_gives_the_same_numbers_with_one_thread_or_two(registry: Registry) -> None:
+    """The CPU groups depend on the students only, so OMP_NUM_THREADS does not change a run."""
+    import torch
+
+    job = make_job(n=12, updates=5)
+    results = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)  # the autouse fixture restores the setting afterwards
+        executor = build(registry, "batched", {}, job)
+        try:
+            assert executor.lanes == threads
+            results.append(summary(executor.run(job)))
+        finally:
+            executor.close()
+    assert results[0] == results[1]  # bit for bit, not within a tolerance
+
+
 def test_lanes_need_a_concurrent_student(registry: Registry) -> None:
     class BatchedOnly(_OneAtATimePlugin):
         @hookimpl
