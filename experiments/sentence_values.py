@@ -39,17 +39,7 @@ def value_model(data: Any, budget: int, students: int, ridge: float, seed: int) 
     """The value-bandit teacher's own model, used here only to fit: fixed unit noise and a prior
     wide enough that its ridge is `ridge`, so the fit is within-group least squares."""
     teacher = ValueBanditTeacher(ValueBanditParams(noise_std=1.0, prior_std=1.0 / math.sqrt(ridge)))
-    teacher.setup(
-        TeacherContext(
-            vocabulary=list(data.vocabulary),
-            teacher_corpus=[list(x) for x in data.teacher_corpus],
-            pool=[list(x) for x in data.pool],
-            pool_in_exam_domain=list(data.pool_in_exam_domain),
-            budget=budget,
-            n_students=students,
-            seed=seed,
-        )
-    )
+    teacher.setup(TeacherContext.of(data, budget=budget, n_students=students, seed=seed))
     return teacher
 
 

@@ -50,6 +50,30 @@ class TeacherContext:
     #: episodes the run is configured for: the teacher's horizon (None when not known)
     episodes: int | None = None
 
+    @classmethod
+    def of(
+        cls,
+        data: EnvironmentData,
+        *,
+        budget: int,
+        n_students: int,
+        seed: int,
+        device: str = "cpu",
+        episodes: int | None = None,
+    ) -> TeacherContext:
+        """What a teacher may know of an environment's data: everything but the exams."""
+        return cls(
+            vocabulary=list(data.vocabulary),
+            teacher_corpus=[list(s) for s in data.teacher_corpus],
+            pool=[list(s) for s in data.pool],
+            pool_in_exam_domain=list(data.pool_in_exam_domain),
+            budget=budget,
+            n_students=n_students,
+            seed=seed,
+            device=device,
+            episodes=episodes,
+        )
+
     @property
     def heldout_exam(self) -> list[Sentence]:
         raise HeldOutAccessError(

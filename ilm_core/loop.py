@@ -95,11 +95,8 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
 def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
     """Give the teacher what it may know of the run (never the exams) and its own seed."""
     teacher.setup(
-        TeacherContext(
-            vocabulary=list(data.vocabulary),
-            teacher_corpus=[list(s) for s in data.teacher_corpus],
-            pool=[list(s) for s in data.pool],
-            pool_in_exam_domain=list(data.pool_in_exam_domain),
+        TeacherContext.of(
+            data,
             budget=config.budget,
             n_students=config.students,
             seed=seeding.derive(config.seed, "teacher"),
