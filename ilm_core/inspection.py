@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from ilm_core.config import ExperimentConfig, resolve
 from ilm_core.errors import PluginError, RunDirError
 from ilm_core.loop import build_environment, build_teacher, check_environment, setup_teacher
 from ilm_core.messages import EnvironmentData, SentencePreferences
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
+
+
+class NoPreferencesError(PluginError):
+    """The run's teacher keeps no per-sentence preferences (oracle, random, ...): nothing to show."""
 
 
 @dataclass
@@ -82,7 +88,7 @@ def inspect_teacher(
     method = getattr(teacher, "preferences", None)  # a duck-typed plugin may lack it
     prefs = method() if method is not None else None
     if prefs is None:
-        raise PluginError(
+        raise NoPreferencesError(
             f"teacher plugin '{config.teacher.name}' keeps no per-sentence preferences (its preferences() "
             "returns None), so there is nothing to inspect: a teacher shows what it has learned by implementing "
             "Teacher.preferences() (docs/writing-plugins.md).",
@@ -90,7 +96,15 @@ def inspect_teacher(
             stage="preferences",
         )
     if not isinstance(prefs, SentencePreferences):
-        prefs = SentencePreferences.model_validate(prefs)
+        try:
+            prefs = SentencePreferences.model_validate(prefs)
+        except pydantic.ValidationError as exc:
+            raise PluginError(
+                f"teacher plugin '{config.teacher.name}' returned preferences that are not a SentencePreferences: "
+                f"{' '.join(str(exc).split())}",
+                plugin=config.teacher.name,
+                stage="preferences",
+            ) from None
     if len(prefs.values) != len(data.pool):
         raise PluginError(
             f"teacher plugin '{config.teacher.name}' returned {len(prefs.values)} preferences for a pool of "

@@ -94,3 +94,16 @@ def test_inspect_of_a_sweep_gives_one_line_per_run_and_skips_references(cli, tmp
     assert "skipped" in out and "'oracle'" in out
     for d in saved:
         assert f"{d['exam_domain_in_top_budget']} of 4" in out
+
+
+def test_preferences_of_the_wrong_shape_are_named_as_the_plugins_fault(registry, tmp_path, monkeypatch):
+    from ilm_core.errors import PluginError
+    from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
+
+    Experiment(_tiny_config(registry, "value-bandit"), registry, RunDir(tmp_path / "run")).run()
+    monkeypatch.setattr(ValueBanditTeacher, "preferences", lambda self: {"values": [1.0, 2.0], "meaning": "x"})
+    with pytest.raises(PluginError, match="'value-bandit' returned 2 preferences for a pool of 20"):
+        inspect_teacher(tmp_path / "run", registry)
+    monkeypatch.setattr(ValueBanditTeacher, "preferences", lambda self: {"values": "high"})
+    with pytest.raises(PluginError, match="'value-bandit' returned preferences that are not a SentencePreferences"):
+        inspect_teacher(tmp_path / "run", registry)

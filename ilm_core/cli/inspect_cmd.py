@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ilm_core.errors import IlmError, PluginError, RunDirError
-from ilm_core.inspection import TeacherView, inspect_teacher
+from ilm_core.errors import IlmError, RunDirError
+from ilm_core.inspection import NoPreferencesError, TeacherView, inspect_teacher
 from ilm_core.registry import default_registry
 from ilm_core.reporting import find_runs
 from ilm_core.rundir import atomic_write_json
@@ -43,9 +43,7 @@ def inspect(
         for run in found:
             try:
                 views.append(inspect_teacher(run.path, registry, notify, device))
-            except PluginError as exc:
-                if exc.stage != "preferences":
-                    raise
+            except NoPreferencesError:
                 notify(f"skipped {run.path}: teacher '{run.teacher}' keeps no per-sentence preferences")
             except IlmError as exc:
                 notify(f"skipped {run.path}: {exc}")
