@@ -25,8 +25,7 @@ def inspect(
 ) -> None:
     """What the teacher has learned: its most favoured pool sentences, marked exam domain or not.
 
-    One run: its ranking. Several (a sweep): one line per run, runs whose teacher keeps no
-    preferences (oracle, random, worst-case references) skipped with a notice.
+    One run: its ranking. Several (a sweep): one line per run, reference runs skipped.
     """
     console = Console()
 
