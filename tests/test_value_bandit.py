@@ -161,6 +161,14 @@ def test_commit_last_sends_the_posterior_best_lesson_to_everyone_at_the_end():
     assert set(lessons[0].indices) <= set(range(8))
 
 
+def test_commit_last_must_leave_episodes_to_explore(cli, tmp_path):
+    code, _, err = cli(
+        "run", "--teacher", "value-bandit", "--env", "structures", "--episodes", "3",
+        "--set", "teacher.commit_last=3", "--out", str(tmp_path / "run"), "--quiet",
+    )  # fmt: skip
+    assert code == 2 and "commit_last = 3 is not below the run's 3 episodes" in err and "Traceback" not in err
+
+
 def test_commit_last_needs_the_horizon():
     teacher = ValueBanditTeacher(ValueBanditParams(commit_last=3))
     pool = [[0, 1]] * 4

@@ -45,6 +45,11 @@ class ValueBanditTeacher(Teacher):
                 f"value-bandit: teacher.commit_last = {self.params.commit_last} needs the run's number of episodes, "
                 "which this caller's TeacherContext does not give (episodes=None); set commit_last = 0"
             )
+        if context.episodes is not None and self.params.commit_last >= context.episodes:
+            raise ConfigError(
+                f"value-bandit: teacher.commit_last = {self.params.commit_last} is not below the run's "
+                f"{context.episodes} episodes, so it would never explore; use fewer (e.g. 5% of the episodes) or 0"
+            )
         self.n, self.k = n, min(context.budget, n)
         self.generator = torch.Generator().manual_seed(context.seed)
         self.gram = torch.zeros(n, n, dtype=torch.float64)  # sum of x x^T over remembered lessons
