@@ -20,9 +20,12 @@ done
 # Task 2 taught by the value-bandit teacher (a memory of every lesson and reward)
 ilm sweep --config configs/task2-value-bandit.toml --out "$out/task2-value-bandit"
 bash experiments/oracle_references.sh configs/task2-value-bandit.toml "$out/task2-value-bandit"
+ilm sweep --config configs/task2-value-bandit.toml --set teacher.commit_last=0 --out "$out/task2-value-bandit-thompson"
 # what it ended up favouring, and whether its favourite lessons beat all-Structure-1 ones
 ilm inspect "$out/task2-value-bandit/default/seed-4527" --top 12
 python experiments/favourite_lesson.py "$out"/task2-value-bandit/default/seed-* --json "$out/task2-value-bandit-favourites.json"
 for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh task2-value-bandit; do
   ilm report "$out/$name" --out "$out/report-$name"
 done
+# docs/figures/task2-value-bandit-figure2.png: committed, Thompson to the end and select-bin side by side
+ilm report "$out/task2-value-bandit" "$out/task2-value-bandit-thompson" "$out/task2-fresh" --out "$out/report-task2-teachers"
