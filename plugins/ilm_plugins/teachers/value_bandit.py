@@ -8,8 +8,9 @@ sufficient statistics of a Bayesian linear model
 
 and picks each student's lesson as the `budget` best sentences of one draw from the values'
 posterior (Thompson sampling), so it explores what it is unsure of and commits as evidence
-accumulates. Comparing lessons within an episode removes what the episode's students share: a
-fresh exam's difficulty, a shared initialisation. It learns one value per pool sentence, so
+accumulates; in the run's last `commit_last` episodes it sends every student its best lesson
+(the posterior mean's top sentences). Comparing lessons within an episode removes what the
+episode's students share: a fresh exam's difficulty, a shared initialisation. It learns one value per pool sentence, so
 unlike `select-bin` it does not generalise to sentences it has never sent.
 """
 
