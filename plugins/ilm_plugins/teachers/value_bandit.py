@@ -10,8 +10,9 @@ and picks each student's lesson as the `budget` best sentences of one draw from 
 posterior (Thompson sampling), so it explores what it is unsure of and commits as evidence
 accumulates; in the run's last `commit_last` episodes it sends every student its best lesson
 (the posterior mean's top sentences). Comparing lessons within an episode removes what the
-episode's students share: a fresh exam's difficulty, a shared initialisation. It learns one value per pool sentence, so
-unlike `select-bin` it does not generalise to sentences it has never sent.
+episode's students share: a fresh exam's difficulty, a shared initialisation. It learns one
+value per pool sentence, so unlike `select-bin` it does not generalise to sentences it has
+never sent.
 """
 
 from __future__ import annotations
