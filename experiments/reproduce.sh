@@ -7,6 +7,9 @@ out=${1:-runs/reproduce}
 # Tables 3 and 4
 ilm baselines --env domains --config configs/baselines-task1.toml --out "$out/baselines-task1"
 ilm baselines --env structures --config configs/baselines-task2.toml --out "$out/baselines-task2"
+# Table 4 under both readings, and with 20 runs per seed (docs/reproduction.md, "Which reading")
+python experiments/baseline_orderings.py --out "$out/baseline-orderings" "reading=no-repeat lr=3e-2 updates=40" \
+  "reading=no-repeat lr=3e-2 updates=40 runs=20" "reading=alternation lr=1e-2 updates=20"
 # Figure 2a/2b and Appendix C (Figures 3, 4): Task 1, students per teacher and embeddings
 ilm sweep --config configs/task1-students-sweep.toml --out "$out/task1-students"
 ilm sweep --config configs/task1-embeddings.toml --out "$out/task1-embeddings"
