@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ilm_core.cli.baselines_cmd import ordered_seeds, ordering_line
+
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
@@ -31,11 +33,31 @@ def run_baselines(cli, tmp_path: Path, env: str, config: str, seed: int, runs: i
     with (out / "baselines.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 3
     assert "worst-case" in stdout
+    assert f"oracle < random < worst case: exam {len(table['ordering']['perplexity']['holds'])}/1 seeds" in stdout
     return rows
 
 
-def ppl(row: dict) -> float:
-    return row["perplexity"]["mean"]
+def row(baseline: str, seed: int, exam: float, heldout: float) -> dict:
+    return {
+        "baseline": baseline,
+        "seed": seed,
+        "perplexity": {"mean": exam, "std": 0.0},
+        "heldout_perplexity": {"mean": heldout, "std": 0.0},
+    }
+
+
+def test_ordering_names_the_seeds_where_it_fails():
+    rows = [
+        *(row(b, 1, p, p) for b, p in (("oracle", 10.0), ("random", 20.0), ("worst-case", 30.0))),
+        *(row(b, 2, p, h) for b, p, h in (("oracle", 10.0, 9.0), ("random", 31.0, 20.0), ("worst-case", 30.0, 25.0))),
+    ]
+    assert ordered_seeds(rows, "perplexity") == {"holds": [1], "fails": [2]}
+    assert ordered_seeds(rows, "heldout_perplexity") == {"holds": [1, 2], "fails": []}
+    assert ordering_line(rows) == "oracle < random < worst case: exam 1/2 seeds (fails on 2); held-out exam 2/2 seeds"
+
+
+def ppl(r: dict) -> float:
+    return r["perplexity"]["mean"]
 
 
 def test_table3_config_orders_the_baselines(cli, tmp_path):

@@ -49,6 +49,27 @@ def baseline_row(path: Path) -> dict[str, Any]:
     return row
 
 
+def ordered_seeds(rows: list[dict[str, Any]], column: str) -> dict[str, list[int]]:
+    """Seeds on which the paper's ordering, oracle < random < worst case, holds for a column."""
+    means = {(r["baseline"], r["seed"]): r[column]["mean"] for r in rows}
+    seeds = sorted({seed for _, seed in means})
+    result: dict[str, list[int]] = {"holds": [], "fails": []}
+    for seed in seeds:
+        oracle, random, worst = (means.get((b, seed), math.nan) for b in ("oracle", "random", "worst-case"))
+        result["holds" if oracle < random < worst else "fails"].append(seed)
+    return result
+
+
+def ordering_line(rows: list[dict[str, Any]]) -> str:
+    parts = []
+    for column, label in (("perplexity", "exam"), ("heldout_perplexity", "held-out exam")):
+        check = ordered_seeds(rows, column)
+        total = len(check["holds"]) + len(check["fails"])
+        fails = f" (fails on {', '.join(map(str, check['fails']))})" if check["fails"] else ""
+        parts.append(f"{label} {len(check['holds'])}/{total} seeds{fails}")
+    return "oracle < random < worst case: " + "; ".join(parts)
+
+
 def fmt(stat: dict[str, float]) -> str:
     mean, std = stat["mean"], stat["std"]
     if math.isnan(mean):
@@ -126,7 +147,11 @@ def baselines(
     for r in rows:
         table.add_row(r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS))
     console.print(table)
-    atomic_write_json(out / "baselines.json", {"environment": env, "runs_per_seed": runs, "rows": rows})
+    console.print(ordering_line(rows))
+    ordering = {column: ordered_seeds(rows, column) for column in ("perplexity", "heldout_perplexity")}
+    atomic_write_json(
+        out / "baselines.json", {"environment": env, "runs_per_seed": runs, "rows": rows, "ordering": ordering}
+    )
     atomic_write_bytes(out / "baselines.md", to_markdown(rows, env).encode())
     atomic_write_bytes(out / "baselines.csv", to_csv(rows).encode())
     console.print(f"written: {out}/baselines.md, baselines.csv, baselines.json")
