@@ -27,7 +27,12 @@ ilm sweep --config configs/task2-value-bandit.toml --set teacher.commit_last=0 -
 # what it ended up favouring, and whether its favourite lessons beat all-Structure-1 ones
 ilm inspect "$out/task2-value-bandit/default/seed-4527" --top 12
 python experiments/favourite_lesson.py "$out"/task2-value-bandit/default/seed-* --json "$out/task2-value-bandit-favourites.json"
-for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh task2-value-bandit; do
+# the value-bandit teacher under the no-repeat reading (Table 4's)
+ilm sweep --config configs/task2-value-bandit-no-repeat.toml --out "$out/task2-value-bandit-no-repeat"
+bash experiments/oracle_references.sh configs/task2-value-bandit-no-repeat.toml "$out/task2-value-bandit-no-repeat"
+ilm inspect "$out/task2-value-bandit-no-repeat/default"
+for name in task1-students task1-embeddings task2-fixed task2-fresh task1-fixed task1-fresh task2-value-bandit \
+    task2-value-bandit-no-repeat; do
   ilm report "$out/$name" --out "$out/report-$name"
 done
 # docs/figures/task2-value-bandit-figure2.png: committed, Thompson to the end and select-bin side by side
