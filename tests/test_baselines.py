@@ -78,3 +78,13 @@ def test_table4_config_orders_the_baselines(cli, tmp_path, seed):
     assert all(r["overlap_unigram"]["mean"] == 1.0 for r in rows.values())
     assert rows["worst-case"]["overlap_trigram"]["mean"] == 0.0
     assert ppl(rows["oracle"]) < ppl(rows["random"]) < ppl(rows["worst-case"])
+
+
+def test_structures_out_of_the_box_orders_the_baselines(cli, tmp_path):
+    """No config: the default reading (no-repeat) and the default student recipe."""
+    out = tmp_path / "defaults"
+    code, _, err = cli("baselines", "--env", "structures", "--seeds", "4520", "--runs", "3", "--out", str(out))
+    assert code == 0, err
+    rows = {r["baseline"]: r for r in json.loads((out / "baselines.json").read_text())["rows"]}
+    assert all(r["overlap_unigram"]["mean"] == 1.0 for r in rows.values())
+    assert ppl(rows["oracle"]) < ppl(rows["random"]) < ppl(rows["worst-case"])
