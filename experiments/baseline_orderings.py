@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SEEDS = (6639, 7519, 1007, 4520, 4527)
+from ilm_core.cli.baselines_cmd import ordered_seeds
 
 
 def overrides(recipe: str) -> tuple[list[str], list[str]]:
@@ -53,7 +53,7 @@ def summary(table: dict) -> dict[str, str]:
         return rows[(baseline, seed)][column]["mean"]
 
     def ordered(column: str) -> int:
-        return sum(mean("oracle", s, column) < mean("random", s, column) < mean("worst-case", s, column) for s in seeds)
+        return len(ordered_seeds(table["rows"], column)["holds"])
 
     def span(values: list[float], unit: str = "") -> str:
         return f"{compact(min(values))}-{compact(max(values))}{unit}"

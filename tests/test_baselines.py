@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ilm_core.cli.baselines_cmd import ordered_seeds, ordering_line
+from ilm_core.cli.baselines_cmd import ordered_seeds, ordering, ordering_line
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -53,7 +53,8 @@ def test_ordering_names_the_seeds_where_it_fails():
     ]
     assert ordered_seeds(rows, "perplexity") == {"holds": [1], "fails": [2]}
     assert ordered_seeds(rows, "heldout_perplexity") == {"holds": [1, 2], "fails": []}
-    assert ordering_line(rows) == "oracle < random < worst case: exam 1/2 seeds (fails on 2); held-out exam 2/2 seeds"
+    line = ordering_line(ordering(rows))
+    assert line == "oracle < random < worst case: exam 1/2 seeds (fails on 2); held-out exam 2/2 seeds"
 
 
 def ppl(r: dict) -> float:

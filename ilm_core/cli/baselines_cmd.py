@@ -60,13 +60,20 @@ def ordered_seeds(rows: list[dict[str, Any]], column: str) -> dict[str, list[int
     return result
 
 
-def ordering_line(rows: list[dict[str, Any]]) -> str:
+#: the columns whose ordering `ilm baselines` reports, with their labels
+ORDER_COLUMNS = {"perplexity": "exam", "heldout_perplexity": "held-out exam"}
+
+
+def ordering(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]]:
+    return {column: ordered_seeds(rows, column) for column in ORDER_COLUMNS}
+
+
+def ordering_line(checks: dict[str, dict[str, list[int]]]) -> str:
     parts = []
-    for column, label in (("perplexity", "exam"), ("heldout_perplexity", "held-out exam")):
-        check = ordered_seeds(rows, column)
+    for column, check in checks.items():
         total = len(check["holds"]) + len(check["fails"])
         fails = f" (fails on {', '.join(map(str, check['fails']))})" if check["fails"] else ""
-        parts.append(f"{label} {len(check['holds'])}/{total} seeds{fails}")
+        parts.append(f"{ORDER_COLUMNS[column]} {len(check['holds'])}/{total} seeds{fails}")
     return "oracle < random < worst case: " + "; ".join(parts)
 
 
@@ -147,10 +154,10 @@ def baselines(
     for r in rows:
         table.add_row(r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS))
     console.print(table)
-    console.print(ordering_line(rows))
-    ordering = {column: ordered_seeds(rows, column) for column in ("perplexity", "heldout_perplexity")}
+    checks = ordering(rows)
+    console.print(ordering_line(checks))
     atomic_write_json(
-        out / "baselines.json", {"environment": env, "runs_per_seed": runs, "rows": rows, "ordering": ordering}
+        out / "baselines.json", {"environment": env, "runs_per_seed": runs, "rows": rows, "ordering": checks}
     )
     atomic_write_bytes(out / "baselines.md", to_markdown(rows, env).encode())
     atomic_write_bytes(out / "baselines.csv", to_csv(rows).encode())
