@@ -314,9 +314,11 @@ class Experiment:
             extras["sentences_used"] = [float(len(u)) for u in used]
         for key in sorted({key for t in totals for key in t}):
             extras[key] = [t.get(key) for t in totals]
-        if extras or len(rounds) > 1:
+        # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
+        plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
+        if extras or not plain:
             record = record.model_copy(
-                update={"per_student": {**record.per_student, **extras}, "rounds": rounds if len(rounds) > 1 else []}
+                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else rounds}
             )
         return record
 

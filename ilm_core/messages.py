@@ -243,9 +243,9 @@ class EpisodeRecord(Message):
     overlap: dict[str, float] = Field(default_factory=dict)
     per_student: dict[str, list[float | None]] = Field(default_factory=dict)  # None: a diverged loss
     teacher: dict[str, float] = Field(default_factory=dict)
-    #: one entry per round of an episode of several rounds (absent from one-round records)
+    #: one entry per round, when an episode had several or its feedback was not the exam score
     rounds: list[dict[str, Any]] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """The metrics.jsonl line; `rounds` only when the episode had several."""
+        """The metrics.jsonl line; `rounds` only when there are any (see above)."""
         return self.model_dump(mode="json", exclude=None if self.rounds else {"rounds"})
