@@ -78,10 +78,14 @@ class Workbench:
             self.cohorts.pop(cohort, None)
             self._restore[cohort] = {tuple(int(i) for i in k.split(",")): v for k, v in state.items()}
 
-    def release(self, cohort: str) -> None:
+    def release(self, cohort: str, ids: list[int]) -> None:
+        """Forget the group of students `ids` of a cohort (the cohort goes with its last group)."""
         with self._lock:
-            self.cohorts.pop(cohort, None)
-            self._restore.pop(cohort, None)
+            for held in (self.cohorts, self._restore):
+                groups = held.get(cohort, {})
+                groups.pop(tuple(ids), None)
+                if not groups:
+                    held.pop(cohort, None)
 
     def train_and_score(self, job: TrainingJob, device: str, ids: list[int] | None = None) -> list[StudentReport]:
         """Train all students of `job` as one group and score them on every exam of the job.
@@ -109,7 +113,7 @@ class Workbench:
             except Exception as exc:
                 raise _plugin_failure("student", job.student.name, "generate", exc) from exc
         if job.cohort is not None and job.release:
-            self.release(job.cohort)
+            self.release(job.cohort, ids)
         reports = []
         for i, (sid, seed) in enumerate(zip(ids, job.seeds, strict=True)):
             exams = {name: res[i] for name, res in results.items()}
