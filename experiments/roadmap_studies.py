@@ -1,7 +1,7 @@
 """The table of docs/roadmap-studies.md from the study's sweeps (experiments/roadmap_studies.sh).
 
-For every variant of a task: over the paper's seeds, the mean (± std over seeds) of the last 10
-episodes' exam-domain fraction, the feedback the teacher got (the final round's), the held-out
+For every variant of a task: over the paper's seeds, the mean (± std over seeds) of the last
+`--last` episodes' (default 5) exam-domain fraction, the feedback the teacher got (the final round's), the held-out
 perplexity, and that perplexity over the oracle's on the same seed.
 
     python experiments/roadmap_studies.py runs/roadmap-studies --task task1
@@ -15,7 +15,6 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ilm_core.reporting import LAST
 
 VARIANTS = (
     "all-at-once",
@@ -46,6 +45,9 @@ def runs(folder: Path) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
+LAST = 5
+
+
 def last(records: list[dict[str, Any]], value: Any) -> float | None:
     values = [value(r) for r in records[-LAST:]]
     values = [v for v in values if v is not None]
@@ -64,7 +66,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--task", required=True)
+    parser.add_argument("--last", type=int, default=LAST, help="episodes at the end of each run to average")
     args = parser.parse_args()
+    global LAST
+    LAST = args.last
     oracle = {
         s: last(r, lambda x: x.get("heldout_perplexity_mean"))
         for s, r in runs(args.out / f"{args.task}-oracle").items()
