@@ -15,7 +15,6 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-
 VARIANTS = (
     "all-at-once",
     "send-in-batches",
