@@ -36,7 +36,7 @@ def feedback(record: dict[str, Any]) -> float:
 def runs(folder: Path) -> dict[int, list[dict[str, Any]]]:
     """seed -> metrics records, for every finished run under `folder`."""
     out = {}
-    for metrics in sorted(folder.glob("*/metrics.jsonl")):
+    for metrics in sorted(folder.glob("**/metrics.jsonl")):
         if not (metrics.parent / "summary.json").exists():
             continue
         seed = json.loads((metrics.parent / "config.json").read_text())["seed"]
@@ -47,8 +47,8 @@ def runs(folder: Path) -> dict[int, list[dict[str, Any]]]:
 LAST = 5
 
 
-def last(records: list[dict[str, Any]], value: Any) -> float | None:
-    values = [value(r) for r in records[-LAST:]]
+def last(records: list[dict[str, Any]], value: Any, n: int = LAST) -> float | None:
+    values = [value(r) for r in records[-n:]]
     values = [v for v in values if v is not None]
     return statistics.fmean(values) if values else None
 
@@ -67,10 +67,9 @@ def main() -> None:
     parser.add_argument("--task", required=True)
     parser.add_argument("--last", type=int, default=LAST, help="episodes at the end of each run to average")
     args = parser.parse_args()
-    global LAST
-    LAST = args.last
+    n = args.last
     oracle = {
-        s: last(r, lambda x: x.get("heldout_perplexity_mean"))
+        s: last(r, lambda x: x.get("heldout_perplexity_mean"), n)
         for s, r in runs(args.out / f"{args.task}-oracle").items()
     }
     print(f"| {args.task} | seeds | episodes | exam-domain fraction | feedback | held-out ppl | / oracle's | extra |")
@@ -79,13 +78,13 @@ def main() -> None:
         found = runs(args.out / f"{args.task}-{variant}")
         if not found:
             continue
-        frac = [last(r, lambda x: x["fraction_exam_domain"]) for r in found.values()]
-        fb = [last(r, feedback) for r in found.values()]
-        held = {s: last(r, lambda x: x.get("heldout_perplexity_mean")) for s, r in found.items()}
+        frac = [last(r, lambda x: x["fraction_exam_domain"], n) for r in found.values()]
+        fb = [last(r, feedback, n) for r in found.values()]
+        held = {s: last(r, lambda x: x.get("heldout_perplexity_mean"), n) for s, r in found.items()}
         ratio = [held[s] / oracle[s] for s in held if held[s] is not None and oracle.get(s)]
         extra = []
         for key in ("updates_used", "fraction_exam_domain_used"):
-            values = [last(r, lambda x, k=key: _mean(x["per_student"].get(k))) for r in found.values()]
+            values = [last(r, lambda x, k=key: _mean(x["per_student"].get(k)), n) for r in found.values()]
             if any(v is not None for v in values):
                 extra.append(f"{key} {cell(values, 2)}")
         episodes = sorted({len(r) for r in found.values()})
