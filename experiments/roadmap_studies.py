@@ -1,8 +1,10 @@
 """The table of docs/roadmap-studies.md from the study's sweeps (experiments/roadmap_studies.sh).
 
 For every variant of a task: over the paper's seeds, the mean (± std over seeds) of the last
-`--last` episodes' (default 5) exam-domain fraction, the feedback the teacher got (the final round's), the held-out
-perplexity, and that perplexity over the oracle's on the same seed.
+`--last` episodes' (default 5) exam-domain fraction, the feedback the teacher got (the final
+round's), the held-out perplexity, and that perplexity over the oracle's on the same seed: the
+oracle under the paper's protocol, and the oracle under the variant's own protocol (same rounds,
+same student) where the study ran one.
 
     python experiments/roadmap_studies.py runs/roadmap-studies --task task1
 """
@@ -68,20 +70,27 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=LAST, help="episodes at the end of each run to average")
     args = parser.parse_args()
     n = args.last
-    oracle = {
-        s: last(r, lambda x: x.get("heldout_perplexity_mean"), n)
-        for s, r in runs(args.out / f"{args.task}-oracle").items()
-    }
-    print(f"| {args.task} | seeds | episodes | exam-domain fraction | feedback | held-out ppl | / oracle's | extra |")
-    print("|---|---|---|---|---|---|---|---|")
+
+    def heldout(folder: Path) -> dict[int, float | None]:
+        return {s: last(r, lambda x: x.get("heldout_perplexity_mean"), n) for s, r in runs(folder).items()}
+
+    def ratios(held: dict[int, float | None], oracle: dict[int, float | None]) -> list[float | None]:
+        return [held[s] / oracle[s] for s in held if held[s] is not None and oracle.get(s)]  # type: ignore[operator]
+
+    oracle = heldout(args.out / f"{args.task}-oracle")
+    print(
+        f"| {args.task} | seeds | episodes | exam-domain fraction | feedback | held-out ppl "
+        "| / oracle's (1 round) | / oracle's (same protocol) | extra |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for variant in VARIANTS:
         found = runs(args.out / f"{args.task}-{variant}")
         if not found:
             continue
         frac = [last(r, lambda x: x["fraction_exam_domain"], n) for r in found.values()]
         fb = [last(r, feedback, n) for r in found.values()]
-        held = {s: last(r, lambda x: x.get("heldout_perplexity_mean"), n) for s, r in found.items()}
-        ratio = [held[s] / oracle[s] for s in held if held[s] is not None and oracle.get(s)]
+        held = heldout(args.out / f"{args.task}-{variant}")
+        own = heldout(args.out / f"{args.task}-oracle-{variant}")
         extra = []
         for key in ("updates_used", "fraction_exam_domain_used"):
             values = [last(r, lambda x, k=key: _mean(x["per_student"].get(k)), n) for r in found.values()]
@@ -90,7 +99,8 @@ def main() -> None:
         episodes = sorted({len(r) for r in found.values()})
         print(
             f"| {variant} | {len(found)} | {'/'.join(map(str, episodes))} | {cell(frac)} | {cell(fb, 2)} | "
-            f"{cell(list(held.values()), 2)} | {cell(ratio)} | {'; '.join(extra)} |"
+            f"{cell(list(held.values()), 2)} | {cell(ratios(held, oracle))} | "
+            f"{cell(ratios(held, own)) if own else '-'} | {'; '.join(extra)} |"
         )
 
 
