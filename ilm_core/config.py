@@ -172,8 +172,75 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         choice: ComponentChoice = getattr(config, kind)
         spec = registry.get(kind, choice.name)
         params = registry.validate_params(kind, spec.name, choice.params)
-        updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
+        dumped = params.model_dump(mode="json")
+        check_finite(dumped, f"{kind}.params")
+        updates[kind] = ComponentChoice(name=spec.name, params=dumped)
     return config.model_copy(update=updates)
+
+
+def check_finite(params: Any, where: str) -> None:
+    """Refuse NaN and infinite numbers in params: a learning rate of inf validates as a float but
+    turns every statistic of the run into NaN from its first episode."""
+    if isinstance(params, float) and not math.isfinite(params):
+        raise ConfigError(
+            f"'{where}' = {params} is invalid: params must be finite numbers (not inf or nan); give a finite value"
+        )
+    if isinstance(params, dict):
+        for key, value in params.items():
+            check_finite(value, f"{where}.{key}")
+    elif isinstance(params, list | tuple):
+        for i, value in enumerate(params):
+            check_finite(value, f"{where}[{i}]")
+
+
+def check_device(device: str) -> None:
+    """Refuse a device this machine does not have, before any work (not after the set-up)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(
+            f"'config.device' = {device!r} is invalid: not a torch device; use cpu, cuda, cuda:1, mps, ..."
+        ) from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = "a CPU-only build of torch" if torch.version.cuda is None else "no visible GPU"
+            raise ConfigError(
+                f"'config.device' = {device!r} is invalid: this machine has no usable CUDA device ({build}). "
+                "Use --device cpu, or install a CUDA build of torch on a machine with a GPU."
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(
+                f"'config.device' = {device!r} is invalid: there are {count} CUDA device(s), cuda:0 to "
+                f"cuda:{count - 1}."
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"'config.device' = {device!r} is invalid: MPS is not available here; use --device cpu.")
+
+
+def check_sweep(spec: Any, seeds: str | None) -> None:
+    """An empty `--seeds` or an empty `[sweep] grid` is a mistake, not a request for the defaults."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"[sweep] = {spec!r} is invalid: it must be a table with `grid` and `seeds`")
+    if seeds is not None and not seeds.replace(",", " ").strip():
+        raise ConfigError(
+            f"--seeds {seeds!r} names no seed; give comma-separated integers (e.g. --seeds 6639,7519), or omit "
+            "--seeds for the config's seeds (else the paper's five)"
+        )
+    if "seeds" in spec and not spec["seeds"]:
+        raise ConfigError("[sweep] seeds = [] names no seed; list at least one, or remove the line for the defaults")
+    if "grid" in spec:
+        grid = spec["grid"]
+        if not isinstance(grid, dict) or not grid:
+            raise ConfigError(
+                f"[sweep.grid] = {grid!r} is empty; give each swept param its values (e.g. students = [2, 4, 8]), "
+                "or remove the section to run only the base config"
+            )
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"[sweep.grid] {key} = {values!r} is invalid: give a non-empty list of values")
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

@@ -21,11 +21,15 @@ class Guarded:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return value(*args, **kwargs)
-            except (IlmError, KeyboardInterrupt):
+            except (IlmError, KeyboardInterrupt, GeneratorExit):
                 raise
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a plugin's sys.exit() must not end ilm without a word
+                if isinstance(exc, SystemExit):
+                    what = f"called sys.exit({exc.code!r}) in {attr}()"
+                else:
+                    what = f"raised in {attr}(): {type(exc).__name__}: {exc}"
                 raise PluginError(
-                    f"{self._kind} plugin '{self._name}' raised in {attr}(): {type(exc).__name__}: {exc}",
+                    f"{self._kind} plugin '{self._name}' {what}",
                     plugin=self._name,
                     stage=attr,
                 ) from exc
