@@ -559,7 +559,14 @@ def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
     interrupted = isinstance(exc, RunInterrupted)
     if episode is None and not interrupted:
         return
-    where = f"in episode {episode}" if episode is not None else "while it was being set up"
+    try:  # what is on disk (a signal may land between a write and the count)
+        done = len(rd.read_metrics())
+    except IlmError:
+        pass
+    if episode is None:
+        where = "while it was being set up"
+    else:
+        where = f"after episode {episode}" if done == episode + 1 else f"in episode {episode}"
     if not resume and done == 0:
         again = "Run the same command again" if interrupted else "Run the command again once it is fixed"
         exc.args = (f"{exc} (The run stopped {where}; no episode had finished, so nothing was kept. {again}.)",)
