@@ -1,10 +1,13 @@
 """ilm core: the plugin registry, typed messages, component interfaces and the episode loop.
 
 Plugin authors import from here: `hookimpl`, the records (`TeacherSpec`, ...), the messages
-(`Lesson`, `Feedback`, ...) and the interfaces (`Teacher`, `Student`, ...). The core imports
-no reference plugin.
+(`Lesson`, `Feedback`, ...), the interfaces (`Teacher`, `Student`, ...), and for tests the
+`Registry` (look up and build plugins in-process) and `build_roadmap` (the road map the
+installed plugins make). Everything public is importable from `ilm_core` alone. The core
+imports no reference plugin.
 """
 
+from ilm_core.config import ExperimentConfig
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -12,6 +15,7 @@ from ilm_core.errors import (
     PluginError,
     RunDirError,
     StudentDivergedError,
+    TeacherDivergedError,
     UnknownPluginError,
 )
 from ilm_core.hookspecs import hookimpl
@@ -27,6 +31,7 @@ from ilm_core.interfaces import (
     TeacherContext,
     TrainedStudents,
 )
+from ilm_core.loop import RunInfo
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
@@ -51,10 +56,13 @@ from ilm_core.records import (
     StudentSpec,
     TeacherSpec,
 )
+from ilm_core.registry import Registry
+from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CellStatus",
     "ComponentRef",
     "ConfigError",
     "Environment",
@@ -68,6 +76,7 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
     "IlmError",
@@ -78,8 +87,11 @@ __all__ = [
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "Registry",
+    "Roadmap",
     "RoadmapCell",
     "RunDirError",
+    "RunInfo",
     "SentencePreferences",
     "Student",
     "StudentDivergedError",
@@ -87,10 +99,12 @@ __all__ = [
     "StudentSpec",
     "Teacher",
     "TeacherContext",
+    "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
+    "build_roadmap",
     "hookimpl",
 ]

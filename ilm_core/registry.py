@@ -131,8 +131,22 @@ class Registry:
         close = difflib.get_close_matches(key, list(specs), n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         choices = ", ".join(specs) or "(none installed)"
+        suspects = [b for b in self.broken if _may_provide(b, key)]
+        if suspects:
+            b = suspects[0]
+            raise PluginError(
+                f"{kind} {name!r} is not available: the plugin {b.name!r} (from {b.distribution}) is installed but "
+                f"broken, so the {kind}s it provides could not be loaded: {b.reason}. Fix or reinstall it "
+                f"(`ilm plugins` shows every broken plugin and why), or choose an installed {kind}: {choices}.",
+                plugin=b.name,
+                stage="load",
+            )
+        others = ""
+        if self.broken:
+            listed = ", ".join(f"{b.name!r} (from {b.distribution})" for b in self.broken)
+            others = f" Broken plugins that could not be loaded, and may provide it: {listed}."
         raise UnknownPluginError(
-            f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}. "
+            f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}.{others} "
             "Run `ilm plugins` to see every plugin and where it comes from."
         )
 
@@ -193,6 +207,12 @@ class Registry:
                 elif isinstance(record, RoadmapCell) and record.contributed_by is None:
                     record = record.model_copy(update={"contributed_by": f"{plugin_name} ({dist})"})
                 yield record
+
+
+def _may_provide(broken: BrokenPlugin, name: str) -> bool:
+    """Whether a broken plugin is likely the one that provides `name` (its entry point or package is named so)."""
+    names = {broken.name.lower(), (broken.distribution or "").lower()}
+    return bool(names & {name, f"ilm-{name}", f"ilm_{name.replace('-', '_')}", name.replace("-", "_")})
 
 
 def _new_manager() -> pluggy.PluginManager:
