@@ -1,10 +1,16 @@
 """ilm core: the plugin registry, typed messages, component interfaces and the episode loop.
 
-Plugin authors import from here: `hookimpl`, the records (`TeacherSpec`, ...), the messages
-(`Lesson`, `Feedback`, ...) and the interfaces (`Teacher`, `Student`, ...). The core imports
-no reference plugin.
+This module is the public API (see "Public API" in docs/writing-plugins.md): plugins, scripts
+and experiments import from `ilm_core` only, never from its submodules, which may change.
+It holds `hookimpl`, the records (`TeacherSpec`, ...), the messages (`Lesson`, `Feedback`, ...),
+the interfaces (`Teacher`, `Student`, ...), the errors, the registry and configuration entry
+points for scripts, and `seeding` (derived seeds). The core imports no reference plugin.
 """
 
+from typing import Any
+
+from ilm_core import seeding
+from ilm_core.config import ExperimentConfig, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -15,6 +21,7 @@ from ilm_core.errors import (
     UnknownPluginError,
 )
 from ilm_core.hookspecs import hookimpl
+from ilm_core.inspection import TeacherView, inspect_teacher
 from ilm_core.interfaces import (
     Environment,
     EpisodeContext,
@@ -27,6 +34,7 @@ from ilm_core.interfaces import (
     TeacherContext,
     TrainedStudents,
 )
+from ilm_core.loop import build_environment
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
@@ -51,8 +59,21 @@ from ilm_core.records import (
     StudentSpec,
     TeacherSpec,
 )
+from ilm_core.registry import Registry, default_registry
 
 __version__ = "0.1.0"
+
+#: public names whose modules are imported on first use (they pull in the command line's libraries)
+_LAZY = {"ordered_seeds": "ilm_core.cli.baselines_cmd"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ilm_core' has no attribute {name!r}")
+
 
 __all__ = [
     "ComponentRef",
@@ -68,6 +89,7 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
     "IlmError",
@@ -78,6 +100,7 @@ __all__ = [
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "Registry",
     "RoadmapCell",
     "RunDirError",
     "SentencePreferences",
@@ -89,8 +112,15 @@ __all__ = [
     "TeacherContext",
     "TeacherSpec",
     "TeacherUpdate",
+    "TeacherView",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
+    "build_environment",
+    "default_registry",
     "hookimpl",
+    "inspect_teacher",
+    "ordered_seeds",
+    "resolve",
+    "seeding",
 ]

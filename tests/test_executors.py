@@ -282,7 +282,9 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
             executor.run(job)
     finally:
         executor.close()
-    assert executor._pool is None
+    import threading
+
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("ilm-lane")]  # close stopped the lanes
 
 
 # -- faults --------------------------------------------------------------------------------------
@@ -366,20 +368,3 @@ def test_ilm_bench_writes_a_row_per_executor(cli, tmp_path) -> None:
         assert row["updates_per_second"] > 0 and row["memory_method"]
     assert native["sequential"]["ratio_vs_sequential"] == pytest.approx(1.0)
 
-
-def test_bench_interleaves_executors_in_rounds() -> None:
-    """Each round runs every executor once, after one warm-up each, so drift hits all rows alike."""
-    from ilm_core.bench import measure_interleaved
-
-    log: list[tuple[str, bool]] = []
-
-    class Fake:
-        def __init__(self, name: str) -> None:
-            self.name = name
-            self.student = type("S", (), {"name": "x"})()
-
-        def run_once(self, timed: bool) -> None:
-            log.append((self.name, timed))
-
-    measure_interleaved([Fake("a"), Fake("b")], repeats=3, notify=lambda m: None)  # type: ignore[list-item]
-    assert log == [("a", False), ("b", False)] + [("a", True), ("b", True)] * 3

@@ -7,8 +7,7 @@ import random
 
 import ilm_example_peritem
 
-from ilm_core import EpisodeContext, ExamResult, Feedback, Lesson, StudentReport, TeacherContext
-from ilm_core.registry import Registry
+from ilm_core import EpisodeContext, ExamResult, Feedback, Lesson, Registry, StudentReport, TeacherContext
 
 
 def make_registry() -> Registry:
