@@ -367,4 +367,3 @@ def test_ilm_bench_writes_a_row_per_executor(cli, tmp_path) -> None:
         assert row["students"] == 3 and row["updates"] == 3 and row["seconds"] > 0
         assert row["updates_per_second"] > 0 and row["memory_method"]
     assert native["sequential"]["ratio_vs_sequential"] == pytest.approx(1.0)
-
