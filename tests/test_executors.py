@@ -105,6 +105,7 @@ def test_devices_accept_a_comma_string() -> None:
         MultiprocessParams.model_validate({"devices": "cpu,,cpu"})
 
 
+@pytest.mark.slow
 def test_sequential_batched_and_multiprocess_train_the_same_students(registry: Registry) -> None:
     job = make_job(n=5)
     results, descriptions = {}, {}
@@ -290,6 +291,7 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
 # -- faults --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "params", "expected"),
     [
@@ -315,6 +317,7 @@ def test_worker_faults_end_the_run_in_bounded_time(registry: Registry, monkeypat
     assert_all_stopped(executor)
 
 
+@pytest.mark.slow
 def test_worker_killed_from_outside_between_episodes(registry: Registry) -> None:
     job = make_job(n=4, updates=2)
     executor = build(registry, "multiprocess", {"devices": "cpu,cpu"}, job)
@@ -334,6 +337,7 @@ def test_worker_killed_from_outside_between_episodes(registry: Registry) -> None
 # -- command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ilm_run_with_multiprocess_end_to_end(cli, tmp_path) -> None:
     out = tmp_path / "run"
     code, stdout, stderr = cli(
@@ -356,6 +360,7 @@ def test_ilm_run_with_multiprocess_end_to_end(cli, tmp_path) -> None:
     assert "multiprocess (2 workers: cpu, cpu" in summary_text
 
 
+@pytest.mark.slow
 def test_ilm_bench_writes_a_row_per_executor(cli, tmp_path) -> None:
     path = tmp_path / "bench.json"
     code, stdout, stderr = cli("bench", "--students", "3", "--updates", "3", "--repeats", "1", "--json", str(path))

@@ -26,6 +26,7 @@ def _loss(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     return ((x @ params[0] + params[1]).tanh() ** 2).sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("decoupled,weight_decay", [(True, 0.1), (False, 0.0)])
 def test_fused_adam_matches_torch_optim(decoupled: bool, weight_decay: float) -> None:
     ours, x = _problem(0)

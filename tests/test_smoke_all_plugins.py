@@ -7,6 +7,7 @@ requirements are not installed (e.g. fairseq-lm without the extra) is skipped wi
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -34,10 +35,18 @@ TINY_PARAMS = {
 }  # fmt: skip
 
 
-def _shipped() -> list[tuple[str, str]]:
+#: plugins whose tiny run still starts worker processes (seconds): in the full suite only
+SLOW = {("executor", "multiprocess")}
+
+
+def _shipped() -> list[Any]:
     reg = Registry()
     reg.load_entry_points()
-    return [(kind, name) for kind in KINDS for name in reg.specs(kind)]
+    return [
+        pytest.param(kind, name, marks=[pytest.mark.slow] if (kind, name) in SLOW else [])
+        for kind in KINDS
+        for name in reg.specs(kind)
+    ]
 
 
 @pytest.mark.parametrize(("kind", "name"), _shipped())
