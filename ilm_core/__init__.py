@@ -63,6 +63,8 @@ from ilm_core.records import (
     TeacherSpec,
 )
 from ilm_core.registry import Registry, default_registry
+from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
 
@@ -79,6 +81,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "LAST_EPISODES",
     "ComponentRef",
     "ConfigError",
     "Environment",
@@ -122,6 +125,7 @@ __all__ = [
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
+    "Workbench",
     "build_environment",
     "default_registry",
     "hookimpl",

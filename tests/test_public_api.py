@@ -26,15 +26,6 @@ SKIPPED_PARTS = {"build", ".venv", "__pycache__"}
 #: underscore names that the Python documentation makes public
 DOCUMENTED_PUBLIC = {"os._exit"}
 
-#: TEMPORARY: imports in files that another change in flight rewrites (the episode protocol).
-#: Each entry is (file, imported module); empty this list once those files use the public API.
-PENDING_PROTOCOL_REWRITE: set[tuple[str, str]] = {
-    ("plugins/ilm_plugins/executors/local.py", "ilm_core.training"),
-    ("plugins/ilm_plugins/executors/multiprocess.py", "ilm_core.training"),
-    ("plugins/ilm_plugins/executors/multiprocess.py", "ilm_core.registry"),
-    ("plugins/ilm_plugins/fairseq_lm/lm.py", "ilm_plugins.torchlm.train._lr_factor"),
-}
-
 
 @dataclass(frozen=True)
 class Violation:
@@ -119,20 +110,9 @@ def check_tree(root: Path, folders: tuple[str, ...] = CHECKED, public: set[str] 
     return found
 
 
-def _pending(v: Violation) -> bool:
-    return any(v.file == file and v.target.startswith(target) for file, target in PENDING_PROTOCOL_REWRITE)
-
-
 def test_plugins_experiments_and_benchmarks_use_only_the_public_api() -> None:
-    violations = [v for v in check_tree(ROOT) if not _pending(v)]
+    violations = check_tree(ROOT)
     assert not violations, "imports across the public API boundary:\n" + "\n".join(map(str, violations))
-
-
-def test_the_pending_list_names_only_imports_that_still_exist() -> None:
-    """An entry that no longer matches anything must be removed, so the list only shrinks."""
-    seen = {(v.file, target) for v in check_tree(ROOT) for file, target in PENDING_PROTOCOL_REWRITE if _pending(v)}
-    stale = {(file, target) for file, target in PENDING_PROTOCOL_REWRITE if not any(f == file for f, _ in seen)}
-    assert not stale, f"remove from PENDING_PROTOCOL_REWRITE: {sorted(stale)}"
 
 
 def test_every_public_name_is_importable() -> None:
