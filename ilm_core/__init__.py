@@ -25,6 +25,7 @@ from ilm_core.interfaces import (
     Student,
     Teacher,
     TeacherContext,
+    Tracker,
     TrainedStudents,
 )
 from ilm_core.messages import (
@@ -50,6 +51,7 @@ from ilm_core.records import (
     RoadmapCell,
     StudentSpec,
     TeacherSpec,
+    TrackerSpec,
 )
 
 __version__ = "0.1.0"
@@ -89,6 +91,8 @@ __all__ = [
     "TeacherContext",
     "TeacherSpec",
     "TeacherUpdate",
+    "Tracker",
+    "TrackerSpec",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",

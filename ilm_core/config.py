@@ -18,9 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ilm_core.errors import ConfigError
 from ilm_core.registry import Registry, describe_validation_error
+from ilm_core.trackers import choose_trackers, parse_trackers
 
 COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
+#: fields that only watch a run: they may change when it resumes and are not part of its identity
+OBSERVING = ("trackers",)
 
 
 class ComponentChoice(BaseModel):
@@ -62,6 +65,16 @@ class ExperimentConfig(BaseModel):
         "worst finite student of the episode (with a notice; the run stops when no student stayed "
         "finite), 'stop' ends the run. Either way the finished episodes stay on disk.",
     )
+    trackers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="outside tools that follow the run, by name, with their params (e.g. tensorboard, "
+        "mlflow; `ilm plugins` lists them); they never change its numbers",
+    )
+
+
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """A config as a dict without the fields that only watch the run (what makes two runs the same)."""
+    return {k: v for k, v in config.items() if k not in OBSERVING}
 
 
 #: Python's spellings of the non-finite floats (what `repr(float)` writes), besides JSON's
@@ -146,6 +159,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     """Accept `teacher = "random"` as shorthand for `teacher = {name = "random"}`."""
     result = dict(raw)
+    if "trackers" in result:
+        result["trackers"] = parse_trackers(result["trackers"])
     for key in COMPONENTS:
         value = result.get(key)
         if isinstance(value, str):
@@ -173,7 +188,15 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         spec = registry.get(kind, choice.name)
         params = registry.validate_params(kind, spec.name, choice.params)
         updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
-    return config.model_copy(update=updates)
+    trackers = {}
+    for name, params in config.trackers.items():
+        spec = registry.get("tracker", name)
+        try:
+            trackers[spec.name] = spec.params.model_validate(params).model_dump(mode="json")
+        except ValidationError as exc:
+            detail = describe_validation_error(exc, prefix=f"trackers.{spec.name}", model=spec.params)
+            raise ConfigError(detail) from None
+    return config.model_copy(update={**updates, "trackers": trackers})
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
@@ -210,6 +233,8 @@ def assemble(
             current = raw.get(key) or {}
             same = isinstance(current, dict) and current.get("name") == value
             raw[key] = {"name": value, "params": current.get("params", {}) if same else {}}
+        elif key == "trackers":
+            raw[key] = choose_trackers(raw.get(key), value)
         else:
             raw[key] = value
     return normalise(apply_overrides(raw, overrides or []))
