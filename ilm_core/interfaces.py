@@ -193,6 +193,9 @@ class Executor(ABC):
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
+    #: True when students train in processes this one did not start (a cluster's): `ilm bench`
+    #: cannot sample their memory
+    remote_workers: bool = False
 
     def prepare(self, context: ExecutorContext) -> None:
         """Called once before the first episode: pick groups and devices, start workers."""
