@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
 from ilm_core.registry import Registry, describe_validation_error
@@ -59,6 +59,12 @@ class ExperimentConfig(BaseModel):
         "initialisation; 'shared': all students of an episode start from the same one (common "
         "random numbers), so their scores differ only by their lessons",
     )
+    student_lifetime: Literal["episode", "run"] = Field(
+        "episode",
+        description="'episode': every episode teaches new students; 'run': the same N students live through "
+        "every episode (they remember earlier lessons; checkpoints hold them). Needs a student plugin with "
+        "the 'persistent' capability.",
+    )
     on_diverged: Literal["worst", "stop"] = Field(
         "worst",
         description="a student whose loss or exam perplexity is NaN/inf: 'worst' scores it as the "
@@ -70,6 +76,21 @@ class ExperimentConfig(BaseModel):
         description="outside tools that follow the run, by name, with their params (e.g. tensorboard, "
         "mlflow; `ilm plugins` lists them); they never change its numbers",
     )
+
+    @model_serializer(mode="wrap")
+    def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Fields added after runs were recorded are written only when set, so that the config
+        (and config.json, the summary's config_sha, a sweep's reuse of finished runs) of a run that
+        does not use them stays what it was."""
+        data = handler(self)
+        for key, default in _LATER_DEFAULTS.items():
+            if data.get(key) == default:
+                data.pop(key)
+        return data
+
+
+#: fields added after runs were recorded, with the value that leaves them out of a dump
+_LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}}
 
 
 def identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +217,11 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         except ValidationError as exc:
             detail = describe_validation_error(exc, prefix=f"trackers.{spec.name}", model=spec.params)
             raise ConfigError(detail) from None
-    return config.model_copy(update={**updates, "trackers": trackers})
+    config = config.model_copy(update={**updates, "trackers": trackers})
+    from ilm_core.protocol import plan_of
+
+    plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
+    return config
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

@@ -1,8 +1,11 @@
 """The `ray` executor: an episode's students trained by Ray actors, one actor per student group.
 
 Each actor (`StudentGroup`) holds the student and exam plugins, built once, and trains its
-group of students every episode through the same `Workbench` path as every other executor
-(batched when the student can), so its students equal `batched`'s. Ray places the actors by
+group of students every round through the same `Workbench` path as every other executor
+(batched when the student can), so its students equal `batched`'s. Students that persist
+(a job's `cohort`: from round to round, or through the run) stay in their actor, which always
+trains the same students; their state travels only for a checkpoint (`save_students` /
+`load_students`). Ray places the actors by
 their resources: `num_cpus` each, and `num_gpus` each when the groups go on GPUs (0.5 puts
 two groups on one GPU). Jobs travel as `model_dump()` dicts and only `StudentReport`s come
 back, never weights.
@@ -18,8 +21,8 @@ task; every actor is then killed. The finished episodes are on disk, and `--resu
 new actors.
 
 Test hook: ``ILM_TEST_WORKER_FAULT`` = ``MODE[:ACTOR][@JOB]`` (MODE raise, exit, kill or hang)
-makes actor ACTOR (default: every actor) fail that way in the JOB-th episode this executor
-runs (default: the first). It is read by the driver and handed to the actor with its job.
+makes actor ACTOR (default: every actor) fail that way in the JOB-th training job (round)
+this executor runs (default: the first). It is read by the driver and handed to the actor with its job.
 """
 
 from __future__ import annotations
@@ -63,6 +66,14 @@ class StudentGroup:
             inject_fault(fault)
         reports = train_chunk(self.bench, TrainingJob.model_validate(payload), device, ids, batched)
         return [r.model_dump() for r in reports]
+
+    def save(self, cohort: str) -> dict[str, Any]:
+        """The state of this actor's students of a cohort (for a checkpoint)."""
+        return self.bench.save(cohort)
+
+    def load(self, cohort: str, state: dict[str, Any]) -> None:
+        """Restore this actor's students of a cohort; they are remade when next trained."""
+        self.bench.load(cohort, state)
 
 
 @dataclass
@@ -184,52 +195,70 @@ class RayExecutor(Executor):
         if self.owns_ray:
             ray.shutdown()
 
-    # -- one episode -------------------------------------------------------------------------
+    # -- rounds and checkpoints --------------------------------------------------------------
     def run(self, job: TrainingJob) -> list[StudentReport]:
+        batched = Workbench(self.context.registry).supports(job.student, "batched")
+        parts = chunks(len(job.seeds), len(self.actors))
+        self._job += 1
+        calls = []
+        for actor, ids in zip(self.actors, parts, strict=False):
+            name = f"ilm train {_span(ids)} (job {self._job})"
+            args = (job.subset(ids).model_dump(), ids, self.device, batched, test_fault(actor.index, self._job))
+            calls.append((actor.handle.train.options(name=name), args, f"training {_span(ids)} (Ray task '{name}')"))
+        results = self._ask(calls)
+        return [StudentReport.model_validate(r) for index in sorted(results) for r in results[index]]
+
+    def save_students(self, cohort: str) -> dict[str, Any]:
+        """Every actor's groups of the cohort (keyed by the students' ids, so they merge)."""
+        parts = chunks(self.context.n_students, len(self.actors))
+        what = [f"saving {_span(ids)} for a checkpoint" for ids in parts]
+        results = self._ask([(a.handle.save, (cohort,), w) for a, w in zip(self.actors, what, strict=False)])
+        return {key: value for index in sorted(results) for key, value in results[index].items()}
+
+    def load_students(self, cohort: str, state: dict[str, Any]) -> None:
+        """Each actor gets back the groups of the students it trains."""
+        parts = chunks(self.context.n_students, len(self.actors))
+        mine = [{k: v for k, v in state.items() if int(k.split(",")[0]) in ids} for ids in parts]
+        what = [f"restoring {_span(ids)} from a checkpoint" for ids in parts]
+        self._ask([(a.handle.load, (cohort, m), w) for a, m, w in zip(self.actors, mine, what, strict=False)])
+
+    def _ask(self, calls: list[tuple[Any, tuple[Any, ...], str]]) -> dict[int, Any]:
+        """Call one actor method per actor (`calls[k]` = method, args, what it does in words, for
+        actor k); wait for every answer, or fail naming the actor and the task."""
         import ray
 
         if self._closed:
             raise PluginError("executor 'ray' was already stopped", plugin="ray", stage="run")
         self._await_ready(ray)
-        self._job += 1
-        batched = Workbench(self.context.registry).supports(job.student, "batched")
-        pending: dict[Any, tuple[_Actor, list[int]]] = {}
-        for actor, ids in zip(self.actors, chunks(len(job.seeds), len(self.actors)), strict=False):
-            task = actor.handle.train.options(name=self._task_name(ids))
-            ref = task.remote(
-                job.subset(ids).model_dump(), ids, self.device, batched, test_fault(actor.index, self._job)
-            )
-            pending[ref] = (actor, ids)
-        results: dict[int, list[StudentReport]] = {}
+        pending = {
+            method.remote(*args): (actor, what) for (method, args, what), actor in zip(calls, self.actors, strict=False)
+        }
+        results: dict[int, Any] = {}
         deadline = time.monotonic() + self.params.timeout
         while pending:
             left = deadline - time.monotonic()
             if left <= 0:
-                actor, ids = next(iter(pending.values()))
-                self._fail(
-                    actor, ids, "did not finish", f"no answer within the timeout of {self.params.timeout:g} s (hung?)"
-                )
+                actor, what = next(iter(pending.values()))
+                limit = f"{self.params.timeout:g} s"
+                self._fail(actor, what, "did not finish", f"no answer within the timeout of {limit} (hung?)")
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=min(POLL_S, left))
             for ref in ready:
-                actor, ids = pending.pop(ref)
-                results[actor.index] = [StudentReport.model_validate(r) for r in self._get(ray, ref, actor, ids)]
-        return [r for index in sorted(results) for r in results[index]]
+                actor, what = pending.pop(ref)
+                results[actor.index] = self._get(ray, ref, actor, what)
+        return results
 
-    def _task_name(self, ids: list[int]) -> str:
-        return f"ilm train {_span(ids)} (episode job {self._job})"
-
-    def _get(self, ray: Any, ref: Any, actor: _Actor, ids: list[int]) -> list[dict[str, Any]]:
+    def _get(self, ray: Any, ref: Any, actor: _Actor, what: str) -> Any:
         from ray.exceptions import RayActorError, RayError, RayTaskError
 
         try:
             return ray.get(ref)
         except RayTaskError as exc:  # the actor raised: report the plugin's own error
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
-            self._fail(actor, ids, "raised", f"{type(cause).__name__}: {cause}")
+            self._fail(actor, what, "raised", f"{type(cause).__name__}: {cause}")
         except RayActorError as exc:  # the actor's process (or its node) is gone
-            self._fail(actor, ids, "died", f"{type(exc).__name__}: {_first_sentence(exc)}")
+            self._fail(actor, what, "died", f"{type(exc).__name__}: {_first_sentence(exc)}")
         except RayError as exc:  # its result was lost, or Ray itself failed
-            self._fail(actor, ids, "failed", f"{type(exc).__name__}: {_first_sentence(exc)}")
+            self._fail(actor, what, "failed", f"{type(exc).__name__}: {_first_sentence(exc)}")
 
     def _await_ready(self, ray: Any) -> None:
         """Wait for the actors (once): placed, torch and the plugins imported, where they run."""
@@ -240,7 +269,7 @@ class RayExecutor(Executor):
             if left <= 0:
                 self._fail(
                     waiting[0],
-                    [],
+                    "",
                     "did not start",
                     f"not placed and started within {self.params.start_timeout:g} s; the cluster's free "
                     f"resources are {ray.available_resources()}",
@@ -248,14 +277,14 @@ class RayExecutor(Executor):
             ready, _ = ray.wait([a.ready for a in waiting], num_returns=1, timeout=min(POLL_S, left))
             for actor in waiting:
                 if actor.ready in ready:
-                    place = self._get(ray, actor.ready, actor, [])
+                    place = self._get(ray, actor.ready, actor, "")
                     actor.place, actor.ready = f"node {place['node']} on {place['host']}, pid {place['pid']}", None
             waiting = [a for a in waiting if a.ready is not None]
 
-    def _fail(self, actor: _Actor, ids: list[int], what: str, detail: str) -> NoReturn:
+    def _fail(self, actor: _Actor, doing: str, what: str, detail: str) -> NoReturn:
         """Kill every actor (no orphans, no half-finished episode) and raise a PluginError."""
-        training = f" while training {_span(ids)} (Ray task '{self._task_name(ids)}')" if ids else ""
-        message = f"executor 'ray': actor {actor.index} ({actor.place}) {what}{training}: {detail}"
+        task = f" while {doing}" if doing else ""
+        message = f"executor 'ray': actor {actor.index} ({actor.place}) {what}{task}: {detail}"
         self.close()
         raise PluginError(message, plugin="ray", stage="run")
 
