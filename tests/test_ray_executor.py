@@ -10,8 +10,9 @@ import time
 import pytest
 from conftest import TINY
 from test_executors import assert_same, build, make_job, summary
+from test_rounds import N, distance, job, per_student, reference
 
-from ilm_core import ConfigError, PluginError
+from ilm_core import ConfigError, ExecutorContext, PluginError
 from ilm_core.registry import Registry
 from ilm_plugins.executors.multiprocess import FAULT_ENV
 
@@ -61,6 +62,31 @@ def test_ray_trains_the_same_students_as_batched(registry: Registry, ray_local) 
     assert ray_local.is_initialized()  # a Ray it did not start stays up
 
 
+def test_actors_keep_their_students_between_rounds(registry: Registry) -> None:
+    """A cohort's students stay in their actor: round 2 trains each student's round-1 self."""
+    two_rounds, round_two_only = reference()
+    executor = registry.build("executor", "ray", {"group_size": 3})
+    executor.prepare(
+        ExecutorContext(registry=registry, student=job(1).student, n_students=N, device="cpu", notify=lambda m: None)
+    )
+    try:
+        executor.run(job(1))
+        after_one = per_student(executor.save_students("c"))
+        executor.run(job(2))
+        after_two = per_student(executor.save_students("c"))
+        executor.load_students("c", executor.save_students("c"))  # a checkpoint's students, given back
+        assert all(distance(per_student(executor.save_students("c"))[i], after_two[i]) == 0 for i in range(N))
+        executor.run(job(3, release=True))
+        assert executor.save_students("c") == {}, "a released cohort must be gone"
+    finally:
+        executor.close()
+    assert sorted(after_two) == list(range(N))
+    for i in range(N):
+        assert distance(after_two[i], after_one[i]) > 1e-3, f"student {i} did not train in round 2"
+        assert distance(after_two[i], two_rounds[i]) < 1e-4, f"student {i} is not its round-1 self trained on"
+        assert distance(after_two[i], round_two_only[i]) > 1e-2, f"student {i} looks freshly initialised"
+
+
 @pytest.mark.parametrize(
     ("fault", "params", "expected"),
     [
@@ -101,7 +127,9 @@ def records(path) -> list[dict]:
 
 
 def test_a_killed_actor_stops_the_run_and_resume_gives_the_uninterrupted_records(cli, tmp_path, monkeypatch) -> None:
+    """Students that live through the run: the resumed run's new actors get them from the checkpoint."""
     args = ["run", *TINY, "--episodes", "4", "--executor", "ray", "--set", "executor.group_size=2"]
+    args += ["--set", "student_lifetime=run"]
     code, _, err = cli(*args, "--out", str(tmp_path / "whole"))
     assert code == 0, err
     monkeypatch.setenv(FAULT_ENV, "kill:1@3")  # actor 1 dies in the third episode
@@ -110,7 +138,7 @@ def test_a_killed_actor_stops_the_run_and_resume_gives_the_uninterrupted_records
     assert time.monotonic() - start < 120
     assert code == 2 and "Traceback" not in out + err
     message = " ".join(err.split())
-    for text in ("executor 'ray': actor 1", "died while training student 2", "episode job 3", "stopped in episode 2"):
+    for text in ("executor 'ray': actor 1", "died while training student 2", "(job 3)", "stopped in episode 2"):
         assert text in message, message
     assert f"ilm run --resume {tmp_path / 'cut'}" in message
     assert len(records(tmp_path / "cut")) == 2  # the finished episodes are kept
