@@ -34,6 +34,7 @@ from ilm_core.interfaces import (
     StudentGroup,
     Teacher,
     TeacherContext,
+    Tracker,
     TrainedStudents,
 )
 from ilm_core.loop import build_environment
@@ -61,6 +62,7 @@ from ilm_core.records import (
     RoadmapCell,
     StudentSpec,
     TeacherSpec,
+    TrackerSpec,
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
@@ -122,6 +124,8 @@ __all__ = [
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
+    "Tracker",
+    "TrackerSpec",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",

@@ -308,6 +308,9 @@ class Executor(ABC):
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
+    #: True when students train in processes this one did not start (a cluster's): `ilm bench`
+    #: cannot sample their memory
+    remote_workers: bool = False
 
     def prepare(self, context: ExecutorContext) -> None:
         """Called once before the first episode: pick groups and devices, start workers."""
@@ -327,3 +330,25 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release workers or devices. Called once at the end of a run, even after an error."""
+
+
+class Tracker:
+    """Follows one run for an outside tool (TensorBoard, MLflow): its config, scalars and figures.
+
+    The methods are the lifecycle hooks, called only for the runs that chose this tracker.
+    The core calls them through a guard: a tracker that raises is reported once and switched
+    off, and the run goes on, so a tracker need not catch its own errors. Building one (the
+    factory) must do no I/O: open files or connections in `ilm_run_start`.
+    """
+
+    def ilm_run_start(self, run: Any) -> None:
+        """The run starts (or resumes: `run.first_episode` > 0); `run` is the `ilm_core.loop.RunInfo`."""
+
+    def ilm_episode_end(self, run: Any, record: Any) -> None:
+        """An episode's `EpisodeRecord` was written to metrics.jsonl."""
+
+    def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
+        """summary.json was written: the run is complete."""
+
+    def close(self) -> None:
+        """Called once when the run stops, complete or not (after `ilm_run_end` when it completed)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig
+from ilm_core.config import ExperimentConfig, identity
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
@@ -47,6 +47,7 @@ from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
 from ilm_core.reporting import LAST, last_mean
 from ilm_core.rundir import SUMMARY, RunDir
+from ilm_core.trackers import build_trackers
 
 
 @dataclass
@@ -450,16 +451,20 @@ class Experiment:
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
+        trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
         rd.create()
         rd.lock()
         try:
-            for obs in observers:
+            watching = [*observers, *trackers]
+            for obs in watching:
                 self.registry.pm.register(obs)
             try:
                 return self._run_locked(resume)
             finally:
-                for obs in observers:
+                for obs in watching:
                     self.registry.pm.unregister(obs)
+                for tracker in trackers:
+                    tracker.close()
                 self._close_executor()
         finally:
             rd.unlock()
@@ -501,7 +506,7 @@ class Experiment:
             from ilm_core.config import config_diff
 
             saved = rd.read_config()
-            diffs = config_diff(saved, resolved)
+            diffs = config_diff(identity(saved), identity(resolved))
             if diffs:
                 raise ConfigError(
                     f"--resume {rd.path}: the config differs from the one the run was started with: "
@@ -519,7 +524,7 @@ class Experiment:
                     self.complete = True
                     self.notify(f"{rd.path} is already complete ({cfg.episodes} of {cfg.episodes} episodes)")
                     return summary
-        else:
+        if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
         self._build()
         if resume:
@@ -617,7 +622,7 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
         "reward_last": last_mean(records, "reward_mean"),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
-        "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[
-            :12
-        ],
+        "config_sha": hashlib.sha256(
+            json.dumps(identity(config.model_dump(mode="json")), sort_keys=True).encode()
+        ).hexdigest()[:12],
     }

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Kind = Literal["environment", "teacher", "student", "interaction", "exam", "executor"]
-KINDS: tuple[str, ...] = ("environment", "teacher", "student", "interaction", "exam", "executor")
+Kind = Literal["environment", "teacher", "student", "interaction", "exam", "executor", "tracker"]
+KINDS: tuple[str, ...] = ("environment", "teacher", "student", "interaction", "exam", "executor", "tracker")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -117,8 +117,15 @@ class ExecutorSpec(PluginSpec):
     kind: ClassVar[str] = "executor"
 
 
+class TrackerSpec(PluginSpec):
+    """A tracker: sends a run's config, scalars and figures to an outside tool. See `ilm_trackers`."""
+
+    kind: ClassVar[str] = "tracker"
+
+
 SPEC_TYPES: dict[str, type[PluginSpec]] = {
-    cls.kind: cls for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec)
+    cls.kind: cls
+    for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec, TrackerSpec)
 }
 
 

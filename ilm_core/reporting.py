@@ -16,7 +16,7 @@ from ilm_core.rundir import RunDir
 
 LAST = 10
 #: config fields that do not define a setting (runs differing only here are seeds of one setting)
-NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints")
+NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints", "trackers")
 
 
 def last_mean(records: list[dict[str, Any]], key: str, n: int = LAST) -> float | None:

@@ -60,7 +60,10 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name):
     if spec.missing_requirements():
         pytest.skip(f"{kind} '{name}' needs {spec.missing_requirements()} ({spec.install_hint})")
     raw = dict(BASE)
-    raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
+    if kind == "tracker":  # trackers watch a run beside its components
+        raw["trackers"] = {name: TINY_PARAMS.get((kind, name), {})}
+    else:
+        raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
     if name == "per-item":  # the example's interaction is meant for its own teacher
         raw["teacher"] = {"name": "per-item-bandit"}
     if name == "ask-for-feedback":  # students must generate the sentences the teacher judges
