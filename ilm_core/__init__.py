@@ -29,12 +29,14 @@ from ilm_core.interfaces import (
 )
 from ilm_core.messages import (
     ComponentRef,
+    ComponentScore,
     EnvironmentData,
     EpisodeRecord,
     ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
+    MinimalPair,
     SentencePreferences,
     StudentReport,
     TeacherUpdate,
@@ -56,6 +58,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ComponentRef",
+    "ComponentScore",
     "ConfigError",
     "Environment",
     "EnvironmentData",
@@ -75,6 +78,7 @@ __all__ = [
     "InteractionOutcome",
     "InteractionSpec",
     "Lesson",
+    "MinimalPair",
     "NoParams",
     "PluginError",
     "PluginSpec",

@@ -142,15 +142,35 @@ class Student(ABC):
 
 
 class Exam(ABC):
-    """Chooses the feedback exam of an episode and scores students on a set of sentences."""
+    """Chooses the feedback exam of an episode and scores students on a set of sentences.
+
+    An exam may label its items (`labels`, `evaluations`): the labels travel with the items to
+    `score` in whichever process scores them, e.g. to name each item's component or to mark
+    items that form minimal pairs. Their meaning is the exam's own.
+    """
+
+    def attach(self, data: EnvironmentData) -> None:
+        """Called once in the run's process before the first episode (never in a worker):
+        keep what the exam needs of the environment, e.g. its minimal pairs."""
 
     def feedback_items(self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int) -> list[Sentence]:
         """The sentences of this episode's feedback exam (default: the environment's exam)."""
         return exam
 
+    def labels(self, items: list[Sentence]) -> list[str] | None:
+        """One label per feedback item, handed to `score` with them (None: no labels)."""
+        return None
+
+    def evaluations(self, episode: int, seed: int) -> dict[str, tuple[list[Sentence], list[str] | None]]:
+        """Exams scored every episode besides the feedback and held-out exams, as name -> (items,
+        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher."""
+        return {}
+
     @abstractmethod
-    def score(self, students: TrainedStudents, sentences: list[Sentence]) -> list[ExamResult]:
-        """Score every student of the group on `sentences`."""
+    def score(
+        self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
+    ) -> list[ExamResult]:
+        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave)."""
 
 
 @dataclass

@@ -33,7 +33,6 @@ from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
     EpisodeRecord,
-    ExamResult,
     InteractionOutcome,
     Lesson,
     StudentReport,
@@ -56,7 +55,9 @@ class RunInfo:
 
 
 def _fingerprint(data: EnvironmentData) -> str:
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
+    # the data sets only: minimal pairs are built from them, artifacts (a tokenizer) from the corpus
+    derived = {"minimal_pairs", "heldout_minimal_pairs", "artifacts"}
+    return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
 
 
 def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
@@ -67,7 +68,7 @@ def build_environment(config: ExperimentConfig, registry: Registry) -> Environme
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
             data = EnvironmentData.model_validate(data)
-    except PluginError:
+    except IlmError:
         raise
     except Exception as exc:
         raise PluginError(f"environment plugin '{name}' built invalid data: {exc}", plugin=name, stage="build") from exc
@@ -143,6 +144,8 @@ class Experiment:
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
         self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        self.exam.attach(self.data)
+        self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             executor.prepare(
@@ -199,6 +202,8 @@ class Experiment:
         feedback_items = self.exam.feedback_items(
             list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
         )
+        labels = self.exam.labels(feedback_items)
+        evaluations = self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode))
         private: dict[str, Any] = {}
 
         def examine(lessons: list[Lesson]) -> list[StudentReport]:
@@ -212,7 +217,15 @@ class Experiment:
                     seeding.derive(cfg.seed, "student", episode, 0 if cfg.student_init == "shared" else i)
                     for i in range(len(lessons))
                 ],
-                exams={"feedback": feedback_items, **({"heldout": data.heldout_exam} if data.heldout_exam else {})},
+                exams={
+                    "feedback": feedback_items,
+                    **({"heldout": data.heldout_exam} if data.heldout_exam else {}),
+                    **{name: items for name, (items, _) in evaluations.items()},
+                },
+                labels={
+                    **({"feedback": labels} if labels else {}),
+                    **{name: lab for name, (_, lab) in evaluations.items() if lab},
+                },
             )
             reports = self.executor.run(job)
             reports = self._apply_divergence_policy(reports, episode)
@@ -266,11 +279,12 @@ class Experiment:
         for r in reports:
             if r.diverged:
                 exams = {
-                    name: ExamResult(
-                        perplexity=worst,
-                        item_perplexities=[worst] * len(res.item_perplexities),
-                        nll=math.nan,
-                        tokens=res.tokens,
+                    name: res.model_copy(
+                        update={
+                            "perplexity": worst,
+                            "item_perplexities": [worst] * len(res.item_perplexities),
+                            "nll": math.nan,
+                        }
                     )
                     for name, res in r.exams.items()
                 }
@@ -304,6 +318,7 @@ class Experiment:
         for n in ("unigram", "bigram", "trigram"):
             per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
         stats = dict(outcome.teacher.stats)
+        accuracy, evaluations, components = exam_scores(reports, per_student)
         return EpisodeRecord(
             episode=episode,
             reward_mean=statistics.fmean(rewards),
@@ -320,6 +335,9 @@ class Experiment:
             overlap={k: statistics.fmean(o[k] for o in per_overlap) for k in ("unigram", "bigram", "trigram")},
             per_student=per_student,
             teacher=stats,
+            accuracy_mean=accuracy,
+            evaluations=evaluations,
+            components=components,
         )
 
     # -- the run ---------------------------------------------------------------------------
@@ -468,6 +486,31 @@ class Experiment:
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary
+
+
+def exam_scores(
+    reports: list[StudentReport], per_student: dict[str, list[float | None]]
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """Minimal-pair accuracy, extra evaluations and component scores of an episode, as means over
+    its students (accuracy for pair exams, else perplexity); adds each per student to `per_student`."""
+    first = reports[0].exams
+    accuracy = None
+    if first["feedback"].accuracy is not None:
+        per_student["accuracy"] = [r.exams["feedback"].accuracy for r in reports]
+        accuracy = statistics.fmean(r.exams["feedback"].accuracy or 0.0 for r in reports)
+    evaluations: dict[str, float] = {}
+    components: dict[str, float] = {}
+    for name, result in first.items():
+        if name not in ("feedback", "heldout"):
+            key = "accuracy" if result.accuracy is not None else "perplexity"
+            values = [getattr(r.exams[name], key) for r in reports]
+            per_student[f"{name}_{key}"] = values
+            evaluations[f"{name}_{key}"] = statistics.fmean(values)
+        for part in result.components or {}:
+            components[f"{name}/{part}"] = statistics.fmean(
+                (r.exams[name].components or {})[part].score for r in reports
+            )
+    return accuracy, evaluations, components
 
 
 def _same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:

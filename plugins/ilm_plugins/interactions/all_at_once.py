@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ilm_core import EpisodeContext, Feedback, Interaction, InteractionOutcome
+from ilm_core import EpisodeContext, ExamResult, Feedback, Interaction, InteractionOutcome, Lesson
+
+
+def feedback_of(result: ExamResult, student: int, lesson: Lesson) -> Feedback:
+    """The average score back, with the minimal-pair accuracy and the component scores when the exam has them."""
+    components = {name: part.score for name, part in result.components.items()} if result.components else None
+    return Feedback(
+        student=student, lesson=lesson, score=result.perplexity, accuracy=result.accuracy, components=components
+    )
 
 
 class AllAtOnce(Interaction):
@@ -14,9 +22,6 @@ class AllAtOnce(Interaction):
     def run_episode(self, context: EpisodeContext) -> InteractionOutcome:
         lessons = context.teacher.select(context.n_students, context.episode)
         reports = context.examine(lessons)
-        feedback = [
-            Feedback(student=r.student, lesson=lessons[r.student], score=r.exams["feedback"].perplexity)
-            for r in reports
-        ]
+        feedback = [feedback_of(r.exams["feedback"], r.student, lessons[r.student]) for r in reports]
         update = context.teacher.learn(feedback)
         return InteractionOutcome(lessons=lessons, feedback=feedback, reports=reports, teacher=update)
