@@ -105,7 +105,7 @@ def test_vocabulary_size_and_domain_split_are_params(size, share):
         ({"vocabulary_size": 1}, "vocabulary_size"),
         ({"vocabulary_size": 10, "exam_vocabulary": ["a"]}, "exam_vocabulary"),
         ({"vocabulary_size": 3, "exam_vocabulary_share": 0.1}, "each domain needs"),
-        ({"exam_vocabulary_share": 0.3}, "needs vocabulary_size"),
+        ({"vocabulary_size": 30, "other_vocabulary": ["x", "y"]}, "other_vocabulary"),
     ],
 )
 def test_bad_vocabulary_params_are_refused(params, field):
@@ -113,3 +113,9 @@ def test_bad_vocabulary_params_are_refused(params, field):
 
     with pytest.raises(ValidationError, match=field):
         DomainsParams(**params)
+
+
+def test_a_resolved_vocabulary_size_validates_again():
+    """Resolved configs hold every field (the default lists too): validating one again must pass."""
+    for model in (DomainsParams(vocabulary_size=100, exam_vocabulary_share=0.3), StructuresParams(vocabulary_size=50)):
+        assert type(model).model_validate(model.model_dump()) == model

@@ -34,9 +34,13 @@ def token_names(n: int) -> list[str]:
     return list(LETTERS[:n]) if n <= len(LETTERS) else [f"w{i}" for i in range(n)]
 
 
+#: the paper's vocabularies (Task 1: V1 and V2; Task 2: V1)
+DEFAULT_LISTS = {"exam_vocabulary": list("abcdefghij"), "other_vocabulary": list("klmnopqrst")}
+
+
 class DomainsParams(SplitSizes):
-    exam_vocabulary: list[str] = Field(default_factory=lambda: list("abcdefghij"), min_length=1)
-    other_vocabulary: list[str] = Field(default_factory=lambda: list("klmnopqrst"), min_length=1)
+    exam_vocabulary: list[str] = Field(default_factory=lambda: list(DEFAULT_LISTS["exam_vocabulary"]), min_length=1)
+    other_vocabulary: list[str] = Field(default_factory=lambda: list(DEFAULT_LISTS["other_vocabulary"]), min_length=1)
     # -- vocabulary size (road-map cell environment.language.artificial.vocabulary-sizes)
     vocabulary_size: int | None = Field(
         None,
@@ -46,7 +50,10 @@ class DomainsParams(SplitSizes):
         "other_vocabulary lists (the paper's 10 + 10)",
     )
     exam_vocabulary_share: float = Field(
-        0.5, gt=0, lt=1, description="with vocabulary_size: the share of its tokens that form V1, the exam's domain"
+        0.5,
+        gt=0,
+        lt=1,
+        description="with vocabulary_size: the share of its tokens that form V1, the exam's domain (else ignored)",
     )
     sentence_length: int = Field(10, ge=1)
     pool_exam_fraction: float = Field(0.5, ge=0, le=1, description="share of V1 sentences in the pool")
@@ -60,10 +67,9 @@ class DomainsParams(SplitSizes):
                 f"exam_vocabulary and other_vocabulary share {sorted(shared)}; the domains must be disjoint"
             )
         if self.vocabulary_size is None:
-            if "exam_vocabulary_share" in self.model_fields_set:
-                raise ValueError("exam_vocabulary_share needs vocabulary_size; with explicit lists the split is theirs")
             return self
-        listed = {"exam_vocabulary", "other_vocabulary"} & self.model_fields_set
+        # compared by value, not by which fields were given: a resolved config holds every field
+        listed = [f for f in ("exam_vocabulary", "other_vocabulary") if getattr(self, f) != DEFAULT_LISTS[f]]
         if listed:
             raise ValueError(
                 f"give either vocabulary_size ({self.vocabulary_size}) or explicit {' and '.join(sorted(listed))}, "
@@ -87,7 +93,7 @@ class DomainsParams(SplitSizes):
 
 
 class StructuresParams(SplitSizes):
-    vocabulary: list[str] = Field(default_factory=lambda: list("abcdefghij"), min_length=2)
+    vocabulary: list[str] = Field(default_factory=lambda: list(DEFAULT_LISTS["exam_vocabulary"]), min_length=2)
     vocabulary_size: int | None = Field(
         None, ge=2, le=MAX_VOCABULARY, description="tokens, named by the environment; None = the vocabulary list"
     )
@@ -109,7 +115,7 @@ class StructuresParams(SplitSizes):
     def _lengths(self) -> StructuresParams:
         if self.min_length > self.max_length:
             raise ValueError(f"min_length {self.min_length} is larger than max_length {self.max_length}")
-        if self.vocabulary_size is not None and "vocabulary" in self.model_fields_set:
+        if self.vocabulary_size is not None and self.vocabulary != DEFAULT_LISTS["exam_vocabulary"]:
             raise ValueError(
                 f"give either vocabulary_size ({self.vocabulary_size}) or an explicit vocabulary, not both"
             )

@@ -25,6 +25,9 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 #: reservoir size per label: this many times the sentences needed, so that sentences dropped
 #: as too long in tokens, or as duplicates, can be replaced
 OVERSAMPLE = 1.5
+#: the tokenizer trains on this many times the teacher corpus's sentences (plus 5 per label) and
+#: the corpus is the first of them that fit max_tokens; the rest go unused, in no data set
+CORPUS_SPARE = 1.1
 WORD_ORDER, FOREIGN_WORD = "word-order", "foreign-word"
 
 
@@ -98,15 +101,21 @@ class TextEnvironment(Environment):
                     "exam_bank_size, heldout_size)."
                 )
 
-        # the tokenizer learns from the teacher corpus's sentences and nothing else
-        corpus_texts = samples[exam_label][:n_corpus_in] + [t for o in others for t in samples[o][: corpus_out[o]]]
-        tokenizer = train_tokenizer(corpus_texts, p.tokenizer_vocabulary)
-        takers = {label: Taker(label, samples[label], seen[label], tokenizer, p.max_tokens) for label in sources}
+        # the tokenizer learns from the teacher corpus's candidates and nothing else
+        n_corpus = {exam_label: n_corpus_in, **corpus_out}
+        spare = {label: min(len(samples[label]), int(n * CORPUS_SPARE) + 5) for label, n in n_corpus.items()}
+        corpus_texts = {label: samples[label][: spare[label]] for label in sources}
+        tokenizer = train_tokenizer([t for texts in corpus_texts.values() for t in texts], p.tokenizer_vocabulary)
         used: set[tuple[int, ...]] = set()
+        corpus: list[list[int]] = []
+        for label in sources:
+            taker = Taker(label, corpus_texts[label], seen[label], tokenizer, p.max_tokens)
+            corpus += taker.take(n_corpus[label], used, "teacher corpus")[1]
+        takers = {
+            label: Taker(label, samples[label][spare[label] :], seen[label], tokenizer, p.max_tokens)
+            for label in sources
+        }
         exam_side = takers[exam_label]
-        corpus = exam_side.take(n_corpus_in, used, "teacher corpus")[1]
-        for label in others:
-            corpus += takers[label].take(corpus_out[label], used, "teacher corpus")[1]
         exam = exam_side.take(p.exam_size, used, "exam")[1]
         heldout_texts, heldout = exam_side.take(p.heldout_size, used, "held-out exam")
         bank_texts, bank = exam_side.take(p.exam_bank_size, used, "exam bank")
@@ -120,7 +129,7 @@ class TextEnvironment(Environment):
         if p.minimal_pairs:
             pairs, heldout_pairs = self._pairs_from_files(tokenizer, used | {tuple(s) for s in exam}, seed)
         elif p.make_pairs:
-            foreign = _foreign_words(corpus_texts[:n_corpus_in], corpus_texts[n_corpus_in:])
+            foreign = _foreign_words(corpus_texts[exam_label], [t for o in others for t in corpus_texts[o]])
             pair_rng = random.Random(_seed(seed, "pairs"))
             pairs = _made_pairs(tokenizer, bank_texts, bank, foreign, pair_rng)
             heldout_pairs = _made_pairs(tokenizer, heldout_texts, heldout, foreign, pair_rng)
