@@ -149,7 +149,11 @@ class TextParams(SplitSizes):
     )
     min_words: int = Field(5, ge=1, description="shorter sentences are skipped")
     max_words: int = Field(25, ge=1, description="longer sentences are skipped")
-    max_tokens: int = Field(48, ge=2, description="sentences longer than this in subword tokens are skipped")
+    max_tokens: int = Field(
+        60,
+        ge=2,
+        description="sentences longer than this in subword tokens are skipped (keep it below the student's max_len)",
+    )
     tokenizer_vocabulary: int = Field(
         1000, ge=260, le=MAX_VOCABULARY, description="target vocabulary of the byte-level BPE tokenizer"
     )

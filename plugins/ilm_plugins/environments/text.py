@@ -24,10 +24,11 @@ from ilm_plugins.environments.textfiles import files_of, lines_of, sample_units
 CORPUS_DIR = Path(__file__).parent / "corpus"
 #: reservoir size per label: this many times the sentences needed, so that sentences dropped
 #: as too long in tokens, or as duplicates, can be replaced
-OVERSAMPLE = 1.5
+OVERSAMPLE = 2.0
 #: the tokenizer trains on this many times the teacher corpus's sentences (plus 5 per label) and
-#: the corpus is the first of them that fit max_tokens; the rest go unused, in no data set
-CORPUS_SPARE = 1.1
+#: the corpus is the first of them that fit max_tokens; the rest go unused, in no data set. When
+#: too few fit, it trains again on more (the next factor).
+CORPUS_SPARE = (1.1, 1.5, 2.5)
 WORD_ORDER, FOREIGN_WORD = "word-order", "foreign-word"
 
 
@@ -103,14 +104,20 @@ class TextEnvironment(Environment):
 
         # the tokenizer learns from the teacher corpus's candidates and nothing else
         n_corpus = {exam_label: n_corpus_in, **corpus_out}
-        spare = {label: min(len(samples[label]), int(n * CORPUS_SPARE) + 5) for label, n in n_corpus.items()}
-        corpus_texts = {label: samples[label][: spare[label]] for label in sources}
-        tokenizer = train_tokenizer([t for texts in corpus_texts.values() for t in texts], p.tokenizer_vocabulary)
-        used: set[tuple[int, ...]] = set()
-        corpus: list[list[int]] = []
-        for label in sources:
-            taker = Taker(label, corpus_texts[label], seen[label], tokenizer, p.max_tokens)
-            corpus += taker.take(n_corpus[label], used, "teacher corpus")[1]
+        for factor in CORPUS_SPARE:
+            spare = {label: min(len(samples[label]) - 1, int(n * factor) + 5) for label, n in n_corpus.items()}
+            corpus_texts = {label: samples[label][: spare[label]] for label in sources}
+            tokenizer = train_tokenizer([t for texts in corpus_texts.values() for t in texts], p.tokenizer_vocabulary)
+            used: set[tuple[int, ...]] = set()
+            corpus: list[list[int]] = []
+            try:
+                for label in sources:
+                    taker = Taker(label, corpus_texts[label], seen[label], tokenizer, p.max_tokens)
+                    corpus += taker.take(n_corpus[label], used, "teacher corpus")[1]
+                break
+            except ConfigError:
+                if factor == CORPUS_SPARE[-1]:
+                    raise
         takers = {
             label: Taker(label, samples[label][spare[label] :], seen[label], tokenizer, p.max_tokens)
             for label in sources
