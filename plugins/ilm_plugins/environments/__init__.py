@@ -136,6 +136,9 @@ class TextParams(SplitSizes):
     teacher_corpus_size: int = Field(
         400, ge=1, description="sentences to pretrain the teacher's LM and to train the tokenizer on (only these)"
     )
+    exam_size: int = Field(
+        50, ge=1, description="sentences of the feedback exam (and of a fresh one): real text needs more than 10"
+    )
     sources: dict[str, list[str]] | None = Field(
         None,
         description="label -> text files or folders of them: one label per domain (or per structure you define, "
