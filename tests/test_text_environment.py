@@ -169,3 +169,17 @@ def test_a_run_saves_the_tokenizer_in_the_run_directory(cli, tmp_path):
     assert saved["model"]["type"] == "BPE"
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(records) == 3 and records[0]["heldout_perplexity_mean"] > 1
+
+
+def test_big_files_are_sampled_not_kept_whole(tmp_path):
+    from ilm_plugins.environments.textfiles import sample_units
+
+    big = tmp_path / "big.txt"
+    with big.open("w") as handle:
+        for i in range(20_000):
+            handle.write(f"Line number {i} says something short.\n")
+    sample, fitted = sample_units("big", [str(big)], "line", "utf-8", 3, 10, k=50, seed=1)
+    assert fitted == 20_000 and len(sample) == 50  # every line counted, 50 kept
+    numbers = sorted(int(s.split()[2]) for s in sample)
+    assert numbers[-1] > 10_000  # a uniform sample, not the head of the file
+    assert sample == sample_units("big", [str(big)], "line", "utf-8", 3, 10, k=50, seed=1)[0]
