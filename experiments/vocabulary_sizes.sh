@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Task 1 at vocabularies of 20 (the paper's), 100 and 1000 tokens: baselines and select-bin (20 episodes),
+# Task 1 at vocabularies of 20 (the paper's), 100 and 1000 tokens: baselines and select-bin (12 episodes, 6 students),
 # the five seeds, the teacher's CPU recipe (configs/task1-cpu.toml). Writes into $1 (default
 # runs/vocabulary-sizes); finished sweep runs are reused. Then:
 #   python experiments/vocabulary_table.py runs/vocabulary-sizes
@@ -9,4 +9,4 @@ for v in 20 100 1000; do
   ilm baselines --env domains --config configs/task1-cpu.toml --set environment.vocabulary_size=$v \
     --out "$out/baselines-$v"
 done
-ilm sweep --config configs/task1-cpu.toml --set episodes=20 --grid environment.vocabulary_size=20,100,1000 --out "$out/select-bin"
+ilm sweep --config configs/task1-cpu.toml --set episodes=12 --set students=6 --grid environment.vocabulary_size=20,100,1000 --out "$out/select-bin"
