@@ -40,12 +40,14 @@ from ilm_core.interfaces import (
 from ilm_core.loop import build_environment
 from ilm_core.messages import (
     ComponentRef,
+    ComponentScore,
     EnvironmentData,
     EpisodeRecord,
     ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
+    MinimalPair,
     Round,
     SentencePreferences,
     StudentReport,
@@ -85,6 +87,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LAST_EPISODES",
     "ComponentRef",
+    "ComponentScore",
     "ConfigError",
     "Environment",
     "EnvironmentData",
@@ -104,6 +107,7 @@ __all__ = [
     "InteractionOutcome",
     "InteractionSpec",
     "Lesson",
+    "MinimalPair",
     "NoParams",
     "PluginError",
     "PluginSpec",

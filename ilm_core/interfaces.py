@@ -233,15 +233,35 @@ class Student:
 
 
 class Exam(ABC):
-    """Chooses the feedback exam of an episode and scores students on a set of sentences."""
+    """Chooses the feedback exam of an episode and scores students on a set of sentences.
+
+    An exam may label its items (`labels`, `evaluations`): the labels travel with the items to
+    `score` in whichever process scores them, e.g. to name each item's component or to mark
+    items that form minimal pairs. Their meaning is the exam's own.
+    """
+
+    def attach(self, data: EnvironmentData) -> None:
+        """Called once in the run's process before the first episode (never in a worker):
+        keep what the exam needs of the environment, e.g. its minimal pairs."""
 
     def feedback_items(self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int) -> list[Sentence]:
         """The sentences of this episode's feedback exam (default: the environment's exam)."""
         return exam
 
+    def labels(self, items: list[Sentence]) -> list[str] | None:
+        """One label per feedback item, handed to `score` with them (None: no labels)."""
+        return None
+
+    def evaluations(self, episode: int, seed: int) -> dict[str, tuple[list[Sentence], list[str] | None]]:
+        """Exams scored every episode besides the feedback and held-out exams, as name -> (items,
+        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher."""
+        return {}
+
     @abstractmethod
-    def score(self, students: TrainedStudents, sentences: list[Sentence]) -> list[ExamResult]:
-        """Score every student of the group on `sentences`."""
+    def score(
+        self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
+    ) -> list[ExamResult]:
+        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave)."""
 
 
 @dataclass(frozen=True)
@@ -275,16 +295,23 @@ class Interaction(ABC):
         """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam."""
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
-        """One Feedback per student from a round's reports; default: its average exam score."""
-        return [
-            Feedback(
-                student=r.student,
-                lesson=result.lessons[r.student],
-                score=r.exams["feedback"].perplexity,
-                round=result.round,
+        """One Feedback per student from a round's reports; default: its average exam score, with
+        the exam's minimal-pair accuracy and component scores when it has them."""
+        out = []
+        for r in result.reports:
+            exam = r.exams["feedback"]
+            components = {name: part.score for name, part in exam.components.items()} if exam.components else None
+            out.append(
+                Feedback(
+                    student=r.student,
+                    lesson=result.lessons[r.student],
+                    score=exam.perplexity,
+                    round=result.round,
+                    accuracy=exam.accuracy,
+                    components=components,
+                )
             )
-            for r in result.reports
-        ]
+        return out
 
 
 @dataclass

@@ -34,7 +34,6 @@ from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
     EpisodeRecord,
-    ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
@@ -62,7 +61,9 @@ class RunInfo:
 
 
 def _fingerprint(data: EnvironmentData) -> str:
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
+    # the data sets only: minimal pairs are built from them, artifacts (a tokenizer) from the corpus
+    derived = {"minimal_pairs", "heldout_minimal_pairs", "artifacts"}
+    return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
 
 
 def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
@@ -73,7 +74,7 @@ def build_environment(config: ExperimentConfig, registry: Registry) -> Environme
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
             data = EnvironmentData.model_validate(data)
-    except PluginError:
+    except IlmError:
         raise
     except Exception as exc:
         raise PluginError(f"environment plugin '{name}' built invalid data: {exc}", plugin=name, stage="build") from exc
@@ -149,6 +150,8 @@ class Experiment:
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
         self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        self.exam.attach(self.data)
+        self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             executor.prepare(
@@ -233,6 +236,8 @@ class Experiment:
         feedback_items = self.exam.feedback_items(
             list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
         )
+        labels = self.exam.labels(feedback_items)
+        evaluations = self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode))
         cohort, seeds, n = self._cohort(episode), self._seeds(episode), cfg.students
         sent: list[list[int]] = [[] for _ in range(n)]
         used: list[list[int]] = [[] for _ in range(n)]
@@ -256,11 +261,16 @@ class Experiment:
             lessons = self.teacher.select_round(context)
             self._check_lessons(lessons, rnd, k, sent)
             final = rnd.exam == "final"
-            exams = {}
+            exams, item_labels = {}, {}
             if rnd.exam != "none":
                 exams["feedback"] = feedback_items
+                if labels:
+                    item_labels["feedback"] = labels
                 if final and data.heldout_exam:
                     exams["heldout"] = data.heldout_exam
+                if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
+                    exams.update({name: items for name, (items, _) in evaluations.items()})
+                    item_labels.update({name: lab for name, (_, lab) in evaluations.items() if lab})
             job = TrainingJob(
                 student=ComponentRef(**cfg.student.model_dump()),
                 exam=ComponentRef(**cfg.exam.model_dump()),
@@ -272,6 +282,7 @@ class Experiment:
                 release=final and cohort is not None and cfg.student_lifetime == "episode",
                 probe=rnd.probe,
                 probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
+                labels=item_labels,
             )
             got = self.executor.run(job)
             if exams:
@@ -381,11 +392,12 @@ class Experiment:
         for r in reports:
             if r.diverged:
                 exams = {
-                    name: ExamResult(
-                        perplexity=worst,
-                        item_perplexities=[worst] * len(res.item_perplexities),
-                        nll=math.nan,
-                        tokens=res.tokens,
+                    name: res.model_copy(
+                        update={
+                            "perplexity": worst,
+                            "item_perplexities": [worst] * len(res.item_perplexities),
+                            "nll": math.nan,
+                        }
                     )
                     for name, res in r.exams.items()
                 }
@@ -413,6 +425,7 @@ class Experiment:
         for n in ("unigram", "bigram", "trigram"):
             per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
         stats = dict(outcome.teacher.stats)
+        accuracy, evaluations, components = exam_scores(reports, per_student)
         return EpisodeRecord(
             episode=episode,
             reward_mean=statistics.fmean(rewards),
@@ -429,6 +442,9 @@ class Experiment:
             overlap={k: statistics.fmean(o[k] for o in per_overlap) for k in ("unigram", "bigram", "trigram")},
             per_student=per_student,
             teacher=stats,
+            accuracy_mean=accuracy,
+            evaluations=evaluations,
+            components=components,
         )
 
     # -- the run ---------------------------------------------------------------------------
@@ -585,6 +601,31 @@ class Experiment:
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary
+
+
+def exam_scores(
+    reports: list[StudentReport], per_student: dict[str, list[float | None]]
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """Minimal-pair accuracy, extra evaluations and component scores of an episode, as means over
+    its students (accuracy for pair exams, else perplexity); adds each per student to `per_student`."""
+    first = reports[0].exams
+    accuracy = None
+    if first["feedback"].accuracy is not None:
+        per_student["accuracy"] = [r.exams["feedback"].accuracy for r in reports]
+        accuracy = statistics.fmean(r.exams["feedback"].accuracy or 0.0 for r in reports)
+    evaluations: dict[str, float] = {}
+    components: dict[str, float] = {}
+    for name, result in first.items():
+        if name not in ("feedback", "heldout"):
+            key = "accuracy" if result.accuracy is not None else "perplexity"
+            values = [getattr(r.exams[name], key) for r in reports]
+            per_student[f"{name}_{key}"] = values
+            evaluations[f"{name}_{key}"] = statistics.fmean(values)
+        for part in result.components or {}:
+            components[f"{name}/{part}"] = statistics.fmean(
+                (r.exams[name].components or {})[part].score for r in reports
+            )
+    return accuracy, evaluations, components
 
 
 def _same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -115,10 +115,11 @@ class Setting:
     config: dict[str, Any]
     runs: list[Run] = field(default_factory=list)
 
-    def curve(self, key: str) -> tuple[list[float], list[float]]:
+    def curve(self, key: str | tuple[str, ...]) -> tuple[list[float], list[float]]:
         """Mean and std over seeds of `key` per episode (up to the shortest run).
 
-        A dotted key reads a nested value: "overlap.bigram".
+        A dotted key reads a nested value: "overlap.bigram"; a tuple is the path itself (for
+        names that hold dots): ("components", "feedback/length 01-04").
         """
         n = min(len(r.records) for r in self.runs)
         means, stds = [], []
@@ -130,9 +131,9 @@ class Setting:
         return means, stds
 
 
-def _lookup(record: dict[str, Any], key: str) -> Any:
+def _lookup(record: dict[str, Any], key: str | tuple[str, ...]) -> Any:
     value: Any = record
-    for part in key.split("."):
+    for part in key.split(".") if isinstance(key, str) else key:
         value = value.get(part) if isinstance(value, dict) else None
     return value
 

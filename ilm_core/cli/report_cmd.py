@@ -39,6 +39,9 @@ def report(
         plots.overlaps(learners, out / "overlaps.png"),
         plots.exams(learners, oracles, out / "exams.png"),
     ]
+    scored = plots.components(learners, out / "components.png")  # exams with components or pairs only
+    if scored is not None:
+        files.append(scored)
     rows = summary_rows(settings, oracles)
     table = Table(title=f"last {10} episodes, mean ± std over seeds")
     table.add_column("setting", min_width=24, overflow="fold")

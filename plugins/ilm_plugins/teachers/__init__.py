@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ilm_core import NoParams, TeacherSpec, hookimpl
 
+#: what a learned teacher takes as its reward (see ilm_plugins.teachers.rewards)
+RewardKind = Literal["neg_perplexity", "neg_log_perplexity", "accuracy", "component_mean"]
+
 
 class SelectBinParams(BaseModel):
     """The paper's teacher: a policy over sentence embeddings from its own pretrained LM."""
@@ -47,8 +50,10 @@ class SelectBinParams(BaseModel):
         description="variance reduction across the N students of an episode: subtract the mean "
         "reward ('mean'), also divide by its std ('standardize'), or none",
     )
-    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
-        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    reward: RewardKind = Field(
+        "neg_log_perplexity",
+        description="reward from the feedback: minus its (log-)perplexity, its minimal-pair 'accuracy', or "
+        "'component_mean' (each exam component counts the same)",
     )
     log_prob: Literal["sum-log-softmax", "plackett-luce"] = Field(
         "sum-log-softmax",
@@ -91,8 +96,10 @@ class ValueBanditParams(BaseModel):
         description="compare lessons only within an episode, removing what its students share "
         "(a fresh exam's difficulty, a shared initialisation); none = compare across episodes too",
     )
-    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
-        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    reward: RewardKind = Field(
+        "neg_log_perplexity",
+        description="reward from the feedback: minus its (log-)perplexity, its minimal-pair 'accuracy', or "
+        "'component_mean' (each exam component counts the same)",
     )
     commit_last: int = Field(
         0,
