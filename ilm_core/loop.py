@@ -40,7 +40,7 @@ from ilm_core.messages import (
     TrainingJob,
 )
 from ilm_core.registry import Registry
-from ilm_core.reporting import LAST, last_mean
+from ilm_core.reporting import LAST, last_mean, teacher_role
 from ilm_core.rundir import SUMMARY, RunDir
 
 
@@ -92,8 +92,9 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
-    """Give the teacher what it may know of the run (never the exams) and its own seed."""
+def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, registry: Registry) -> None:
+    """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
+    privileged reference teacher) and its own seed."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -102,6 +103,7 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
+            privileged=registry.get("teacher", config.teacher.name).privileged,
         )
     )
 
@@ -165,7 +167,7 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data)
+        setup_teacher(self.teacher, cfg, self.data, reg)
 
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson]) -> None:
@@ -465,6 +467,7 @@ class Experiment:
             self.registry.pm.hook.ilm_episode_end(run=info, record=record)
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
+        summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary

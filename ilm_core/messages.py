@@ -23,7 +23,8 @@ class EnvironmentData(Message):
     """What an environment builds for one seed.
 
     `pool_in_exam_domain[i]` says whether pool sentence i comes from the exam's domain or
-    structure (what the oracle and worst-case teachers, and the metrics, use). The feedback
+    structure: the core computes the metrics from these labels and hands them only to reference
+    teachers that declare the "privileged" capability (the oracle and worst case). The feedback
     exam, the exam bank and the held-out exam are drawn like each other; the held-out exam
     never reaches a teacher.
     """

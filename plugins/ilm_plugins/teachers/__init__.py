@@ -123,6 +123,8 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.baselines:RandomTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+        role="reference",
+        rank="chance",
     )
     yield TeacherSpec(
         name="value-bandit",
@@ -141,6 +143,9 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.baselines:OracleTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+        role="reference",
+        rank="best",
+        capabilities=frozenset({"privileged"}),
     )
     yield TeacherSpec(
         name="worst-case",
@@ -148,4 +153,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.baselines:WorstCaseTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+        role="reference",
+        rank="worst",
+        capabilities=frozenset({"privileged"}),
     )
