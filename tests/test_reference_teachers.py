@@ -61,8 +61,8 @@ def test_an_ordinary_teacher_context_has_no_labels():
     data = DomainsEnvironment(DomainsParams(pool_size=20, teacher_corpus_size=10)).build(1)
     context = TeacherContext.of(data, budget=3, n_students=2, seed=0)
     assert not context.privileged
-    with pytest.raises(LabelAccessError, match="pool_in_exam_domain.*'privileged'"):
-        context.pool_in_exam_domain
+    with pytest.raises(LabelAccessError, match=r"pool_in_exam_domain.*'privileged'"):
+        _ = context.pool_in_exam_domain
     privileged = TeacherContext.of(data, budget=3, n_students=2, seed=0, privileged=True)
     assert privileged.privileged and privileged.pool_in_exam_domain == data.pool_in_exam_domain
 
@@ -70,9 +70,8 @@ def test_an_ordinary_teacher_context_has_no_labels():
 def test_a_learner_that_reads_the_labels_is_stopped_and_named(registry, tmp_path):
     registry.register(Plugins(), name="reference-test")
     cfg = resolve({**SMALL, "teacher": "label-reader"}, registry)
-    with pytest.raises(LabelAccessError, match="pool_in_exam_domain") as info:
+    with pytest.raises(LabelAccessError, match=r"teacher plugin 'label-reader' in setup\(\): .*pool_in_exam_domain"):
         Experiment(cfg, registry, RunDir(tmp_path / "r")).run()
-    assert "label-reader" in str(info.value) or info.value.plugin in (None, "label-reader")
 
 
 def test_a_declared_privileged_reference_gets_the_labels_and_is_marked(registry, tmp_path):
@@ -96,7 +95,7 @@ def test_only_a_reference_may_be_privileged_or_ranked():
 def test_baselines_find_references_by_role_not_name(registry):
     assert reference_teachers(registry) == ["random", "oracle", "worst-case"]
     registry.register(Plugins(), name="reference-test")
-    with pytest.raises(ConfigError, match="rank 'best'.*2 \\((my-oracle, oracle|oracle, my-oracle)\\)"):
+    with pytest.raises(ConfigError, match=r"rank 'best'.*2 \((my-oracle, oracle|oracle, my-oracle)\)"):
         reference_teachers(registry)
 
 
