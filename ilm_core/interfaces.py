@@ -34,6 +34,17 @@ class Environment(ABC):
     def build(self, seed: int) -> EnvironmentData:
         """Build all data sets for `seed`. They must be pairwise disjoint (the core checks)."""
 
+    def label(self, sentence: Sentence) -> bool | None:
+        """Whether any sentence (e.g. one a teacher generated) is in the exam's domain or structure.
+
+        The core labels generated lessons with it for the metrics; None = cannot tell (the default).
+        """
+        return None
+
+    def max_sentence_length(self) -> int | None:
+        """The longest sentence a teacher may generate; None = the longest of the built data sets."""
+        return None
+
 
 @dataclass(frozen=True)
 class TeacherContext:

@@ -20,6 +20,7 @@ from ilm_core.config import ExperimentConfig
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
+    Environment,
     EpisodeContext,
     Exam,
     Executor,
@@ -27,6 +28,14 @@ from ilm_core.interfaces import (
     Interaction,
     Teacher,
     TeacherContext,
+)
+from ilm_core.lessons import (
+    LessonRules,
+    exam_domain_fraction,
+    generated_counts,
+    generated_summary,
+    sentences_of,
+    write_generated,
 )
 from ilm_core.measures import overlaps
 from ilm_core.messages import (
@@ -59,10 +68,16 @@ def _fingerprint(data: EnvironmentData) -> str:
     return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
 
 
-def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
+def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
+    """The config's environment plugin, guarded so that its errors name it."""
+    name = config.environment.name
+    return Guarded(registry.build("environment", name, config.environment.params), "environment", name)  # type: ignore[return-value]
+
+
+def build_environment(config: ExperimentConfig, registry: Registry, env: Environment | None = None) -> EnvironmentData:
     """Build and check the environment's data sets (disjoint, budget fits the pool)."""
     name = config.environment.name
-    env = Guarded(registry.build("environment", name, config.environment.params), "environment", name)
+    env = env if env is not None else environment_plugin(config, registry)
     try:
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
@@ -139,7 +154,15 @@ class Experiment:
     # -- set-up ----------------------------------------------------------------------------
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
-        self.data = build_environment(cfg, reg)
+        self.environment = environment_plugin(cfg, reg)
+        self.data = build_environment(cfg, reg, self.environment)
+        self.rules = LessonRules.of(
+            self.data,
+            teacher=cfg.teacher.name,
+            n_students=cfg.students,
+            budget=cfg.budget,
+            max_length=self.environment.max_sentence_length(),
+        )
         self.teacher = build_teacher(cfg, reg)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
@@ -170,28 +193,6 @@ class Experiment:
         setup_teacher(self.teacher, cfg, self.data, reg)
 
     # -- one episode -----------------------------------------------------------------------
-    def _check_lessons(self, lessons: list[Lesson]) -> None:
-        cfg, name = self.config, self.config.teacher.name
-        pool = len(self.data.pool)
-
-        def fail(msg: str) -> None:
-            raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
-
-        if not isinstance(lessons, list) or len(lessons) != cfg.students:
-            got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
-            fail(f"expected {cfg.students} lessons (one per student), got {got}")
-        for i, lesson in enumerate(lessons):
-            if not isinstance(lesson, Lesson):
-                fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
-            idx = lesson.indices
-            if not 1 <= len(idx) <= cfg.budget:
-                fail(f"lesson {i} has {len(idx)} sentences; the budget allows 1 to {cfg.budget}")
-            if len(set(idx)) != len(idx):
-                fail(f"lesson {i} repeats a sentence: {idx}")
-            bad = [j for j in idx if not 0 <= j < pool]
-            if bad:
-                fail(f"lesson {i} has index {bad[0]}, outside the pool 0..{pool - 1}")
-
     def _episode(self, episode: int) -> EpisodeRecord:
         cfg, data = self.config, self.data
         start = time.perf_counter()
@@ -204,12 +205,12 @@ class Experiment:
         private: dict[str, Any] = {}
 
         def examine(lessons: list[Lesson]) -> list[StudentReport]:
-            self._check_lessons(lessons)
+            self.rules.check(lessons)
             job = TrainingJob(
                 student=ComponentRef(**cfg.student.model_dump()),
                 exam=ComponentRef(**cfg.exam.model_dump()),
                 vocab_size=len(data.vocabulary),
-                lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
+                lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
                 seeds=[
                     seeding.derive(cfg.seed, "student", episode, 0 if cfg.student_init == "shared" else i)
                     for i in range(len(lessons))
@@ -292,8 +293,9 @@ class Experiment:
         data = self.data
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
-        fractions = [statistics.fmean(data.pool_in_exam_domain[j] for j in lesson.indices) for lesson in lessons]
-        taught = [[data.pool[j] for j in lesson.indices] for lesson in lessons]
+        label = self.environment.label
+        fractions = [exam_domain_fraction(lesson, data.pool_in_exam_domain, label) for lesson in lessons]
+        taught = [sentences_of(lesson, data.pool) for lesson in lessons]
         per_overlap = [overlaps(t, feedback_items) for t in taught]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
@@ -305,6 +307,15 @@ class Experiment:
             per_student["heldout_perplexity"] = heldout
         for n in ("unigram", "bigram", "trigram"):
             per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
+        generated = generated_counts(lessons, data, label)
+        per_student.update(generated)
+        if generated:
+            write_generated(self.run_dir.path, episode, lessons)
+            copied = sum(generated["generated_exam_copies"]) + sum(generated["generated_heldout_copies"])  # type: ignore[arg-type]
+            if copied:
+                self.notify(
+                    f"episode {episode}: the teacher generated {copied:g} sentence(s) of the exam or held-out exam"
+                )
         stats = dict(outcome.teacher.stats)
         return EpisodeRecord(
             episode=episode,
@@ -511,4 +522,5 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[
             :12
         ],
+        **generated_summary(records),
     }

@@ -69,10 +69,17 @@ class EnvironmentData(Message):
 
 
 class Lesson(Message):
-    """The pool indices a teacher sends to one student."""
+    """What a teacher sends to one student: pool indices, sentences it generated, or both.
+
+    Together they hold 1 to `budget` sentences. Generated sentences are token ids into the
+    environment's vocabulary, each within the environment's longest sentence (the core checks).
+    """
 
     student: int = Field(ge=0)
-    indices: list[int]
+    indices: list[int] = Field(default_factory=list)
+    sentences: list[Sentence] = Field(
+        default_factory=list, description="sentences the teacher generated (token ids), sent after the pool ones"
+    )
 
 
 class ExamResult(Message):
