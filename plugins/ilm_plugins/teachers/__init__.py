@@ -1,4 +1,5 @@
-"""Teachers: the learned `select-bin` teacher of the paper, its three baselines, and `value-bandit`."""
+"""Teachers: the learned `select-bin` teacher of the paper, its three baselines, `value-bandit` and
+`generate-lm`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from ilm_core import NoParams, TeacherSpec, hookimpl
 
 
-class SelectBinParams(BaseModel):
-    """The paper's teacher: a policy over sentence embeddings from its own pretrained LM."""
+class TeacherLMParams(BaseModel):
+    """The teacher's own causal LM, pretrained on the teacher corpus."""
 
     model_config = ConfigDict(extra="forbid")
+
+    lm_layers: int = Field(2, ge=1)
+    lm_dim: int = Field(64, ge=8)
+    lm_heads: int = Field(4, ge=1)
+    lm_updates: int = Field(300, ge=0, description="pretraining updates of the teacher's LM on its corpus")
+    lm_lr: float = Field(1e-3, gt=0)
+    lm_batch_size: int = Field(32, ge=1)
+
+
+class SelectBinParams(TeacherLMParams):
+    """The paper's teacher: a policy over sentence embeddings from its own pretrained LM."""
 
     embedding: Literal["word", "hidden"] = Field(
         "hidden", description="sentence embedding: average word embedding or average last hidden layer"
@@ -21,12 +33,6 @@ class SelectBinParams(BaseModel):
     lm: Literal["native", "fairseq"] = Field(
         "native", description="the teacher's own LM: native torch, or fairseq's transformer_lm (optional extra)"
     )
-    lm_layers: int = Field(2, ge=1)
-    lm_dim: int = Field(64, ge=8)
-    lm_heads: int = Field(4, ge=1)
-    lm_updates: int = Field(300, ge=0, description="pretraining updates of the teacher's LM on its corpus")
-    lm_lr: float = Field(1e-3, gt=0)
-    lm_batch_size: int = Field(32, ge=1)
     hidden: int = Field(0, ge=0, description="hidden units of the policy; 0 = one linear layer scoring each sentence")
     lr: float = Field(0.05, gt=0, description="policy learning rate (Adam)")
     entropy_coef: float = Field(0.01, ge=0, description="weight of the entropy bonus")
@@ -62,6 +68,25 @@ class SelectBinParams(BaseModel):
         ge=1,
         description="keep only the top principal components of the pool's embeddings (None = all): "
         "fewer dimensions let the policy learn what distinguishes sentences rather than memorise which",
+    )
+
+
+class GenerateLMParams(TeacherLMParams):
+    """A teacher that writes its lessons with its own LM and trains that LM on the feedback."""
+
+    lr: float = Field(1e-3, gt=0, description="learning rate (Adam) of the policy-gradient updates of the LM")
+    kl_coef: float = Field(
+        0.05,
+        ge=0,
+        description="weight of the KL divergence from the pretrained LM (per generated token, summed over a "
+        "lesson): keeps the LM writing the language it was pretrained on while the feedback moves it",
+    )
+    updates_per_episode: int = Field(1, ge=1, description="policy-gradient updates on each episode's feedback")
+    baseline: Literal["none", "mean", "standardize"] = Field(
+        "standardize", description="variance reduction across the N students of an episode, as in select-bin"
+    )
+    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
+        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
     )
 
 
@@ -116,6 +141,13 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "task.teacher.select-optimal-data",
             "evaluation.teacher.protocol-accuracy",
         ),
+    )
+    yield TeacherSpec(
+        name="generate-lm",
+        summary="writes each lesson with its own pretrained LM; REINFORCE on the feedback, KL to the pretrained LM",
+        factory="ilm_plugins.teachers.generate_lm:GenerateLMTeacher",
+        params=GenerateLMParams,
+        roadmap=("teacher.speaking.generate", "teacher.awareness.no-student-model", "task.teacher.select-optimal-data"),
     )
     yield TeacherSpec(
         name="random",
