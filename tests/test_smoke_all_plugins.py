@@ -26,6 +26,7 @@ BASE = {
 }  # fmt: skip
 TINY_PARAMS = {
     ("teacher", "select-bin"): {"lm_updates": 3, "lm_dim": 16},
+    ("teacher", "generate-lm"): {"lm_updates": 3, "lm_dim": 16},
     ("student", "fairseq-lm"): {"updates": 2},
     ("environment", "structures"): {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20,
                                     "heldout_size": 5},
