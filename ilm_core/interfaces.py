@@ -25,6 +25,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import StudentDescriptor
 
 
 class Environment(ABC):
@@ -64,6 +65,8 @@ class TeacherContext:
     device: str = "cpu"
     #: episodes the run is configured for: the teacher's horizon (None when not known)
     episodes: int | None = None
+    #: one descriptor per student (its group, plugin, params, prior knowledge); empty when not known
+    students: list[StudentDescriptor] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -76,6 +79,7 @@ class TeacherContext:
         device: str = "cpu",
         episodes: int | None = None,
         privileged: bool = False,
+        students: list[StudentDescriptor] | None = None,
     ) -> TeacherContext:
         """What a teacher may know of an environment's data: everything but the exams (and the
         pool's labels, unless `privileged`)."""
@@ -88,6 +92,7 @@ class TeacherContext:
             seed=seed,
             device=device,
             episodes=episodes,
+            students=list(students or []),
         )
         if privileged:
             return ReferenceTeacherContext(**common, labels=list(data.pool_in_exam_domain))
