@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ilm_core import NoParams, TeacherSpec, hookimpl
+from ilm_core import ComponentRef, NoParams, TeacherSpec, hookimpl
 
 
 class TeacherLMParams(BaseModel):
@@ -90,6 +90,36 @@ class GenerateLMParams(TeacherLMParams):
     )
 
 
+class StudentModelParams(BaseModel):
+    """A teacher with an explicit model of every (persistent) student."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_by: Literal["descriptor", "none"] = Field(
+        "descriptor",
+        description="students whose value model is shared: those with one descriptor (group), or all ('none': a "
+        "teacher blind to the kinds of students)",
+    )
+    prior_std: float = Field(0.5, gt=0, description="prior std of a sentence's value for a group, in gain units")
+    student_prior_std: float = Field(
+        0.25,
+        gt=0,
+        description="prior std of a student's own correction to its group's values (smaller: trust the group)",
+    )
+    exploration: float = Field(1.0, gt=0, description="scale of the posterior spread in each Thompson draw")
+
+
+class TakeTurnsParams(BaseModel):
+    """Several teachers teach the same (persistent) students in turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teachers: list[ComponentRef] = Field(
+        min_length=2, description="the teachers, as {name, params}; each teaches `turn` episodes, then the next"
+    )
+    turn: int = Field(10, ge=1, description="episodes per turn")
+
+
 class ValueBanditParams(BaseModel):
     """A teacher with a memory of what it sent: per-sentence values fitted to every past reward."""
 
@@ -148,6 +178,27 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.generate_lm:GenerateLMTeacher",
         params=GenerateLMParams,
         roadmap=("teacher.speaking.generate", "teacher.awareness.no-student-model", "task.teacher.select-optimal-data"),
+    )
+    yield TeacherSpec(
+        name="student-model",
+        summary="an explicit model of every persistent student (competence, per-sentence gain); Thompson per student",
+        factory="ilm_plugins.teachers.student_model:StudentModelTeacher",
+        params=StudentModelParams,
+        roadmap=(
+            "teacher.awareness.student-model",
+            "teacher.awareness.memory-buffer",
+            "teacher.speaking.select-from-bin",
+            "task.teacher.adapt-to-students",
+        ),
+    )
+    yield TeacherSpec(
+        name="take-turns",
+        summary="reference: several teachers teach the same students in turn (do students adapt to each?)",
+        factory="ilm_plugins.teachers.take_turns:TakeTurnsTeacher",
+        params=TakeTurnsParams,
+        roadmap=("task.student.adapt-to-teachers",),
+        role="reference",
+        capabilities=frozenset({"privileged"}),
     )
     yield TeacherSpec(
         name="random",
