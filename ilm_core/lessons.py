@@ -44,12 +44,14 @@ class LessonRules:
             max_length = max(len(s) for part in parts for s in part)
         return cls(teacher, n_students, budget, len(data.pool), len(data.vocabulary), max_length)
 
-    def check(self, lessons: object, size: int | None = None) -> None:
+    def check(self, lessons: object, size: int | None = None, allows: str | None = None) -> None:
         """Raise a PluginError naming the teacher unless `lessons` has one valid lesson per student.
 
-        `size` (default: the budget) is the most sentences one lesson may hold.
+        `size` (default: the budget) is the most sentences one lesson may hold; `allows` says so
+        in the error (default: "the budget allows 1 to <size>").
         """
         size = self.budget if size is None else size
+        allows = allows or f"the budget allows 1 to {size}"
 
         def fail(msg: str) -> None:
             raise PluginError(
@@ -65,7 +67,7 @@ class LessonRules:
             idx, generated = lesson.indices, lesson.sentences
             total = len(idx) + len(generated)
             if not 1 <= total <= size:
-                fail(f"lesson {i} has {total} sentences; the budget allows 1 to {size}")
+                fail(f"lesson {i} has {total} sentences; {allows}")
             if len(set(idx)) != len(idx):
                 fail(f"lesson {i} repeats a sentence: {idx}")
             bad = [j for j in idx if not 0 <= j < self.pool_size]
@@ -92,12 +94,19 @@ def sentences_of(lesson: Lesson, pool: Sequence[Sentence]) -> list[Sentence]:
     return [list(pool[j]) for j in lesson.indices] + [list(s) for s in lesson.sentences]
 
 
+def exam_domain_labels(
+    lesson: Lesson, pool_labels: Sequence[bool], label: Callable[[Sentence], bool | None]
+) -> list[bool]:
+    """Whether each sentence of a lesson is in the exam's domain; a generated sentence the
+    environment cannot label counts as outside it (`generated_counts` reports how many there were)."""
+    return [pool_labels[j] for j in lesson.indices] + [label(s) is True for s in lesson.sentences]
+
+
 def exam_domain_fraction(
     lesson: Lesson, pool_labels: Sequence[bool], label: Callable[[Sentence], bool | None]
 ) -> float:
-    """Share of a lesson's sentences in the exam's domain; a generated sentence the environment
-    cannot label counts as outside it (`generated_counts` reports how many there were)."""
-    labels = [pool_labels[j] for j in lesson.indices] + [label(s) is True for s in lesson.sentences]
+    """Share of a lesson's sentences in the exam's domain (0 for an empty lesson)."""
+    labels = exam_domain_labels(lesson, pool_labels, label)
     return statistics.fmean(labels) if labels else 0.0
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import Feedback, Lesson, RoundContext, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import GenerateLMParams
 from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.teachers.select_bin import pretrained_lm
@@ -115,10 +115,16 @@ class GenerateLMTeacher(Teacher):
         self.generator = torch.Generator().manual_seed(context.seed)
         self.updates = 0
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        k = self.context.budget
+    def write(self, n_students: int, k: int) -> list[Lesson]:
+        """`k` freshly generated sentences for each student."""
         drawn = sample_sentences(self.lm, n_students * k, self.vocab, self.max_length, self.generator)
         return [Lesson(student=i, sentences=drawn[i * k : (i + 1) * k]) for i in range(n_students)]
+
+    def select(self, n_students: int, episode: int) -> list[Lesson]:
+        return self.write(n_students, self.context.budget)
+
+    def select_round(self, context: RoundContext) -> list[Lesson]:
+        return self.write(context.n_students, context.size)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         p = self.params
