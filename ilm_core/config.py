@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
+from ilm_core.messages import ComponentRef
+from ilm_core.population import PopulationGroup, check_population
 from ilm_core.registry import Registry, describe_validation_error
 
 COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
@@ -69,6 +71,12 @@ class ExperimentConfig(BaseModel):
         "finite), 'stop' ends the run. Either way the finished episodes stay on disk.",
     )
 
+    population: list[PopulationGroup] | None = Field(
+        None,
+        description="a mixed population: groups of students that differ in student plugin, size or prior "
+        "knowledge (their counts add up to `students`); None: every student is `student`",
+    )
+
     @model_serializer(mode="wrap")
     def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Fields added after runs were recorded are written only when set, so that the config
@@ -82,7 +90,7 @@ class ExperimentConfig(BaseModel):
 
 
 #: fields added after runs were recorded, with the value that leaves them out of a dump
-_LATER_DEFAULTS = {"student_lifetime": "episode"}
+_LATER_DEFAULTS = {"student_lifetime": "episode", "population": None}
 
 #: Python's spellings of the non-finite floats (what `repr(float)` writes), besides JSON's
 _NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -194,10 +202,35 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         params = registry.validate_params(kind, spec.name, choice.params)
         updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
     config = config.model_copy(update=updates)
+    if config.population is not None:
+        config = config.model_copy(update={"population": _resolve_population(config, registry)})
     from ilm_core.protocol import plan_of
 
     plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
     return config
+
+
+def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[PopulationGroup]:
+    """Each group's student validated like a component; the counts and prior knowledge checked."""
+    groups = config.population or []
+    problem = check_population(groups, config.students)
+    if problem:
+        raise ConfigError(f"population: {problem}.")
+    out = []
+    for k, group in enumerate(groups):
+        ref = group.student or ComponentRef(**config.student.model_dump())
+        spec = registry.get("student", ref.name)
+        params = registry.validate_params("student", spec.name, ref.params)
+        if group.prior != "none" and "persistent" not in spec.capabilities:
+            raise ConfigError(
+                f"population[{k}] ('{group.name}') has prior = '{group.prior}', but student '{spec.name}' cannot "
+                "persist (it lacks the 'persistent' capability), so it cannot keep its prior knowledge; choose a "
+                "student that persists (e.g. transformer-lm) or prior = 'none'"
+            )
+        out.append(
+            group.model_copy(update={"student": ComponentRef(name=spec.name, params=params.model_dump(mode="json"))})
+        )
+    return out
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

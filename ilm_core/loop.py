@@ -53,6 +53,15 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import (
+    descriptors,
+    groups_of,
+    load_students,
+    members,
+    prior_lesson,
+    run_round,
+    save_students,
+)
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
 from ilm_core.reporting import LAST, last_mean, teacher_role
@@ -125,6 +134,7 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             device=config.device,
             episodes=config.episodes,
             privileged=registry.get("teacher", config.teacher.name).privileged,
+            students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
         )
     )
 
@@ -162,6 +172,10 @@ class Experiment:
         cfg, reg = self.config, self.registry
         self.environment = environment_plugin(cfg, reg)
         self.data = build_environment(cfg, reg, self.environment)
+        self.priors = {
+            g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
+            for k, g in enumerate(cfg.population or [])
+        }
         self.rules = LessonRules.of(
             self.data,
             teacher=cfg.teacher.name,
@@ -287,7 +301,11 @@ class Experiment:
                 probe=rnd.probe,
                 probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
             )
-            got = self.executor.run(job)
+            if cfg.population:
+                fresh = k == 0 and (cfg.student_lifetime == "episode" or episode == 0)
+                got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{episode}")
+            else:
+                got = self.executor.run(job)
             if exams:
                 got = self._apply_divergence_policy(got, episode)
             for i, lesson in enumerate(lessons):
@@ -330,6 +348,8 @@ class Experiment:
             extras["sentences_used"] = [float(len(u)) for u in used]
         for key in sorted({key for t in totals for key in t}):
             extras[key] = [t.get(key) for t in totals]
+        if cfg.population:
+            extras["population_group"] = [float(k) for k, ids in enumerate(members(cfg.population)) for _ in ids]
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
         plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
         if extras or not plain:
@@ -464,7 +484,11 @@ class Experiment:
             "episode": completed,
             "teacher": self.teacher.state_dict(),
             "rng": seeding.rng_state(),
-            **({"students": self.executor.save_students("run")} if self.config.student_lifetime == "run" else {}),
+            **(
+                {"students": save_students(self.executor, "run", self.config.population)}
+                if self.config.student_lifetime == "run"
+                else {}
+            ),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -557,7 +581,7 @@ class Experiment:
                 check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
                 if cfg.student_lifetime == "run" and "students" in state:
-                    self.executor.load_students("run", state["students"])
+                    load_students(self.executor, "run", cfg.population, state["students"])
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ilm_core.messages import ComponentRef, EnvironmentData, Sentence
+from ilm_core.errors import ConfigError
+from ilm_core.messages import ComponentRef, EnvironmentData, Sentence, StudentReport, TrainingJob
 
 
 class PopulationGroup(BaseModel):
@@ -42,6 +43,11 @@ class StudentDescriptor(BaseModel):
     student: str
     params: dict[str, Any] = Field(default_factory=dict)
     prior: str = "none"
+
+
+def groups_of(config: Any) -> list[PopulationGroup]:
+    """The config's population, or one group "all" of `students` students of the run's student."""
+    return list(config.population or [PopulationGroup(name="all", count=config.students)])
 
 
 def check_population(groups: Sequence[PopulationGroup], students: int) -> str | None:
@@ -81,8 +87,65 @@ def prior_lesson(group: PopulationGroup, data: EnvironmentData, seed: int) -> li
     inside = group.prior == "exam-domain"
     candidates = [s for s, label in zip(data.pool, data.pool_in_exam_domain, strict=True) if label == inside]
     if len(candidates) < group.prior_sentences:
-        raise ValueError(
+        raise ConfigError(
             f"population group '{group.name}' asks for {group.prior_sentences} {group.prior} prior sentences, "
-            f"the pool has {len(candidates)}"
+            f"the pool has {len(candidates)}; lower prior_sentences or enlarge the pool"
         )
     return [list(s) for s in random.Random(seed).sample(candidates, group.prior_sentences)]
+
+
+def run_round(
+    executor: Any,
+    job: TrainingJob,
+    groups: Sequence[PopulationGroup],
+    priors: dict[str, list[Sentence]],
+    *,
+    fresh: bool,
+    tag: str,
+) -> list[StudentReport]:
+    """Run one round's job group by group (each with its own student plugin and kept students)
+    and return the reports in student order.
+
+    `fresh`: the students are new this round, so a group with prior knowledge learns its prior
+    lesson first (without an exam). Students kept for the run or the episode live in cohort
+    "<cohort>/<group>"; a one-round job that keeps none uses "<tag>/<group>" for the prior and
+    releases it with the round.
+    """
+    reports: list[StudentReport] = []
+    for group, ids in zip(groups, members(groups), strict=True):
+        prior = priors.get(group.name, [])
+        cohort = f"{job.cohort}/{group.name}" if job.cohort else (f"{tag}/{group.name}" if prior else None)
+        sub = job.subset(ids).model_copy(
+            update={
+                "student": group.student or job.student,
+                "cohort": cohort,
+                "release": job.release or (job.cohort is None and cohort is not None),
+            }
+        )
+        if fresh and prior:
+            executor.run(
+                sub.model_copy(update={"lessons": [prior] * len(ids), "exams": {}, "release": False, "probe": 0})
+            )
+        reports += [r.model_copy(update={"student": ids[r.student]}) for r in executor.run(sub)]
+    return reports
+
+
+def cohorts(cohort: str, groups: Sequence[PopulationGroup] | None) -> list[str]:
+    """The names under which an executor keeps a (mixed) cohort's students."""
+    return [cohort] if not groups else [f"{cohort}/{g.name}" for g in groups]
+
+
+def save_students(executor: Any, cohort: str, groups: Sequence[PopulationGroup] | None) -> dict[str, Any]:
+    """A checkpoint's students: the executor's state of the cohort (of each group's, for a mixed one)."""
+    if not groups:
+        return executor.save_students(cohort)
+    return {"groups": {name: executor.save_students(name) for name in cohorts(cohort, groups)}}
+
+
+def load_students(executor: Any, cohort: str, groups: Sequence[PopulationGroup] | None, state: dict[str, Any]) -> None:
+    """Restore what `save_students` returned."""
+    if not groups:
+        executor.load_students(cohort, state)
+        return
+    for name in cohorts(cohort, groups):
+        executor.load_students(name, state["groups"][name])
