@@ -221,11 +221,13 @@ def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[Po
         ref = group.student or ComponentRef(**config.student.model_dump())
         spec = registry.get("student", ref.name)
         params = registry.validate_params("student", spec.name, ref.params)
-        if group.prior != "none" and "persistent" not in spec.capabilities:
+        needs = f"prior = '{group.prior}'" if group.prior != "none" else None
+        needs = needs or ("student_lifetime = 'run'" if config.student_lifetime == "run" else None)
+        if needs and "persistent" not in spec.capabilities:
             raise ConfigError(
-                f"population[{k}] ('{group.name}') has prior = '{group.prior}', but student '{spec.name}' cannot "
-                "persist (it lacks the 'persistent' capability), so it cannot keep its prior knowledge; choose a "
-                "student that persists (e.g. transformer-lm) or prior = 'none'"
+                f"population[{k}] ('{group.name}') needs students that persist ({needs}), but student "
+                f"'{spec.name}' cannot (it lacks the 'persistent' capability); choose a student that persists "
+                "(e.g. transformer-lm or lstm-lm), or prior = 'none' and student_lifetime = 'episode'"
             )
         out.append(
             group.model_copy(update={"student": ComponentRef(name=spec.name, params=params.model_dump(mode="json"))})
