@@ -2,12 +2,14 @@
 
     python experiments/roadmap_teachers.py generate runs/task1-generate-lm runs/task1-generate-lm-oracle
     python experiments/roadmap_teachers.py population runs/task1-mixed runs/task1-mixed-oracle
+    python experiments/roadmap_teachers.py turns runs/task1-take-turns
 
 `generate`: one row per seed, last 10 episodes: fraction of the generated sentences in the exam's
 domain, feedback and held-out perplexity, the oracle's held-out perplexity (same environment,
 student and exam), their ratio, and generated sentences that copy an exam, held-out or pool/corpus
 sentence over the whole run. `population`: one row per teacher setting and student group, last 10
 episodes, mean ± std over seeds of the group's held-out perplexity and exam-domain fraction.
+`turns`: for a take-turns run, one row per turn (`ilm_plugins.teachers.take_turns.tracking`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import statistics
 from pathlib import Path
 
 from ilm_core.reporting import LAST, Run, find_runs, group_settings, mean_std, oracle_baselines
+from ilm_plugins.teachers.take_turns import tracking
 
 
 def per_student_last(run: Run, key: str, students: list[int]) -> float:
@@ -80,13 +83,29 @@ def population_table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def turns_table(runs: list[Run]) -> str:
+    lines = [
+        "| run | turn | teacher | episodes | held-out ppl first | last | settled | episodes to settle |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        names = [t["name"] for t in run.config["teacher"]["params"]["teachers"]]
+        for row in tracking(run.records):
+            lines.append(
+                f"| {run.path.name} | {row['turn']} | {names[row['teacher']]} | {row['episodes']} | "
+                f"{row['first']:.2f} | {row['last']:.2f} | {row['settled']:.2f} | {row['settle']} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("table", choices=["generate", "population"])
+    ap.add_argument("table", choices=["generate", "population", "turns"])
     ap.add_argument("runs", nargs="+", type=Path)
     args = ap.parse_args()
     runs = find_runs(args.runs)
-    print(generate_table(runs) if args.table == "generate" else population_table(runs))
+    tables = {"generate": generate_table, "population": population_table, "turns": turns_table}
+    print(tables[args.table](runs))
 
 
 if __name__ == "__main__":
