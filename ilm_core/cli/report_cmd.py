@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ilm_core import plots
 from ilm_core.cli.outputs import table_console, writable_folder
-from ilm_core.reporting import Run, find_runs, group_settings, oracle_baselines, summary_rows
+from ilm_core.reporting import Run, find_runs, group_settings, oracle_baselines, privileged_teachers, summary_rows
 from ilm_core.rundir import atomic_write_json
 
 
@@ -58,14 +58,16 @@ def report(
     out = writable_folder(out if out is not None else default_out(all_runs))  # before the work
     oracles = oracle_baselines(all_runs)
     settings = group_settings(all_runs)
-    baseline_names = ("oracle", "random", "worst-case")
-    learners = [s for s in settings if s.config["teacher"]["name"] not in baseline_names] or settings
+    learners = [s for s in settings if not any(run.is_reference() for run in s.runs)] or settings
     domain = "the exam domain"
     files = [
         plots.figure2(learners, out / "figure2.png", domain),
         plots.overlaps(learners, out / "overlaps.png"),
         plots.exams(learners, oracles, out / "exams.png"),
     ]
+    scored = plots.components(learners, out / "components.png")  # exams with components or pairs only
+    if scored is not None:
+        files.append(scored)
     rows = summary_rows(settings, oracles)
     several = any(len(s.runs) > 1 for s in settings)
     table = Table(title=f"last {10} episodes" + (", mean ± std over seeds" if several else ", one run per setting"))
@@ -89,9 +91,17 @@ def report(
             f"[red]YES: seeds {', '.join(map(str, flagged))}[/]" if flagged else "no",
         )
     console.print(table)
-    atomic_write_json(out / "report.json", {"settings": rows, "figures": [str(f) for f in files]})
+    privileged = privileged_teachers(all_runs)
+    if privileged:
+        console.print(
+            f"privileged references (read the pool's exam-domain labels, not learned): {', '.join(privileged)}"
+        )
+    atomic_write_json(
+        out / "report.json",
+        {"settings": rows, "privileged_references": privileged, "figures": [str(f) for f in files]},
+    )
     console.print("figures: " + ", ".join(str(f) for f in files))
-    without = [r for r in all_runs if r.teacher not in baseline_names and (r.env_key(), r.seed) not in oracles]
+    without = [r for r in all_runs if not r.is_reference() and (r.env_key(), r.seed) not in oracles]
     if without:
         console.print(oracle_hint(without[0], len(without)), soft_wrap=True, highlight=False)
     if any(r["taught_to_the_test"] for r in rows):
