@@ -17,9 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
+from ilm_core.records import KINDS
 from ilm_core.registry import Registry, describe_validation_error
 
-COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
+COMPONENTS = KINDS  # one chosen per run, each a field of ExperimentConfig
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
 
 

@@ -18,6 +18,7 @@ from ilm_core import (
     ExecutorContext,
     NoParams,
     PluginError,
+    Student,
     StudentSpec,
     TrainingJob,
     hookimpl,
@@ -142,12 +143,12 @@ class _OneAtATimePlugin:
 
         inner = TransformerLMStudent(TransformerLMParams(**TINY_STUDENT))
 
-        class Student:
+        class OneAtATime(Student):
             def train(self, lessons, seeds, vocab_size, device):
                 _OneAtATimePlugin.groups.append(len(lessons))
                 return inner.train(lessons, seeds, vocab_size, device)
 
-        return Student()
+        return OneAtATime()
 
     @hookimpl
     def ilm_students(self) -> Iterator[StudentSpec]:
@@ -263,11 +264,11 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
     class Failing:
         @staticmethod
         def factory(params: NoParams):
-            class Student:
+            class Raising(Student):
                 def train(self, lessons, seeds, vocab_size, device):
                     raise RuntimeError("boom in a lane")
 
-            return Student()
+            return Raising()
 
         @hookimpl
         def ilm_students(self) -> Iterator[StudentSpec]:
