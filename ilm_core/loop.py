@@ -197,6 +197,8 @@ class Experiment:
         for i, lesson in enumerate(lessons):
             if not isinstance(lesson, Lesson):
                 fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
+            if lesson.student != i:
+                fail(f"lesson {i} is addressed to student {lesson.student}; lesson i must go to student i")
             idx = lesson.indices
             if not 1 <= len(idx) <= rnd.size:
                 fail(f"lesson {i} has {len(idx)} sentences; {allows}")
