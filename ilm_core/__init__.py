@@ -11,10 +11,12 @@ from typing import Any
 
 from ilm_core import seeding
 from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.config import identity as config_identity
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
     IlmError,
+    LabelAccessError,
     PluginError,
     RunDirError,
     StudentDivergedError,
@@ -28,29 +30,34 @@ from ilm_core.interfaces import (
     Executor,
     ExecutorContext,
     Interaction,
+    ReferenceTeacherContext,
     RoundContext,
     RoundResult,
     Student,
     StudentGroup,
     Teacher,
     TeacherContext,
+    Tracker,
     TrainedStudents,
 )
 from ilm_core.loop import build_environment
 from ilm_core.messages import (
     ComponentRef,
+    ComponentScore,
     EnvironmentData,
     EpisodeRecord,
     ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
+    MinimalPair,
     Round,
     SentencePreferences,
     StudentReport,
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -61,9 +68,12 @@ from ilm_core.records import (
     RoadmapCell,
     StudentSpec,
     TeacherSpec,
+    TrackerSpec,
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
+from ilm_core.rundir import atomic_write_json
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -83,6 +93,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LAST_EPISODES",
     "ComponentRef",
+    "ComponentScore",
     "ConfigError",
     "Environment",
     "EnvironmentData",
@@ -101,17 +112,22 @@ __all__ = [
     "Interaction",
     "InteractionOutcome",
     "InteractionSpec",
+    "LabelAccessError",
     "Lesson",
+    "MinimalPair",
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "ReferenceTeacherContext",
     "Registry",
     "RoadmapCell",
     "Round",
     "RoundContext",
     "RoundResult",
+    "Run",
     "RunDirError",
     "SentencePreferences",
+    "Setting",
     "Student",
     "StudentDivergedError",
     "StudentGroup",
@@ -122,15 +138,25 @@ __all__ = [
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
+    "Tracker",
+    "TrackerSpec",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
     "Workbench",
+    "atomic_write_json",
     "build_environment",
+    "config_identity",
     "default_registry",
+    "find_runs",
+    "group_settings",
     "hookimpl",
     "inspect_teacher",
+    "load_run",
+    "mean_std",
+    "oracle_baselines",
     "ordered_seeds",
     "resolve",
+    "run_figures",
     "seeding",
 ]

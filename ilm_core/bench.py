@@ -226,6 +226,8 @@ class TimedPair:
         n = len(self.job.seeds)
         if self.cuda and self.in_workers:
             return None, "n/a (in workers)"
+        if self.ex.remote_workers:
+            return None, "n/a (in remote workers)"
         if self.cuda:
             return self.cuda_peak / n / 2**20, "cuda max_memory_allocated / N"
         return self.rss_peak / n / 2**20, "peak RSS delta / N (sampled)"

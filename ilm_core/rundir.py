@@ -26,6 +26,8 @@ METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 LOCK = "run.lock"
 CHECKPOINTS = "checkpoints"
+#: files the environment made for the run (e.g. its trained tokenizer)
+ENVIRONMENT = "environment"
 _CKPT = re.compile(r"^episode-(\d{6})\.pt$")
 
 
@@ -108,10 +110,17 @@ class RunDir:
 
     def remove_stale_temp_files(self) -> None:
         """Temp files of atomic writes that a killed process never renamed (only call under the lock)."""
-        for folder in (self.path, self.path / CHECKPOINTS):
+        for folder in (self.path, self.path / CHECKPOINTS, self.path / ENVIRONMENT):
             if folder.is_dir():
                 for tmp in folder.glob(".*.tmp-*"):
                     tmp.unlink(missing_ok=True)
+
+    def write_artifacts(self, files: dict[str, str]) -> None:
+        """Files an environment made (e.g. its tokenizer), kept in environment/ beside the run."""
+        if files:
+            (self.path / ENVIRONMENT).mkdir(exist_ok=True)
+        for name, text in files.items():
+            atomic_write_bytes(self.path / ENVIRONMENT / name, text.encode())
 
     # -- lock ------------------------------------------------------------------------------
     def lock(self) -> None:
