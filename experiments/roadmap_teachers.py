@@ -18,7 +18,8 @@ import argparse
 import statistics
 from pathlib import Path
 
-from ilm_core.reporting import LAST, Run, find_runs, group_settings, mean_std, oracle_baselines
+from ilm_core import LAST_EPISODES as LAST
+from ilm_core import Run, find_runs, group_settings, mean_std, oracle_baselines
 from ilm_plugins.teachers.take_turns import tracking
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ilm_core import seeding
 from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.config import identity as config_identity
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -58,6 +59,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -72,7 +74,9 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
+from ilm_core.rundir import atomic_write_json
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -125,9 +129,11 @@ __all__ = [
     "Round",
     "RoundContext",
     "RoundResult",
+    "Run",
     "RunDirError",
     "RunInfo",
     "SentencePreferences",
+    "Setting",
     "Student",
     "StudentDivergedError",
     "StudentGroup",
@@ -145,12 +151,20 @@ __all__ = [
     "TrainingJob",
     "UnknownPluginError",
     "Workbench",
+    "atomic_write_json",
     "build_environment",
     "build_roadmap",
+    "config_identity",
     "default_registry",
+    "find_runs",
+    "group_settings",
     "hookimpl",
     "inspect_teacher",
+    "load_run",
+    "mean_std",
+    "oracle_baselines",
     "ordered_seeds",
     "resolve",
+    "run_figures",
     "seeding",
 ]
