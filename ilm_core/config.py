@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
+from ilm_core.messages import ComponentRef
+from ilm_core.population import PopulationGroup, check_population
 from ilm_core.registry import Registry, describe_validation_error
 from ilm_core.trackers import choose_trackers, parse_trackers
 
@@ -77,6 +79,12 @@ class ExperimentConfig(BaseModel):
         "mlflow; `ilm plugins` lists them); they never change its numbers",
     )
 
+    population: list[PopulationGroup] | None = Field(
+        None,
+        description="a mixed population: groups of students that differ in student plugin, size or prior "
+        "knowledge (their counts add up to `students`); None: every student is `student`",
+    )
+
     @model_serializer(mode="wrap")
     def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Fields added after runs were recorded are written only when set, so that the config
@@ -90,7 +98,7 @@ class ExperimentConfig(BaseModel):
 
 
 #: fields added after runs were recorded, with the value that leaves them out of a dump
-_LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}}
+_LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
 
 
 def identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -218,10 +226,37 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
             detail = describe_validation_error(exc, prefix=f"trackers.{spec.name}", model=spec.params)
             raise ConfigError(detail) from None
     config = config.model_copy(update={**updates, "trackers": trackers})
+    if config.population is not None:
+        config = config.model_copy(update={"population": _resolve_population(config, registry)})
     from ilm_core.protocol import plan_of
 
     plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
     return config
+
+
+def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[PopulationGroup]:
+    """Each group's student validated like a component; the counts and prior knowledge checked."""
+    groups = config.population or []
+    problem = check_population(groups, config.students)
+    if problem:
+        raise ConfigError(f"population: {problem}.")
+    out = []
+    for k, group in enumerate(groups):
+        ref = group.student or ComponentRef(**config.student.model_dump())
+        spec = registry.get("student", ref.name)
+        params = registry.validate_params("student", spec.name, ref.params)
+        needs = f"prior = '{group.prior}'" if group.prior != "none" else None
+        needs = needs or ("student_lifetime = 'run'" if config.student_lifetime == "run" else None)
+        if needs and "persistent" not in spec.capabilities:
+            raise ConfigError(
+                f"population[{k}] ('{group.name}') needs students that persist ({needs}), but student "
+                f"'{spec.name}' cannot (it lacks the 'persistent' capability); choose a student that persists "
+                "(e.g. transformer-lm or lstm-lm), or prior = 'none' and student_lifetime = 'episode'"
+            )
+        out.append(
+            group.model_copy(update={"student": ComponentRef(name=spec.name, params=params.model_dump(mode="json"))})
+        )
+    return out
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

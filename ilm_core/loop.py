@@ -20,6 +20,7 @@ from ilm_core.config import ExperimentConfig, identity
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
+    Environment,
     Exam,
     Executor,
     ExecutorContext,
@@ -29,12 +30,20 @@ from ilm_core.interfaces import (
     Teacher,
     TeacherContext,
 )
+from ilm_core.lessons import (
+    LessonRules,
+    exam_domain_fraction,
+    exam_domain_labels,
+    generated_counts,
+    generated_summary,
+    sentences_of,
+    write_generated,
+)
 from ilm_core.measures import overlaps
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
     EpisodeRecord,
-    ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
@@ -43,9 +52,18 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import (
+    descriptors,
+    groups_of,
+    load_students,
+    members,
+    prior_lesson,
+    run_round,
+    save_students,
+)
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
-from ilm_core.reporting import LAST, last_mean
+from ilm_core.reporting import LAST, last_mean, teacher_role
 from ilm_core.rundir import SUMMARY, RunDir
 from ilm_core.trackers import build_trackers
 
@@ -62,18 +80,26 @@ class RunInfo:
 
 
 def _fingerprint(data: EnvironmentData) -> str:
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
+    # the data sets only: minimal pairs are built from them, artifacts (a tokenizer) from the corpus
+    derived = {"minimal_pairs", "heldout_minimal_pairs", "artifacts"}
+    return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
 
 
-def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
+def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
+    """The config's environment plugin, guarded so that its errors name it."""
+    name = config.environment.name
+    return Guarded(registry.build("environment", name, config.environment.params), "environment", name)  # type: ignore[return-value]
+
+
+def build_environment(config: ExperimentConfig, registry: Registry, env: Environment | None = None) -> EnvironmentData:
     """Build and check the environment's data sets (disjoint, budget fits the pool)."""
     name = config.environment.name
-    env = Guarded(registry.build("environment", name, config.environment.params), "environment", name)
+    env = env if env is not None else environment_plugin(config, registry)
     try:
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
             data = EnvironmentData.model_validate(data)
-    except PluginError:
+    except IlmError:
         raise
     except Exception as exc:
         raise PluginError(f"environment plugin '{name}' built invalid data: {exc}", plugin=name, stage="build") from exc
@@ -98,8 +124,9 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
-    """Give the teacher what it may know of the run (never the exams) and its own seed."""
+def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, registry: Registry) -> None:
+    """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
+    privileged reference teacher) and its own seed."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -108,6 +135,8 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
+            privileged=registry.get("teacher", config.teacher.name).privileged,
+            students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
         )
     )
 
@@ -143,12 +172,26 @@ class Experiment:
     # -- set-up ----------------------------------------------------------------------------
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
-        self.data = build_environment(cfg, reg)
+        self.environment = environment_plugin(cfg, reg)
+        self.data = build_environment(cfg, reg, self.environment)
+        self.priors = {
+            g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
+            for k, g in enumerate(cfg.population or [])
+        }
+        self.rules = LessonRules.of(
+            self.data,
+            teacher=cfg.teacher.name,
+            n_students=cfg.students,
+            budget=cfg.budget,
+            max_length=self.environment.max_sentence_length(),
+        )
         self.teacher = build_teacher(cfg, reg)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
         self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        self.exam.attach(self.data)
+        self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             executor.prepare(
@@ -171,7 +214,7 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data)
+        setup_teacher(self.teacher, cfg, self.data, reg)
         self.interaction.setup(
             TeacherContext.of(
                 self.data,
@@ -186,29 +229,17 @@ class Experiment:
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson], rnd: Round, k: int, sent: list[list[int]]) -> None:
         cfg, name = self.config, self.config.teacher.name
-        pool = len(self.data.pool)
         allows = f"the budget allows 1 to {cfg.budget}" if len(self.plan) == 1 else f"round {k} allows 1 to {rnd.size}"
-
-        def fail(msg: str) -> None:
-            raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
-
-        if not isinstance(lessons, list) or len(lessons) != cfg.students:
-            got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
-            fail(f"expected {cfg.students} lessons (one per student), got {got}")
+        self.rules.check(lessons, size=rnd.size, allows=allows)
         for i, lesson in enumerate(lessons):
-            if not isinstance(lesson, Lesson):
-                fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
-            idx = lesson.indices
-            if not 1 <= len(idx) <= rnd.size:
-                fail(f"lesson {i} has {len(idx)} sentences; {allows}")
-            if len(set(idx)) != len(idx):
-                fail(f"lesson {i} repeats a sentence: {idx}")
-            bad = [j for j in idx if not 0 <= j < pool]
-            if bad:
-                fail(f"lesson {i} has index {bad[0]}, outside the pool 0..{pool - 1}")
-            again = sorted(set(idx) & set(sent[i]))
+            again = sorted(set(lesson.indices) & set(sent[i]))
             if again and not rnd.repeats:
-                fail(f"round {k} resends to student {i} sentence(s) {again} it got in an earlier round of the episode")
+                raise PluginError(
+                    f"teacher plugin '{name}' sent an invalid lesson: round {k} resends to student {i} sentence(s) "
+                    f"{again} it got in an earlier round of the episode",
+                    plugin=name,
+                    stage="select",
+                )
 
     def _cohort(self, episode: int) -> str | None:
         """Under which name the executor keeps this episode's students (None: it need not)."""
@@ -233,8 +264,11 @@ class Experiment:
         feedback_items = self.exam.feedback_items(
             list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
         )
+        labels = self.exam.labels(feedback_items)
+        evaluations = self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode))
         cohort, seeds, n = self._cohort(episode), self._seeds(episode), cfg.students
         sent: list[list[int]] = [[] for _ in range(n)]
+        written: list[list[list[int]]] = [[] for _ in range(n)]  # generated sentences received so far
         used: list[list[int]] = [[] for _ in range(n)]
         totals: list[dict[str, float]] = [{} for _ in range(n)]
         history: list[list[Feedback]] = []
@@ -256,34 +290,45 @@ class Experiment:
             lessons = self.teacher.select_round(context)
             self._check_lessons(lessons, rnd, k, sent)
             final = rnd.exam == "final"
-            exams = {}
+            exams, item_labels = {}, {}
             if rnd.exam != "none":
                 exams["feedback"] = feedback_items
+                if labels:
+                    item_labels["feedback"] = labels
                 if final and data.heldout_exam:
                     exams["heldout"] = data.heldout_exam
+                if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
+                    exams.update({name: items for name, (items, _) in evaluations.items()})
+                    item_labels.update({name: lab for name, (_, lab) in evaluations.items() if lab})
             job = TrainingJob(
                 student=ComponentRef(**cfg.student.model_dump()),
                 exam=ComponentRef(**cfg.exam.model_dump()),
                 vocab_size=len(data.vocabulary),
-                lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
+                lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
                 seeds=seeds,
                 exams=exams,
                 cohort=cohort,
                 release=final and cohort is not None and cfg.student_lifetime == "episode",
                 probe=rnd.probe,
                 probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
+                labels=item_labels,
             )
-            got = self.executor.run(job)
+            if cfg.population:
+                fresh = k == 0 and (cfg.student_lifetime == "episode" or episode == 0)
+                got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{episode}")
+            else:
+                got = self.executor.run(job)
             if exams:
                 got = self._apply_divergence_policy(got, episode)
             for i, lesson in enumerate(lessons):
                 sent[i] += lesson.indices
+                written[i] += lesson.sentences
             for r in got:
                 picked = lessons[r.student].indices
-                used[r.student] += picked if r.used is None else [picked[p] for p in r.used]
+                used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
                 for key, value in r.stats.items():
                     totals[r.student][key] = totals[r.student].get(key, 0.0) + value
-            so_far = [Lesson(student=i, indices=list(sent[i])) for i in range(n)]
+            so_far = [Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)]
             feedback = []
             if exams or rnd.probe:
                 # the interaction (and through it the teacher) sees the feedback exam only
@@ -301,7 +346,7 @@ class Experiment:
             rounds.append(self._round_entry(k, rnd, lessons, got, feedback))
             reports = got
         outcome = InteractionOutcome(
-            lessons=[Lesson(student=i, indices=list(sent[i])) for i in range(n)],
+            lessons=[Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)],
             feedback=feedback,
             reports=reports,
             teacher=TeacherUpdate(stats=stats),
@@ -315,6 +360,8 @@ class Experiment:
             extras["sentences_used"] = [float(len(u)) for u in used]
         for key in sorted({key for t in totals for key in t}):
             extras[key] = [t.get(key) for t in totals]
+        if cfg.population:
+            extras["population_group"] = [float(k) for k, ids in enumerate(members(cfg.population)) for _ in ids]
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
         plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
         if extras or not plain:
@@ -336,13 +383,15 @@ class Experiment:
         self, k: int, rnd: Round, lessons: list[Lesson], reports: list[StudentReport], feedback: list[Feedback]
     ) -> dict[str, Any]:
         """What the record keeps of one round of a several-round episode."""
-        inside = self.data.pool_in_exam_domain
+        inside, label = self.data.pool_in_exam_domain, self.environment.label
         entry: dict[str, Any] = {
             "round": k,
             "size": rnd.size,
             "exam": rnd.exam,
             "reward": rnd.reward,
-            "fraction_exam_domain": statistics.fmean(inside[j] for lesson in lessons for j in lesson.indices),
+            "fraction_exam_domain": statistics.fmean(
+                x for ls in lessons for x in exam_domain_labels(ls, inside, label)
+            ),
         }
         ppl = [r.exams["feedback"].perplexity for r in reports if "feedback" in r.exams]
         if ppl:
@@ -381,11 +430,12 @@ class Experiment:
         for r in reports:
             if r.diverged:
                 exams = {
-                    name: ExamResult(
-                        perplexity=worst,
-                        item_perplexities=[worst] * len(res.item_perplexities),
-                        nll=math.nan,
-                        tokens=res.tokens,
+                    name: res.model_copy(
+                        update={
+                            "perplexity": worst,
+                            "item_perplexities": [worst] * len(res.item_perplexities),
+                            "nll": math.nan,
+                        }
                     )
                     for name, res in r.exams.items()
                 }
@@ -399,8 +449,9 @@ class Experiment:
         data, lessons, reports = self.data, outcome.lessons, outcome.reports
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
-        fractions = [statistics.fmean(data.pool_in_exam_domain[j] for j in lesson.indices) for lesson in lessons]
-        taught = [[data.pool[j] for j in lesson.indices] for lesson in lessons]
+        label = self.environment.label
+        fractions = [exam_domain_fraction(lesson, data.pool_in_exam_domain, label) for lesson in lessons]
+        taught = [sentences_of(lesson, data.pool) for lesson in lessons]
         per_overlap = [overlaps(t, feedback_items) for t in taught]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
@@ -412,7 +463,17 @@ class Experiment:
             per_student["heldout_perplexity"] = heldout
         for n in ("unigram", "bigram", "trigram"):
             per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
+        generated = generated_counts(lessons, data, label)
+        per_student.update(generated)
+        if generated:
+            write_generated(self.run_dir.path, episode, lessons)
+            copied = sum(generated["generated_exam_copies"]) + sum(generated["generated_heldout_copies"])  # type: ignore[arg-type]
+            if copied:
+                self.notify(
+                    f"episode {episode}: the teacher generated {copied:g} sentence(s) of the exam or held-out exam"
+                )
         stats = dict(outcome.teacher.stats)
+        accuracy, evaluations, components = exam_scores(reports, per_student)
         return EpisodeRecord(
             episode=episode,
             reward_mean=statistics.fmean(rewards),
@@ -429,6 +490,9 @@ class Experiment:
             overlap={k: statistics.fmean(o[k] for o in per_overlap) for k in ("unigram", "bigram", "trigram")},
             per_student=per_student,
             teacher=stats,
+            accuracy_mean=accuracy,
+            evaluations=evaluations,
+            components=components,
         )
 
     # -- the run ---------------------------------------------------------------------------
@@ -437,7 +501,11 @@ class Experiment:
             "episode": completed,
             "teacher": self.teacher.state_dict(),
             "rng": seeding.rng_state(),
-            **({"students": self.executor.save_students("run")} if self.config.student_lifetime == "run" else {}),
+            **(
+                {"students": save_students(self.executor, "run", self.config.population)}
+                if self.config.student_lifetime == "run"
+                else {}
+            ),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -534,7 +602,7 @@ class Experiment:
                 check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
                 if cfg.student_lifetime == "run" and "students" in state:
-                    self.executor.load_students("run", state["students"])
+                    load_students(self.executor, "run", cfg.population, state["students"])
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
@@ -582,9 +650,35 @@ class Experiment:
             self.registry.pm.hook.ilm_episode_end(run=info, record=record)
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
+        summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary
+
+
+def exam_scores(
+    reports: list[StudentReport], per_student: dict[str, list[float | None]]
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """Minimal-pair accuracy, extra evaluations and component scores of an episode, as means over
+    its students (accuracy for pair exams, else perplexity); adds each per student to `per_student`."""
+    first = reports[0].exams
+    accuracy = None
+    if first["feedback"].accuracy is not None:
+        per_student["accuracy"] = [r.exams["feedback"].accuracy for r in reports]
+        accuracy = statistics.fmean(r.exams["feedback"].accuracy or 0.0 for r in reports)
+    evaluations: dict[str, float] = {}
+    components: dict[str, float] = {}
+    for name, result in first.items():
+        if name not in ("feedback", "heldout"):
+            key = "accuracy" if result.accuracy is not None else "perplexity"
+            values = [getattr(r.exams[name], key) for r in reports]
+            per_student[f"{name}_{key}"] = values
+            evaluations[f"{name}_{key}"] = statistics.fmean(values)
+        for part in result.components or {}:
+            components[f"{name}/{part}"] = statistics.fmean(
+                (r.exams[name].components or {})[part].score for r in reports
+            )
+    return accuracy, evaluations, components
 
 
 def _same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -625,4 +719,5 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "config_sha": hashlib.sha256(
             json.dumps(identity(config.model_dump(mode="json")), sort_keys=True).encode()
         ).hexdigest()[:12],
+        **generated_summary(records),
     }

@@ -73,7 +73,7 @@ def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Pa
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for s in settings:
-        if s.config["teacher"]["name"] == "oracle":
+        if any(run.is_reference("best") for run in s.runs):  # the line every other setting is drawn against
             continue
         _band(ax, *s.curve("perplexity_mean"), f"{s.label}: feedback exam")
         _band(ax, *s.curve("heldout_perplexity_mean"), f"{s.label}: held-out exam")
@@ -84,3 +84,38 @@ def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Pa
             ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
     ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
     return _save(plt, fig, (ax,), path, legend_size=7)
+
+
+def components(settings: list[Setting], path: Path) -> Path | None:
+    """Component scores per episode (one panel per exam: feedback, held-out pairs, ...) and the
+    extra evaluations; None when no run has any (exams without components)."""
+    names: dict[str, set[str]] = {}
+    evaluations: set[str] = set()
+    for s in settings:
+        for run in s.runs:
+            for record in run.records:
+                for key in record.get("components", {}):
+                    exam, _, part = key.partition("/")
+                    names.setdefault(exam, set()).add(part)
+                evaluations.update(record.get("evaluations", {}))
+                if record.get("accuracy_mean") is not None:
+                    evaluations.add("accuracy_mean")
+    panels = sorted(names) + (["evaluations"] if evaluations else [])
+    if not panels:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for s in settings:
+            if panel == "evaluations":
+                for key in sorted(evaluations):
+                    path_ = (key,) if key == "accuracy_mean" else ("evaluations", key)
+                    label = "feedback accuracy" if key == "accuracy_mean" else key
+                    _band(ax, *s.curve(path_), f"{s.label}: {label}")
+            else:
+                for part in sorted(names[panel]):
+                    _band(ax, *s.curve(("components", f"{panel}/{part}")), f"{s.label}: {part}")
+        title = "evaluations (never sent to a teacher)" if panel == "evaluations" else f"components of the {panel} exam"
+        ax.set(xlabel="episode", ylabel="score (accuracy, or perplexity)", title=title)
+    fig.suptitle("mean ± std over seeds")
+    return _save(plt, fig, list(axes[0]), path, legend_size=7)

@@ -27,8 +27,7 @@ import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any, NoReturn
 
-from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob
-from ilm_core.training import Workbench
+from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob, Workbench
 
 from .local import chunks
 
@@ -85,7 +84,7 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
 
         if threads is not None:
             torch.set_num_threads(threads)
-        from ilm_core.registry import default_registry
+        from ilm_core import default_registry
 
         bench = Workbench(default_registry())
         conn.send(("ready", os.getpid(), None))
