@@ -32,13 +32,12 @@ SAME = ("fraction_exam_domain_last", "perplexity_last", "heldout_perplexity_last
 
 def sweep(folder: Path, jobs: int, episodes: int | None) -> tuple[float, dict[str, dict]]:
     """Wall seconds of one `ilm sweep`, and each run's summary by its path in the sweep."""
-    command = [sys.executable, "-c", "from ilm_core.cli import main; main()", "sweep"]
-    command += ["--config", str(ROOT / "configs/task1-cpu.toml")]
-    command += ["--seeds", SEEDS, "--out", str(folder), "--jobs", str(jobs)]
+    args = ["sweep", "--config", str(ROOT / "configs/task1-cpu.toml")]
+    args += ["--seeds", SEEDS, "--out", str(folder), "--jobs", str(jobs)]
     if episodes is not None:
-        command += ["--set", f"episodes={episodes}"]
+        args += ["--set", f"episodes={episodes}"]
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    ilm(*args, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     summaries = {
         str(p.parent.relative_to(folder)): json.loads(p.read_text()) for p in sorted(folder.rglob("summary.json"))
@@ -62,20 +61,24 @@ def part_sweep(episodes: int | None) -> None:
     print(f"\none at a time / --jobs 2 = {one_s / two_s:.2f}x; the runs' summaries are the same: {same}\n")
 
 
-def part_ray(students: int, updates: int, repeats: int) -> None:
-    from ilm_core.bench import run_bench
-    from ilm_core.registry import default_registry
+def ilm(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from ilm_core.cli import main; main()", *args], check=True, **kwargs)
 
-    rows = run_bench(
-        default_registry(), students=students, updates=updates, executors=["batched", "ray"], repeats=repeats
-    )
-    batched, ray = rows
-    ratios = [b / r for b, r in zip(batched.seconds_all, ray.seconds_all, strict=True)]
+
+def part_ray(students: int, updates: int, repeats: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="ilm-scaling-") as tmp:
+        path = Path(tmp) / "bench.json"
+        ilm(
+            "bench", "--executors", "batched,ray", "--students", str(students), "--updates", str(updates),
+            "--repeats", str(repeats), "--json", str(path), stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        batched, ray = json.loads(path.read_text())
+    ratios = [b / r for b, r in zip(batched["seconds_all"], ray["seconds_all"], strict=True)]
     print(f"## ray vs batched: {students} students, {updates} updates, {repeats} interleaved rounds\n")
     print("| executor | seconds (median) | student-updates/s |")
     print("|---|---|---|")
-    for row in rows:
-        print(f"| {row.description} | {row.seconds:.3f} | {row.updates_per_second:.1f} |")
+    for row in (batched, ray):
+        print(f"| {row['description']} | {row['seconds']:.3f} | {row['updates_per_second']:.1f} |")
     print(
         f"\nray's speed / batched's, per round: median {statistics.median(ratios):.2f} "
         f"(range {min(ratios):.2f}-{max(ratios):.2f}); below 1 is Ray's overhead\n"

@@ -10,7 +10,7 @@ points for scripts, and `seeding` (derived seeds). The core imports no reference
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -56,6 +56,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -70,6 +71,7 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.rundir import atomic_write_json
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -138,11 +140,14 @@ __all__ = [
     "TrainingJob",
     "UnknownPluginError",
     "Workbench",
+    "atomic_write_json",
     "build_environment",
+    "config_identity",
     "default_registry",
     "hookimpl",
     "inspect_teacher",
     "ordered_seeds",
     "resolve",
+    "run_figures",
     "seeding",
 ]

@@ -119,3 +119,16 @@ def components(settings: list[Setting], path: Path) -> Path | None:
         ax.set(xlabel="episode", ylabel="score (accuracy, or perplexity)", title=title)
     fig.suptitle("mean ± std over seeds")
     return _save(plt, fig, list(axes[0]), path, legend_size=7)
+
+
+def run_figures(run_dir: Path, out: Path, domain: str) -> list[Path]:
+    """One run's figures, as `ilm report RUN_DIR` draws them, written into `out` (trackers log them)."""
+    from ilm_core.reporting import group_settings, load_run
+
+    settings = group_settings([load_run(run_dir)])
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        figure2(settings, out / "figure2.png", domain),
+        overlaps(settings, out / "overlaps.png"),
+        exams(settings, {}, out / "exams.png"),
+    ]

@@ -34,8 +34,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ilm_core import ConfigError, Executor, ExecutorContext, PluginError, StudentReport, TrainingJob
-from ilm_core.training import Workbench
+from ilm_core import (
+    ConfigError,
+    Executor,
+    ExecutorContext,
+    PluginError,
+    StudentReport,
+    TrainingJob,
+    Workbench,
+    default_registry,
+)
 
 from .local import chunks
 from .multiprocess import FAULT_ENV, _span, inject_fault, train_chunk
@@ -50,8 +58,6 @@ class StudentGroup:
         import torch
 
         torch.set_num_threads(threads)
-        from ilm_core.registry import default_registry
-
         self.bench = Workbench(default_registry())
 
     def where(self) -> dict[str, Any]:
