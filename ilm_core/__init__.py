@@ -11,8 +11,7 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, resolve
-from ilm_core.config import identity as config_identity
+from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,

@@ -103,7 +103,7 @@ class ExperimentConfig(BaseModel):
 _LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
 
 
-def identity(config: dict[str, Any]) -> dict[str, Any]:
+def config_identity(config: dict[str, Any]) -> dict[str, Any]:
     """A config as a dict without the fields that only watch the run (what makes two runs the same)."""
     return {k: v for k, v in config.items() if k not in OBSERVING}
 

@@ -35,7 +35,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ilm_core import ConfigError, Executor, ExecutorContext, PluginError, StudentReport, TrainingJob, Workbench
+from ilm_core import (
+    ConfigError,
+    Executor,
+    ExecutorContext,
+    PluginError,
+    StudentReport,
+    TrainingJob,
+    Workbench,
+    default_registry,
+)
 
 from .local import chunks
 from .multiprocess import _span, train_chunk
@@ -64,8 +73,6 @@ class StudentGroup:
         import torch
 
         torch.set_num_threads(threads)
-        from ilm_core import default_registry
-
         self.bench = Workbench(default_registry())
 
     def where(self) -> dict[str, Any]:
