@@ -15,7 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ilm_core.reporting import LAST
+from ilm_core import LAST_EPISODES as LAST
 
 VARIANTS = (
     "all-at-once",

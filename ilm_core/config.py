@@ -17,10 +17,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
+from ilm_core.messages import ComponentRef
+from ilm_core.population import PopulationGroup, check_population
 from ilm_core.registry import Registry, describe_validation_error
+from ilm_core.trackers import choose_trackers, parse_trackers
 
 COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
+#: fields that only watch a run: they may change when it resumes and are not part of its identity
+OBSERVING = ("trackers",)
 
 
 class ComponentChoice(BaseModel):
@@ -68,6 +73,17 @@ class ExperimentConfig(BaseModel):
         "worst finite student of the episode (with a notice; the run stops when no student stayed "
         "finite), 'stop' ends the run. Either way the finished episodes stay on disk.",
     )
+    trackers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="outside tools that follow the run, by name, with their params (e.g. tensorboard, "
+        "mlflow; `ilm plugins` lists them); they never change its numbers",
+    )
+
+    population: list[PopulationGroup] | None = Field(
+        None,
+        description="a mixed population: groups of students that differ in student plugin, size or prior "
+        "knowledge (their counts add up to `students`); None: every student is `student`",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -82,7 +98,13 @@ class ExperimentConfig(BaseModel):
 
 
 #: fields added after runs were recorded, with the value that leaves them out of a dump
-_LATER_DEFAULTS = {"student_lifetime": "episode"}
+_LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
+
+
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """A config as a dict without the fields that only watch the run (what makes two runs the same)."""
+    return {k: v for k, v in config.items() if k not in OBSERVING}
+
 
 #: Python's spellings of the non-finite floats (what `repr(float)` writes), besides JSON's
 _NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -166,6 +188,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     """Accept `teacher = "random"` as shorthand for `teacher = {name = "random"}`."""
     result = dict(raw)
+    if "trackers" in result:
+        result["trackers"] = parse_trackers(result["trackers"])
     for key in COMPONENTS:
         value = result.get(key)
         if isinstance(value, str):
@@ -193,11 +217,46 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         spec = registry.get(kind, choice.name)
         params = registry.validate_params(kind, spec.name, choice.params)
         updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
-    config = config.model_copy(update=updates)
+    trackers = {}
+    for name, params in config.trackers.items():
+        spec = registry.get("tracker", name)
+        try:
+            trackers[spec.name] = spec.params.model_validate(params).model_dump(mode="json")
+        except ValidationError as exc:
+            detail = describe_validation_error(exc, prefix=f"trackers.{spec.name}", model=spec.params)
+            raise ConfigError(detail) from None
+    config = config.model_copy(update={**updates, "trackers": trackers})
+    if config.population is not None:
+        config = config.model_copy(update={"population": _resolve_population(config, registry)})
     from ilm_core.protocol import plan_of
 
     plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
     return config
+
+
+def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[PopulationGroup]:
+    """Each group's student validated like a component; the counts and prior knowledge checked."""
+    groups = config.population or []
+    problem = check_population(groups, config.students)
+    if problem:
+        raise ConfigError(f"population: {problem}.")
+    out = []
+    for k, group in enumerate(groups):
+        ref = group.student or ComponentRef(**config.student.model_dump())
+        spec = registry.get("student", ref.name)
+        params = registry.validate_params("student", spec.name, ref.params)
+        needs = f"prior = '{group.prior}'" if group.prior != "none" else None
+        needs = needs or ("student_lifetime = 'run'" if config.student_lifetime == "run" else None)
+        if needs and "persistent" not in spec.capabilities:
+            raise ConfigError(
+                f"population[{k}] ('{group.name}') needs students that persist ({needs}), but student "
+                f"'{spec.name}' cannot (it lacks the 'persistent' capability); choose a student that persists "
+                "(e.g. transformer-lm or lstm-lm), or prior = 'none' and student_lifetime = 'episode'"
+            )
+        out.append(
+            group.model_copy(update={"student": ComponentRef(name=spec.name, params=params.model_dump(mode="json"))})
+        )
+    return out
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
@@ -234,6 +293,8 @@ def assemble(
             current = raw.get(key) or {}
             same = isinstance(current, dict) and current.get("name") == value
             raw[key] = {"name": value, "params": current.get("params", {}) if same else {}}
+        elif key == "trackers":
+            raw[key] = choose_trackers(raw.get(key), value)
         else:
             raw[key] = value
     return normalise(apply_overrides(raw, overrides or []))

@@ -21,6 +21,11 @@ class Guarded:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return value(*args, **kwargs)
+            except PluginError as exc:
+                if exc.plugin is None:  # raised by the core on the plugin's behalf (a forbidden read)
+                    exc.plugin, exc.stage = self._name, attr
+                    exc.args = (f"{self._kind} plugin '{self._name}' in {attr}(): {exc}",)
+                raise
             except (IlmError, KeyboardInterrupt):
                 raise
             except Exception as exc:

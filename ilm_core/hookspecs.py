@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         RoadmapCell,
         StudentSpec,
         TeacherSpec,
+        TrackerSpec,
     )
 
 PROJECT = "ilm"
@@ -85,6 +86,17 @@ class IlmSpecs:
 
         Called once when the registry loads plugins. Yield `ExecutorSpec` records; the
         factory builds an `ilm_core.interfaces.Executor`.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_trackers(self) -> Iterable[TrackerSpec]:
+        """Register trackers (outside tools that follow a run: TensorBoard, MLflow, ...).
+
+        Called once when the registry loads plugins. Yield `TrackerSpec` records; the factory
+        builds an `ilm_core.interfaces.Tracker`. A tracker follows only the runs that name it
+        (`--tracker NAME` or `trackers` in the config); a tracker that raises is reported once
+        and switched off, and the run goes on.
         """
         yield from ()
 

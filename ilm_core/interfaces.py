@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core.errors import HeldOutAccessError
+from ilm_core.errors import HeldOutAccessError, LabelAccessError
 from ilm_core.messages import (
     EnvironmentData,
     ExamResult,
@@ -25,6 +25,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import StudentDescriptor
 
 
 class Environment(ABC):
@@ -34,21 +35,38 @@ class Environment(ABC):
     def build(self, seed: int) -> EnvironmentData:
         """Build all data sets for `seed`. They must be pairwise disjoint (the core checks)."""
 
+    def label(self, sentence: Sentence) -> bool | None:
+        """Whether any sentence (e.g. one a teacher generated) is in the exam's domain or structure.
+
+        The core labels generated lessons with it for the metrics; None = cannot tell (the default).
+        """
+        return None
+
+    def max_sentence_length(self) -> int | None:
+        """The longest sentence a teacher may generate; None = the longest of the built data sets."""
+        return None
+
 
 @dataclass(frozen=True)
 class TeacherContext:
-    """What a teacher may know about the run. The held-out exam is deliberately absent."""
+    """What a teacher may know about the run.
+
+    The held-out exam, the exam and the pool's exam-domain labels are deliberately absent: an
+    ordinary teacher learns only from feedback. A reference teacher whose record declares the
+    "privileged" capability gets a `ReferenceTeacherContext`, which adds the labels.
+    """
 
     vocabulary: list[str]
     teacher_corpus: list[Sentence]
     pool: list[Sentence]
-    pool_in_exam_domain: list[bool]
     budget: int
     n_students: int
     seed: int
     device: str = "cpu"
     #: episodes the run is configured for: the teacher's horizon (None when not known)
     episodes: int | None = None
+    #: one descriptor per student (its group, plugin, params, prior knowledge); empty when not known
+    students: list[StudentDescriptor] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -60,18 +78,38 @@ class TeacherContext:
         seed: int,
         device: str = "cpu",
         episodes: int | None = None,
+        privileged: bool = False,
+        students: list[StudentDescriptor] | None = None,
     ) -> TeacherContext:
-        """What a teacher may know of an environment's data: everything but the exams."""
-        return cls(
+        """What a teacher may know of an environment's data: everything but the exams (and the
+        pool's labels, unless `privileged`)."""
+        common: dict[str, Any] = dict(
             vocabulary=list(data.vocabulary),
             teacher_corpus=[list(s) for s in data.teacher_corpus],
             pool=[list(s) for s in data.pool],
-            pool_in_exam_domain=list(data.pool_in_exam_domain),
             budget=budget,
             n_students=n_students,
             seed=seed,
             device=device,
             episodes=episodes,
+            students=list(students or []),
+        )
+        if privileged:
+            return ReferenceTeacherContext(**common, labels=list(data.pool_in_exam_domain))
+        return cls(**common)
+
+    @property
+    def privileged(self) -> bool:
+        """Whether this context carries the pool's exam-domain labels (a reference teacher's)."""
+        return False
+
+    @property
+    def pool_in_exam_domain(self) -> list[bool]:
+        raise LabelAccessError(
+            "a teacher asked for pool_in_exam_domain, the labels saying which pool sentences are in the "
+            "exam's domain: only a reference teacher whose record declares the 'privileged' capability "
+            "(TeacherSpec(role='reference', capabilities={'privileged'})) receives them, and its runs are "
+            "marked as privileged references; a learning teacher learns from the feedback instead"
         )
 
     @property
@@ -87,6 +125,21 @@ class TeacherContext:
             "a teacher asked for the exam sentences: teachers only see the scores students "
             "send back (Feedback), not the exam itself"
         )
+
+
+@dataclass(frozen=True)
+class ReferenceTeacherContext(TeacherContext):
+    """A privileged reference teacher's context: also which pool sentences are in the exam's domain."""
+
+    labels: list[bool] = field(default_factory=list)
+
+    @property
+    def privileged(self) -> bool:
+        return True
+
+    @property
+    def pool_in_exam_domain(self) -> list[bool]:
+        return self.labels
 
 
 @dataclass(frozen=True)
@@ -335,6 +388,9 @@ class Executor(ABC):
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
+    #: True when students train in processes this one did not start (a cluster's): `ilm bench`
+    #: cannot sample their memory
+    remote_workers: bool = False
 
     def prepare(self, context: ExecutorContext) -> None:
         """Called once before the first episode: pick groups and devices, start workers."""
@@ -354,3 +410,25 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release workers or devices. Called once at the end of a run, even after an error."""
+
+
+class Tracker:
+    """Follows one run for an outside tool (TensorBoard, MLflow): its config, scalars and figures.
+
+    The methods are the lifecycle hooks, called only for the runs that chose this tracker.
+    The core calls them through a guard: a tracker that raises is reported once and switched
+    off, and the run goes on, so a tracker need not catch its own errors. Building one (the
+    factory) must do no I/O: open files or connections in `ilm_run_start`.
+    """
+
+    def ilm_run_start(self, run: Any) -> None:
+        """The run starts (or resumes: `run.first_episode` > 0); `run` is the `ilm_core.loop.RunInfo`."""
+
+    def ilm_episode_end(self, run: Any, record: Any) -> None:
+        """An episode's `EpisodeRecord` was written to metrics.jsonl."""
+
+    def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
+        """summary.json was written: the run is complete."""
+
+    def close(self) -> None:
+        """Called once when the run stops, complete or not (after `ilm_run_end` when it completed)."""

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig
+from ilm_core.config import ExperimentConfig, identity
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
+    Environment,
     Exam,
     Executor,
     ExecutorContext,
@@ -28,6 +29,15 @@ from ilm_core.interfaces import (
     RoundResult,
     Teacher,
     TeacherContext,
+)
+from ilm_core.lessons import (
+    LessonRules,
+    exam_domain_fraction,
+    exam_domain_labels,
+    generated_counts,
+    generated_summary,
+    sentences_of,
+    write_generated,
 )
 from ilm_core.measures import overlaps
 from ilm_core.messages import (
@@ -42,10 +52,20 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import (
+    descriptors,
+    groups_of,
+    load_students,
+    members,
+    prior_lesson,
+    run_round,
+    save_students,
+)
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
-from ilm_core.reporting import LAST, last_mean
+from ilm_core.reporting import LAST, last_mean, teacher_role
 from ilm_core.rundir import SUMMARY, RunDir
+from ilm_core.trackers import build_trackers
 
 
 @dataclass
@@ -65,10 +85,16 @@ def _fingerprint(data: EnvironmentData) -> str:
     return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
 
 
-def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
+def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
+    """The config's environment plugin, guarded so that its errors name it."""
+    name = config.environment.name
+    return Guarded(registry.build("environment", name, config.environment.params), "environment", name)  # type: ignore[return-value]
+
+
+def build_environment(config: ExperimentConfig, registry: Registry, env: Environment | None = None) -> EnvironmentData:
     """Build and check the environment's data sets (disjoint, budget fits the pool)."""
     name = config.environment.name
-    env = Guarded(registry.build("environment", name, config.environment.params), "environment", name)
+    env = env if env is not None else environment_plugin(config, registry)
     try:
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
@@ -98,8 +124,9 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
-    """Give the teacher what it may know of the run (never the exams) and its own seed."""
+def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, registry: Registry) -> None:
+    """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
+    privileged reference teacher) and its own seed."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -108,6 +135,8 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
+            privileged=registry.get("teacher", config.teacher.name).privileged,
+            students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
         )
     )
 
@@ -143,7 +172,19 @@ class Experiment:
     # -- set-up ----------------------------------------------------------------------------
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
-        self.data = build_environment(cfg, reg)
+        self.environment = environment_plugin(cfg, reg)
+        self.data = build_environment(cfg, reg, self.environment)
+        self.priors = {
+            g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
+            for k, g in enumerate(cfg.population or [])
+        }
+        self.rules = LessonRules.of(
+            self.data,
+            teacher=cfg.teacher.name,
+            n_students=cfg.students,
+            budget=cfg.budget,
+            max_length=self.environment.max_sentence_length(),
+        )
         self.teacher = build_teacher(cfg, reg)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
@@ -173,7 +214,7 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data)
+        setup_teacher(self.teacher, cfg, self.data, reg)
         self.interaction.setup(
             TeacherContext.of(
                 self.data,
@@ -188,29 +229,17 @@ class Experiment:
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson], rnd: Round, k: int, sent: list[list[int]]) -> None:
         cfg, name = self.config, self.config.teacher.name
-        pool = len(self.data.pool)
         allows = f"the budget allows 1 to {cfg.budget}" if len(self.plan) == 1 else f"round {k} allows 1 to {rnd.size}"
-
-        def fail(msg: str) -> None:
-            raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
-
-        if not isinstance(lessons, list) or len(lessons) != cfg.students:
-            got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
-            fail(f"expected {cfg.students} lessons (one per student), got {got}")
+        self.rules.check(lessons, size=rnd.size, allows=allows)
         for i, lesson in enumerate(lessons):
-            if not isinstance(lesson, Lesson):
-                fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
-            idx = lesson.indices
-            if not 1 <= len(idx) <= rnd.size:
-                fail(f"lesson {i} has {len(idx)} sentences; {allows}")
-            if len(set(idx)) != len(idx):
-                fail(f"lesson {i} repeats a sentence: {idx}")
-            bad = [j for j in idx if not 0 <= j < pool]
-            if bad:
-                fail(f"lesson {i} has index {bad[0]}, outside the pool 0..{pool - 1}")
-            again = sorted(set(idx) & set(sent[i]))
+            again = sorted(set(lesson.indices) & set(sent[i]))
             if again and not rnd.repeats:
-                fail(f"round {k} resends to student {i} sentence(s) {again} it got in an earlier round of the episode")
+                raise PluginError(
+                    f"teacher plugin '{name}' sent an invalid lesson: round {k} resends to student {i} sentence(s) "
+                    f"{again} it got in an earlier round of the episode",
+                    plugin=name,
+                    stage="select",
+                )
 
     def _cohort(self, episode: int) -> str | None:
         """Under which name the executor keeps this episode's students (None: it need not)."""
@@ -239,6 +268,7 @@ class Experiment:
         evaluations = self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode))
         cohort, seeds, n = self._cohort(episode), self._seeds(episode), cfg.students
         sent: list[list[int]] = [[] for _ in range(n)]
+        written: list[list[list[int]]] = [[] for _ in range(n)]  # generated sentences received so far
         used: list[list[int]] = [[] for _ in range(n)]
         totals: list[dict[str, float]] = [{} for _ in range(n)]
         history: list[list[Feedback]] = []
@@ -274,7 +304,7 @@ class Experiment:
                 student=ComponentRef(**cfg.student.model_dump()),
                 exam=ComponentRef(**cfg.exam.model_dump()),
                 vocab_size=len(data.vocabulary),
-                lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
+                lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
                 seeds=seeds,
                 exams=exams,
                 cohort=cohort,
@@ -283,17 +313,22 @@ class Experiment:
                 probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
                 labels=item_labels,
             )
-            got = self.executor.run(job)
+            if cfg.population:
+                fresh = k == 0 and (cfg.student_lifetime == "episode" or episode == 0)
+                got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{episode}")
+            else:
+                got = self.executor.run(job)
             if exams:
                 got = self._apply_divergence_policy(got, episode)
             for i, lesson in enumerate(lessons):
                 sent[i] += lesson.indices
+                written[i] += lesson.sentences
             for r in got:
                 picked = lessons[r.student].indices
-                used[r.student] += picked if r.used is None else [picked[p] for p in r.used]
+                used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
                 for key, value in r.stats.items():
                     totals[r.student][key] = totals[r.student].get(key, 0.0) + value
-            so_far = [Lesson(student=i, indices=list(sent[i])) for i in range(n)]
+            so_far = [Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)]
             feedback = []
             if exams or rnd.probe:
                 # the interaction (and through it the teacher) sees the feedback exam only
@@ -311,7 +346,7 @@ class Experiment:
             rounds.append(self._round_entry(k, rnd, lessons, got, feedback))
             reports = got
         outcome = InteractionOutcome(
-            lessons=[Lesson(student=i, indices=list(sent[i])) for i in range(n)],
+            lessons=[Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)],
             feedback=feedback,
             reports=reports,
             teacher=TeacherUpdate(stats=stats),
@@ -325,6 +360,8 @@ class Experiment:
             extras["sentences_used"] = [float(len(u)) for u in used]
         for key in sorted({key for t in totals for key in t}):
             extras[key] = [t.get(key) for t in totals]
+        if cfg.population:
+            extras["population_group"] = [float(k) for k, ids in enumerate(members(cfg.population)) for _ in ids]
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
         plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
         if extras or not plain:
@@ -346,13 +383,15 @@ class Experiment:
         self, k: int, rnd: Round, lessons: list[Lesson], reports: list[StudentReport], feedback: list[Feedback]
     ) -> dict[str, Any]:
         """What the record keeps of one round of a several-round episode."""
-        inside = self.data.pool_in_exam_domain
+        inside, label = self.data.pool_in_exam_domain, self.environment.label
         entry: dict[str, Any] = {
             "round": k,
             "size": rnd.size,
             "exam": rnd.exam,
             "reward": rnd.reward,
-            "fraction_exam_domain": statistics.fmean(inside[j] for lesson in lessons for j in lesson.indices),
+            "fraction_exam_domain": statistics.fmean(
+                x for ls in lessons for x in exam_domain_labels(ls, inside, label)
+            ),
         }
         ppl = [r.exams["feedback"].perplexity for r in reports if "feedback" in r.exams]
         if ppl:
@@ -410,8 +449,9 @@ class Experiment:
         data, lessons, reports = self.data, outcome.lessons, outcome.reports
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
-        fractions = [statistics.fmean(data.pool_in_exam_domain[j] for j in lesson.indices) for lesson in lessons]
-        taught = [[data.pool[j] for j in lesson.indices] for lesson in lessons]
+        label = self.environment.label
+        fractions = [exam_domain_fraction(lesson, data.pool_in_exam_domain, label) for lesson in lessons]
+        taught = [sentences_of(lesson, data.pool) for lesson in lessons]
         per_overlap = [overlaps(t, feedback_items) for t in taught]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
@@ -423,6 +463,15 @@ class Experiment:
             per_student["heldout_perplexity"] = heldout
         for n in ("unigram", "bigram", "trigram"):
             per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
+        generated = generated_counts(lessons, data, label)
+        per_student.update(generated)
+        if generated:
+            write_generated(self.run_dir.path, episode, lessons)
+            copied = sum(generated["generated_exam_copies"]) + sum(generated["generated_heldout_copies"])  # type: ignore[arg-type]
+            if copied:
+                self.notify(
+                    f"episode {episode}: the teacher generated {copied:g} sentence(s) of the exam or held-out exam"
+                )
         stats = dict(outcome.teacher.stats)
         accuracy, evaluations, components = exam_scores(reports, per_student)
         return EpisodeRecord(
@@ -452,7 +501,11 @@ class Experiment:
             "episode": completed,
             "teacher": self.teacher.state_dict(),
             "rng": seeding.rng_state(),
-            **({"students": self.executor.save_students("run")} if self.config.student_lifetime == "run" else {}),
+            **(
+                {"students": save_students(self.executor, "run", self.config.population)}
+                if self.config.student_lifetime == "run"
+                else {}
+            ),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -466,16 +519,20 @@ class Experiment:
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
+        trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
         rd.create()
         rd.lock()
         try:
-            for obs in observers:
+            watching = [*observers, *trackers]
+            for obs in watching:
                 self.registry.pm.register(obs)
             try:
                 return self._run_locked(resume)
             finally:
-                for obs in observers:
+                for obs in watching:
                     self.registry.pm.unregister(obs)
+                for tracker in trackers:
+                    tracker.close()
                 self._close_executor()
         finally:
             rd.unlock()
@@ -517,7 +574,7 @@ class Experiment:
             from ilm_core.config import config_diff
 
             saved = rd.read_config()
-            diffs = config_diff(saved, resolved)
+            diffs = config_diff(identity(saved), identity(resolved))
             if diffs:
                 raise ConfigError(
                     f"--resume {rd.path}: the config differs from the one the run was started with: "
@@ -535,7 +592,7 @@ class Experiment:
                     self.complete = True
                     self.notify(f"{rd.path} is already complete ({cfg.episodes} of {cfg.episodes} episodes)")
                     return summary
-        else:
+        if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
         self._build()
         if resume:
@@ -545,7 +602,7 @@ class Experiment:
                 check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
                 if cfg.student_lifetime == "run" and "students" in state:
-                    self.executor.load_students("run", state["students"])
+                    load_students(self.executor, "run", cfg.population, state["students"])
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
@@ -593,6 +650,7 @@ class Experiment:
             self.registry.pm.hook.ilm_episode_end(run=info, record=record)
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
+        summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary
@@ -658,7 +716,8 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
         "reward_last": last_mean(records, "reward_mean"),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
-        "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[
-            :12
-        ],
+        "config_sha": hashlib.sha256(
+            json.dumps(identity(config.model_dump(mode="json")), sort_keys=True).encode()
+        ).hexdigest()[:12],
+        **generated_summary(records),
     }

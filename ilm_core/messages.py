@@ -48,7 +48,8 @@ class EnvironmentData(OmitsAbsent):
     """What an environment builds for one seed.
 
     `pool_in_exam_domain[i]` says whether pool sentence i comes from the exam's domain or
-    structure (what the oracle and worst-case teachers, and the metrics, use). The feedback
+    structure: the core computes the metrics from these labels and hands them only to reference
+    teachers that declare the "privileged" capability (the oracle and worst case). The feedback
     exam, the exam bank and the held-out exam are drawn like each other; the held-out exam
     never reaches a teacher.
     """
@@ -131,10 +132,17 @@ class EnvironmentData(OmitsAbsent):
 
 
 class Lesson(Message):
-    """The pool indices a teacher sends to one student."""
+    """What a teacher sends to one student: pool indices, sentences it generated, or both.
+
+    Together they hold 1 to `budget` sentences. Generated sentences are token ids into the
+    environment's vocabulary, each within the environment's longest sentence (the core checks).
+    """
 
     student: int = Field(ge=0)
-    indices: list[int]
+    indices: list[int] = Field(default_factory=list)
+    sentences: list[Sentence] = Field(
+        default_factory=list, description="sentences the teacher generated (token ids), sent after the pool ones"
+    )
 
 
 class ComponentScore(Message):

@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Kind = Literal["environment", "teacher", "student", "interaction", "exam", "executor"]
-KINDS: tuple[str, ...] = ("environment", "teacher", "student", "interaction", "exam", "executor")
+Kind = Literal["environment", "teacher", "student", "interaction", "exam", "executor", "tracker"]
+KINDS: tuple[str, ...] = ("environment", "teacher", "student", "interaction", "exam", "executor", "tracker")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -84,10 +84,45 @@ class EnvironmentSpec(PluginSpec):
     kind: ClassVar[str] = "environment"
 
 
+#: the capability of a reference teacher that reads the pool's exam-domain labels
+PRIVILEGED = "privileged"
+#: where a reference teacher is expected to rank on the exam, best first: what `ilm baselines` checks
+REFERENCE_RANKS: tuple[str, ...] = ("best", "chance", "worst")
+
+
 class TeacherSpec(PluginSpec):
-    """A teacher: chooses lessons and learns from feedback. See `ilm_teachers`."""
+    """A teacher: chooses lessons and learns from feedback. See `ilm_teachers`.
+
+    Args (beyond PluginSpec's):
+        role: "learner" (learns from feedback), or "reference": a baseline that `ilm baselines`
+            runs and `ilm report` compares the learners with.
+        rank: for a reference, where it is expected to rank on the exam: "best" (an upper bound,
+            e.g. the paper's oracle; `ilm report` measures learners against it), "chance", "worst".
+
+    Capability "privileged": the teacher reads the pool's exam-domain labels
+    (`TeacherContext.pool_in_exam_domain`). Only a reference may declare it; the core then hands
+    the labels over and marks its runs as privileged references (summary.json, `ilm report`,
+    `ilm baselines`).
+    """
 
     kind: ClassVar[str] = "teacher"
+    role: Literal["learner", "reference"] = "learner"
+    rank: Literal["best", "chance", "worst"] | None = None
+
+    @model_validator(mode="after")
+    def _reference_only(self) -> TeacherSpec:
+        if self.role != "reference" and (self.rank is not None or PRIVILEGED in self.capabilities):
+            what = f"rank={self.rank!r}" if self.rank is not None else f"capability {PRIVILEGED!r}"
+            raise ValueError(
+                f"teacher {self.name!r} declares {what} but role={self.role!r}; only role='reference' "
+                "teachers may rank as baselines or read the pool's exam-domain labels"
+            )
+        return self
+
+    @property
+    def privileged(self) -> bool:
+        """Whether the core hands this teacher the pool's exam-domain labels."""
+        return PRIVILEGED in self.capabilities
 
 
 class StudentSpec(PluginSpec):
@@ -117,8 +152,15 @@ class ExecutorSpec(PluginSpec):
     kind: ClassVar[str] = "executor"
 
 
+class TrackerSpec(PluginSpec):
+    """A tracker: sends a run's config, scalars and figures to an outside tool. See `ilm_trackers`."""
+
+    kind: ClassVar[str] = "tracker"
+
+
 SPEC_TYPES: dict[str, type[PluginSpec]] = {
-    cls.kind: cls for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec)
+    cls.kind: cls
+    for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec, TrackerSpec)
 }
 
 

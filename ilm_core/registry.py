@@ -32,6 +32,7 @@ HOOK_OF_KIND = {
     "interaction": "ilm_interactions",
     "exam": "ilm_exams",
     "executor": "ilm_executors",
+    "tracker": "ilm_trackers",
 }
 #: the distributions that ship the reference plugins (kept when external plugins are blocked)
 BUILTIN_DISTRIBUTIONS = frozenset({"ilm"})

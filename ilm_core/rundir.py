@@ -8,7 +8,6 @@ with a notice when the run is read or resumed.
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
@@ -17,6 +16,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from ilm_core.errors import RunDirError
 
@@ -84,7 +85,7 @@ class RunDir:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._lock_fh: io.TextIOWrapper | None = None
+        self._lock: FileLock | None = None
 
     @property
     def metrics_path(self) -> Path:
@@ -124,31 +125,28 @@ class RunDir:
     # -- lock ------------------------------------------------------------------------------
     def lock(self) -> None:
         """Take the run directory's lock, or fail naming the process that holds it."""
+        path = self.path / LOCK
+        lock = FileLock(path, blocking=False)
         try:
-            fh = open(self.path / LOCK, "a+")
-        except OSError as exc:
-            raise RunDirError(f"cannot open the lock file of {self.path}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+            lock.acquire()
+        except Timeout:
+            try:
+                holder = path.read_text(encoding="utf-8").strip() or "another process"
+            except OSError:
+                holder = "another process"
             raise RunDirError(
-                f"run directory {self.path} is in use by {holder} (it holds {self.path / LOCK}); "
+                f"run directory {self.path} is in use by {holder} (it holds {path}); "
                 "wait for it to finish or stop it, or choose another --out directory"
             ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"process {os.getpid()} on {socket.gethostname()}")
-        fh.flush()
-        self._lock_fh = fh
+        except OSError as exc:
+            raise RunDirError(f"cannot open the lock file of {self.path}: {exc.strerror or exc}") from None
+        path.write_text(f"process {os.getpid()} on {socket.gethostname()}", encoding="utf-8")  # for a waiting process
+        self._lock = lock
 
     def unlock(self) -> None:
-        if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- config, metrics, summary ---------------------------------------------------------
     def write_config(self, config: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ilm_core import plots
-from ilm_core.reporting import find_runs, group_settings, oracle_baselines, summary_rows
+from ilm_core.reporting import find_runs, group_settings, oracle_baselines, privileged_teachers, summary_rows
 from ilm_core.rundir import atomic_write_json
 
 
@@ -30,8 +30,7 @@ def report(
     all_runs = find_runs(runs)
     oracles = oracle_baselines(all_runs)
     settings = group_settings(all_runs)
-    baseline_names = ("oracle", "random", "worst-case")
-    learners = [s for s in settings if s.config["teacher"]["name"] not in baseline_names] or settings
+    learners = [s for s in settings if not any(run.is_reference() for run in s.runs)] or settings
     out.mkdir(parents=True, exist_ok=True)
     domain = "the exam domain"
     files = [
@@ -66,7 +65,15 @@ def report(
             f"[red]YES: seeds {', '.join(map(str, flagged))}[/]" if flagged else "no",
         )
     console.print(table)
-    atomic_write_json(out / "report.json", {"settings": rows, "figures": [str(f) for f in files]})
+    privileged = privileged_teachers(all_runs)
+    if privileged:
+        console.print(
+            f"privileged references (read the pool's exam-domain labels, not learned): {', '.join(privileged)}"
+        )
+    atomic_write_json(
+        out / "report.json",
+        {"settings": rows, "privileged_references": privileged, "figures": [str(f) for f in files]},
+    )
     console.print("figures: " + ", ".join(str(f) for f in files))
     if any(r["taught_to_the_test"] for r in rows):
         console.print(

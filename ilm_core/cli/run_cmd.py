@@ -39,6 +39,9 @@ def run(
     budget: int = typer.Option(None, "--budget", help="sentences per lesson"),
     seed: int = typer.Option(None, "--seed", help="run seed"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ..."),
+    tracker: str = typer.Option(
+        None, "--tracker", help="outside tools that follow the run, e.g. tensorboard,mlflow (`ilm plugins`)"
+    ),
     config: Path = typer.Option(None, "--config", "-c", help="config file (TOML, JSON or YAML)"),
     set_: list[str] = typer.Option(None, "--set", "-s", help="override: path.to.param=value (repeatable)"),
     out: Path = typer.Option(None, "--out", "-o", help="run directory (default runs/<time>-<env>-<teacher>)"),
@@ -61,6 +64,7 @@ def run(
         "budget": budget,
         "seed": seed,
         "device": device,
+        "trackers": tracker,
     }
     if resume is not None and out is not None and out.resolve() != resume.resolve():
         raise ConfigError(

@@ -115,6 +115,13 @@ class DomainsEnvironment(Environment):
             p, p.pool_exam_fraction, p.corpus_exam_fraction, in_domain, out_domain, seed, vocabulary, "V1", make_pairs
         )
 
+    def label(self, sentence: Sentence) -> bool:
+        """In V1 when every token is a V1 token."""
+        return all(0 <= t < len(self.params.exam_vocabulary) for t in sentence)
+
+    def max_sentence_length(self) -> int:
+        return self.params.sentence_length
+
 
 def single_repetition(reading: str, lo: int, hi: int, size: int) -> Generator:
     """Structure 1: two identical tokens never stand next to each other."""
@@ -171,6 +178,17 @@ class StructuresEnvironment(Environment):
             p, p.pool_exam_fraction, p.corpus_exam_fraction, s1, s2, seed, vocabulary, "Structure 1", repetition_pairs
         )
 
+    def label(self, sentence: Sentence) -> bool:
+        """Structure 1 when its length is in bounds and no two neighbours are equal (under the
+        alternation reading: it also alternates two tokens, xyxy...)."""
+        p = self.params
+        if not p.min_length <= len(sentence) <= p.max_length or not is_single_repetition(sentence):
+            return False
+        return p.reading != "alternation" or all(a == b for a, b in zip(sentence, sentence[2:], strict=False))
+
+    def max_sentence_length(self) -> int:
+        return self.params.max_length
+
 
 class RandomEnvironment(Environment):
     """Uniformly random tokens; every pool sentence counts as exam domain."""
@@ -185,6 +203,13 @@ class RandomEnvironment(Environment):
             return [rng.randrange(p.vocabulary_size) for _ in range(p.sentence_length)]
 
         return split(p, 1.0, 1.0, make, make, seed, token_names(p.vocabulary_size), "all")
+
+    def label(self, sentence: Sentence) -> bool:
+        """Every sentence counts as the exam's domain ("all")."""
+        return True
+
+    def max_sentence_length(self) -> int:
+        return self.params.sentence_length
 
 
 def is_single_repetition(sentence: Sentence) -> bool:

@@ -27,8 +27,7 @@ import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any, NoReturn
 
-from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob
-from ilm_core.training import Workbench
+from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob, Workbench
 
 from .local import chunks
 
@@ -51,6 +50,11 @@ def _test_fault(index: int) -> None:
     mode, _, target = value.partition(":")
     if target and int(target) != index:
         return
+    inject_fault(mode)
+
+
+def inject_fault(mode: str) -> None:
+    """Fail this process on purpose: raise, exit, kill itself or hang (the executors' test hook)."""
     if mode == "raise":
         raise RuntimeError(f"{FAULT_ENV}=raise: injected failure")
     if mode == "exit":
@@ -62,6 +66,16 @@ def _test_fault(index: int) -> None:
             time.sleep(3600)
 
 
+def train_chunk(bench: Workbench, job: TrainingJob, device: str, ids: list[int], batched: bool) -> list[StudentReport]:
+    """A worker's share of an episode: one batched group, or its students one at a time."""
+    if batched:
+        return bench.train_and_score(job, device, ids)
+    reports = []
+    for k, sid in enumerate(ids):
+        reports += bench.train_and_score(job.subset([k]), device, [sid])
+    return reports
+
+
 def worker_main(index: int, device: str, conn: Connection, threads: int | None) -> None:
     """Worker loop: build a Workbench once, then train every chunk the parent sends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
@@ -70,7 +84,7 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
 
         if threads is not None:
             torch.set_num_threads(threads)
-        from ilm_core.registry import default_registry
+        from ilm_core import default_registry
 
         bench = Workbench(default_registry())
         conn.send(("ready", os.getpid(), None))
@@ -94,13 +108,7 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
                 conn.send(("result", job_id, None))
                 continue
             _test_fault(index)
-            job = TrainingJob.model_validate(payload)
-            if batched:
-                reports = bench.train_and_score(job, device, ids)
-            else:
-                reports = []
-                for k, sid in enumerate(ids):
-                    reports += bench.train_and_score(job.subset([k]), device, [sid])
+            reports = train_chunk(bench, TrainingJob.model_validate(payload), device, ids, batched)
             conn.send(("result", job_id, [r.model_dump() for r in reports]))
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ilm_core import ConfigError
 from ilm_plugins.fairseq_lm import INSTALL_HINT
 from ilm_plugins.torchlm.data import pack
-from ilm_plugins.torchlm.train import TrainRecipe, _lr_factor
+from ilm_plugins.torchlm.train import TrainRecipe, lr_schedule
 
 
 def _import_fairseq() -> tuple[Any, Any, Any]:
@@ -138,7 +138,7 @@ class FairseqLM:
             weight_decay=recipe.weight_decay,
             fused=self.device.type in ("cpu", "cuda"),
         )
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(recipe))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(recipe))
         gen = torch.Generator().manual_seed(int(seed))
         full = recipe.batch_size is None or len(lesson) <= recipe.batch_size
         fixed = self.batch(lesson) if full else None
