@@ -39,6 +39,7 @@ from ilm_core.interfaces import (
     Tracker,
     TrainedStudents,
 )
+from ilm_core.lessons import read_generated
 from ilm_core.loop import build_environment
 from ilm_core.messages import (
     ComponentRef,
@@ -56,6 +57,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -70,6 +72,7 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.reporting import find_runs, group_settings, mean_std, oracle_baselines
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -114,6 +117,7 @@ __all__ = [
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "PopulationGroup",
     "ReferenceTeacherContext",
     "Registry",
     "RoadmapCell",
@@ -123,6 +127,7 @@ __all__ = [
     "RunDirError",
     "SentencePreferences",
     "Student",
+    "StudentDescriptor",
     "StudentDivergedError",
     "StudentGroup",
     "StudentReport",
@@ -140,9 +145,14 @@ __all__ = [
     "Workbench",
     "build_environment",
     "default_registry",
+    "find_runs",
+    "group_settings",
     "hookimpl",
     "inspect_teacher",
+    "mean_std",
+    "oracle_baselines",
     "ordered_seeds",
+    "read_generated",
     "resolve",
     "seeding",
 ]

@@ -19,8 +19,7 @@ import math
 import statistics
 from typing import Any
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
-from ilm_core.registry import default_registry
+from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate, default_registry
 from ilm_plugins.teachers import TakeTurnsParams
 
 
