@@ -41,6 +41,7 @@ from ilm_core.interfaces import (
     Tracker,
     TrainedStudents,
 )
+from ilm_core.lessons import read_generated
 from ilm_core.loop import RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
@@ -59,6 +60,7 @@ from ilm_core.messages import (
     TrainingJob,
 )
 from ilm_core.plots import run_figures
+from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -121,6 +123,7 @@ __all__ = [
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "PopulationGroup",
     "ReferenceTeacherContext",
     "Registry",
     "Roadmap",
@@ -134,6 +137,7 @@ __all__ = [
     "SentencePreferences",
     "Setting",
     "Student",
+    "StudentDescriptor",
     "StudentDivergedError",
     "StudentGroup",
     "StudentReport",
@@ -163,6 +167,7 @@ __all__ = [
     "mean_std",
     "oracle_baselines",
     "ordered_seeds",
+    "read_generated",
     "resolve",
     "run_figures",
     "seeding",

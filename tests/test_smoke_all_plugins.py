@@ -29,6 +29,7 @@ TINY_PARAMS = {
     ("teacher", "select-bin"): {"lm_updates": 3, "lm_dim": 16},
     ("teacher", "generate-lm"): {"lm_updates": 3, "lm_dim": 16},
     ("teacher", "take-turns"): {"teachers": [{"name": "random"}, {"name": "oracle"}], "turn": 1},
+    ("teacher", "by-group"): {"teachers": {"*": {"name": "random"}}},
     ("student", "fairseq-lm"): {"updates": 2},
     ("student", "experiment"): {"updates": 2, "dim": 16, "ffn": 32, "sample_max_tokens": 5},
     ("student", "know-when-to-stop"): {"updates": 4, "dim": 16, "ffn": 32, "check_every": 1, "patience": 1},
