@@ -83,7 +83,7 @@ def inspect_teacher(
     data = build_environment(config, registry)
     check_environment(state, path, data)
     teacher = build_teacher(config, registry)
-    setup_teacher(teacher, config, data)
+    setup_teacher(teacher, config, data, registry)
     teacher.load_state_dict(state["teacher"])
     method = getattr(teacher, "preferences", None)  # a duck-typed plugin may lack it
     prefs = method() if method is not None else None

@@ -16,10 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig
-from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
+from ilm_core.config import ExperimentConfig, config_identity
+from ilm_core.errors import (
+    ConfigError,
+    IlmError,
+    PluginError,
+    RunDirError,
+    StudentDivergedError,
+    TeacherDivergedError,
+)
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
+    Environment,
     Exam,
     Executor,
     ExecutorContext,
@@ -30,12 +38,20 @@ from ilm_core.interfaces import (
     TeacherContext,
     fit_to_round,
 )
+from ilm_core.lessons import (
+    LessonRules,
+    exam_domain_fraction,
+    exam_domain_labels,
+    generated_counts,
+    generated_summary,
+    sentences_of,
+    write_generated,
+)
 from ilm_core.measures import overlaps
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
     EpisodeRecord,
-    ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
@@ -44,10 +60,23 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.observers import call_observers
+from ilm_core.population import (
+    descriptors,
+    groups_of,
+    load_students,
+    members,
+    prior_lesson,
+    run_round,
+    save_students,
+)
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
-from ilm_core.reporting import LAST, last_mean
-from ilm_core.rundir import SUMMARY, RunDir
+from ilm_core.report_check import check_reports
+from ilm_core.reporting import LAST, last_mean, teacher_role
+from ilm_core.rundir import SUMMARY, RunDir, UnsavableStateError, json_text
+from ilm_core.signals import RunInterrupted
+from ilm_core.trackers import build_trackers
 
 
 @dataclass
@@ -68,10 +97,13 @@ class _EpisodeState:
     episode: int
     n: int
     feedback_items: list[list[int]]
+    labels: Any  # the exam's labels of the feedback items (e.g. components), or empty
+    evaluations: dict[str, Any]  # the exam's extra evaluations, taken after the final round
     cohort: str | None
     seeds: list[int]
     sent: list[list[int]] = field(default_factory=list)  # pool indices each student received
-    used: list[list[int]] = field(default_factory=list)  # ... and trained on
+    written: list[list[list[int]]] = field(default_factory=list)  # generated sentences each received
+    used: list[list[int]] = field(default_factory=list)  # pool indices each trained on
     totals: list[dict[str, float]] = field(default_factory=list)  # student stats summed over rounds
     history: list[list[Feedback]] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)  # the teacher's, latest value of each
@@ -81,36 +113,50 @@ class _EpisodeState:
 
     def __post_init__(self) -> None:
         self.sent = [[] for _ in range(self.n)]
+        self.written = [[] for _ in range(self.n)]
         self.used = [[] for _ in range(self.n)]
         self.totals = [{} for _ in range(self.n)]
 
     def so_far(self) -> list[Lesson]:
-        return [Lesson(student=i, indices=list(s)) for i, s in enumerate(self.sent)]
+        """Everything each student has received in the episode."""
+        return [
+            Lesson(student=i, indices=list(s), sentences=list(w))
+            for i, (s, w) in enumerate(zip(self.sent, self.written, strict=True))
+        ]
 
     def add(self, lessons: list[Lesson], reports: list[StudentReport]) -> None:
         """A round's lessons and what the students did with them."""
         for i, lesson in enumerate(lessons):
             self.sent[i] += lesson.indices
+            self.written[i] += lesson.sentences
         for r in reports:
             picked = lessons[r.student].indices
-            self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used]
+            self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
             for key, value in r.stats.items():
                 self.totals[r.student][key] = self.totals[r.student].get(key, 0.0) + value
 
 
 def _fingerprint(data: EnvironmentData) -> str:
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:16]
+    # the data sets only: minimal pairs are built from them, artifacts (a tokenizer) from the corpus
+    derived = {"minimal_pairs", "heldout_minimal_pairs", "artifacts"}
+    return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
 
 
-def build_environment(config: ExperimentConfig, registry: Registry) -> EnvironmentData:
+def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
+    """The config's environment plugin, guarded so that its errors name it."""
+    name = config.environment.name
+    return Guarded(registry.build("environment", name, config.environment.params), "environment", name)  # type: ignore[return-value]
+
+
+def build_environment(config: ExperimentConfig, registry: Registry, env: Environment | None = None) -> EnvironmentData:
     """Build and check the environment's data sets (disjoint, budget fits the pool)."""
     name = config.environment.name
-    env = Guarded(registry.build("environment", name, config.environment.params), "environment", name)
+    env = env if env is not None else environment_plugin(config, registry)
     try:
         data = env.build(seeding.derive(config.seed, "environment"))
         if not isinstance(data, EnvironmentData):
             data = EnvironmentData.model_validate(data)
-    except PluginError:
+    except IlmError:
         raise
     except Exception as exc:
         raise PluginError(f"environment plugin '{name}' built invalid data: {exc}", plugin=name, stage="build") from exc
@@ -135,8 +181,9 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
-    """Give the teacher what it may know of the run (never the exams) and its own seed."""
+def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, registry: Registry) -> None:
+    """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
+    privileged reference teacher) and its own seed."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -145,6 +192,8 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
+            privileged=registry.get("teacher", config.teacher.name).privileged,
+            students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
         )
     )
 
@@ -176,16 +225,37 @@ class Experiment:
         self.notify = notify
         #: set by run(resume=True) when the run had already finished every episode
         self.complete = False
+        #: the episode under way (None before the first) and how many are in metrics.jsonl
+        self.current_episode: int | None = None
+        self.saved_episodes = 0
 
     # -- set-up ----------------------------------------------------------------------------
+    def _build_environment(self) -> None:
+        self.environment = environment_plugin(self.config, self.registry)
+        self.data = build_environment(self.config, self.registry, self.environment)
+
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
-        self.data = build_environment(cfg, reg)
+        if not hasattr(self, "data"):  # a new run built it before making its directory
+            self._build_environment()
+        self.priors = {
+            g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
+            for k, g in enumerate(cfg.population or [])
+        }
+        self.rules = LessonRules.of(
+            self.data,
+            teacher=cfg.teacher.name,
+            n_students=cfg.students,
+            budget=cfg.budget,
+            max_length=self.environment.max_sentence_length(),
+        )
         self.teacher = build_teacher(cfg, reg)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
         )  # type: ignore[assignment]
         self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        self.exam.attach(self.data)
+        self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             executor.prepare(
@@ -208,7 +278,7 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data)
+        setup_teacher(self.teacher, cfg, self.data, reg)
         self.interaction.setup(
             TeacherContext.of(
                 self.data,
@@ -223,29 +293,17 @@ class Experiment:
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson], rnd: Round, k: int, sent: list[list[int]]) -> None:
         cfg, name = self.config, self.config.teacher.name
-        pool = len(self.data.pool)
         allows = f"the budget allows 1 to {cfg.budget}" if len(self.plan) == 1 else f"round {k} allows 1 to {rnd.size}"
-
-        def fail(msg: str) -> None:
-            raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
-
-        if not isinstance(lessons, list) or len(lessons) != cfg.students:
-            got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
-            fail(f"expected {cfg.students} lessons (one per student), got {got}")
+        self.rules.check(lessons, size=rnd.size, allows=allows)
         for i, lesson in enumerate(lessons):
-            if not isinstance(lesson, Lesson):
-                fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
-            idx = lesson.indices
-            if not 1 <= len(idx) <= rnd.size:
-                fail(f"lesson {i} has {len(idx)} sentences; {allows}")
-            if len(set(idx)) != len(idx):
-                fail(f"lesson {i} repeats a sentence: {idx}")
-            bad = [j for j in idx if not 0 <= j < pool]
-            if bad:
-                fail(f"lesson {i} has index {bad[0]}, outside the pool 0..{pool - 1}")
-            again = sorted(set(idx) & set(sent[i]))
+            again = sorted(set(lesson.indices) & set(sent[i]))
             if again and not rnd.repeats:
-                fail(f"round {k} resends to student {i} sentence(s) {again} it got in an earlier round of the episode")
+                raise PluginError(
+                    f"teacher plugin '{name}' sent an invalid lesson: round {k} resends to student {i} sentence(s) "
+                    f"{again} it got in an earlier round of the episode",
+                    plugin=name,
+                    stage="select",
+                )
 
     def _select(self, context: RoundContext) -> list[Lesson]:
         """The teacher's lessons for a round; a teacher without its own select_round is asked
@@ -275,12 +333,15 @@ class Experiment:
         import torch
 
         torch.manual_seed(seeding.derive(cfg.seed, "episode", episode))
+        feedback_items = self.exam.feedback_items(
+            list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
+        )
         ep = _EpisodeState(
             episode=episode,
             n=cfg.students,
-            feedback_items=self.exam.feedback_items(
-                list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
-            ),
+            feedback_items=feedback_items,
+            labels=self.exam.labels(feedback_items),
+            evaluations=self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode)),
             cohort=self._cohort(episode),
             seeds=self._seeds(episode),
         )
@@ -289,7 +350,7 @@ class Experiment:
         outcome = InteractionOutcome(
             lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
         )
-        record = self._record(episode, outcome, ep.feedback_items, time.perf_counter() - start)
+        record = self._record(episode, outcome, feedback_items, time.perf_counter() - start)
         extras = self._extras(ep)
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
         plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
@@ -301,6 +362,7 @@ class Experiment:
 
     def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
         """One round: lessons, training and exams, feedback, the teacher's update."""
+        cfg = self.config
         context = RoundContext(
             episode=ep.episode,
             round=k,
@@ -314,7 +376,12 @@ class Experiment:
         lessons = self._select(context)
         self._check_lessons(lessons, rnd, k, ep.sent)
         job = self._job(ep, k, rnd, lessons)
-        got = self.executor.run(job)
+        if cfg.population:
+            fresh = k == 0 and (cfg.student_lifetime == "episode" or ep.episode == 0)
+            got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{ep.episode}")
+        else:
+            got = self.executor.run(job)
+        check_reports(job, got, cfg.executor.name)
         if job.exams:
             got = self._apply_divergence_policy(got, ep.episode)
         ep.add(lessons, got)
@@ -339,22 +406,28 @@ class Experiment:
         """What the executor gets for a round: the new sentences, the exams it ends with, the cohort."""
         cfg, data = self.config, self.data
         final = rnd.exam == "final"
-        exams = {}
+        exams, item_labels = {}, {}
         if rnd.exam != "none":
             exams["feedback"] = ep.feedback_items
+            if ep.labels:
+                item_labels["feedback"] = ep.labels
             if final and data.heldout_exam:
                 exams["heldout"] = data.heldout_exam
+            if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
+                exams.update({name: items for name, (items, _) in ep.evaluations.items()})
+                item_labels.update({name: lab for name, (_, lab) in ep.evaluations.items() if lab})
         return TrainingJob(
             student=ComponentRef(**cfg.student.model_dump()),
             exam=ComponentRef(**cfg.exam.model_dump()),
             vocab_size=len(data.vocabulary),
-            lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
+            lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
             seeds=ep.seeds,
             exams=exams,
             cohort=ep.cohort,
             release=final and ep.cohort is not None and cfg.student_lifetime == "episode",
             probe=rnd.probe,
             probe_seeds=[seeding.derive(cfg.seed, "probe", ep.episode, k, i) for i in range(ep.n)] if rnd.probe else [],
+            labels=item_labels,
         )
 
     def _extras(self, ep: _EpisodeState) -> dict[str, list[float | None]]:
@@ -368,6 +441,9 @@ class Experiment:
             extras["sentences_used"] = [float(len(u)) for u in ep.used]
         for key in sorted({key for t in ep.totals for key in t}):
             extras[key] = [t.get(key) for t in ep.totals]
+        if self.config.population:
+            groups = enumerate(members(self.config.population))
+            extras["population_group"] = [float(k) for k, ids in groups for _ in ids]
         return extras
 
     def _check_feedback(self, feedback: list[Feedback], k: int) -> None:
@@ -383,13 +459,15 @@ class Experiment:
         self, k: int, rnd: Round, lessons: list[Lesson], reports: list[StudentReport], feedback: list[Feedback]
     ) -> dict[str, Any]:
         """What the record keeps of one round of a several-round episode."""
-        inside = self.data.pool_in_exam_domain
+        inside, label = self.data.pool_in_exam_domain, self.environment.label
         entry: dict[str, Any] = {
             "round": k,
             "size": rnd.size,
             "exam": rnd.exam,
             "reward": rnd.reward,
-            "fraction_exam_domain": statistics.fmean(inside[j] for lesson in lessons for j in lesson.indices),
+            "fraction_exam_domain": statistics.fmean(
+                x for ls in lessons for x in exam_domain_labels(ls, inside, label)
+            ),
         }
         ppl = [r.exams["feedback"].perplexity for r in reports if "feedback" in r.exams]
         if ppl:
@@ -428,11 +506,12 @@ class Experiment:
         for r in reports:
             if r.diverged:
                 exams = {
-                    name: ExamResult(
-                        perplexity=worst,
-                        item_perplexities=[worst] * len(res.item_perplexities),
-                        nll=math.nan,
-                        tokens=res.tokens,
+                    name: res.model_copy(
+                        update={
+                            "perplexity": worst,
+                            "item_perplexities": [worst] * len(res.item_perplexities),
+                            "nll": math.nan,
+                        }
                     )
                     for name, res in r.exams.items()
                 }
@@ -446,8 +525,9 @@ class Experiment:
         data, lessons, reports = self.data, outcome.lessons, outcome.reports
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
-        fractions = [statistics.fmean(data.pool_in_exam_domain[j] for j in lesson.indices) for lesson in lessons]
-        taught = [[data.pool[j] for j in lesson.indices] for lesson in lessons]
+        label = self.environment.label
+        fractions = [exam_domain_fraction(lesson, data.pool_in_exam_domain, label) for lesson in lessons]
+        taught = [sentences_of(lesson, data.pool) for lesson in lessons]
         per_overlap = [overlaps(t, feedback_items) for t in taught]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
@@ -459,7 +539,17 @@ class Experiment:
             per_student["heldout_perplexity"] = heldout
         for n in ("unigram", "bigram", "trigram"):
             per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
-        stats = dict(outcome.teacher.stats)
+        generated = generated_counts(lessons, data, label)
+        per_student.update(generated)
+        if generated:
+            write_generated(self.run_dir.path, episode, lessons)
+            copied = sum(generated["generated_exam_copies"]) + sum(generated["generated_heldout_copies"])  # type: ignore[arg-type]
+            if copied:
+                self.notify(
+                    f"episode {episode}: the teacher generated {copied:g} sentence(s) of the exam or held-out exam"
+                )
+        stats = self._teacher_stats(dict(outcome.teacher.stats), episode)
+        accuracy, evaluations, components = exam_scores(reports, per_student)
         return EpisodeRecord(
             episode=episode,
             reward_mean=statistics.fmean(rewards),
@@ -476,15 +566,56 @@ class Experiment:
             overlap={k: statistics.fmean(o[k] for o in per_overlap) for k in ("unigram", "bigram", "trigram")},
             per_student=per_student,
             teacher=stats,
+            accuracy_mean=accuracy,
+            evaluations=evaluations,
+            components=components,
         )
 
+    def _teacher_stats(self, stats: dict[str, float], episode: int) -> dict[str, float]:
+        """Non-finite teacher statistics are treated like diverged students: a notice (written as
+        null in metrics.jsonl), or the end of the run under on_diverged='stop'."""
+        bad = ", ".join(f"{k}={v}" for k, v in stats.items() if not math.isfinite(v))
+        if not bad:
+            return stats
+        name = self.config.teacher.name
+        lr = self.config.teacher.params.get("lr")
+        lower = f"lower the teacher's learning rate (teacher.lr = {lr})" if lr is not None else "check its params"
+        if self.config.on_diverged == "stop":
+            raise TeacherDivergedError(
+                f"episode {episode}: teacher plugin '{name}' reported non-finite statistics ({bad}): its learning "
+                f"diverged, and on_diverged='stop' ends the run. Start a new run and {lower}."
+            )
+        self.notify(
+            f"episode {episode}: teacher plugin '{name}' reported non-finite statistics ({bad}), written as null "
+            f"in metrics.jsonl; its learning has likely diverged: {lower}, or set on_diverged='stop' to end such runs"
+        )
+        return stats
+
     # -- the run ---------------------------------------------------------------------------
+    def _save_checkpoint(self, completed: int) -> None:
+        """Write a checkpoint; a teacher state that cannot be serialised names the teacher."""
+        cfg = self.config
+        try:
+            self.run_dir.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
+        except UnsavableStateError as exc:
+            raise PluginError(
+                f"teacher plugin '{cfg.teacher.name}' returned a state_dict() that cannot be saved in a checkpoint "
+                f"({exc}); state_dict() must return data that torch.save can pickle (numbers, lists, dicts, "
+                "tensors; no open files, locks, lambdas or locally defined classes)",
+                plugin=cfg.teacher.name,
+                stage="state_dict",
+            ) from exc
+
     def _checkpoint_state(self, completed: int) -> dict[str, Any]:
         return {
             "episode": completed,
             "teacher": self.teacher.state_dict(),
             "rng": seeding.rng_state(),
-            **({"students": self.executor.save_students("run")} if self.config.student_lifetime == "run" else {}),
+            **(
+                {"students": save_students(self.executor, "run", self.config.population)}
+                if self.config.student_lifetime == "run"
+                else {}
+            ),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -493,24 +624,45 @@ class Experiment:
         }
 
     def run(self, resume: bool = False, observers: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-        """Run (or resume) the experiment; returns the summary also written to summary.json."""
+        """Run (or resume) the experiment; returns the summary also written to summary.json.
+
+        A new run checks what it can (its folder, the environment, the budget against the pool)
+        before its directory is made, and removes what it wrote when it stops before finishing
+        an episode. An error after that says which episodes are saved and how to continue.
+        """
         rd = self.run_dir
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
+        else:
+            rd.check_new()
+            if not rd.has_episodes():  # (an existing run is refused below, with its own message)
+                self._build_environment()
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
+        trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
         rd.create()
         rd.lock()
+        finished = False
         try:
-            for obs in observers:
+            watching = [*observers, *trackers]
+            for obs in watching:
                 self.registry.pm.register(obs)
             try:
-                return self._run_locked(resume)
+                summary = self._run_locked(resume)
+                finished = True
+                return summary
             finally:
-                for obs in observers:
+                for obs in watching:
                     self.registry.pm.unregister(obs)
+                for tracker in trackers:
+                    tracker.close()
                 self._close_executor()
+        except IlmError as exc:
+            _stopped(exc, self, resume)
+            raise
         finally:
-            rd.unlock()
+            if not finished and not resume:
+                rd.discard()
+            rd.unlock(remove=finished)
 
     def _close_executor(self) -> None:
         """Close the executor; a failure here must not hide the error that ended the run."""
@@ -549,7 +701,7 @@ class Experiment:
             from ilm_core.config import config_diff
 
             saved = rd.read_config()
-            diffs = config_diff(saved, resolved)
+            diffs = config_diff(config_identity(saved), config_identity(resolved))
             if diffs:
                 raise ConfigError(
                     f"--resume {rd.path}: the config differs from the one the run was started with: "
@@ -567,17 +719,20 @@ class Experiment:
                     self.complete = True
                     self.notify(f"{rd.path} is already complete ({cfg.episodes} of {cfg.episodes} episodes)")
                     return summary
-        else:
+        if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
         self._build()
         if resume:
-            loaded = rd.load_checkpoint(self.notify, max_episode=len(records))
-            if loaded is not None:
-                state, path = loaded
+
+            def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
                 check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
                 if cfg.student_lifetime == "run" and "students" in state:
-                    self.executor.load_students("run", state["students"])
+                    load_students(self.executor, "run", cfg.population, state["students"])
+
+            loaded = rd.load_checkpoint(self.notify, max_episode=len(records), accept=accept)
+            if loaded is not None:
+                state, path = loaded
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
@@ -599,13 +754,11 @@ class Experiment:
             executor=getattr(self.executor, "description", "") or cfg.executor.name,
             environment=self.data,
         )
-        self.registry.pm.hook.ilm_run_start(run=info)
+        call_observers(self.registry.pm, "ilm_run_start", run=info)
+        self.saved_episodes = first + len(pending)
         for episode in range(first, cfg.episodes):
-            try:
-                record = self._episode(episode)
-            except IlmError as exc:
-                _in_episode(exc, episode, episode + len(pending), rd)
-                raise
+            self.current_episode = episode
+            record = self._episode(episode)
             if pending:
                 kept = pending.pop(0)
                 if not _same_record(kept, record.to_json()):
@@ -619,34 +772,87 @@ class Experiment:
                     rd.append_metric(record.to_json())
             else:
                 rd.append_metric(record.to_json())
+            self.saved_episodes = episode + 1 + len(pending)
             completed = episode + 1
             if completed % cfg.checkpoint_every == 0 or completed == cfg.episodes:
-                rd.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
-            self.registry.pm.hook.ilm_episode_end(run=info, record=record)
+                self._save_checkpoint(completed)
+            call_observers(self.registry.pm, "ilm_episode_end", run=info, record=record)
+        self.current_episode = None
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
+        summary["exam_domain"] = self.data.exam_domain
+        summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
         rd.write_summary(summary)
-        self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
+        call_observers(self.registry.pm, "ilm_run_end", run=info, summary=summary)
         return summary
+
+
+def exam_scores(
+    reports: list[StudentReport], per_student: dict[str, list[float | None]]
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """Minimal-pair accuracy, extra evaluations and component scores of an episode, as means over
+    its students (accuracy for pair exams, else perplexity); adds each per student to `per_student`."""
+    first = reports[0].exams
+    accuracy = None
+    if first["feedback"].accuracy is not None:
+        per_student["accuracy"] = [r.exams["feedback"].accuracy for r in reports]
+        accuracy = statistics.fmean(r.exams["feedback"].accuracy or 0.0 for r in reports)
+    evaluations: dict[str, float] = {}
+    components: dict[str, float] = {}
+    for name, result in first.items():
+        if name not in ("feedback", "heldout"):
+            key = "accuracy" if result.accuracy is not None else "perplexity"
+            values = [getattr(r.exams[name], key) for r in reports]
+            per_student[f"{name}_{key}"] = values
+            evaluations[f"{name}_{key}"] = statistics.fmean(values)
+        for part in result.components or {}:
+            components[f"{name}/{part}"] = statistics.fmean(
+                (r.exams[name].components or {})[part].score for r in reports
+            )
+    return accuracy, evaluations, components
 
 
 def _same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Equal in everything but the wall-clock seconds (compared as JSON, so NaN equals NaN)."""
 
     def text(r: dict[str, Any]) -> str:
-        return json.dumps({k: v for k, v in r.items() if k != "seconds"}, sort_keys=True)
+        return json_text({k: v for k, v in r.items() if k != "seconds"}, sort_keys=True)
 
     return text(a) == text(b)
 
 
-def _in_episode(exc: IlmError, episode: int, done: int, rd: RunDir) -> None:
-    """Add to an error where the run stopped and how to continue it (same type, same fields)."""
+def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
+    """Add to an error where the run stopped and how to continue it (same type, same fields).
+
+    Only errors of a run under way are annotated (and an interruption at any point): those
+    raised while checking the run directory say everything themselves.
+    """
+    rd, episode, done = experiment.run_dir, experiment.current_episode, experiment.saved_episodes
+    interrupted = isinstance(exc, RunInterrupted)
+    if episode is None and not interrupted:
+        return
+    try:  # what is on disk (a signal may land between a write and the count)
+        done = len(rd.read_metrics())
+    except IlmError:
+        pass
+    if episode is None:
+        where = "while it was being set up"
+    else:
+        where = f"after episode {episode}" if done == episode + 1 else f"in episode {episode}"
+    if not resume and done == 0:
+        again = "Run the same command again" if interrupted else "Run the command again once it is fixed"
+        exc.args = (f"{exc} (The run stopped {where}; no episode had finished, so nothing was kept. {again}.)",)
+        return
     saved = f"episodes 0-{done - 1} are saved in {rd.metrics_path}" if done else "no episode had finished"
-    if isinstance(exc, PluginError):
+    if interrupted:
+        then = f"Continue with `ilm run --resume {rd.path}`."
+    elif isinstance(exc, PluginError):
         then = f"Fix the plugin, then continue with `ilm run --resume {rd.path}`."
+    elif isinstance(exc, RunDirError):
+        then = f"Fix the cause, then continue with `ilm run --resume {rd.path}`."
     else:  # the same config would fail the same way: resuming cannot change it
         then = "The same config fails the same way again; start a new run (another --out) with it changed."
-    exc.args = (f"{exc} (The run stopped in episode {episode}; {saved}. {then})",)
+    exc.args = (f"{exc} (The run stopped {where}; {saved}. {then})",)
 
 
 def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:
@@ -665,7 +871,8 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
         "reward_last": last_mean(records, "reward_mean"),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
-        "config_sha": hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[
-            :12
-        ],
+        "config_sha": hashlib.sha256(
+            json.dumps(config_identity(config.model_dump(mode="json")), sort_keys=True).encode()
+        ).hexdigest()[:12],
+        **generated_summary(records),
     }

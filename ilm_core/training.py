@@ -103,7 +103,8 @@ class Workbench:
         results = {}
         for name, sentences in job.exams.items():
             try:
-                results[name] = exam.score(group, sentences)
+                labels = job.labels.get(name)
+                results[name] = exam.score(group, sentences, labels) if labels else exam.score(group, sentences)
             except Exception as exc:
                 raise _plugin_failure("exam", job.exam.name, f"score ({name} exam)", exc) from exc
         samples: list[list[list[int]]] = [[] for _ in ids]

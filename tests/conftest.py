@@ -57,3 +57,16 @@ def cli(capsys):
         return code, out, err
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray (2 CPUs, no dashboard) for every test that needs it; the `ray` executor
+    uses the Ray of its process, so each test pays for its actors only."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()

@@ -109,7 +109,6 @@ def test_teacher_lm_fairseq_without_fairseq_is_a_config_error(no_fairseq):
         vocabulary=list("ab"),
         teacher_corpus=[[0, 1]],
         pool=[[1]],
-        pool_in_exam_domain=[True],
         budget=1,
         n_students=1,
         seed=0,

@@ -161,7 +161,7 @@ def test_ask_for_feedback_scores_the_samples_with_the_teachers_lm(registry: Regi
     corpus = [[0, 1, 2, 3]] * 20
     interaction.setup(
         TeacherContext(
-            vocabulary=[str(i) for i in range(V)], teacher_corpus=corpus, pool=[[5]], pool_in_exam_domain=[True],
+            vocabulary=[str(i) for i in range(V)], teacher_corpus=corpus, pool=[[5]],
             budget=1, n_students=2, seed=0,
         )
     )  # fmt: skip

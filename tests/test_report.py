@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import TINY, TINY_ANY_TEACHER
 
 from ilm_core.config import ExperimentConfig
@@ -45,6 +46,7 @@ def test_taught_to_the_test_flag_fires_on_a_gamed_run_only(tmp_path):
     assert clean["oracle_heldout"][0] == 20.0
 
 
+@pytest.mark.slow
 def test_report_makes_figures_and_a_table_from_two_tiny_runs(cli, tmp_path):
     for seed in ("1", "2"):
         code, _, err = cli("run", *TINY, "--seed", seed, "--out", str(tmp_path / "runs" / f"s{seed}"))

@@ -63,6 +63,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
         ref.proc.wait()
 
 
+@pytest.mark.slow
 def test_killed_after_the_first_checkpoint_then_resumed(reference, cli, tmp_path):
     out = tmp_path / "run"
     proc = ilm_process(*ARGS, "--out", str(out))
@@ -85,6 +86,7 @@ def test_killed_after_the_first_checkpoint_then_resumed(reference, cli, tmp_path
     assert without_seconds(out) == reference.records()
 
 
+@pytest.mark.slow
 def test_killed_at_random_points_then_resumed(reference, tmp_path):
     rng = random.Random(7)
     out = tmp_path / "run"

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ilm_core import ConfigError
 from ilm_plugins.fairseq_lm import INSTALL_HINT
 from ilm_plugins.torchlm.data import pack
-from ilm_plugins.torchlm.train import TrainRecipe, _lr_factor
+from ilm_plugins.torchlm.train import TrainRecipe, lr_schedule
 
 
 def _import_fairseq() -> tuple[Any, Any, Any]:
@@ -142,7 +142,7 @@ class FairseqLM:
                 weight_decay=recipe.weight_decay,
                 fused=self.device.type in ("cpu", "cuda"),
             )
-            self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_factor(recipe))
+            self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_schedule(recipe))
             self.gen = torch.Generator().manual_seed(int(seed))
             self.calls = 0
         opt, sched, gen, params = self.opt, self.sched, self.gen, self.params
