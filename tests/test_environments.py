@@ -72,3 +72,12 @@ def test_same_seed_same_data_other_seed_other_data():
     env = DomainsEnvironment(DomainsParams())
     assert env.build(3) == env.build(3)
     assert env.build(3).exam != env.build(4).exam
+
+
+def test_overlapping_domains_share_the_last_tokens_of_v1():
+    data = DomainsEnvironment(DomainsParams(shared_tokens=8)).build(6639)
+    v2_tokens = {t for s, in_v1 in zip(data.pool, data.pool_in_exam_domain, strict=True) if not in_v1 for t in s}
+    assert v2_tokens <= set(range(2, 12)) and v2_tokens & set(range(2, 10)) and v2_tokens & {10, 11}
+    assert {t for s in data.exam for t in s} <= set(range(10))
+    with pytest.raises(ValueError, match="shared_tokens"):
+        DomainsParams(shared_tokens=10)

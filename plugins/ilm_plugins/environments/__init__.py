@@ -29,9 +29,14 @@ class DomainsParams(SplitSizes):
     sentence_length: int = Field(10, ge=1)
     pool_exam_fraction: float = Field(0.5, ge=0, le=1, description="share of V1 sentences in the pool")
     corpus_exam_fraction: float = Field(0.5, ge=0, le=1, description="share of V1 sentences in the teacher corpus")
+    shared_tokens: int = Field(
+        0, ge=0, description="overlapping domains: V2 sentences use the last N tokens of V1 in place of N of their own"
+    )
 
     @model_validator(mode="after")
     def _disjoint_vocabularies(self) -> DomainsParams:
+        if self.shared_tokens >= min(len(self.exam_vocabulary), len(self.other_vocabulary)):
+            raise ValueError(f"shared_tokens = {self.shared_tokens} must be below the size of each vocabulary")
         shared = set(self.exam_vocabulary) & set(self.other_vocabulary)
         if shared:
             raise ValueError(
