@@ -1,13 +1,13 @@
 """Markdown tables of teacher runs over many seeds: mean with a 95% interval, and per seed.
 
-Reads the `report.json` files `ilm report` writes (its `ci95` and `per_seed` entries) and prints
+Reads the `per_seed` entries of the `report.json` files `ilm report` writes (intervals as its `ci95`) and prints
 one row per setting (teachers and oracle references alike): seeds, the last-10 fraction of taught
-data from the exam domain, the held-out perplexity and its ratio to the oracle's on the same seed,
-each as mean ± half-width of the 95% t-interval over seeds, and on how many seeds the fraction
-reaches 0.9. `--per-seed` adds a per-seed table for the seeds given (the paper's five):
+data from the exam domain, the feedback and held-out perplexity and the held-out one's ratio to
+the oracle's on the same seed, each as mean ± half-width of the 95% t-interval over seeds, on how
+many seeds the fraction reaches 0.9, and how many seeds `ilm report` flags "taught to the test".
+`--per-seed` adds a per-seed table of fractions for the seeds given (the paper's five):
 
-    python experiments/seed_table.py runs/report-task1-select-bin runs/report-task1-value-bandit \
-        --per-seed 6639,7519,1007,4520,4527
+    python experiments/seed_table.py runs/report-task1-fresh runs/report-task1-fixed --per-seed 6639,7519,1007,4520,4527
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ def summary(report: Path) -> list[str]:
             f"{report.name.removeprefix('report-')}: {row['setting']}",
             str(len(seeds)),
             pm(mean_ci95([p["fraction"] for p in seeds])),
+            pm(mean_ci95([p["feedback"] for p in seeds])),
             pm(mean_ci95([p["heldout"] for p in seeds])),
             pm(mean_ci95([ratio(p) for p in seeds])),
             f"{reached}/{len(seeds)}",
+            str(len(row["taught_to_the_test"])),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -62,8 +64,11 @@ def main() -> None:
     ap.add_argument("reports", nargs="+", type=Path, help="folders written by `ilm report --out`")
     ap.add_argument("--per-seed", default="", help="comma-separated seeds for a per-seed fraction table")
     args = ap.parse_args()
-    print("| setting | seeds | fraction (last 10) | held-out ppl | held-out / oracle | seeds >= 0.9 |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| setting | seeds | fraction (last 10) | feedback ppl | held-out ppl | held-out / oracle | seeds >= 0.9 "
+        "| taught to the test |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for report in args.reports:
         print("\n".join(summary(report)))
     if args.per_seed:
