@@ -4,13 +4,14 @@ This module is the public API (see "Public API" in docs/writing-plugins.md): plu
 and experiments import from `ilm_core` only, never from its submodules, which may change.
 It holds `hookimpl`, the records (`TeacherSpec`, ...), the messages (`Lesson`, `Feedback`, ...),
 the interfaces (`Teacher`, `Student`, ...), the errors, the registry and configuration entry
-points for scripts, and `seeding` (derived seeds). The core imports no reference plugin.
+points for scripts, `build_roadmap` (the road map the installed plugins make), and `seeding`
+(derived seeds). The core imports no reference plugin.
 """
 
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -19,6 +20,7 @@ from ilm_core.errors import (
     PluginError,
     RunDirError,
     StudentDivergedError,
+    TeacherDivergedError,
     UnknownPluginError,
 )
 from ilm_core.hookspecs import hookimpl
@@ -40,7 +42,7 @@ from ilm_core.interfaces import (
     TrainedStudents,
 )
 from ilm_core.lessons import read_generated
-from ilm_core.loop import build_environment
+from ilm_core.loop import RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
@@ -57,6 +59,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
 from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.records import (
     EnvironmentSpec,
@@ -72,7 +75,9 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
-from ilm_core.reporting import find_runs, group_settings, mean_std, oracle_baselines
+from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
+from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
+from ilm_core.rundir import atomic_write_json
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -91,6 +96,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "LAST_EPISODES",
+    "CellStatus",
     "ComponentRef",
     "ComponentScore",
     "ConfigError",
@@ -120,12 +126,16 @@ __all__ = [
     "PopulationGroup",
     "ReferenceTeacherContext",
     "Registry",
+    "Roadmap",
     "RoadmapCell",
     "Round",
     "RoundContext",
     "RoundResult",
+    "Run",
     "RunDirError",
+    "RunInfo",
     "SentencePreferences",
+    "Setting",
     "Student",
     "StudentDescriptor",
     "StudentDivergedError",
@@ -134,6 +144,7 @@ __all__ = [
     "StudentSpec",
     "Teacher",
     "TeacherContext",
+    "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
@@ -143,16 +154,21 @@ __all__ = [
     "TrainingJob",
     "UnknownPluginError",
     "Workbench",
+    "atomic_write_json",
     "build_environment",
+    "build_roadmap",
+    "config_identity",
     "default_registry",
     "find_runs",
     "group_settings",
     "hookimpl",
     "inspect_teacher",
+    "load_run",
     "mean_std",
     "oracle_baselines",
     "ordered_seeds",
     "read_generated",
     "resolve",
+    "run_figures",
     "seeding",
 ]

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, identity
-from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
+from ilm_core.config import ExperimentConfig, config_identity
+from ilm_core.errors import (
+    ConfigError,
+    IlmError,
+    PluginError,
+    RunDirError,
+    StudentDivergedError,
+    TeacherDivergedError,
+)
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
     Environment,
@@ -52,6 +59,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.observers import call_observers
 from ilm_core.population import (
     descriptors,
     groups_of,
@@ -63,8 +71,10 @@ from ilm_core.population import (
 )
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
+from ilm_core.report_check import check_reports
 from ilm_core.reporting import LAST, last_mean, teacher_role
-from ilm_core.rundir import SUMMARY, RunDir
+from ilm_core.rundir import SUMMARY, RunDir, UnsavableStateError, json_text
+from ilm_core.signals import RunInterrupted
 from ilm_core.trackers import build_trackers
 
 
@@ -168,12 +178,19 @@ class Experiment:
         self.notify = notify
         #: set by run(resume=True) when the run had already finished every episode
         self.complete = False
+        #: the episode under way (None before the first) and how many are in metrics.jsonl
+        self.current_episode: int | None = None
+        self.saved_episodes = 0
 
     # -- set-up ----------------------------------------------------------------------------
+    def _build_environment(self) -> None:
+        self.environment = environment_plugin(self.config, self.registry)
+        self.data = build_environment(self.config, self.registry, self.environment)
+
     def _build(self) -> None:
         cfg, reg = self.config, self.registry
-        self.environment = environment_plugin(cfg, reg)
-        self.data = build_environment(cfg, reg, self.environment)
+        if not hasattr(self, "data"):  # a new run built it before making its directory
+            self._build_environment()
         self.priors = {
             g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
             for k, g in enumerate(cfg.population or [])
@@ -318,6 +335,7 @@ class Experiment:
                 got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{episode}")
             else:
                 got = self.executor.run(job)
+            check_reports(job, got, cfg.executor.name)
             if exams:
                 got = self._apply_divergence_policy(got, episode)
             for i, lesson in enumerate(lessons):
@@ -472,7 +490,7 @@ class Experiment:
                 self.notify(
                     f"episode {episode}: the teacher generated {copied:g} sentence(s) of the exam or held-out exam"
                 )
-        stats = dict(outcome.teacher.stats)
+        stats = self._teacher_stats(dict(outcome.teacher.stats), episode)
         accuracy, evaluations, components = exam_scores(reports, per_student)
         return EpisodeRecord(
             episode=episode,
@@ -495,7 +513,41 @@ class Experiment:
             components=components,
         )
 
+    def _teacher_stats(self, stats: dict[str, float], episode: int) -> dict[str, float]:
+        """Non-finite teacher statistics are treated like diverged students: a notice (written as
+        null in metrics.jsonl), or the end of the run under on_diverged='stop'."""
+        bad = ", ".join(f"{k}={v}" for k, v in stats.items() if not math.isfinite(v))
+        if not bad:
+            return stats
+        name = self.config.teacher.name
+        lr = self.config.teacher.params.get("lr")
+        lower = f"lower the teacher's learning rate (teacher.lr = {lr})" if lr is not None else "check its params"
+        if self.config.on_diverged == "stop":
+            raise TeacherDivergedError(
+                f"episode {episode}: teacher plugin '{name}' reported non-finite statistics ({bad}): its learning "
+                f"diverged, and on_diverged='stop' ends the run. Start a new run and {lower}."
+            )
+        self.notify(
+            f"episode {episode}: teacher plugin '{name}' reported non-finite statistics ({bad}), written as null "
+            f"in metrics.jsonl; its learning has likely diverged: {lower}, or set on_diverged='stop' to end such runs"
+        )
+        return stats
+
     # -- the run ---------------------------------------------------------------------------
+    def _save_checkpoint(self, completed: int) -> None:
+        """Write a checkpoint; a teacher state that cannot be serialised names the teacher."""
+        cfg = self.config
+        try:
+            self.run_dir.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
+        except UnsavableStateError as exc:
+            raise PluginError(
+                f"teacher plugin '{cfg.teacher.name}' returned a state_dict() that cannot be saved in a checkpoint "
+                f"({exc}); state_dict() must return data that torch.save can pickle (numbers, lists, dicts, "
+                "tensors; no open files, locks, lambdas or locally defined classes)",
+                plugin=cfg.teacher.name,
+                stage="state_dict",
+            ) from exc
+
     def _checkpoint_state(self, completed: int) -> dict[str, Any]:
         return {
             "episode": completed,
@@ -514,28 +566,45 @@ class Experiment:
         }
 
     def run(self, resume: bool = False, observers: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-        """Run (or resume) the experiment; returns the summary also written to summary.json."""
+        """Run (or resume) the experiment; returns the summary also written to summary.json.
+
+        A new run checks what it can (its folder, the environment, the budget against the pool)
+        before its directory is made, and removes what it wrote when it stops before finishing
+        an episode. An error after that says which episodes are saved and how to continue.
+        """
         rd = self.run_dir
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
+        else:
+            rd.check_new()
+            if not rd.has_episodes():  # (an existing run is refused below, with its own message)
+                self._build_environment()
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
         trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
         rd.create()
         rd.lock()
+        finished = False
         try:
             watching = [*observers, *trackers]
             for obs in watching:
                 self.registry.pm.register(obs)
             try:
-                return self._run_locked(resume)
+                summary = self._run_locked(resume)
+                finished = True
+                return summary
             finally:
                 for obs in watching:
                     self.registry.pm.unregister(obs)
                 for tracker in trackers:
                     tracker.close()
                 self._close_executor()
+        except IlmError as exc:
+            _stopped(exc, self, resume)
+            raise
         finally:
-            rd.unlock()
+            if not finished and not resume:
+                rd.discard()
+            rd.unlock(remove=finished)
 
     def _close_executor(self) -> None:
         """Close the executor; a failure here must not hide the error that ended the run."""
@@ -574,7 +643,7 @@ class Experiment:
             from ilm_core.config import config_diff
 
             saved = rd.read_config()
-            diffs = config_diff(identity(saved), identity(resolved))
+            diffs = config_diff(config_identity(saved), config_identity(resolved))
             if diffs:
                 raise ConfigError(
                     f"--resume {rd.path}: the config differs from the one the run was started with: "
@@ -596,13 +665,16 @@ class Experiment:
             rd.write_config(resolved)
         self._build()
         if resume:
-            loaded = rd.load_checkpoint(self.notify, max_episode=len(records))
-            if loaded is not None:
-                state, path = loaded
+
+            def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
                 check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
                 if cfg.student_lifetime == "run" and "students" in state:
                     load_students(self.executor, "run", cfg.population, state["students"])
+
+            loaded = rd.load_checkpoint(self.notify, max_episode=len(records), accept=accept)
+            if loaded is not None:
+                state, path = loaded
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
@@ -624,13 +696,11 @@ class Experiment:
             executor=getattr(self.executor, "description", "") or cfg.executor.name,
             environment=self.data,
         )
-        self.registry.pm.hook.ilm_run_start(run=info)
+        call_observers(self.registry.pm, "ilm_run_start", run=info)
+        self.saved_episodes = first + len(pending)
         for episode in range(first, cfg.episodes):
-            try:
-                record = self._episode(episode)
-            except IlmError as exc:
-                _in_episode(exc, episode, episode + len(pending), rd)
-                raise
+            self.current_episode = episode
+            record = self._episode(episode)
             if pending:
                 kept = pending.pop(0)
                 if not _same_record(kept, record.to_json()):
@@ -644,15 +714,18 @@ class Experiment:
                     rd.append_metric(record.to_json())
             else:
                 rd.append_metric(record.to_json())
+            self.saved_episodes = episode + 1 + len(pending)
             completed = episode + 1
             if completed % cfg.checkpoint_every == 0 or completed == cfg.episodes:
-                rd.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
-            self.registry.pm.hook.ilm_episode_end(run=info, record=record)
+                self._save_checkpoint(completed)
+            call_observers(self.registry.pm, "ilm_episode_end", run=info, record=record)
+        self.current_episode = None
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
+        summary["exam_domain"] = self.data.exam_domain
         summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
         rd.write_summary(summary)
-        self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
+        call_observers(self.registry.pm, "ilm_run_end", run=info, summary=summary)
         return summary
 
 
@@ -685,19 +758,43 @@ def _same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Equal in everything but the wall-clock seconds (compared as JSON, so NaN equals NaN)."""
 
     def text(r: dict[str, Any]) -> str:
-        return json.dumps({k: v for k, v in r.items() if k != "seconds"}, sort_keys=True)
+        return json_text({k: v for k, v in r.items() if k != "seconds"}, sort_keys=True)
 
     return text(a) == text(b)
 
 
-def _in_episode(exc: IlmError, episode: int, done: int, rd: RunDir) -> None:
-    """Add to an error where the run stopped and how to continue it (same type, same fields)."""
+def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
+    """Add to an error where the run stopped and how to continue it (same type, same fields).
+
+    Only errors of a run under way are annotated (and an interruption at any point): those
+    raised while checking the run directory say everything themselves.
+    """
+    rd, episode, done = experiment.run_dir, experiment.current_episode, experiment.saved_episodes
+    interrupted = isinstance(exc, RunInterrupted)
+    if episode is None and not interrupted:
+        return
+    try:  # what is on disk (a signal may land between a write and the count)
+        done = len(rd.read_metrics())
+    except IlmError:
+        pass
+    if episode is None:
+        where = "while it was being set up"
+    else:
+        where = f"after episode {episode}" if done == episode + 1 else f"in episode {episode}"
+    if not resume and done == 0:
+        again = "Run the same command again" if interrupted else "Run the command again once it is fixed"
+        exc.args = (f"{exc} (The run stopped {where}; no episode had finished, so nothing was kept. {again}.)",)
+        return
     saved = f"episodes 0-{done - 1} are saved in {rd.metrics_path}" if done else "no episode had finished"
-    if isinstance(exc, PluginError):
+    if interrupted:
+        then = f"Continue with `ilm run --resume {rd.path}`."
+    elif isinstance(exc, PluginError):
         then = f"Fix the plugin, then continue with `ilm run --resume {rd.path}`."
+    elif isinstance(exc, RunDirError):
+        then = f"Fix the cause, then continue with `ilm run --resume {rd.path}`."
     else:  # the same config would fail the same way: resuming cannot change it
         then = "The same config fails the same way again; start a new run (another --out) with it changed."
-    exc.args = (f"{exc} (The run stopped in episode {episode}; {saved}. {then})",)
+    exc.args = (f"{exc} (The run stopped {where}; {saved}. {then})",)
 
 
 def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:
@@ -717,7 +814,7 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "reward_last": last_mean(records, "reward_mean"),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
         "config_sha": hashlib.sha256(
-            json.dumps(identity(config.model_dump(mode="json")), sort_keys=True).encode()
+            json.dumps(config_identity(config.model_dump(mode="json")), sort_keys=True).encode()
         ).hexdigest()[:12],
         **generated_summary(records),
     }

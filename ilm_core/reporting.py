@@ -71,7 +71,26 @@ def load_run(path: Path) -> Run:
     records = rd.read_metrics()
     if not records:
         raise RunDirError(f"{path} has no finished episode yet (metrics.jsonl is empty)")
-    return Run(path=Path(path), config=rd.read_config(), records=records)
+    return Run(path=Path(path), config=_checked_config(rd), records=records)
+
+
+#: what reading a run back needs from its config.json (every run written by ilm has them)
+NEEDED = ("seed", "environment", "teacher", "student", "exam")
+
+
+def _checked_config(rd: RunDir) -> dict[str, Any]:
+    config = rd.read_config()
+    missing = [key for key in NEEDED if key not in config]
+    bad = [k for k in NEEDED[1:] if k in config and not (isinstance(config[k], dict) and "name" in config[k])]
+    if missing or bad or not isinstance(config.get("seed"), int):
+        what = f"lacks {', '.join(repr(k) for k in missing)}" if missing else "is damaged"
+        detail = f" ({', '.join(repr(k) for k in bad)} must be a table with a name)" if bad else ""
+        raise RunDirError(
+            f"{rd.path / 'config.json'} {what}{detail}: a run's config.json holds the whole resolved config "
+            f"({', '.join(NEEDED)}, ...), so this one was edited by hand or by another tool. Restore it, or "
+            "leave this run out of the report."
+        )
+    return config
 
 
 def find_runs(paths: list[Path]) -> list[Run]:

@@ -45,6 +45,23 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _version(value: bool) -> None:
+    if value:
+        from ilm_core import __version__
+
+        print(f"ilm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version of ilm and exit"
+    ),
+) -> None:
+    """Interactive language modeling: a teacher learns what to teach student language models."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ilm` console script."""
     try:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ilm_core.cli.outputs import table_console, writable_file
 from ilm_core.errors import IlmError, RunDirError
 from ilm_core.inspection import NoPreferencesError, TeacherView, inspect_teacher
 from ilm_core.registry import default_registry
@@ -27,7 +28,9 @@ def inspect(
 
     One run: its ranking. Several (a sweep): one line per run, reference runs skipped.
     """
-    console = Console()
+    console = table_console()
+    if json_out is not None:
+        writable_file(json_out, "--json")  # before minutes of rebuilding teachers
 
     def notify(message: str) -> None:
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)

@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ilm_core.config import assemble, resolve
+from ilm_core.config import assemble, check_device, resolve
 from ilm_core.errors import ConfigError
-from ilm_core.loop import Experiment
+from ilm_core.loop import Experiment, build_environment
 from ilm_core.registry import default_registry
 from ilm_core.rundir import RunDir
+from ilm_core.signals import interruptible
 
 
 def default_out(env: str, teacher: str) -> Path:
@@ -72,9 +73,11 @@ def run(
             "Give only --resume to continue a run, or only --out to start a new one."
         )
     # resuming: the saved config is the base, so giving the same flags again changes nothing
-    base = RunDir(resume).read_config() if resume is not None else None
+    base = RunDir(resume).check_config_unchanged() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
+    check_device(cfg.device)  # before any work: a missing GPU is a config error, not a failed set-up
     if dry_run:
+        build_environment(cfg, registry)  # the budget must fit the pool the environment builds
         console.print_json(json.dumps(cfg.model_dump(mode="json")))
         return
     run_dir = RunDir(resume if resume is not None else (out or default_out(cfg.environment.name, cfg.teacher.name)))
@@ -92,14 +95,15 @@ def run(
 
     experiment = Experiment(cfg, registry, run_dir, notify=notify)
     try:
-        summary = experiment.run(resume=resume is not None, observers=observers)
+        with interruptible():  # Ctrl-C or SIGTERM: stop between writes, say how to continue
+            summary = experiment.run(resume=resume is not None, observers=observers)
     finally:
         if display is not None:
             display.stop()
     if experiment.complete and not quiet:
         from ilm_core.cli.display import summary_table
 
-        console.print(summary_table(summary, "exam-domain"))
+        console.print(summary_table(summary, summary.get("exam_domain")))
     if quiet:
         console.print_json(json.dumps(summary))
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ilm_core.batch import PAPER_SEEDS, grid_points, parse_grid, parse_seeds, run_one, slug, sweep_grid
-from ilm_core.config import apply_overrides, assemble, normalise
+from ilm_core.config import apply_overrides, assemble, check_sweep, normalise
 from ilm_core.registry import default_registry
 
 
@@ -24,13 +24,14 @@ def sweep(
     console = Console()
     registry = default_registry()
     base = assemble(config, {}, set_ or [])
+    check_sweep(base.get("sweep", {}), seeds)
     if "sweep" in base:  # a config file may carry its own grid and seeds
         spec = base.pop("sweep")
         grid = list(grid or []) + sweep_grid(spec)
         if "seeds" in spec and seeds is None:
             seeds = ",".join(map(str, spec["seeds"]))
     points = grid_points(parse_grid(grid or []))
-    seed_list = parse_seeds(seeds or ",".join(map(str, PAPER_SEEDS)))
+    seed_list = parse_seeds(seeds if seeds is not None else ",".join(map(str, PAPER_SEEDS)))
     jobs = [(point, seed) for point in points for seed in seed_list]
     rows = []
     with Progress(console=console) as progress:

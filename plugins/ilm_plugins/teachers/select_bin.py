@@ -8,25 +8,20 @@ from typing import Any
 import torch
 
 from ilm_core import Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
+from ilm_plugins.teacher_lm import TeacherLM
 from ilm_plugins.teachers import SelectBinParams, TeacherLMParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
 from ilm_plugins.teachers.rewards import rewards
-from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
+from ilm_plugins.torchlm.model import StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
-from ilm_plugins.torchlm.train import TrainRecipe, sentence_embeddings, train_students
+from ilm_plugins.torchlm.train import sentence_embeddings
 
 
 def pretrained_lm(context: TeacherContext, p: TeacherLMParams) -> StackedTransformerLM:
     """The teacher's own causal LM, seeded by the teacher's seed and pretrained on its corpus."""
-    vocab = len(context.vocabulary)
-    size = LMSize(layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, ffn=4 * p.lm_dim)
-    lm = StackedTransformerLM(vocab + 2, size, seeds=[context.seed])
-    if context.teacher_corpus and p.lm_updates:
-        recipe = TrainRecipe(
-            updates=p.lm_updates, lr=p.lm_lr, batch_size=min(p.lm_batch_size, len(context.teacher_corpus))
-        )
-        train_students(lm, [context.teacher_corpus], recipe, [context.seed], vocab)
-    return lm
+    lm = TeacherLM(len(context.vocabulary), layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, seed=context.seed)
+    lm.pretrain(context.teacher_corpus, updates=p.lm_updates, lr=p.lm_lr, batch_size=p.lm_batch_size)
+    return lm.model
 
 
 class SelectBinTeacher(Teacher):
