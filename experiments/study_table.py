@@ -53,7 +53,7 @@ def fmt(value) -> str:
 def runs_table(folder: Path, by: list[str], extra: list[str]) -> None:
     keys = ["fraction_exam_domain", "perplexity_mean", "heldout_perplexity_mean", *extra]
     print("| " + " | ".join(["teacher", *by, "seed", "episodes", *keys, "episodes to 0.9"]) + " |")
-    print("|" + "---|" * (len(by) + len(keys) + 5))
+    print("|" + "---|" * (len(by) + len(keys) + 4))
     rows = []
     for config_path in sorted(folder.rglob("config.json")):
         run = config_path.parent
@@ -99,8 +99,11 @@ def main(argv: list[str]) -> None:
         return
     folder, by, extra = Path(rest[0]), [], []
     args = iter(rest[1:])
-    for flag in args:
-        (by if flag == "--by" else extra).append(next(args))
+    for arg in args:
+        if arg == "--by":
+            by.append(next(args))
+        else:
+            extra.append(arg)
     runs_table(folder, by, extra)
 
 

@@ -11,7 +11,7 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -41,6 +41,7 @@ from ilm_core.interfaces import (
     Tracker,
     TrainedStudents,
 )
+from ilm_core.lessons import read_generated
 from ilm_core.loop import RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
@@ -58,6 +59,8 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
+from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -72,7 +75,9 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
+from ilm_core.rundir import atomic_write_json
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -118,6 +123,7 @@ __all__ = [
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "PopulationGroup",
     "ReferenceTeacherContext",
     "Registry",
     "Roadmap",
@@ -125,10 +131,13 @@ __all__ = [
     "Round",
     "RoundContext",
     "RoundResult",
+    "Run",
     "RunDirError",
     "RunInfo",
     "SentencePreferences",
+    "Setting",
     "Student",
+    "StudentDescriptor",
     "StudentDivergedError",
     "StudentGroup",
     "StudentReport",
@@ -145,12 +154,21 @@ __all__ = [
     "TrainingJob",
     "UnknownPluginError",
     "Workbench",
+    "atomic_write_json",
     "build_environment",
     "build_roadmap",
+    "config_identity",
     "default_registry",
+    "find_runs",
+    "group_settings",
     "hookimpl",
     "inspect_teacher",
+    "load_run",
+    "mean_std",
+    "oracle_baselines",
     "ordered_seeds",
+    "read_generated",
     "resolve",
+    "run_figures",
     "seeding",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ilm_core.config import ExperimentConfig, identity, parse_value, resolve
+from ilm_core.config import ExperimentConfig, config_identity, parse_value, resolve
 from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
@@ -66,7 +66,8 @@ def run_one(
     cfg = resolve(raw, registry)
     rd = RunDir(out)
     if rd.is_run():
-        if (out / "summary.json").exists() and identity(rd.read_config()) == identity(cfg.model_dump(mode="json")):
+        same = config_identity(rd.read_config()) == config_identity(cfg.model_dump(mode="json"))
+        if (out / "summary.json").exists() and same:
             return cfg, json.loads((out / "summary.json").read_text())
         summary = Experiment(cfg, registry, rd, notify=notify).run(resume=True)
         return cfg, summary

@@ -19,10 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from ilm_core.errors import ConfigError
 from ilm_core.messages import ComponentRef
 from ilm_core.population import PopulationGroup, check_population
+from ilm_core.records import COMPONENT_KINDS
 from ilm_core.registry import Registry, describe_validation_error
 from ilm_core.trackers import choose_trackers, parse_trackers
 
-COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
+#: the kinds a run chooses exactly one of, each a field of ExperimentConfig
+COMPONENTS = tuple(kind.name for kind in COMPONENT_KINDS if kind.one_per_run)
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
 #: fields that only watch a run: they may change when it resumes and are not part of its identity
 OBSERVING = ("trackers",)
@@ -101,7 +103,7 @@ class ExperimentConfig(BaseModel):
 _LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
 
 
-def identity(config: dict[str, Any]) -> dict[str, Any]:
+def config_identity(config: dict[str, Any]) -> dict[str, Any]:
     """A config as a dict without the fields that only watch the run (what makes two runs the same)."""
     return {k: v for k, v in config.items() if k not in OBSERVING}
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ilm_core.errors import HeldOutAccessError, LabelAccessError
 from ilm_core.messages import (
+    ComponentRef,
     EnvironmentData,
     ExamResult,
     Feedback,
@@ -26,6 +27,9 @@ from ilm_core.messages import (
     TrainingJob,
 )
 from ilm_core.population import StudentDescriptor
+
+if TYPE_CHECKING:
+    from ilm_core.registry import Registry  # the registry imports this module
 
 
 class Environment(ABC):
@@ -371,8 +375,8 @@ class Interaction(ABC):
 class ExecutorContext:
     """What an executor learns once, before the first episode."""
 
-    registry: Any
-    student: Any  # ComponentRef of the run's student
+    registry: Registry  # builds the student and exam plugins (in this process; workers load their own)
+    student: ComponentRef  # the run's student: its name and params
     n_students: int
     device: str
     notify: Callable[[str], None]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, identity
+from ilm_core.config import ExperimentConfig, config_identity
 from ilm_core.errors import (
     ConfigError,
     IlmError,
@@ -643,7 +643,7 @@ class Experiment:
             from ilm_core.config import config_diff
 
             saved = rd.read_config()
-            diffs = config_diff(identity(saved), identity(resolved))
+            diffs = config_diff(config_identity(saved), config_identity(resolved))
             if diffs:
                 raise ConfigError(
                     f"--resume {rd.path}: the config differs from the one the run was started with: "
@@ -814,7 +814,7 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "reward_last": last_mean(records, "reward_mean"),
         "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
         "config_sha": hashlib.sha256(
-            json.dumps(identity(config.model_dump(mode="json")), sort_keys=True).encode()
+            json.dumps(config_identity(config.model_dump(mode="json")), sort_keys=True).encode()
         ).hexdigest()[:12],
         **generated_summary(records),
     }

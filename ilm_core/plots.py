@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ilm_core.reporting import Run, Setting
+from ilm_core.reporting import Run, Setting, group_settings, load_run
 
 
 def _plt():
@@ -157,3 +157,14 @@ def components(settings: list[Setting], path: Path) -> Path | None:
     fig.suptitle(spread_title(settings))
     _finish(fig, list(axes[0]), legend_size=7)
     return _save(plt, fig, path)
+
+
+def run_figures(run_dir: Path, out: Path, domain: str) -> list[Path]:
+    """One run's figures, as `ilm report RUN_DIR` draws them, written into `out` (for trackers)."""
+    settings = group_settings([load_run(run_dir)])
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        figure2(settings, out / "figure2.png", domain),
+        overlaps(settings, out / "overlaps.png"),
+        exams(settings, {}, out / "exams.png"),
+    ]

@@ -14,7 +14,7 @@ from test_rounds import N, distance, job, per_student, reference
 
 from ilm_core import ConfigError, ExecutorContext, PluginError
 from ilm_core.registry import Registry
-from ilm_plugins.executors.multiprocess import FAULT_ENV
+from ilm_plugins.executors.ray_executor import FAULT_ENV
 
 pytest.importorskip("ray")
 

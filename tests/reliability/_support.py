@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ilm_core import EnvironmentData, EnvironmentSpec, StudentSpec, TeacherSpec, hookimpl
+from ilm_core import Environment, EnvironmentData, EnvironmentSpec, StudentSpec, TeacherSpec, hookimpl
 from ilm_plugins.students import TransformerLMParams
 from ilm_plugins.students.transformer_lm import TransformerLMStudent
 from ilm_plugins.teachers import SelectBinParams
@@ -186,7 +186,7 @@ class FaultObserver:
             FAULTS["observer"](run.run_dir.path, record.episode)
 
 
-class OverlappingEnvironment:
+class OverlappingEnvironment(Environment):
     """An environment whose exam repeats a teacher-corpus sentence (a leak the core must refuse)."""
 
     def __init__(self, params: Any = None):

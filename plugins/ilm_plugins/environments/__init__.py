@@ -1,4 +1,4 @@
-"""Environments: the artificial languages of the paper (Task 1, Task 2) and a random language."""
+"""Environments: the paper's artificial languages (any vocabulary size), a random language, real text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exams: per-item and average perplexity, with a choice of feedback-exam policy."""
+"""Exams: perplexity (per item, per length component) and minimal pairs (BLiMP accuracy per phenomenon)."""
 
 from __future__ import annotations
 

@@ -29,18 +29,41 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ilm_core import ConfigError, Executor, ExecutorContext, PluginError, StudentReport, TrainingJob
-from ilm_core.training import Workbench
+from ilm_core import (
+    ConfigError,
+    Executor,
+    ExecutorContext,
+    PluginError,
+    StudentReport,
+    TrainingJob,
+    Workbench,
+    default_registry,
+)
 
 from .local import chunks
-from .multiprocess import FAULT_ENV, _span, inject_fault, train_chunk
+from .multiprocess import _span, train_chunk
 
 POLL_S = 0.25  # longest the driver blocks before it checks the deadline again
+FAULT_ENV = "ILM_TEST_WORKER_FAULT"  # the test hook (module docstring)
+
+
+def inject_fault(mode: str) -> None:
+    """Fail this process on purpose: raise, exit, kill itself or hang (the executors' test hook)."""
+    if mode == "raise":
+        raise RuntimeError(f"{FAULT_ENV}=raise: injected failure")
+    if mode == "exit":
+        os._exit(3)
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if mode == "hang":
+        while True:
+            time.sleep(3600)
 
 
 class StudentGroup:
@@ -50,8 +73,6 @@ class StudentGroup:
         import torch
 
         torch.set_num_threads(threads)
-        from ilm_core.registry import default_registry
-
         self.bench = Workbench(default_registry())
 
     def where(self) -> dict[str, Any]:
