@@ -31,11 +31,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ilm_core import Interaction, InteractionSpec, NoParams, Round, hookimpl
-from ilm_core.config import resolve
-from ilm_core.loop import Experiment
-from ilm_core.registry import Registry
-from ilm_core.rundir import RunDir
+from ilm_core import Experiment, Interaction, InteractionSpec, NoParams, Registry, Round, RunDir, hookimpl, resolve
 
 
 class QuietRounds(Interaction):
