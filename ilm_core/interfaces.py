@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ilm_core.cache import SetupCache
 from ilm_core.errors import HeldOutAccessError
 from ilm_core.messages import (
     EnvironmentData,
@@ -25,6 +26,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.progress import Steps
 
 
 class Environment(ABC):
@@ -33,6 +35,25 @@ class Environment(ABC):
     @abstractmethod
     def build(self, seed: int) -> EnvironmentData:
         """Build all data sets for `seed`. They must be pairwise disjoint (the core checks)."""
+
+
+def _ignore(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class SetupTools:
+    """What the core lends a plugin for a slow set-up (see docs/writing-plugins.md).
+
+    `steps.step(label, total)` shows a step's progress and times it (`ilm_core.progress`);
+    `cache.get_or_build(kind, key, build)` reuses a deterministic result across runs and
+    processes (`ilm_core.cache`); `notify(message)` shows the user a one-line notice. The
+    defaults show nothing and cache nothing, so a plugin may use them unconditionally.
+    """
+
+    steps: Steps = field(default_factory=Steps)
+    cache: SetupCache = field(default_factory=SetupCache.off)
+    notify: Callable[[str], None] = _ignore
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,8 @@ class TeacherContext:
     device: str = "cpu"
     #: episodes the run is configured for: the teacher's horizon (None when not known)
     episodes: int | None = None
+    #: progress steps, a set-up cache and notices for `setup` (defaults: silent, no cache)
+    tools: SetupTools = field(default_factory=SetupTools)
 
     @classmethod
     def of(
@@ -60,6 +83,7 @@ class TeacherContext:
         seed: int,
         device: str = "cpu",
         episodes: int | None = None,
+        tools: SetupTools | None = None,
     ) -> TeacherContext:
         """What a teacher may know of an environment's data: everything but the exams."""
         return cls(
@@ -72,6 +96,7 @@ class TeacherContext:
             seed=seed,
             device=device,
             episodes=episodes,
+            tools=tools or SetupTools(),
         )
 
     @property

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ilm_core import seeding
+from ilm_core import seeding, threads
+from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
 from ilm_core.guard import Guarded
@@ -25,6 +26,7 @@ from ilm_core.interfaces import (
     Executor,
     ExecutorContext,
     Interaction,
+    SetupTools,
     Teacher,
     TeacherContext,
 )
@@ -39,6 +41,7 @@ from ilm_core.messages import (
     StudentReport,
     TrainingJob,
 )
+from ilm_core.progress import Steps
 from ilm_core.registry import Registry
 from ilm_core.reporting import LAST, last_mean
 from ilm_core.rundir import SUMMARY, RunDir
@@ -92,8 +95,10 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData) -> None:
-    """Give the teacher what it may know of the run (never the exams) and its own seed."""
+def setup_teacher(
+    teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, tools: SetupTools | None = None
+) -> None:
+    """Give the teacher what it may know of the run (never the exams), its own seed and the set-up tools."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -102,6 +107,7 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
+            tools=tools,
         )
     )
 
@@ -126,18 +132,26 @@ class Experiment:
         registry: Registry,
         run_dir: RunDir,
         notify: Callable[[str], None] = lambda message: None,
+        steps: Steps | None = None,
+        cache: SetupCache | None = None,
     ):
         self.config = config
         self.registry = registry
         self.run_dir = run_dir
         self.notify = notify
+        #: set-up as the plugins see it: progress steps (timed), the set-up cache, notices
+        self.tools = SetupTools(
+            steps=steps or Steps(), cache=cache or SetupCache.from_env(notify=notify), notify=notify
+        )
         #: set by run(resume=True) when the run had already finished every episode
         self.complete = False
 
     # -- set-up ----------------------------------------------------------------------------
     def _build(self) -> None:
-        cfg, reg = self.config, self.registry
-        self.data = build_environment(cfg, reg)
+        cfg, reg, steps = self.config, self.registry, self.tools.steps
+        threads.apply()  # the process's thread plan, if its entry point made one
+        with steps.step("building the environment"):
+            self.data = build_environment(cfg, reg)
         self.teacher = build_teacher(cfg, reg)
         self.interaction: Interaction = Guarded(
             reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
@@ -145,15 +159,16 @@ class Experiment:
         self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
-            executor.prepare(
-                ExecutorContext(
-                    registry=reg,
-                    student=ComponentRef(**cfg.student.model_dump()),
-                    n_students=cfg.students,
-                    device=cfg.device,
-                    notify=self.notify,
+            with steps.step("starting the executor"):
+                executor.prepare(
+                    ExecutorContext(
+                        registry=reg,
+                        student=ComponentRef(**cfg.student.model_dump()),
+                        n_students=cfg.students,
+                        device=cfg.device,
+                        notify=self.notify,
+                    )
                 )
-            )
         except IlmError:
             raise
         except Exception as exc:
@@ -165,7 +180,8 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data)
+        with steps.step("setting up the teacher"):
+            setup_teacher(self.teacher, cfg, self.data, self.tools)
 
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson]) -> None:
@@ -411,7 +427,9 @@ class Experiment:
                     return summary
         else:
             rd.write_config(resolved)
+        setup_start = time.perf_counter()
         self._build()
+        setup_seconds = time.perf_counter() - setup_start
         if resume:
             loaded = rd.load_checkpoint(self.notify, max_episode=len(records))
             if loaded is not None:
@@ -465,6 +483,8 @@ class Experiment:
             self.registry.pm.hook.ilm_episode_end(run=info, record=record)
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
+        summary["setup_seconds"] = round(setup_seconds, 3)  # this invocation's set-up (a resume's own)
+        summary["setup"] = dict(self.tools.steps.timings)
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary

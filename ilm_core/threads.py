@@ -1,0 +1,171 @@
+"""The thread plan: how many torch threads a run uses, where, and how idle threads wait.
+
+ilm's CPU models are small, so a run is a long chain of tiny operations. When torch splits
+each one over several OpenMP threads and another process takes a core away, every operation
+waits for the thread that was descheduled, and the waiting threads spin instead of yielding
+the core: on a busy machine two threads can be ten times slower than one. Several *lanes*
+(student groups trained at the same time, one thread each) do not suffer from this: they
+meet only at the end of an episode.
+
+So the `auto` policy (the default) uses every core this process may run on for lanes, but
+gives an operation more than one thread only when the machine looks quiet when the run starts,
+and makes idle OpenMP threads sleep (`OMP_WAIT_POLICY=PASSIVE`) so that a machine that becomes
+busy later costs a little, not an order of magnitude. The plan never changes the numbers a run
+produces: the student groups do not depend on it (see the batched executor).
+
+Choose another plan with the environment variable `ILM_THREADS` (or `ilm run --threads`):
+`auto`; `torch` (torch's own default: all cores for every operation, as before the plan
+existed); or a number N (N threads in all, as `OMP_NUM_THREADS=N` would give). A user's own
+`OMP_NUM_THREADS` counts as that number; a user's own `OMP_WAIT_POLICY` is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+#: the environment variable that chooses the plan: auto, torch, or a positive number of threads
+ENV = "ILM_THREADS"
+POLICIES = ("auto", "torch")
+
+#: the machine counts as busy when the other processes' load leaves less than this share of a core per core
+_QUIET_MARGIN = 0.5
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    """What a process decided about threads, and why (printed by `ilm run`)."""
+
+    policy: str  #: auto, torch, or user (a number from ILM_THREADS / OMP_NUM_THREADS / --threads)
+    cores: int  #: CPUs this process may run on
+    load: float | None  #: one-minute load average when the plan was made (None where unknown)
+    threads: int  #: intra-op threads of the main thread (teacher, set-up); also the lanes' share
+    lane_cores: int  #: most lanes (student groups trained at the same time) on a CPU
+    wait_policy: str | None  #: OMP_WAIT_POLICY in effect, None when OpenMP's default
+
+    @property
+    def busy(self) -> bool:
+        return self.load is not None and self.load > self.cores - _QUIET_MARGIN
+
+    def max_lanes(self, groups: int) -> int:
+        """Lanes for `groups` student groups on a CPU: one per group, up to `lane_cores`."""
+        return max(1, min(groups, self.lane_cores))
+
+    def lane_threads(self, lanes: int) -> int:
+        """Intra-op threads of each of `lanes` lanes: an equal share of the plan's threads."""
+        return max(1, self.threads // max(1, lanes))
+
+    def describe(self) -> str:
+        cores = f"{self.cores} core{'s' if self.cores != 1 else ''}"
+        load = f"load {self.load:.1f} on {cores}" if self.load is not None else cores
+        wait = f", OpenMP waits {self.wait_policy.lower()}" if self.wait_policy else ""
+        why = {"auto": " (busy: one per operation)" if self.busy else " (quiet)", "torch": " (torch's default)"}
+        return (
+            f"threads: {self.threads} per operation{why.get(self.policy, ' (set by the user)')}, "
+            f"up to {self.lane_cores} lane{'s' if self.lane_cores != 1 else ''} of students at a time; "
+            f"{load}{wait}; policy {self.policy} (set {ENV}=auto|torch|N to change)"
+        )
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a cluster job's share)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def parse(value: str | int | None) -> str | int:
+    """`auto`, `torch` or a positive thread count; anything else is a one-paragraph error."""
+    if value is None or value == "":
+        return "auto"
+    text = str(value).strip().lower()
+    if text in POLICIES:
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    from ilm_core.errors import ConfigError
+
+    raise ConfigError(
+        f"{ENV} (or --threads) = {value!r} is not a thread policy; use auto (the default: lanes on every core, "
+        "one thread per operation when the machine is busy), torch (torch's own default), or a number of "
+        "threads such as 1 or 4"
+    )
+
+
+def plan(
+    choice: str | int | None = None,
+    environ: dict[str, str] | None = None,
+    cores: int | None = None,
+    load: float | None = None,
+) -> ThreadPlan:
+    """The plan for `choice` (default: ILM_THREADS, else OMP_NUM_THREADS, else auto); no side effects."""
+    env = os.environ if environ is None else environ
+    cores = cores if cores is not None else usable_cores()
+    load = load if load is not None else load_average()
+    if choice is None:
+        choice = env.get(ENV) or (env.get("OMP_NUM_THREADS") if (env.get("OMP_NUM_THREADS") or "").isdigit() else None)
+    chosen = parse(choice)
+    wait = env.get("OMP_WAIT_POLICY") or None
+    if isinstance(chosen, int):
+        return ThreadPlan("user", cores, load, chosen, chosen, wait)
+    if chosen == "torch":  # the thread counts are torch's, read when the plan is applied
+        return ThreadPlan("torch", cores, load, 0, 0, wait)
+    base = ThreadPlan("auto", cores, load, cores, cores, wait or "PASSIVE")
+    return replace(base, threads=1) if base.busy else base
+
+
+_current: ThreadPlan | None = None
+
+
+def prepare(choice: str | int | None = None) -> ThreadPlan:
+    """Make this process's plan before torch starts OpenMP: sets OMP_WAIT_POLICY (unless the user did).
+
+    Call it first thing in an entry point; `apply` then sets torch's threads. Calling it after
+    torch has started its threads still sets the thread counts, not the wait policy.
+    """
+    global _current
+    _current = plan(choice)
+    if _current.wait_policy and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = _current.wait_policy
+    return _current
+
+
+def apply() -> ThreadPlan | None:
+    """Set the main thread's torch threads to the prepared plan (no-op without one)."""
+    global _current
+    if _current is None:
+        return None
+    import torch
+
+    if _current.policy == "torch":
+        n = torch.get_num_threads()
+        _current = replace(_current, threads=n, lane_cores=n)
+    elif torch.get_num_threads() != _current.threads:
+        torch.set_num_threads(_current.threads)
+    return _current
+
+
+def current() -> ThreadPlan:
+    """The plan this process prepared; without one (library use), torch's own setting as it stands."""
+    if _current is not None:
+        return apply() or _current
+    import torch
+
+    threads = torch.get_num_threads()
+    return ThreadPlan("torch", usable_cores(), None, threads, threads, os.environ.get("OMP_WAIT_POLICY") or None)
+
+
+def child_environment(threads: int) -> dict[str, str]:
+    """Environment for a worker process given `threads` threads of this plan (sweep --jobs)."""
+    env = {ENV: str(threads), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    if _current is not None and _current.wait_policy:
+        env["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", _current.wait_policy)
+    return env
