@@ -105,11 +105,11 @@ class SetupCache:
         if self.root is None:
             self.last = "off"
             return build()
+        from filelock import FileLock, Timeout
+
         path = self.entry(kind, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            from filelock import FileLock, Timeout
-
             lock = FileLock(str(path.with_suffix(".lock")), timeout=LOCK_TIMEOUT)
             lock.acquire()
         except (OSError, Timeout) as exc:  # an unwritable or stuck cache: work without it

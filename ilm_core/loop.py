@@ -6,6 +6,7 @@ held-out exam away from teachers, the divergence policy, metrics, checkpoints an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -485,6 +486,7 @@ class Experiment:
         summary["executor"] = info.executor
         summary["setup_seconds"] = round(setup_seconds, 3)  # this invocation's set-up (a resume's own)
         summary["setup"] = dict(self.tools.steps.timings)
+        summary["threads"] = dataclasses.asdict(threads.current())
         rd.write_summary(summary)
         self.registry.pm.hook.ilm_run_end(run=info, summary=summary)
         return summary

@@ -22,10 +22,13 @@ existed); or a number N (N threads in all, as `OMP_NUM_THREADS=N` would give). A
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, replace
 
 #: the environment variable that chooses the plan: auto, torch, or a positive number of threads
 ENV = "ILM_THREADS"
+#: at most this many of the usable cores for `auto` (set for each worker of `ilm sweep --jobs`)
+ENV_CORES = "ILM_CORES"
 POLICIES = ("auto", "torch")
 
 #: the machine counts as busy when the other processes' load leaves less than this share of a core per core
@@ -76,10 +79,25 @@ def usable_cores() -> int:
 
 
 def load_average() -> float | None:
+    """The larger of the one-minute load average and the processes running right now besides this one.
+
+    The average lags a minute behind a machine that just became busy; the instantaneous count
+    (Linux: /proc/loadavg, sampled a few times) does not.
+    """
     try:
-        return os.getloadavg()[0]
+        average = os.getloadavg()[0]
     except (AttributeError, OSError):
         return None
+    samples = []
+    for _ in range(5):
+        try:
+            with open("/proc/loadavg") as fh:
+                running = int(fh.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            break
+        samples.append(running - 1)  # this process is running while it reads
+        time.sleep(0.005)
+    return max(average, sorted(samples)[len(samples) // 2]) if samples else average
 
 
 def parse(value: str | int | None) -> str | int:
@@ -110,6 +128,9 @@ def plan(
     env = os.environ if environ is None else environ
     cores = cores if cores is not None else usable_cores()
     load = load if load is not None else load_average()
+    share = cores
+    if (env.get(ENV_CORES) or "").isdigit() and int(env[ENV_CORES]) >= 1:
+        share = min(cores, int(env[ENV_CORES]))
     if choice is None:
         choice = env.get(ENV) or (env.get("OMP_NUM_THREADS") if (env.get("OMP_NUM_THREADS") or "").isdigit() else None)
     chosen = parse(choice)
@@ -118,11 +139,12 @@ def plan(
         return ThreadPlan("user", cores, load, chosen, chosen, wait)
     if chosen == "torch":  # the thread counts are torch's, read when the plan is applied
         return ThreadPlan("torch", cores, load, 0, 0, wait)
-    base = ThreadPlan("auto", cores, load, cores, cores, wait or "PASSIVE")
+    base = ThreadPlan("auto", cores, load, share, share, wait or "PASSIVE")
     return replace(base, threads=1) if base.busy else base
 
 
 _current: ThreadPlan | None = None
+_applied = False
 
 
 def prepare(choice: str | int | None = None) -> ThreadPlan:
@@ -131,18 +153,24 @@ def prepare(choice: str | int | None = None) -> ThreadPlan:
     Call it first thing in an entry point; `apply` then sets torch's threads. Calling it after
     torch has started its threads still sets the thread counts, not the wait policy.
     """
-    global _current
-    _current = plan(choice)
+    global _current, _applied
+    _current, _applied = plan(choice), False
     if _current.wait_policy and "OMP_WAIT_POLICY" not in os.environ:
         os.environ["OMP_WAIT_POLICY"] = _current.wait_policy
     return _current
 
 
 def apply() -> ThreadPlan | None:
-    """Set the main thread's torch threads to the prepared plan (no-op without one)."""
-    global _current
+    """Set the main thread's torch threads to the prepared plan, once (no-op without a plan).
+
+    Once: a caller that sets torch's threads itself afterwards (a library user, a test) keeps them.
+    """
+    global _current, _applied
     if _current is None:
         return None
+    if _applied:
+        return _current
+    _applied = True
     import torch
 
     if _current.policy == "torch":
@@ -154,18 +182,28 @@ def apply() -> ThreadPlan | None:
 
 
 def current() -> ThreadPlan:
-    """The plan this process prepared; without one (library use), torch's own setting as it stands."""
-    if _current is not None:
-        return apply() or _current
+    """The plan this process prepared; without one, or when torch's threads were set since, torch's setting."""
     import torch
 
+    if _current is not None:
+        apply()
+        if torch.get_num_threads() == _current.threads:
+            return _current
     threads = torch.get_num_threads()
     return ThreadPlan("torch", usable_cores(), None, threads, threads, os.environ.get("OMP_WAIT_POLICY") or None)
 
 
-def child_environment(threads: int) -> dict[str, str]:
-    """Environment for a worker process given `threads` threads of this plan (sweep --jobs)."""
-    env = {ENV: str(threads), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    if _current is not None and _current.wait_policy:
-        env["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", _current.wait_policy)
+def child_environment(jobs: int) -> dict[str, str]:
+    """Environment of each of `jobs` worker processes sharing this process's plan (sweep --jobs).
+
+    `auto` stays `auto` within an equal share of the cores; a fixed number of threads is split.
+    """
+    plan_ = current()
+    share = max(1, plan_.lane_cores // jobs)
+    if plan_.policy == "auto":
+        env = {ENV: "auto", ENV_CORES: str(share)}
+    else:
+        env = {ENV: str(share), "OMP_NUM_THREADS": str(share), "MKL_NUM_THREADS": str(share)}
+    if plan_.wait_policy:
+        env["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", plan_.wait_policy)
     return env
