@@ -41,7 +41,7 @@ def test_a_user_choice_wins_and_a_bad_one_is_a_clear_error() -> None:
     assert kept.wait_policy == "ACTIVE"
     shared = threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=0.0)
     assert (shared.threads, shared.lane_cores) == (2, 2)
-    with pytest.raises(ConfigError, match="ILM_THREADS .* = 'many'.*auto.*torch"):
+    with pytest.raises(ConfigError, match=r"ILM_THREADS .* = 'many'.*auto.*torch"):
         threads.plan("many", environ={}, cores=2, load=0.0)
 
 
@@ -65,7 +65,8 @@ def test_a_run_gives_the_same_numbers_with_one_thread_or_two(cli, tmp_path, monk
         args = [*TINY, "--students", "4", "--executor", "batched", "--set", "executor.max_group=2"]
         code, stdout, err = cli("run", *args, "--no-cache", "--out", str(out))
         assert code == 0, err
-        assert json.loads(stdout[: stdout.rindex("}") + 1])["threads"]["policy"] == ("auto" if plan == "auto" else "user")
+        summary = json.loads(stdout[: stdout.rindex("}") + 1])
+        assert summary["threads"]["policy"] == ("auto" if plan == "auto" else "user")
         lines = (out / "metrics.jsonl").read_text().splitlines()
         records[plan] = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
     assert records["1"] == records["2"] == records["auto"]
