@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
 from ilm_core.registry import Registry, describe_validation_error
@@ -56,6 +56,12 @@ class ExperimentConfig(BaseModel):
         "initialisation; 'shared': all students of an episode start from the same one (common "
         "random numbers), so their scores differ only by their lessons",
     )
+    student_lifetime: Literal["episode", "run"] = Field(
+        "episode",
+        description="'episode': every episode teaches new students; 'run': the same N students live through "
+        "every episode (they remember earlier lessons; checkpoints hold them). Needs a student plugin with "
+        "the 'persistent' capability.",
+    )
     on_diverged: Literal["worst", "stop"] = Field(
         "worst",
         description="a student whose loss or exam perplexity is NaN/inf: 'worst' scores it as the "
@@ -63,6 +69,20 @@ class ExperimentConfig(BaseModel):
         "finite), 'stop' ends the run. Either way the finished episodes stay on disk.",
     )
 
+    @model_serializer(mode="wrap")
+    def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Fields added after runs were recorded are written only when set, so that the config
+        (and config.json, the summary's config_sha, a sweep's reuse of finished runs) of a run that
+        does not use them stays what it was."""
+        data = handler(self)
+        for key, default in _LATER_DEFAULTS.items():
+            if data.get(key) == default:
+                data.pop(key)
+        return data
+
+
+#: fields added after runs were recorded, with the value that leaves them out of a dump
+_LATER_DEFAULTS = {"student_lifetime": "episode"}
 
 #: Python's spellings of the non-finite floats (what `repr(float)` writes), besides JSON's
 _NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -173,7 +193,11 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         spec = registry.get(kind, choice.name)
         params = registry.validate_params(kind, spec.name, choice.params)
         updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
-    return config.model_copy(update=updates)
+    config = config.model_copy(update=updates)
+    from ilm_core.protocol import plan_of
+
+    plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
+    return config
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

@@ -18,8 +18,8 @@ from ilm_core.messages import (
     EnvironmentData,
     ExamResult,
     Feedback,
-    InteractionOutcome,
     Lesson,
+    Round,
     Sentence,
     SentencePreferences,
     StudentReport,
@@ -114,6 +114,30 @@ class TeacherContext:
         )
 
 
+@dataclass(frozen=True)
+class RoundContext:
+    """What a teacher knows when it chooses the lessons of one round of an episode.
+
+    `sent[i]` are the pool indices student i has received in earlier rounds of this episode;
+    `feedback` the feedback of each earlier round that had any (oldest first), whether or not
+    it rewarded the teacher. `size` is the most new sentences each student may get this round.
+    """
+
+    episode: int
+    round: int
+    rounds: int
+    size: int
+    n_students: int
+    sent: list[list[int]]
+    feedback: list[list[Feedback]] = field(default_factory=list)
+    repeats: bool = False
+
+    @property
+    def first(self) -> bool:
+        """Whether nothing has been sent yet in this episode."""
+        return not any(self.sent)
+
+
 class Teacher(ABC):
     """Chooses lessons from the pool and learns from the students' feedback."""
 
@@ -125,8 +149,30 @@ class Teacher(ABC):
     def select(self, n_students: int, episode: int) -> list[Lesson]:
         """Return one lesson (pool indices, at most `budget`, no repeats) per student."""
 
+    def select_round(self, context: RoundContext) -> list[Lesson]:
+        """The lessons of one round: at most `context.size` new pool indices per student.
+
+        The loop calls this, once per round. The default serves teachers written for one round:
+        it calls `select` and keeps, in order, each lesson's first `size` sentences the student
+        has not received yet (in the one-round protocol: `select`'s lessons unchanged). Override
+        it to choose with what earlier rounds sent and returned (`context.sent`, `.feedback`).
+        """
+        lessons = self.select(context.n_students, context.episode)
+        if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
+            return lessons
+        out = []
+        for lesson in lessons:
+            seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
+            fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
+            out.append(lesson.model_copy(update={"indices": fresh}))
+        return out
+
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
-        """Learn from one episode's feedback; return stats for the metrics (e.g. entropy)."""
+        """Learn from one round's feedback; return stats for the metrics (e.g. entropy).
+
+        Called after every round whose feedback rewards the teacher (in the one-round protocol:
+        once per episode).
+        """
         return TeacherUpdate()
 
     def preferences(self) -> SentencePreferences | None:
@@ -157,13 +203,58 @@ class TrainedStudents(ABC):
         """Summed negative log-likelihood of each sentence per student ([S][n]), end of
         sentence included, and the number of predicted tokens of each sentence ([n])."""
 
+    def generate(self, count: int, seeds: list[int]) -> list[list[Sentence]]:
+        """`count` sentences sampled from each student's LM, student i's draws seeded by seeds[i].
 
-class Student(ABC):
-    """Trains students on lessons. A "batched" student trains many in one call."""
+        Only students with the "experiment" capability implement it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot generate sentences")
+
+    def stats(self) -> list[dict[str, float]]:
+        """What each student reports of its last training (e.g. updates used); {} each by default."""
+        return [{} for _ in self.final_losses]
+
+    def used(self) -> list[list[int]] | None:
+        """Per student, the positions in its last lesson it trained on; None when it used them all."""
+        return None
+
+
+class StudentGroup(TrainedStudents):
+    """Students that persist: trained further by each `train` call, weights and optimiser kept.
+
+    A student plugin with the "persistent" capability returns one from `Student.create`.
+    """
 
     @abstractmethod
+    def train(self, lessons: list[list[Sentence]]) -> None:
+        """Continue training student i on lessons[i] from where its last lesson left it."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to restore these students: weights, optimiser state, samplers (picklable)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned, into a group created from the same seeds."""
+
+
+class Student:
+    """Makes and trains students. A "batched" student trains many in one call.
+
+    Implement `create` (and declare the "persistent" capability) for students that live
+    across rounds or episodes; `train` then defaults to create-and-train. A student plugin
+    that only implements `train` serves the one-round protocol.
+    """
+
+    def create(self, seeds: list[int], vocab_size: int, device: str) -> StudentGroup:
+        """Make one untrained student per seed, student i initialised from seeds[i] alone."""
+        raise NotImplementedError(f"student {type(self).__name__} cannot persist (it implements no create)")
+
     def train(self, lessons: list[list[Sentence]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
         """Train one student per lesson, student i initialised from seeds[i] alone."""
+        group = self.create(seeds, vocab_size, device)
+        group.train(lessons)
+        return group
 
 
 class Exam(ABC):
@@ -178,28 +269,47 @@ class Exam(ABC):
         """Score every student of the group on `sentences`."""
 
 
-@dataclass
-class EpisodeContext:
-    """What an interaction gets for one episode.
+@dataclass(frozen=True)
+class RoundResult:
+    """What came back from one round, for the interaction to turn into feedback.
 
-    `examine(lessons)` trains one student per lesson and returns their reports on the
-    feedback exam only; the core keeps the held-out results to itself.
+    `lessons[i]` is all student i has received in the episode so far, `sent[i]` what it got in
+    this round; `reports` carry the feedback exam only (never the held-out one) and any samples.
     """
 
     episode: int
-    n_students: int
-    budget: int
-    teacher: Teacher
-    examine: Callable[[list[Lesson]], list[StudentReport]]
-    extras: dict[str, Any] = field(default_factory=dict)
+    round: int
+    plan: Round
+    lessons: list[Lesson]
+    sent: list[Lesson]
+    reports: list[StudentReport]
 
 
 class Interaction(ABC):
-    """Runs one episode: what the teacher sends, when, and what the students send back."""
+    """Describes the rounds of an episode and what students send back; the loop runs them.
+
+    The paper's protocol is one round of the whole budget with the average exam score back.
+    """
+
+    def setup(self, context: TeacherContext) -> None:
+        """Called once before the first episode, with what a teacher may know of the run."""
+        self.context = context
 
     @abstractmethod
-    def run_episode(self, context: EpisodeContext) -> InteractionOutcome:
-        """Run one episode and return the lessons, feedback and student reports."""
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam."""
+
+    def feedback(self, result: RoundResult) -> list[Feedback]:
+        """One Feedback per student from a round's reports; default: its average exam score."""
+        return [
+            Feedback(
+                student=r.student,
+                lesson=result.lessons[r.student],
+                score=r.exams["feedback"].perplexity,
+                round=result.round,
+            )
+            for r in result.reports
+        ]
 
 
 @dataclass
@@ -214,7 +324,12 @@ class ExecutorContext:
 
 
 class Executor(ABC):
-    """Trains and examines the N students of an episode (in process, batched, or in workers)."""
+    """Trains and examines the N students of each round (in process, batched, or in workers).
+
+    Students of a job with a `cohort` stay where they were trained (the device, the worker)
+    between jobs; only `StudentReport`s come back. `save_students`/`load_students` move a
+    cohort's state in and out for checkpoints.
+    """
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
@@ -226,6 +341,14 @@ class Executor(ABC):
     @abstractmethod
     def run(self, job: TrainingJob) -> list[StudentReport]:
         """Train every student of `job` and score it on every exam in `job.exams`."""
+
+    def save_students(self, cohort: str) -> dict[str, Any]:
+        """The state of a kept cohort (for a checkpoint); {} when it has not been made yet."""
+        raise NotImplementedError(f"executor {type(self).__name__} cannot checkpoint its students")
+
+    def load_students(self, cohort: str, state: dict[str, Any]) -> None:
+        """Restore a cohort saved by `save_students`; its students are made when it is next named."""
+        raise NotImplementedError(f"executor {type(self).__name__} cannot restore students")
 
     def close(self) -> None:
         """Release workers or devices. Called once at the end of a run, even after an error."""

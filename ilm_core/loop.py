@@ -22,11 +22,12 @@ from ilm_core.config import ExperimentConfig
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError, StudentDivergedError
 from ilm_core.guard import Guarded
 from ilm_core.interfaces import (
-    EpisodeContext,
     Exam,
     Executor,
     ExecutorContext,
     Interaction,
+    RoundContext,
+    RoundResult,
     SetupTools,
     Teacher,
     TeacherContext,
@@ -37,12 +38,16 @@ from ilm_core.messages import (
     EnvironmentData,
     EpisodeRecord,
     ExamResult,
+    Feedback,
     InteractionOutcome,
     Lesson,
+    Round,
     StudentReport,
+    TeacherUpdate,
     TrainingJob,
 )
 from ilm_core.progress import Steps
+from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
 from ilm_core.reporting import LAST, last_mean
 from ilm_core.rundir import SUMMARY, RunDir
@@ -183,11 +188,23 @@ class Experiment:
         reg.build("student", cfg.student.name, cfg.student.params)
         with steps.step("setting up the teacher"):
             setup_teacher(self.teacher, cfg, self.data, self.tools)
+        self.interaction.setup(
+            TeacherContext.of(
+                self.data,
+                budget=cfg.budget,
+                n_students=cfg.students,
+                seed=seeding.derive(cfg.seed, "interaction"),
+                device=cfg.device,
+                episodes=cfg.episodes,
+                tools=self.tools,
+            )
+        )
 
     # -- one episode -----------------------------------------------------------------------
-    def _check_lessons(self, lessons: list[Lesson]) -> None:
+    def _check_lessons(self, lessons: list[Lesson], rnd: Round, k: int, sent: list[list[int]]) -> None:
         cfg, name = self.config, self.config.teacher.name
         pool = len(self.data.pool)
+        allows = f"the budget allows 1 to {cfg.budget}" if len(self.plan) == 1 else f"round {k} allows 1 to {rnd.size}"
 
         def fail(msg: str) -> None:
             raise PluginError(f"teacher plugin '{name}' sent an invalid lesson: {msg}", plugin=name, stage="select")
@@ -199,13 +216,30 @@ class Experiment:
             if not isinstance(lesson, Lesson):
                 fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
             idx = lesson.indices
-            if not 1 <= len(idx) <= cfg.budget:
-                fail(f"lesson {i} has {len(idx)} sentences; the budget allows 1 to {cfg.budget}")
+            if not 1 <= len(idx) <= rnd.size:
+                fail(f"lesson {i} has {len(idx)} sentences; {allows}")
             if len(set(idx)) != len(idx):
                 fail(f"lesson {i} repeats a sentence: {idx}")
             bad = [j for j in idx if not 0 <= j < pool]
             if bad:
                 fail(f"lesson {i} has index {bad[0]}, outside the pool 0..{pool - 1}")
+            again = sorted(set(idx) & set(sent[i]))
+            if again and not rnd.repeats:
+                fail(f"round {k} resends to student {i} sentence(s) {again} it got in an earlier round of the episode")
+
+    def _cohort(self, episode: int) -> str | None:
+        """Under which name the executor keeps this episode's students (None: it need not)."""
+        if self.config.student_lifetime == "run":
+            return "run"
+        return f"episode-{episode}" if len(self.plan) > 1 else None
+
+    def _seeds(self, episode: int) -> list[int]:
+        cfg = self.config
+        born = 0 if cfg.student_lifetime == "run" else episode  # students of a run are made in its first episode
+        return [
+            seeding.derive(cfg.seed, "student", born, 0 if cfg.student_init == "shared" else i)
+            for i in range(cfg.students)
+        ]
 
     def _episode(self, episode: int) -> EpisodeRecord:
         cfg, data = self.config, self.data
@@ -216,42 +250,123 @@ class Experiment:
         feedback_items = self.exam.feedback_items(
             list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
         )
-        private: dict[str, Any] = {}
-
-        def examine(lessons: list[Lesson]) -> list[StudentReport]:
-            self._check_lessons(lessons)
+        cohort, seeds, n = self._cohort(episode), self._seeds(episode), cfg.students
+        sent: list[list[int]] = [[] for _ in range(n)]
+        used: list[list[int]] = [[] for _ in range(n)]
+        totals: list[dict[str, float]] = [{} for _ in range(n)]
+        history: list[list[Feedback]] = []
+        stats: dict[str, float] = {}
+        rounds: list[dict[str, Any]] = []
+        reports: list[StudentReport] = []
+        feedback: list[Feedback] = []
+        for k, rnd in enumerate(self.plan):
+            context = RoundContext(
+                episode=episode,
+                round=k,
+                rounds=len(self.plan),
+                size=rnd.size,
+                n_students=n,
+                sent=[list(s) for s in sent],
+                feedback=list(history),
+                repeats=rnd.repeats,
+            )
+            lessons = self.teacher.select_round(context)
+            self._check_lessons(lessons, rnd, k, sent)
+            final = rnd.exam == "final"
+            exams = {}
+            if rnd.exam != "none":
+                exams["feedback"] = feedback_items
+                if final and data.heldout_exam:
+                    exams["heldout"] = data.heldout_exam
             job = TrainingJob(
                 student=ComponentRef(**cfg.student.model_dump()),
                 exam=ComponentRef(**cfg.exam.model_dump()),
                 vocab_size=len(data.vocabulary),
                 lessons=[[data.pool[j] for j in lesson.indices] for lesson in lessons],
-                seeds=[
-                    seeding.derive(cfg.seed, "student", episode, 0 if cfg.student_init == "shared" else i)
-                    for i in range(len(lessons))
-                ],
-                exams={"feedback": feedback_items, **({"heldout": data.heldout_exam} if data.heldout_exam else {})},
+                seeds=seeds,
+                exams=exams,
+                cohort=cohort,
+                release=final and cohort is not None and cfg.student_lifetime == "episode",
+                probe=rnd.probe,
+                probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
             )
-            reports = self.executor.run(job)
-            reports = self._apply_divergence_policy(reports, episode)
-            private["reports"] = reports
-            private["lessons"] = lessons
-            # the interaction (and through it the teacher) sees the feedback exam only
-            return [r.model_copy(update={"exams": {"feedback": r.exams["feedback"]}}) for r in reports]
+            got = self.executor.run(job)
+            if exams:
+                got = self._apply_divergence_policy(got, episode)
+            for i, lesson in enumerate(lessons):
+                sent[i] += lesson.indices
+            for r in got:
+                picked = lessons[r.student].indices
+                used[r.student] += picked if r.used is None else [picked[p] for p in r.used]
+                for key, value in r.stats.items():
+                    totals[r.student][key] = totals[r.student].get(key, 0.0) + value
+            so_far = [Lesson(student=i, indices=list(sent[i])) for i in range(n)]
+            feedback = []
+            if exams or rnd.probe:
+                # the interaction (and through it the teacher) sees the feedback exam only
+                visible = [
+                    r.model_copy(update={"exams": {k2: v for k2, v in r.exams.items() if k2 == "feedback"}})
+                    for r in got
+                ]
+                feedback = self.interaction.feedback(
+                    RoundResult(episode=episode, round=k, plan=rnd, lessons=so_far, sent=list(lessons), reports=visible)
+                )
+                self._check_feedback(feedback, k)
+                history.append(feedback)
+                if rnd.reward:
+                    stats.update(self.teacher.learn(feedback).stats)
+            rounds.append(self._round_entry(k, rnd, lessons, got, feedback))
+            reports = got
+        outcome = InteractionOutcome(
+            lessons=[Lesson(student=i, indices=list(sent[i])) for i in range(n)],
+            feedback=feedback,
+            reports=reports,
+            teacher=TeacherUpdate(stats=stats),
+        )
+        record = self._record(episode, outcome, feedback_items, time.perf_counter() - start)
+        extras: dict[str, list[float | None]] = {}
+        if any(u != s for u, s in zip(used, sent, strict=True)):
+            extras["fraction_exam_domain_used"] = [
+                statistics.fmean(data.pool_in_exam_domain[j] for j in u) if u else None for u in used
+            ]
+            extras["sentences_used"] = [float(len(u)) for u in used]
+        for key in sorted({key for t in totals for key in t}):
+            extras[key] = [t.get(key) for t in totals]
+        # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
+        plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
+        if extras or not plain:
+            record = record.model_copy(
+                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else rounds}
+            )
+        return record
 
-        context = EpisodeContext(
-            episode=episode, n_students=cfg.students, budget=cfg.budget, teacher=self.teacher, examine=examine
-        )
-        outcome: InteractionOutcome = self.interaction.run_episode(context)
-        if "reports" not in private:
+    def _check_feedback(self, feedback: list[Feedback], k: int) -> None:
+        name = self.config.interaction.name
+        if not isinstance(feedback, list) or not all(isinstance(f, Feedback) for f in feedback):
             raise PluginError(
-                f"interaction plugin '{cfg.interaction.name}' finished episode {episode} without "
-                "examining any student (it must call context.examine(lessons))",
-                plugin=cfg.interaction.name,
-                stage="run_episode",
+                f"interaction plugin '{name}' built feedback for round {k} that is not a list of ilm_core.Feedback",
+                plugin=name,
+                stage="feedback",
             )
-        return self._record(
-            episode, private["lessons"], private["reports"], outcome, feedback_items, time.perf_counter() - start
-        )
+
+    def _round_entry(
+        self, k: int, rnd: Round, lessons: list[Lesson], reports: list[StudentReport], feedback: list[Feedback]
+    ) -> dict[str, Any]:
+        """What the record keeps of one round of a several-round episode."""
+        inside = self.data.pool_in_exam_domain
+        entry: dict[str, Any] = {
+            "round": k,
+            "size": rnd.size,
+            "exam": rnd.exam,
+            "reward": rnd.reward,
+            "fraction_exam_domain": statistics.fmean(inside[j] for lesson in lessons for j in lesson.indices),
+        }
+        ppl = [r.exams["feedback"].perplexity for r in reports if "feedback" in r.exams]
+        if ppl:
+            entry["perplexity_mean"] = statistics.fmean(ppl)
+        if feedback:
+            entry["feedback_mean"] = statistics.fmean(f.score for f in feedback)
+        return entry
 
     def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
         diverged = [r for r in reports if r.diverged]
@@ -296,15 +411,9 @@ class Experiment:
         return fixed
 
     def _record(
-        self,
-        episode: int,
-        lessons: list[Lesson],
-        reports: list[StudentReport],
-        outcome: InteractionOutcome,
-        feedback_items: list[list[int]],
-        seconds: float,
+        self, episode: int, outcome: InteractionOutcome, feedback_items: list[list[int]], seconds: float
     ) -> EpisodeRecord:
-        data = self.data
+        data, lessons, reports = self.data, outcome.lessons, outcome.reports
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
         fractions = [statistics.fmean(data.pool_in_exam_domain[j] for j in lesson.indices) for lesson in lessons]
@@ -345,6 +454,7 @@ class Experiment:
             "episode": completed,
             "teacher": self.teacher.state_dict(),
             "rng": seeding.rng_state(),
+            **({"students": self.executor.save_students("run")} if self.config.student_lifetime == "run" else {}),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -357,6 +467,7 @@ class Experiment:
         rd = self.run_dir
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
+        self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
         rd.create()
         rd.lock()
         try:
@@ -437,6 +548,8 @@ class Experiment:
                 state, path = loaded
                 check_environment(state, path, self.data)
                 self.teacher.load_state_dict(state["teacher"])
+                if cfg.student_lifetime == "run" and "students" in state:
+                    self.executor.load_students("run", state["students"])
                 seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
                 first = int(state["episode"])
                 self.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
@@ -467,7 +580,7 @@ class Experiment:
                 raise
             if pending:
                 kept = pending.pop(0)
-                if not _same_record(kept, record.model_dump(mode="json")):
+                if not _same_record(kept, record.to_json()):
                     self.notify(
                         f"episode {episode} repeated after the checkpoint differs from its record in "
                         f"{rd.metrics_path} (a plugin is not deterministic); replacing the records from episode "
@@ -475,9 +588,9 @@ class Experiment:
                     )
                     rd.keep_metrics(episode)
                     pending.clear()
-                    rd.append_metric(record.model_dump(mode="json"))
+                    rd.append_metric(record.to_json())
             else:
-                rd.append_metric(record.model_dump(mode="json"))
+                rd.append_metric(record.to_json())
             completed = episode + 1
             if completed % cfg.checkpoint_every == 0 or completed == cfg.episodes:
                 rd.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)

@@ -8,7 +8,7 @@ Sentences are lists of token ids into the environment's vocabulary (ids 0..V-1).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -87,20 +87,34 @@ class ExamResult(Message):
 
 
 class StudentReport(Message):
-    """What comes back from training one student: its losses and its exam results, no weights."""
+    """What comes back from training one student in one round: losses and exam results, no weights.
+
+    `exams` is empty after a round without an exam. `samples` holds the sentences the student
+    generated when the round asked for them (`Round.probe`); `stats` what the student plugin
+    reports of itself (e.g. the updates it used); `used` the positions, in this round's lesson,
+    of the sentences it trained on when it chose among them (None: all of them).
+    """
 
     student: int
     seed: int
     final_loss: float
     diverged: bool = False
     exams: dict[str, ExamResult]
+    samples: list[Sentence] = Field(default_factory=list)
+    stats: dict[str, float] = Field(default_factory=dict)
+    used: list[int] | None = None
 
 
 class Feedback(Message):
-    """What a student tells its teacher after an exam."""
+    """What a student tells its teacher after a round.
+
+    `lesson` is everything the student has received in the episode so far (all rounds), so a
+    teacher that credits a score to the sentences behind it needs no memory of its own.
+    """
 
     student: int
     lesson: Lesson
+    round: int = Field(0, ge=0, description="the round of the episode this feedback follows")
     score: float = Field(description="average exam perplexity (lower is better)")
     item_scores: list[float] | None = Field(
         default=None, description="per-item perplexities, when the interaction sends them"
@@ -122,7 +136,14 @@ class ComponentRef(Message):
 
 
 class TrainingJob(Message):
-    """Everything an executor needs to train and examine N students of one episode."""
+    """Everything an executor needs to train and examine N students in one round.
+
+    Without a `cohort` the students are made from `seeds`, trained on `lessons`, scored and
+    forgotten (one round, one episode). With a `cohort` the executor keeps them: the first job
+    naming it makes them from `seeds`, later jobs naming it train the same students further
+    (weights and optimiser state), until a job with `release` ends it after scoring.
+    `probe_seeds[i]`, when given, seeds the `probe` sentences student i generates after training.
+    """
 
     student: ComponentRef
     exam: ComponentRef
@@ -130,11 +151,17 @@ class TrainingJob(Message):
     lessons: list[list[Sentence]]
     seeds: list[int]
     exams: dict[str, list[Sentence]]
+    cohort: str | None = None
+    release: bool = False
+    probe: int = Field(0, ge=0)
+    probe_seeds: list[int] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _same_length(self) -> TrainingJob:
         if len(self.lessons) != len(self.seeds):
             raise ValueError(f"{len(self.lessons)} lessons but {len(self.seeds)} seeds")
+        if self.probe and len(self.probe_seeds) != len(self.seeds):
+            raise ValueError(f"probe = {self.probe} needs one probe seed per student, got {len(self.probe_seeds)}")
         return self
 
     def subset(self, indices: list[int]) -> TrainingJob:
@@ -142,8 +169,26 @@ class TrainingJob(Message):
             update={
                 "lessons": [self.lessons[i] for i in indices],
                 "seeds": [self.seeds[i] for i in indices],
+                "probe_seeds": [self.probe_seeds[i] for i in indices] if self.probe_seeds else [],
             }
         )
+
+
+class Round(Message):
+    """One round of an episode, as an interaction plans it (`Interaction.plan`).
+
+    The teacher sends each student up to `size` new sentences; the students train on them;
+    then, if `exam` is not "none", they take the exam ("final" only in the last round, which
+    must have one); if `probe` > 0 each student generates that many sentences; the interaction
+    turns what came back into feedback, which the teacher sees before the next round and
+    learns from when `reward` is set. `repeats` lets this round resend earlier rounds' sentences.
+    """
+
+    size: int = Field(ge=1, description="new sentences each student receives in this round")
+    exam: Literal["none", "mid-term", "final"] = "final"
+    reward: bool = Field(True, description="the teacher learns from this round's feedback (Teacher.learn)")
+    probe: int = Field(0, ge=0, description="sentences each student generates after training (asks for feedback)")
+    repeats: bool = Field(False, description="may resend sentences sent in earlier rounds of the episode")
 
 
 class TeacherUpdate(Message):
@@ -198,3 +243,9 @@ class EpisodeRecord(Message):
     overlap: dict[str, float] = Field(default_factory=dict)
     per_student: dict[str, list[float | None]] = Field(default_factory=dict)  # None: a diverged loss
     teacher: dict[str, float] = Field(default_factory=dict)
+    #: one entry per round, when an episode had several or its feedback was not the exam score
+    rounds: list[dict[str, Any]] = Field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The metrics.jsonl line; `rounds` only when there are any (see above)."""
+        return self.model_dump(mode="json", exclude=None if self.rounds else {"rounds"})

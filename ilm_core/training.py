@@ -12,18 +12,26 @@ import threading
 from typing import Any
 
 from ilm_core.errors import PluginError
-from ilm_core.interfaces import Exam, Student
+from ilm_core.interfaces import Exam, Student, StudentGroup, TrainedStudents
 from ilm_core.messages import ComponentRef, StudentReport, TrainingJob
 from ilm_core.registry import Registry, default_registry
 
 
 class Workbench:
-    """Builds the student and exam plugins of a job once and reuses them across episodes."""
+    """Builds the student and exam plugins of a job once and reuses them across episodes.
+
+    It also keeps the students of every open cohort (see `TrainingJob`), one group per set of
+    student ids, so whoever owns the workbench (an executor, a worker process) keeps them.
+    """
 
     def __init__(self, registry: Registry | None = None):
         self.registry = registry or default_registry()
         self._built: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()  # executors may train groups on several threads
+        #: cohort -> student ids -> the group that trains them
+        self.cohorts: dict[str, dict[tuple[int, ...], StudentGroup]] = {}
+        #: cohort -> student ids -> saved state, restored when the group is next made
+        self._restore: dict[str, dict[tuple[int, ...], Any]] = {}
 
     def component(self, kind: str, ref: ComponentRef) -> Any:
         key = (kind, ref.name, repr(sorted(ref.params.items())))
@@ -36,17 +44,60 @@ class Workbench:
         """Whether the student plugin declares `capability` ("batched", "concurrent", ...)."""
         return capability in self.registry.get("student", ref.name).capabilities
 
+    def _group(self, job: TrainingJob, device: str, ids: list[int]) -> TrainedStudents:
+        """Train the job's students: fresh ones without a cohort, the kept ones with one."""
+        student: Student = self.component("student", job.student)
+        if job.cohort is None:
+            return student.train(job.lessons, job.seeds, job.vocab_size, device)
+        key = tuple(ids)
+        with self._lock:
+            groups = self.cohorts.setdefault(job.cohort, {})
+            group = groups.get(key)
+        if group is None:
+            group = student.create(job.seeds, job.vocab_size, device)
+            saved = self._restore.get(job.cohort, {}).pop(key, None)
+            if saved is not None:
+                group.load_state_dict(saved)
+            with self._lock:
+                groups[key] = group
+        group.train(job.lessons)
+        return group
+
+    def save(self, cohort: str) -> dict[str, Any]:
+        """State of every group of a cohort, keyed by its student ids ("0,1,2")."""
+        with self._lock:
+            groups = dict(self.cohorts.get(cohort, {}))
+            pending = dict(self._restore.get(cohort, {}))
+        state = {_key(ids): saved for ids, saved in pending.items()}
+        state.update({_key(ids): group.state_dict() for ids, group in groups.items()})
+        return state
+
+    def load(self, cohort: str, state: dict[str, Any]) -> None:
+        """Forget the cohort's groups; remake them from `state` when they are next trained."""
+        with self._lock:
+            self.cohorts.pop(cohort, None)
+            self._restore[cohort] = {tuple(int(i) for i in k.split(",")): v for k, v in state.items()}
+
+    def release(self, cohort: str, ids: list[int]) -> None:
+        """Forget the group of students `ids` of a cohort (the cohort goes with its last group)."""
+        with self._lock:
+            for held in (self.cohorts, self._restore):
+                groups = held.get(cohort, {})
+                groups.pop(tuple(ids), None)
+                if not groups:
+                    held.pop(cohort, None)
+
     def train_and_score(self, job: TrainingJob, device: str, ids: list[int] | None = None) -> list[StudentReport]:
         """Train all students of `job` as one group and score them on every exam of the job.
 
         `ids` are the students' indices in the episode (default 0..n-1).
         """
         ids = ids if ids is not None else list(range(len(job.seeds)))
-        student: Student = self.component("student", job.student)
         exam: Exam = self.component("exam", job.exam)
         try:
-            group = student.train(job.lessons, job.seeds, job.vocab_size, device)
+            group = self._group(job, device, ids)
             losses = list(group.final_losses)
+            stats, used = group.stats(), group.used()
         except Exception as exc:
             raise _plugin_failure("student", job.student.name, "train", exc) from exc
         results = {}
@@ -55,12 +106,35 @@ class Workbench:
                 results[name] = exam.score(group, sentences)
             except Exception as exc:
                 raise _plugin_failure("exam", job.exam.name, f"score ({name} exam)", exc) from exc
+        samples: list[list[list[int]]] = [[] for _ in ids]
+        if job.probe:
+            try:
+                samples = group.generate(job.probe, job.probe_seeds)
+            except Exception as exc:
+                raise _plugin_failure("student", job.student.name, "generate", exc) from exc
+        if job.cohort is not None and job.release:
+            self.release(job.cohort, ids)
         reports = []
         for i, (sid, seed) in enumerate(zip(ids, job.seeds, strict=True)):
             exams = {name: res[i] for name, res in results.items()}
             diverged = not math.isfinite(losses[i]) or any(not math.isfinite(r.perplexity) for r in exams.values())
-            reports.append(StudentReport(student=sid, seed=seed, final_loss=losses[i], diverged=diverged, exams=exams))
+            reports.append(
+                StudentReport(
+                    student=sid,
+                    seed=seed,
+                    final_loss=losses[i],
+                    diverged=diverged,
+                    exams=exams,
+                    samples=samples[i],
+                    stats=stats[i],
+                    used=used[i] if used is not None else None,
+                )
+            )
         return reports
+
+
+def _key(ids: tuple[int, ...]) -> str:
+    return ",".join(map(str, ids))
 
 
 def _plugin_failure(kind: str, name: str, stage: str, exc: Exception) -> PluginError:

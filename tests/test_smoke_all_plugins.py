@@ -27,6 +27,11 @@ BASE = {
 TINY_PARAMS = {
     ("teacher", "select-bin"): {"lm_updates": 3, "lm_dim": 16},
     ("student", "fairseq-lm"): {"updates": 2},
+    ("student", "experiment"): {"updates": 2, "dim": 16, "ffn": 32, "sample_max_tokens": 5},
+    ("student", "know-when-to-stop"): {"updates": 4, "dim": 16, "ffn": 32, "check_every": 1, "patience": 1},
+    ("student", "select-useful"): {"updates": 2, "dim": 16, "ffn": 32},
+    ("interaction", "send-in-batches"): {"rounds": 3},
+    ("interaction", "ask-for-feedback"): {"samples": 2, "judge_updates": 3, "judge_dim": 16},
     ("environment", "structures"): {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20,
                                     "heldout_size": 5},
     ("environment", "random"): {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20,
@@ -49,6 +54,8 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name):
     raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
     if name == "per-item":  # the example's interaction is meant for its own teacher
         raw["teacher"] = {"name": "per-item-bandit"}
+    if name == "ask-for-feedback":  # students must generate the sentences the teacher judges
+        raw["student"] = {"name": "experiment", "params": TINY_PARAMS[("student", "experiment")]}
     cfg = resolve(raw, registry)
     experiment = Experiment(cfg, registry, RunDir(tmp_path / "run"))
     summary = experiment.run()

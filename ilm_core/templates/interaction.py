@@ -6,16 +6,17 @@ RUN_EXAMPLE = "ilm run --interaction ${name} --teacher select-bin --env domains"
 MODULE = '''\
 """${dist}: the interaction `${name}`.
 
-One episode: the teacher selects a lesson per student, ilm trains and examines the students
-(`context.examine`), and each student sends its exam score back as `Feedback`. Change what
-goes out or comes back here; the core validates every lesson and message.
+An episode is a list of rounds (`plan`); ilm runs them: the teacher selects up to `size`
+new sentences per student, the students train on them (and keep what they learned), take the
+exam when the round has one, and `feedback` turns their reports into what the teacher gets
+back. Change the rounds or what comes back here; the core validates every lesson and message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ilm_core import EpisodeContext, Feedback, Interaction, InteractionOutcome, InteractionSpec, hookimpl
+from ilm_core import Feedback, Interaction, InteractionSpec, Round, RoundResult, hookimpl
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -33,22 +34,24 @@ class ${cls}(Interaction):
     def __init__(self, params: ${params}):
         self.params = params
 
-    def run_episode(self, context: EpisodeContext) -> InteractionOutcome:
-        lessons = context.teacher.select(context.n_students, context.episode)
-        reports = context.examine(lessons)  # trains one student per lesson, scores the feedback exam
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        """One round of the whole budget, then the final exam (the paper's protocol)."""
+        return [Round(size=budget, exam="final", reward=True)]
+
+    def feedback(self, result: RoundResult) -> list[Feedback]:
         feedback = []
-        for report in reports:
-            result = report.exams["feedback"]
+        for report in result.reports:  # the feedback exam only; the held-out exam never comes here
+            exam = report.exams["feedback"]
             feedback.append(
                 Feedback(
                     student=report.student,
-                    lesson=lessons[report.student],
-                    score=result.perplexity,
-                    item_scores=list(result.item_perplexities) if self.params.item_scores else None,
+                    lesson=result.lessons[report.student],  # all it received this episode
+                    score=exam.perplexity,
+                    item_scores=list(exam.item_perplexities) if self.params.item_scores else None,
+                    round=result.round,
                 )
             )
-        update = context.teacher.learn(feedback)
-        return InteractionOutcome(lessons=lessons, feedback=feedback, reports=reports, teacher=update)
+        return feedback
 
 
 @hookimpl
@@ -77,48 +80,34 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
 TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
-from ilm_core import EpisodeContext, ExamResult, Feedback, Lesson, StudentReport, Teacher, TeacherUpdate
+from ilm_core import ExamResult, Lesson, RoundResult, StudentReport
 from ilm_core.registry import Registry
 
 import ${module}
 
 
-class FixedTeacher(Teacher):
-    def __init__(self):
-        self.seen: list[Feedback] = []
-
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        return [Lesson(student=i, indices=[i]) for i in range(n_students)]
-
-    def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
-        self.seen = feedback
-        return TeacherUpdate()
-
-
-def examine(lessons: list[Lesson]) -> list[StudentReport]:
-    return [
-        StudentReport(student=lesson.student, seed=0, final_loss=1.0,
-                      exams={"feedback": ExamResult(perplexity=10.0 + lesson.student,
-                                                    item_perplexities=[9.0, 11.0], nll=1.0, tokens=2)})
-        for lesson in lessons
-    ]
-
-
-def run_once(params: dict) -> FixedTeacher:
+def feedback_of(params: dict) -> list:
     registry = Registry()
     registry.register(${module}, name="${name}")
     interaction = registry.build("interaction", "${name}", params)
-    teacher = FixedTeacher()
-    context = EpisodeContext(episode=0, n_students=3, budget=1, teacher=teacher, examine=examine)
-    outcome = interaction.run_episode(context)
-    assert [f.score for f in outcome.feedback] == [10.0, 11.0, 12.0]
-    return teacher
+    (only,) = interaction.plan(budget=1, n_students=3)
+    lessons = [Lesson(student=i, indices=[i]) for i in range(3)]
+    reports = [
+        StudentReport(student=i, seed=0, final_loss=1.0,
+                      exams={"feedback": ExamResult(perplexity=10.0 + i, item_perplexities=[9.0, 11.0],
+                                                    nll=1.0, tokens=2)})
+        for i in range(3)
+    ]
+    feedback = interaction.feedback(RoundResult(episode=0, round=0, plan=only, lessons=lessons, sent=lessons,
+                                                reports=reports))
+    assert [f.score for f in feedback] == [10.0, 11.0, 12.0]
+    return feedback
 
 
 def test_sends_average_scores_back():
-    assert all(f.item_scores is None for f in run_once({}).seen)
+    assert all(f.item_scores is None for f in feedback_of({}))
 
 
 def test_sends_item_scores_when_asked():
-    assert all(f.item_scores == [9.0, 11.0] for f in run_once({"item_scores": True}).seen)
+    assert all(f.item_scores == [9.0, 11.0] for f in feedback_of({"item_scores": True}))
 '''

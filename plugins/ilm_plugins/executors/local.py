@@ -45,6 +45,12 @@ class SequentialExecutor(Executor):
             reports += self.bench.train_and_score(job.subset([i]), self.context.device, ids=[i])
         return reports
 
+    def save_students(self, cohort: str) -> dict[str, Any]:
+        return self.bench.save(cohort)
+
+    def load_students(self, cohort: str, state: dict[str, Any]) -> None:
+        self.bench.load(cohort, state)
+
 
 class BatchedExecutor(SequentialExecutor):
     """All students of an episode as one model, or as a few models trained at the same time.
@@ -159,6 +165,14 @@ class AutoExecutor(Executor):
     def run(self, job: TrainingJob) -> list[StudentReport]:
         assert self.inner is not None
         return self.inner.run(job)
+
+    def save_students(self, cohort: str) -> dict[str, Any]:
+        assert self.inner is not None
+        return self.inner.save_students(cohort)
+
+    def load_students(self, cohort: str, state: dict[str, Any]) -> None:
+        assert self.inner is not None
+        self.inner.load_students(cohort, state)
 
     def close(self) -> None:
         if self.inner is not None:

@@ -3,7 +3,9 @@
 The N students of a job are split into contiguous chunks, one per worker; each worker trains
 its chunk through the same `Workbench.train_and_score` path as the in-process executors
 (batched when the student can), so every executor gives the same students. Jobs travel as
-`model_dump()` dicts over a pipe and only `StudentReport`s come back, never weights.
+`model_dump()` dicts over a pipe and only `StudentReport`s come back, never weights: students
+of a cohort stay in their worker from round to round (the chunks do not change), and their
+state crosses the pipe only for a checkpoint (`save_students` / `load_students`).
 
 Failure handling: the parent waits on the workers' pipes *and* their process sentinels with
 short timeouts, so a worker that raises, dies (even by SIGKILL) or hangs past `timeout` ends
@@ -82,8 +84,15 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
             return  # the parent went away
         if item is None:
             return
-        job_id, payload, ids, batched = item
+        job_id, kind, payload, ids, batched = item
         try:
+            if kind == "save":  # the worker's students of a cohort, for a checkpoint
+                conn.send(("result", job_id, bench.save(payload)))
+                continue
+            if kind == "load":
+                bench.load(*payload)
+                conn.send(("result", job_id, None))
+                continue
             _test_fault(index)
             job = TrainingJob.model_validate(payload)
             if batched:
@@ -183,25 +192,42 @@ class MultiprocessExecutor(Executor):
 
     # -- one episode -------------------------------------------------------------------------
     def run(self, job: TrainingJob) -> list[StudentReport]:
+        batched = Workbench(self.context.registry).supports(job.student, "batched")
+        parts = chunks(len(job.seeds), len(self.workers))
+        results = self._ask("train", [job.subset(ids).model_dump() for ids in parts], parts, batched)
+        return [StudentReport.model_validate(r) for index in sorted(results) for r in results[index]]
+
+    def save_students(self, cohort: str) -> dict[str, Any]:
+        """Every worker's groups of the cohort (their keys are the students' ids, so they merge)."""
+        parts = chunks(self.context.n_students, len(self.workers))
+        results = self._ask("save", [cohort] * len(parts), parts, False)
+        return {key: value for index in sorted(results) for key, value in results[index].items()}
+
+    def load_students(self, cohort: str, state: dict[str, Any]) -> None:
+        """Each worker gets back the groups of the students it trains."""
+        parts = chunks(self.context.n_students, len(self.workers))
+        mine = [{k: v for k, v in state.items() if int(k.split(",")[0]) in ids} for ids in parts]
+        self._ask("load", [(cohort, m) for m in mine], parts, False)
+
+    def _ask(self, kind: str, payloads: list[Any], parts: list[list[int]], batched: bool) -> dict[int, Any]:
+        """Send one request per worker (students `parts[k]` to worker k) and wait for every answer."""
         if self._closed:
             raise PluginError("executor 'multiprocess' was already stopped", plugin="multiprocess", stage="run")
         self._await_ready()
         self._job_id += 1
-        batched = Workbench(self.context.registry).supports(job.student, "batched")
         assigned: dict[int, list[int]] = {}
-        for w, ids in zip(self.workers, chunks(len(job.seeds), len(self.workers)), strict=False):
-            payload = job.subset(ids).model_dump()
+        for w, ids, payload in zip(self.workers, parts, payloads, strict=False):
             try:
-                w.conn.send((self._job_id, payload, ids, batched))
+                w.conn.send((self._job_id, kind, payload, ids, batched))
             except (OSError, ValueError) as exc:
                 self._fail(w, ids, "could not receive its job", f"{type(exc).__name__}: {exc}; {self._exit_text(w)}")
             assigned[w.index] = ids
-        results: dict[int, list[StudentReport]] = {}
+        results: dict[int, Any] = {}
         deadline = time.monotonic() + self.params.timeout
         while len(results) < len(assigned):
             pending = [w for w in self.workers if w.index in assigned and w.index not in results]
             self._collect(pending, assigned, results, deadline, job_id=self._job_id)
-        return [r for index in sorted(results) for r in results[index]]
+        return results
 
     def _await_ready(self) -> None:
         """Wait for start-up (once): imports run while the teacher pretrains, not per episode."""
@@ -215,7 +241,7 @@ class MultiprocessExecutor(Executor):
         self,
         pending: list[_Worker],
         assigned: dict[int, list[int]],
-        results: dict[int, list[StudentReport]],
+        results: dict[int, Any],
         deadline: float,
         job_id: int | None,
     ) -> None:
@@ -241,7 +267,7 @@ class MultiprocessExecutor(Executor):
                 elif kind == "error":
                     self._fail(w, assigned.get(w.index, []), "raised", str(payload))
                 elif kind == "result" and ref == job_id:
-                    results[w.index] = [StudentReport.model_validate(r) for r in payload]
+                    results[w.index] = payload
         for sentinel, w in by_sentinel.items():
             if sentinel in ready and w.index not in results and not w.conn.poll():
                 self._fail(w, assigned.get(w.index, []), "died", self._exit_text(w))

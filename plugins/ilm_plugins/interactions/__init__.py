@@ -1,10 +1,43 @@
-"""Interactions: how lessons go out and what comes back."""
+"""Interactions: how lessons go out and what comes back, as rounds of an episode."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ilm_core import InteractionSpec, NoParams, hookimpl
+
+
+class SendInBatchesParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(5, ge=1, description="rounds the budget is split into (near-equal batches)")
+    batch: int | None = Field(
+        None, ge=1, description="sentences per round instead: budget // batch rounds of exactly this many"
+    )
+
+
+class MidTermExamsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(2, ge=1, description="rounds the budget is split into; a mid-term exam after each but the last")
+    reward: Literal["final", "mid-terms", "all"] = Field(
+        "final",
+        description="which exams the teacher learns from: the final one, the mid-terms, or all; it sees every one",
+    )
+
+
+class AskForFeedbackParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int = Field(8, ge=1, description="sentences each student generates for the teacher to judge")
+    judge_updates: int = Field(300, ge=0, description="pretraining updates of the teacher's judging LM on its corpus")
+    judge_dim: int = Field(64, ge=8, description="width of the judging LM")
+    judge_layers: int = Field(2, ge=1)
+    judge_lr: float = Field(1e-3, gt=0)
+    judge_batch_size: int = Field(32, ge=1)
 
 
 @hookimpl
@@ -15,4 +48,25 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
         factory="ilm_plugins.interactions.all_at_once:AllAtOnce",
         params=NoParams,
         roadmap=("interaction.teacher.send-all-at-once", "interaction.student.single-average-score"),
+    )
+    yield InteractionSpec(
+        name="send-in-batches",
+        summary="the lesson goes out in rounds; students take an exam after each, the teacher learns before the next",
+        factory="ilm_plugins.interactions.rounds:SendInBatches",
+        params=SendInBatchesParams,
+        roadmap=("interaction.teacher.send-in-batches", "interaction.student.single-average-score"),
+    )
+    yield InteractionSpec(
+        name="mid-term-exams",
+        summary="mid-term exams between rounds and a final exam; a param says which of them reward the teacher",
+        factory="ilm_plugins.interactions.rounds:MidTermExams",
+        params=MidTermExamsParams,
+        roadmap=("interaction.teacher.mid-term-exams", "interaction.student.single-average-score"),
+    )
+    yield InteractionSpec(
+        name="ask-for-feedback",
+        summary="students generate sentences; the teacher's LM judges them and that judgement is the feedback",
+        factory="ilm_plugins.interactions.ask_for_feedback:AskForFeedback",
+        params=AskForFeedbackParams,
+        roadmap=("interaction.student.ask-for-feedback",),
     )

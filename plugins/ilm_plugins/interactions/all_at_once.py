@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ilm_core import EpisodeContext, Feedback, Interaction, InteractionOutcome
+from ilm_core import Interaction, Round
 
 
 class AllAtOnce(Interaction):
+    """One round of the whole budget, the final exam, the average score back to the teacher."""
+
     def __init__(self, params: Any = None):
         self.params = params
 
-    def run_episode(self, context: EpisodeContext) -> InteractionOutcome:
-        lessons = context.teacher.select(context.n_students, context.episode)
-        reports = context.examine(lessons)
-        feedback = [
-            Feedback(student=r.student, lesson=lessons[r.student], score=r.exams["feedback"].perplexity)
-            for r in reports
-        ]
-        update = context.teacher.learn(feedback)
-        return InteractionOutcome(lessons=lessons, feedback=feedback, reports=reports, teacher=update)
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        return [Round(size=budget, exam="final", reward=True)]

@@ -43,6 +43,32 @@ class TransformerLMParams(BaseModel):
         return self
 
 
+class ExperimentParams(TransformerLMParams):
+    """The native student, plus how it samples the sentences it generates when asked."""
+
+    temperature: float = Field(1.0, gt=0, description="sampling temperature of generated sentences")
+    sample_max_tokens: int = Field(20, ge=1, description="longest generated sentence, in tokens")
+
+
+class KnowWhenToStopParams(TransformerLMParams):
+    """The native student that holds out part of each lesson; `updates` is now the most it trains."""
+
+    holdout: float = Field(0.2, gt=0, lt=1, description="share of each lesson held out to decide when to stop")
+    check_every: int = Field(2, ge=1, description="updates between two looks at the held-out loss")
+    patience: int = Field(2, ge=1, description="looks without improvement before a student stops")
+    min_delta: float = Field(0.0, ge=0, description="smallest drop of the held-out loss that counts as improving")
+
+
+class SelectUsefulParams(TransformerLMParams):
+    """The native student that trains only on the share of its lesson it finds most useful."""
+
+    keep: float = Field(0.5, gt=0, le=1, description="share of the offered sentences it trains on (at least one)")
+
+
+#: what every native student can do: train in stacks, on threads, and persist across rounds
+NATIVE = frozenset({"batched", "concurrent", "persistent"})
+
+
 @hookimpl
 def ilm_students() -> Iterator[StudentSpec]:
     yield StudentSpec(
@@ -51,5 +77,29 @@ def ilm_students() -> Iterator[StudentSpec]:
         factory="ilm_plugins.students.transformer_lm:TransformerLMStudent",
         params=TransformerLMParams,
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
-        capabilities=frozenset({"batched", "concurrent"}),
+        capabilities=NATIVE,
+    )
+    yield StudentSpec(
+        name="experiment",
+        summary="the native student that also generates sentences when asked (for ask-for-feedback)",
+        factory="ilm_plugins.students.transformer_lm:ExperimentStudent",
+        params=ExperimentParams,
+        roadmap=("student.speaking.experiment", "student.data.use-all"),
+        capabilities=NATIVE | {"experiment"},
+    )
+    yield StudentSpec(
+        name="know-when-to-stop",
+        summary="holds out part of each lesson and stops training when that part stops improving",
+        factory="ilm_plugins.students.choosing:KnowWhenToStopStudent",
+        params=KnowWhenToStopParams,
+        roadmap=("student.speaking.standard-lm", "student.data.know-when-to-stop"),
+        capabilities=NATIVE,
+    )
+    yield StudentSpec(
+        name="select-useful",
+        summary="offered a lesson, trains only on the sentences it predicts worst (highest loss)",
+        factory="ilm_plugins.students.choosing:SelectUsefulStudent",
+        params=SelectUsefulParams,
+        roadmap=("student.speaking.standard-lm", "student.data.select-useful"),
+        capabilities=NATIVE,
     )

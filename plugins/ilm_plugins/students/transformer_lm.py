@@ -1,20 +1,38 @@
-"""The native student: N causal Transformer LMs trained as one stacked model."""
+"""The native student: N causal Transformer LMs trained as one stacked model, kept across rounds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from ilm_core import Student, TrainedStudents
-from ilm_plugins.students import TransformerLMParams
+from ilm_core import Student, StudentGroup
+from ilm_plugins.students import ExperimentParams, TransformerLMParams
+from ilm_plugins.torchlm.generate import sample_sentences
 from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
-from ilm_plugins.torchlm.train import TrainRecipe, sentence_nll, train_students
+from ilm_plugins.torchlm.train import Trainer, TrainRecipe, sentence_nll
 
 
-class _Trained(TrainedStudents):
-    def __init__(self, model: StackedTransformerLM, losses: torch.Tensor, vocab_size: int, device: str):
-        self.model, self.losses, self.vocab_size, self.device = model, losses, vocab_size, device
+class StackedStudents(StudentGroup):
+    """A stack of students with its trainer: each `train` call continues from the last one."""
+
+    def __init__(
+        self,
+        model: StackedTransformerLM,
+        recipe: TrainRecipe,
+        *,
+        seeds: list[int],
+        vocab_size: int,
+        device: str,
+        temperature: float = 1.0,
+        max_tokens: int | None = None,
+    ):
+        self.model, self.vocab_size, self.device = model, vocab_size, device
+        self.trainer = Trainer(model, recipe, seeds)
+        self.losses = torch.zeros(0, model.n_students)
+        self.temperature = temperature
+        self.max_tokens = max_tokens if max_tokens is not None else model.size.max_len - 1
 
     @property
     def final_losses(self) -> list[float]:
@@ -22,9 +40,25 @@ class _Trained(TrainedStudents):
             return [float("nan")] * self.model.n_students
         return self.losses[-1].tolist()
 
+    def train(self, lessons: list[list[list[int]]]) -> None:
+        self.losses = self.trainer.train(lessons, self.vocab_size, self.device)
+
     def sentence_nll(self, sentences: Sequence[list[int]]) -> tuple[list[list[float]], list[int]]:
         nll, ntokens = sentence_nll(self.model, list(sentences), self.vocab_size, self.device)
         return nll.tolist(), ntokens.tolist()
+
+    def generate(self, count: int, seeds: list[int]) -> list[list[list[int]]]:
+        return sample_sentences(self.model, count, seeds, self.vocab_size, self.max_tokens, self.temperature)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            "trainer": self.trainer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.trainer.load_state_dict(state["trainer"])
 
 
 class TransformerLMStudent(Student):
@@ -34,7 +68,28 @@ class TransformerLMStudent(Student):
         self.size = LMSize(**{k: v for k, v in fields.items() if k in LMSize.model_fields})
         self.recipe = TrainRecipe(**{k: v for k, v in fields.items() if k in TrainRecipe.model_fields})
 
-    def train(self, lessons: list[list[list[int]]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
-        model = StackedTransformerLM(vocab_size + 2, self.size, seeds=list(seeds)).to(device)
-        losses = train_students(model, lessons, self.recipe, list(seeds), vocab_size, device)
-        return _Trained(model, losses, vocab_size, device)
+    def model(self, seeds: list[int], vocab_size: int, device: str) -> StackedTransformerLM:
+        """Untrained students, student i initialised from seeds[i] alone."""
+        return StackedTransformerLM(vocab_size + 2, self.size, seeds=list(seeds)).to(device)
+
+    def create(self, seeds: list[int], vocab_size: int, device: str) -> StackedStudents:
+        return StackedStudents(
+            self.model(seeds, vocab_size, device), self.recipe, seeds=list(seeds), vocab_size=vocab_size, device=device
+        )
+
+
+class ExperimentStudent(TransformerLMStudent):
+    """The native student that also speaks: it samples sentences from its LM when asked."""
+
+    params: ExperimentParams
+
+    def create(self, seeds: list[int], vocab_size: int, device: str) -> StackedStudents:
+        return StackedStudents(
+            self.model(seeds, vocab_size, device),
+            self.recipe,
+            seeds=list(seeds),
+            vocab_size=vocab_size,
+            device=device,
+            temperature=self.params.temperature,
+            max_tokens=self.params.sample_max_tokens,
+        )

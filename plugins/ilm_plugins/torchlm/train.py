@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 import torch
@@ -91,6 +91,82 @@ def _clip_per_student(params: list[torch.Tensor], clip: float) -> None:
         g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
 
+class Trainer:
+    """The training state of a stack that outlives one lesson: optimiser, schedule step, samplers.
+
+    Each `train` call continues where the last one stopped, so students trained on lessons
+    in rounds keep their Adam moments and learning-rate schedule. One call on a fresh trainer
+    is exactly `train_students`.
+    """
+
+    def __init__(self, model: StackedTransformerLM, recipe: TrainRecipe, seeds: list[int]):
+        S = model.n_students
+        if len(seeds) != S:
+            raise ValueError(f"need {S} seeds, got {len(seeds)}")
+        self.model, self.recipe = model, recipe
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.opt = FusedAdam(self.params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
+        self.factor = _lr_factor(recipe)
+        self.gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+        self.step = 0  # updates so far, over every lesson
+
+    def train(
+        self,
+        lessons: list[list[list[int]]],
+        vocab_size: int,
+        device: str | torch.device | None = None,
+        on_update: Callable[[int, torch.Tensor], bool | None] | None = None,
+        updates: int | None = None,
+    ) -> torch.Tensor:
+        """Train student s on ``lessons[s]`` for `updates` (default: the recipe's); losses [updates, S].
+
+        ``on_update(step, losses[S])`` runs after every update; when it returns True training
+        stops there (the losses returned end at that update).
+        """
+        model, recipe = self.model, self.recipe
+        S = model.n_students
+        if len(lessons) != S:
+            raise ValueError(f"need {S} lessons, got {len(lessons)}")
+        _check_vocab(model, vocab_size)
+        dev = _device(model, device)
+        n = recipe.updates if updates is None else updates
+        full = recipe.batch_size is None or all(len(x) <= recipe.batch_size for x in lessons)
+        fixed = pack(lessons, vocab_size, dev) if full else None
+        losses = torch.zeros(n, S)
+        with _train_mode(model, True):
+            for step in range(n):
+                if fixed is not None:
+                    batch = fixed
+                else:
+                    assert recipe.batch_size is not None
+                    picked = []
+                    for lesson, g in zip(lessons, self.gens, strict=True):
+                        order = torch.randperm(len(lesson), generator=g)[: recipe.batch_size]
+                        picked.append([lesson[i] for i in order.tolist()])
+                    batch = pack(picked, vocab_size, dev)
+                loss = _per_student_loss(model, *batch)
+                self.opt.zero_grad()
+                loss.sum().backward()
+                if recipe.clip_norm is not None:
+                    _clip_per_student(self.params, recipe.clip_norm)
+                self.opt.lr = recipe.lr * self.factor(self.step)
+                self.opt.step()
+                self.step += 1
+                losses[step] = loss.detach().cpu()
+                if on_update is not None and on_update(step, losses[step]):
+                    return losses[: step + 1]
+        return losses
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"opt": self.opt.state_dict(), "step": self.step, "gens": [g.get_state() for g in self.gens]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.opt.load_state_dict(state["opt"])
+        self.step = int(state["step"])
+        for g, saved in zip(self.gens, state["gens"], strict=True):
+            g.set_state(saved)
+
+
 def train_students(
     model: StackedTransformerLM,
     lessons: list[list[list[int]]],
@@ -111,37 +187,7 @@ def train_students(
     S = model.n_students
     if len(lessons) != S or len(seeds) != S:
         raise ValueError(f"need {S} lessons and seeds, got {len(lessons)} and {len(seeds)}")
-    _check_vocab(model, vocab_size)
-    dev = _device(model, device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = FusedAdam(params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
-    factor = _lr_factor(recipe)
-    gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
-    full = recipe.batch_size is None or all(len(x) <= recipe.batch_size for x in lessons)
-    fixed = pack(lessons, vocab_size, dev) if full else None
-    losses = torch.zeros(recipe.updates, S)
-    with _train_mode(model, True):
-        for step in range(recipe.updates):
-            if fixed is not None:
-                batch = fixed
-            else:
-                assert recipe.batch_size is not None
-                picked = []
-                for lesson, g in zip(lessons, gens, strict=True):
-                    order = torch.randperm(len(lesson), generator=g)[: recipe.batch_size]
-                    picked.append([lesson[i] for i in order.tolist()])
-                batch = pack(picked, vocab_size, dev)
-            loss = _per_student_loss(model, *batch)
-            opt.zero_grad()
-            loss.sum().backward()
-            if recipe.clip_norm is not None:
-                _clip_per_student(params, recipe.clip_norm)
-            opt.lr = recipe.lr * factor(step)
-            opt.step()
-            losses[step] = loss.detach().cpu()
-            if on_update is not None:
-                on_update(step, losses[step])
-    return losses
+    return Trainer(model, recipe, seeds).train(lessons, vocab_size, device, on_update)
 
 
 def _score_chunks(
@@ -218,3 +264,34 @@ def sentence_embeddings(
     if not out:
         return torch.zeros(model.n_students, 0, model.size.dim)
     return torch.cat(out, dim=1)
+
+
+@torch.no_grad()
+def lesson_nll(
+    model: StackedTransformerLM,
+    lessons: list[list[list[int]]],
+    vocab_size: int,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
+    """Mean token NLL of each student's own sentences, [S, longest lesson] on CPU (padding: NaN)."""
+    _check_vocab(model, vocab_size)
+    inputs, targets, mask = pack(lessons, vocab_size, _device(model, device))
+    with _train_mode(model, False):
+        logits = model(inputs)
+    nll = F.cross_entropy(logits.flatten(0, 2), targets.flatten(), reduction="none").view(targets.shape) * mask
+    per = nll.sum(-1) / mask.sum(-1).clamp(min=1)
+    per[mask.sum(-1) == 0] = math.nan
+    return per.cpu()
+
+
+@torch.no_grad()
+def lesson_loss(
+    model: StackedTransformerLM,
+    lessons: list[list[list[int]]],
+    vocab_size: int,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
+    """Mean token NLL over each student's own sentences, [S] (what training minimises, in eval mode)."""
+    _check_vocab(model, vocab_size)
+    with _train_mode(model, False):
+        return _per_student_loss(model, *pack(lessons, vocab_size, _device(model, device))).cpu()

@@ -5,26 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ilm_core import EpisodeContext, Feedback, Interaction, InteractionOutcome
+from ilm_core import Feedback, Interaction, Round, RoundResult
 
 
 class PerItem(Interaction):
     def __init__(self, params: Any = None):
         self.params = params
 
-    def run_episode(self, context: EpisodeContext) -> InteractionOutcome:
-        lessons = context.teacher.select(context.n_students, context.episode)
-        reports = context.examine(lessons)
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        return [Round(size=budget, exam="final")]
+
+    def feedback(self, result: RoundResult) -> list[Feedback]:
         feedback = []
-        for report in reports:
-            result = report.exams["feedback"]
+        for report in result.reports:
+            exam = report.exams["feedback"]
             feedback.append(
                 Feedback(
                     student=report.student,
-                    lesson=lessons[report.student],
-                    score=result.perplexity,
-                    item_scores=list(result.item_perplexities),
+                    lesson=result.lessons[report.student],
+                    score=exam.perplexity,
+                    item_scores=list(exam.item_perplexities),
+                    round=result.round,
                 )
             )
-        update = context.teacher.learn(feedback)
-        return InteractionOutcome(lessons=lessons, feedback=feedback, reports=reports, teacher=update)
+        return feedback

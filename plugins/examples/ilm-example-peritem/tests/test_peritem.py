@@ -7,7 +7,7 @@ import random
 
 import ilm_example_peritem
 
-from ilm_core import EpisodeContext, ExamResult, Feedback, Lesson, StudentReport, TeacherContext
+from ilm_core import ExamResult, Feedback, Lesson, RoundResult, StudentReport, TeacherContext
 from ilm_core.registry import Registry
 
 
@@ -29,27 +29,16 @@ def test_registers_components_and_cell():
 def test_interaction_sends_item_scores():
     registry = make_registry()
     interaction = registry.build("interaction", "per-item")
-
-    class Fixed:
-        def select(self, n, episode):
-            return [Lesson(student=i, indices=[i]) for i in range(n)]
-
-        def learn(self, feedback):
-            self.feedback = feedback
-            from ilm_core import TeacherUpdate
-
-            return TeacherUpdate()
-
-    def examine(lessons):
-        result = ExamResult(perplexity=10.0, item_perplexities=[8.0, 12.0], nll=1.0, tokens=2)
-        return [
-            StudentReport(student=lesson.student, seed=0, final_loss=1.0, exams={"feedback": result})
-            for lesson in lessons
-        ]
-
-    teacher = Fixed()
-    interaction.run_episode(EpisodeContext(episode=0, n_students=2, budget=1, teacher=teacher, examine=examine))
-    assert [f.item_scores for f in teacher.feedback] == [[8.0, 12.0], [8.0, 12.0]]
+    (only,) = interaction.plan(budget=3, n_students=2)
+    assert only.size == 3 and only.exam == "final"
+    result = ExamResult(perplexity=10.0, item_perplexities=[8.0, 12.0], nll=1.0, tokens=2)
+    lessons = [Lesson(student=i, indices=[i]) for i in range(2)]
+    reports = [StudentReport(student=i, seed=0, final_loss=1.0, exams={"feedback": result}) for i in range(2)]
+    feedback = interaction.feedback(
+        RoundResult(episode=0, round=0, plan=only, lessons=lessons, sent=lessons, reports=reports)
+    )
+    assert [f.item_scores for f in feedback] == [[8.0, 12.0], [8.0, 12.0]]
+    assert [f.lesson for f in feedback] == lessons
 
 
 def test_teacher_learns_from_item_scores():

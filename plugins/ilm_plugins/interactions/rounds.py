@@ -1,0 +1,63 @@
+"""Interactions that teach in rounds: send in batches, and mid-term exams between rounds."""
+
+from __future__ import annotations
+
+from ilm_core import ConfigError, Interaction, Round
+from ilm_plugins.interactions import MidTermExamsParams, SendInBatchesParams
+
+
+def split(budget: int, rounds: int) -> list[int]:
+    """`budget` sentences in `rounds` near-equal parts, larger parts first."""
+    size, extra = divmod(budget, rounds)
+    return [size + (1 if k < extra else 0) for k in range(rounds)]
+
+
+class SendInBatches(Interaction):
+    """R rounds of b sentences; the students are examined after each and the teacher learns from
+    every round's feedback before it chooses the next batch."""
+
+    def __init__(self, params: SendInBatchesParams):
+        self.params = params
+
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        p = self.params
+        if p.batch is not None:
+            if p.batch > budget:
+                raise ConfigError(
+                    f"interaction.batch = {p.batch} is larger than budget = {budget}; "
+                    f"choose a batch between 1 and {budget}"
+                )
+            sizes = [p.batch] * (budget // p.batch)
+        else:
+            if p.rounds > budget:
+                raise ConfigError(
+                    f"interaction.rounds = {p.rounds} is more than budget = {budget} sentences, so a round "
+                    f"would send none; choose 1 to {budget} rounds"
+                )
+            sizes = split(budget, p.rounds)
+        last = len(sizes) - 1
+        return [Round(size=s, exam="final" if k == last else "mid-term", reward=True) for k, s in enumerate(sizes)]
+
+
+class MidTermExams(Interaction):
+    """The budget in `rounds` parts with a mid-term exam after each but the last and the final exam
+    at the end; `reward` says which exams the teacher learns from (the others it only sees)."""
+
+    def __init__(self, params: MidTermExamsParams):
+        self.params = params
+
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        p = self.params
+        if p.rounds > budget:
+            raise ConfigError(
+                f"interaction.rounds = {p.rounds} is more than budget = {budget} sentences, so a round would "
+                f"send none; choose 1 to {budget} rounds"
+            )
+        sizes = split(budget, p.rounds)
+        last = len(sizes) - 1
+        plan = []
+        for k, size in enumerate(sizes):
+            final = k == last
+            rewarded = p.reward == "all" or (p.reward == "final") == final
+            plan.append(Round(size=size, exam="final" if final else "mid-term", reward=rewarded))
+        return plan

@@ -1,0 +1,187 @@
+"""Students persist across rounds on every executor, and the loop runs several-round episodes alike.
+
+After round 2 a student's weights must be those of its round-1 weights trained further on the
+round-2 lesson (with its optimiser state), not of a fresh student trained on round 2 alone.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from ilm_core import ComponentRef, ExecutorContext, TrainingJob
+from ilm_core.config import resolve
+from ilm_core.loop import Experiment
+from ilm_core.registry import Registry
+from ilm_core.rundir import RunDir
+from ilm_plugins.students import TransformerLMParams
+from ilm_plugins.students.transformer_lm import TransformerLMStudent
+
+V = 12
+N = 5
+STUDENT = {"dim": 16, "ffn": 32, "heads": 2, "updates": 6}
+EXECUTORS = [
+    ("sequential", {}),
+    ("batched", {"max_group": 3, "lanes": 1}),
+    ("multiprocess", {"devices": "cpu,cpu"}),
+]
+
+
+def lessons(seed: int) -> list[list[list[int]]]:
+    rng = random.Random(seed)
+    return [[[rng.randrange(V) for _ in range(rng.randint(3, 7))] for _ in range(3)] for _ in range(N)]
+
+
+def job(seed: int, cohort: str | None = "c", release: bool = False) -> TrainingJob:
+    rng = random.Random(99)
+    return TrainingJob(
+        student=ComponentRef(name="transformer-lm", params=STUDENT),
+        exam=ComponentRef(name="perplexity"),
+        vocab_size=V,
+        lessons=lessons(seed),
+        seeds=[500 + i for i in range(N)],
+        exams={"feedback": [[rng.randrange(V) for _ in range(5)] for _ in range(4)]},
+        cohort=cohort,
+        release=release,
+    )
+
+
+def per_student(state: dict[str, Any]) -> dict[int, dict[str, torch.Tensor]]:
+    """A saved cohort (groups keyed by their student ids) as each student's own weights."""
+    out: dict[int, dict[str, torch.Tensor]] = {}
+    for key, group in state.items():
+        for j, sid in enumerate(int(i) for i in key.split(",")):
+            out[sid] = {name: t[j] for name, t in group["model"].items()}
+    return out
+
+
+def distance(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    return max(float((a[k] - b[k]).abs().max()) for k in a)
+
+
+def reference() -> tuple[dict[int, dict[str, torch.Tensor]], dict[int, dict[str, torch.Tensor]]]:
+    """All students as one stack trained round after round, and fresh students trained on round 2 only."""
+    student = TransformerLMStudent(TransformerLMParams(**STUDENT))
+    seeds = [500 + i for i in range(N)]
+    kept = student.create(seeds, V, "cpu")
+    kept.train(lessons(1))
+    kept.train(lessons(2))
+    fresh = student.create(seeds, V, "cpu")
+    fresh.train(lessons(2))
+    return per_student({",".join(map(str, range(N))): kept.state_dict()}), per_student(
+        {",".join(map(str, range(N))): fresh.state_dict()}
+    )
+
+
+@pytest.mark.slow
+def test_every_executor_keeps_its_students_between_rounds(registry: Registry) -> None:
+    two_rounds, round_two_only = reference()
+    perplexities = {}
+    for name, params in EXECUTORS:
+        executor = registry.build("executor", name, params)
+        executor.prepare(
+            ExecutorContext(
+                registry=registry, student=job(1).student, n_students=N, device="cpu", notify=lambda m: None
+            )
+        )
+        try:
+            first = executor.run(job(1))
+            after_one = per_student(executor.save_students("c"))
+            second = executor.run(job(2))
+            after_two = per_student(executor.save_students("c"))
+            executor.run(job(3, release=True))
+            assert executor.save_students("c") == {}, f"{name}: a released cohort must be gone"
+        finally:
+            executor.close()
+        assert sorted(after_two) == list(range(N))
+        for i in range(N):
+            moved = distance(after_two[i], after_one[i])
+            assert moved > 1e-3, f"{name}: student {i} did not train in round 2"
+            assert distance(after_two[i], two_rounds[i]) < 1e-4, (
+                f"{name}: student {i} is not its round-1 self trained on"
+            )
+            assert distance(after_two[i], round_two_only[i]) > 1e-2, f"{name}: student {i} looks freshly initialised"
+        perplexities[name] = [r.exams["feedback"].perplexity for r in first + second]
+    for name, values in perplexities.items():
+        for a, b in zip(values, perplexities["sequential"], strict=True):
+            assert math.isclose(a, b, rel_tol=1e-4), (name, a, b)
+
+
+def test_a_job_without_cohort_keeps_nothing(registry: Registry) -> None:
+    executor = registry.build("executor", "sequential", {})
+    executor.prepare(
+        ExecutorContext(registry=registry, student=job(1).student, n_students=N, device="cpu", notify=lambda m: None)
+    )
+    a = executor.run(job(1, cohort=None))
+    b = executor.run(job(1, cohort=None))
+    assert [r.exams["feedback"].perplexity for r in a] == [r.exams["feedback"].perplexity for r in b]
+    assert executor.bench.cohorts == {}
+
+
+TINY_RUN: dict[str, Any] = {
+    "episodes": 2,
+    "students": 3,
+    "budget": 6,
+    "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
+    "teacher": {"name": "value-bandit"},
+    "interaction": {"name": "send-in-batches", "params": {"rounds": 3}},
+    "environment": {
+        "name": "domains",
+        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
+    },
+}
+
+
+def run_records(registry: Registry, out: Path, **changes: Any) -> list[dict[str, Any]]:
+    import json
+
+    raw = {**TINY_RUN, **changes}
+    Experiment(resolve(raw, registry), registry, RunDir(out)).run()
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_executors_agree_over_several_round_episodes(registry: Registry, tmp_path: Path) -> None:
+    runs = {
+        name: run_records(registry, tmp_path / name, executor={"name": name, "params": params})
+        for name, params in EXECUTORS
+    }
+    for name, records in runs.items():
+        for got, want in zip(records, runs["sequential"], strict=True):
+            assert [r["size"] for r in got["rounds"]] == [2, 2, 2]
+            assert got["fraction_exam_domain"] == want["fraction_exam_domain"], name  # the same lessons
+            for a, b in zip(
+                [r["perplexity_mean"] for r in got["rounds"]] + got["per_student"]["heldout_perplexity"],
+                [r["perplexity_mean"] for r in want["rounds"]] + want["per_student"]["heldout_perplexity"],
+                strict=True,
+            ):
+                assert math.isclose(a, b, rel_tol=1e-4), (name, a, b)
+
+
+def test_rounds_see_earlier_feedback_and_never_resend(registry: Registry, tmp_path: Path) -> None:
+    """The teacher gets each round's feedback before it chooses the next batch; no student gets a sentence twice."""
+    from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
+
+    seen: list[tuple[int, int, int]] = []
+    original = ValueBanditTeacher.select_round
+
+    def spy(self, context):
+        seen.append((context.round, len(context.feedback), sum(map(len, context.sent))))
+        lessons = original(self, context)
+        for lesson in lessons:
+            assert not set(lesson.indices) & set(context.sent[lesson.student])
+        return lessons
+
+    ValueBanditTeacher.select_round = spy
+    try:
+        records = run_records(registry, tmp_path / "run", episodes=1)
+    finally:
+        ValueBanditTeacher.select_round = original
+    assert seen == [(0, 0, 0), (1, 1, 6), (2, 2, 12)]
+    assert records[0]["tokens_sent"] > 0 and len(records[0]["rounds"]) == 3
+    assert records[0]["teacher"]["lessons_remembered"] == 9.0  # learned from all three rounds
