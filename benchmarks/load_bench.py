@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+#: seconds a run needs before its first episode with a warm cache (imports), at most, on a busy machine
+STARTUP_S = 15.0
 POLICIES = {"old": "torch", "auto": "auto", "1": "1", "2-passive": "2"}
 SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
 
@@ -60,8 +62,12 @@ class Load:
         self.procs = []
 
 
-def ilm_run(policy: str, students: int, episodes: int, out: Path, cache_dir: Path, cache: bool) -> dict:
-    """One `ilm run` in a fresh process; its per-episode seconds, set-up seconds, plan and wall time."""
+def ilm_run(policy: str, students: int, episodes: int, out: Path, cache_dir: Path, cache: bool, timeout: float) -> dict:
+    """One `ilm run` in a fresh process; its per-episode seconds, set-up seconds, plan and wall time.
+
+    A run stopped at `timeout` counts as censored: its episode time is at least what the
+    finished episodes took, and at least the time left after start-up spread over its episodes.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS")}
     env.update({"ILM_THREADS": POLICIES[policy], "ILM_CACHE_DIR": str(cache_dir)})
     if policy == "2-passive":
@@ -74,7 +80,13 @@ def ilm_run(policy: str, students: int, episodes: int, out: Path, cache_dir: Pat
     if not cache:
         cmd.append("--no-cache")
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        metrics = out / "metrics.jsonl"
+        done = [json.loads(x)["seconds"] for x in metrics.read_text().splitlines() if x] if metrics.exists() else []
+        bound = max([*done, (timeout - STARTUP_S - sum(done)) / max(1, episodes - len(done))])
+        return {"episode_s": bound, "setup_s": float("nan"), "threads": None, "wall_s": timeout, "censored": True}
     wall = time.perf_counter() - start
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
     summary = json.loads((out / "summary.json").read_text())
@@ -83,6 +95,7 @@ def ilm_run(policy: str, students: int, episodes: int, out: Path, cache_dir: Pat
         "setup_s": summary["setup_seconds"],
         "threads": summary["threads"]["threads"],
         "wall_s": wall,
+        "censored": False,
     }
 
 
@@ -95,6 +108,7 @@ def main() -> None:
     ap.add_argument("--load", type=int, default=3 * (os.cpu_count() or 1), help="busy processes when loaded")
     ap.add_argument("--max-load-seconds", type=float, default=600.0, help="no busy process lives longer")
     ap.add_argument("--setup", action="store_true", help="also time set-up with the cache off")
+    ap.add_argument("--run-timeout", type=float, default=180.0, help="stop a run after this; its time is a bound")
     ap.add_argument("--json", type=Path, help="write every measurement here")
     args = ap.parse_args()
     policies = args.policies.split(",")
@@ -105,7 +119,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for n in students:  # warm the set-up cache: the episode runs then time episodes only
-            ilm_run("1", n, 1, root / f"warm-{n}", root / "cache", cache=True)
+            ilm_run("1", n, 1, root / f"warm-{n}", root / "cache", True, args.run_timeout)
         kinds = [("episodes", True)] + ([("setup", False)] if args.setup else [])
         for r in range(args.rounds):
             for kind, cache in kinds:
@@ -116,13 +130,14 @@ def main() -> None:
                             episodes = args.episodes if kind == "episodes" else 1
                             if condition == "loaded":
                                 with Load(args.load, args.max_load_seconds):
-                                    m = ilm_run(policy, n, episodes, out, root / "cache", cache)
+                                    m = ilm_run(policy, n, episodes, out, root / "cache", cache, args.run_timeout)
                             else:
-                                m = ilm_run(policy, n, episodes, out, root / "cache", cache)
+                                m = ilm_run(policy, n, episodes, out, root / "cache", cache, args.run_timeout)
                             rows.append({"kind": kind, "students": n, "condition": condition, "policy": policy,
                                          "round": r, **m})  # fmt: skip
                             print(f"  round {r} {kind} {n} students {condition:6s} {policy:9s} "
-                                  f"episode {m['episode_s']:.3f} s  set-up {m['setup_s']:.2f} s  "
+                                  f"episode {'>' if m['censored'] else ''}{m['episode_s']:.3f} s  "
+                                  f"set-up {m['setup_s']:.2f} s  "
                                   f"threads {m['threads']}", flush=True)  # fmt: skip
     after = os.getloadavg()
     print(f"load average after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
@@ -149,14 +164,21 @@ def report(rows: list[dict], kind: str, column: str, n: int, policies: list[str]
     print(f"\n{n} students, {what}; loaded = {load} busy processes of our own")
     print("| policy | quiet | loaded | loaded/quiet | quiet vs old | loaded vs old | loaded vs best |")
     print("|---|---|---|---|---|---|---|")
+    # a ">" marks a median over runs some of which were stopped at --run-timeout: a lower bound
     best = {}
     for policy in policies:
         best[policy] = statistics.median(per_round("loaded", policy).values())
     best_policy = min(best, key=best.get)  # type: ignore[arg-type]
+    censored = {(r["condition"], r["policy"]) for r in mine if r.get("censored")}
+
+    def cell(condition: str, policy: str) -> str:
+        mark = ">" if (condition, policy) in censored else ""
+        return f"{mark}{statistics.median(per_round(condition, policy).values()):.3f}"
+
     for policy in policies:
         q, lo = per_round("quiet", policy), per_round("loaded", policy)
         print(
-            f"| {policy} | {statistics.median(q.values()):.3f} | {statistics.median(lo.values()):.3f} "
+            f"| {policy} | {cell('quiet', policy)} | {cell('loaded', policy)} "
             f"| {ratio(lo, q):.2f}x | {ratio(q, per_round('quiet', 'old')):.2f}x "
             f"| {ratio(lo, per_round('loaded', 'old')):.2f}x | {ratio(lo, per_round('loaded', best_policy)):.2f}x |"
         )

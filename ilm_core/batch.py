@@ -138,6 +138,8 @@ class RunOptions:
     registry: Registry | None = None
     #: set-up steps display for one run (in-process runs); None = silent
     steps: Callable[[RunSpec], Steps] | None = None
+    #: called when a run starts (in worker processes: when it is handed to the pool)
+    started: Callable[[RunSpec], None] = lambda spec: None
 
 
 #: a backend runs every spec and yields each result as it finishes, in any order; an error in a
@@ -150,6 +152,7 @@ def local_backend(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[Run
     if options.jobs <= 1 or len(specs) <= 1:
         registry = options.registry or default_registry()
         for spec in specs:
+            options.started(spec)
             steps = options.steps(spec) if options.steps is not None else None
             cache = SetupCache.from_env(enabled=options.cache, notify=options.notify)
             _, summary = run_one(spec.raw, spec.out, registry, options.notify, steps=steps, cache=cache)
@@ -180,7 +183,10 @@ def _in_processes(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[Run
     pool = ProcessPoolExecutor(options.jobs, mp_context=context, initializer=_worker_init, initargs=(env,))
     failure: str | None = None
     try:
-        pending = {pool.submit(_worker_run, spec, options.cache) for spec in specs}
+        pending = set()
+        for spec in specs:
+            pending.add(pool.submit(_worker_run, spec, options.cache))
+            options.started(spec)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

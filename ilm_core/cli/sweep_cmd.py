@@ -70,6 +70,7 @@ def sweep(
             notify=lambda m: console.print(f"[yellow]notice:[/] {m}"),
             registry=registry,
             steps=lambda spec: RichSteps(console, progress, prefix=f"{spec.label}: "),
+            started=lambda spec: progress.update(task, description=spec.label) if jobs == 1 else None,
         )
         for result in run_all(specs, options):
             results[result.spec.out] = result

@@ -34,7 +34,10 @@ class AskForFeedback(Interaction):
                 updates=p.judge_updates, lr=p.judge_lr, batch_size=min(p.judge_batch_size, len(corpus))
             )
             with torch.random.fork_rng():  # the run's RNG stream stays the same as without a judge
-                train_students(self.judge, [corpus], recipe, [context.seed], self.vocab)
+                with context.tools.steps.step("pretraining the judging LM", total=p.judge_updates) as advance:
+                    train_students(
+                        self.judge, [corpus], recipe, [context.seed], self.vocab, on_update=lambda *_: advance()
+                    )
 
     def plan(self, budget: int, n_students: int) -> list[Round]:
         return [Round(size=budget, exam="final", reward=True, probe=self.params.samples)]
