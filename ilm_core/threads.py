@@ -1,17 +1,18 @@
 """The thread plan: how many torch threads a run uses, where, and how idle threads wait.
 
 ilm's CPU models are small, so a run is a long chain of tiny operations. When torch splits
-each one over several OpenMP threads and another process takes a core away, every operation
-waits for the thread that was descheduled, and the waiting threads spin instead of yielding
-the core: on a busy machine two threads can be ten times slower than one. Several *lanes*
-(student groups trained at the same time, one thread each) do not suffer from this: they
-meet only at the end of an episode.
+one over several OpenMP threads, the threads that finish first wait for the others, and by
+default they wait spinning: on a machine whose cores other processes also want, the spinning
+threads burn the time slices the working ones need, and an episode took 30-80x longer than on
+the same machine with the waits made passive (benchmarks/README.md, "Busy machines").
 
-So the `auto` policy (the default) uses every core this process may run on for lanes, but
-gives an operation more than one thread only when the machine looks quiet when the run starts,
-and makes idle OpenMP threads sleep (`OMP_WAIT_POLICY=PASSIVE`) so that a machine that becomes
-busy later costs a little, not an order of magnitude. The plan never changes the numbers a run
-produces: the student groups do not depend on it (see the batched executor).
+So the `auto` policy (the default) keeps torch's use of every core this process may run on
+(threads per operation, and lanes: student groups trained at the same time, one thread each)
+and makes idle OpenMP threads sleep (`OMP_WAIT_POLICY=PASSIVE`). On a busy machine this was
+the fastest plan measured, ahead of one thread per process (which gets a smaller share of the
+cores); on a quiet one it differs from torch's default only in how idle threads wait. The plan
+never changes the numbers a run produces: the student groups do not depend on it (see the
+batched executor).
 
 Choose another plan with the environment variable `ILM_THREADS` (or `ilm run --threads`):
 `auto`; `torch` (torch's own default: all cores for every operation, as before the plan
@@ -31,7 +32,7 @@ ENV = "ILM_THREADS"
 ENV_CORES = "ILM_CORES"
 POLICIES = ("auto", "torch")
 
-#: the machine counts as busy when the other processes' load leaves less than this share of a core per core
+#: the machine counts as busy (shown in the plan) when other processes leave less than this much of a core free
 _QUIET_MARGIN = 0.5
 
 
@@ -61,8 +62,10 @@ class ThreadPlan:
     def describe(self) -> str:
         cores = f"{self.cores} core{'s' if self.cores != 1 else ''}"
         load = f"load {self.load:.1f} on {cores}" if self.load is not None else cores
+        if self.busy:
+            load += " (busy)"
         wait = f", OpenMP waits {self.wait_policy.lower()}" if self.wait_policy else ""
-        why = {"auto": " (busy: one per operation)" if self.busy else " (quiet)", "torch": " (torch's default)"}
+        why = {"auto": " (every core)", "torch": " (torch's default)"}
         return (
             f"threads: {self.threads} per operation{why.get(self.policy, ' (set by the user)')}, "
             f"up to {self.lane_cores} lane{'s' if self.lane_cores != 1 else ''} of students at a time; "
@@ -139,8 +142,7 @@ def plan(
         return ThreadPlan("user", cores, load, chosen, chosen, wait)
     if chosen == "torch":  # the thread counts are torch's, read when the plan is applied
         return ThreadPlan("torch", cores, load, 0, 0, wait)
-    base = ThreadPlan("auto", cores, load, share, share, wait or "PASSIVE")
-    return replace(base, threads=1) if base.busy else base
+    return ThreadPlan("auto", cores, load, share, share, wait or "PASSIVE")
 
 
 _current: ThreadPlan | None = None

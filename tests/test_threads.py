@@ -23,14 +23,14 @@ def fresh_plan() -> Iterator[None]:
     torch.set_num_threads(before[2])
 
 
-def test_auto_uses_every_core_when_quiet_and_one_thread_per_operation_when_busy() -> None:
-    quiet = threads.plan("auto", environ={}, cores=4, load=0.2)
-    assert (quiet.threads, quiet.lane_cores, quiet.busy) == (4, 4, False)
-    assert quiet.wait_policy == "PASSIVE"  # idle OpenMP threads sleep instead of spinning
-    assert (quiet.max_lanes(2), quiet.lane_threads(2)) == (2, 2)  # 2 groups: 2 lanes of 2 threads
-    busy = threads.plan("auto", environ={}, cores=4, load=7.5)
-    assert (busy.threads, busy.lane_cores, busy.busy) == (1, 4, True)
-    assert (busy.max_lanes(2), busy.lane_threads(2)) == (2, 1)  # lanes stay: they do not wait on each other
+def test_auto_uses_every_core_with_sleeping_waits_quiet_or_busy() -> None:
+    for load, busy in ((0.2, False), (7.5, True)):
+        auto = threads.plan("auto", environ={}, cores=4, load=load)
+        assert (auto.threads, auto.lane_cores, auto.busy) == (4, 4, busy)
+        assert auto.wait_policy == "PASSIVE"  # idle OpenMP threads sleep instead of spinning
+        assert (auto.max_lanes(2), auto.lane_threads(2)) == (2, 2)  # 2 groups: 2 lanes of 2 threads
+        assert (auto.max_lanes(9), auto.lane_threads(4)) == (4, 1)
+        assert ("busy" in auto.describe()) == busy
 
 
 def test_a_user_choice_wins_and_a_bad_one_is_a_clear_error() -> None:
