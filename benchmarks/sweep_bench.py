@@ -7,6 +7,7 @@ themselves. It also checks that both give the same per-setting summary.
 
     python benchmarks/sweep_bench.py                  # 5 seeds, 5 episodes, --jobs 2, 1 round
     python benchmarks/sweep_bench.py --episodes 10 --rounds 2
+    python benchmarks/sweep_bench.py --episodes 3 --set teacher.lm_updates=50   # quicker warm-up
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from pathlib import Path
 SEEDS = "6639,7519,1007,4520,4527"
 
 
-def sweep(out: Path, jobs: int, episodes: int, seeds: str, cache: Path) -> float:
+def sweep(out: Path, jobs: int, episodes: int, seeds: str, cache: Path, sets: list[str]) -> float:
     env = {**os.environ, "ILM_CACHE_DIR": str(cache)}
     cmd = [
         sys.executable, "-c", "from ilm_core.cli import main; main()",
         "sweep", "--seeds", seeds, "--set", f"episodes={episodes}", "--jobs", str(jobs), "--out", str(out),
+        *(x for item in sets for x in ("--set", item)),
     ]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -41,16 +43,17 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--seeds", default=SEEDS)
+    ap.add_argument("--set", action="append", default=[], dest="sets", help="override for every run (repeatable)")
     args = ap.parse_args()
     before = os.getloadavg()
     print(f"load average before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f} on {os.cpu_count()} CPUs")
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        sweep(root / "warm", 1, 1, args.seeds, root / "cache")  # every seed's teacher LM into the cache
+        sweep(root / "warm", 1, 1, args.seeds, root / "cache", args.sets)  # every seed's teacher LM into the cache
         for r in range(args.rounds):
-            one = sweep(root / f"one-{r}", 1, args.episodes, args.seeds, root / "cache")
-            par = sweep(root / f"par-{r}", args.jobs, args.episodes, args.seeds, root / "cache")
+            one = sweep(root / f"one-{r}", 1, args.episodes, args.seeds, root / "cache", args.sets)
+            par = sweep(root / f"par-{r}", args.jobs, args.episodes, args.seeds, root / "cache", args.sets)
             same = json.loads((root / f"one-{r}" / "sweep-summary.json").read_text()) == json.loads(
                 (root / f"par-{r}" / "sweep-summary.json").read_text()
             )

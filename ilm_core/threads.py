@@ -42,7 +42,7 @@ class ThreadPlan:
 
     policy: str  #: auto, torch, or user (a number from ILM_THREADS / OMP_NUM_THREADS / --threads)
     cores: int  #: CPUs this process may run on
-    load: float | None  #: one-minute load average when the plan was made (None where unknown)
+    load: float | None  #: load when the plan was made: see load_average (None where unknown)
     threads: int  #: intra-op threads of the main thread (teacher, set-up); also the lanes' share
     lane_cores: int  #: most lanes (student groups trained at the same time) on a CPU
     wait_policy: str | None  #: OMP_WAIT_POLICY in effect, None when OpenMP's default
@@ -115,9 +115,9 @@ def parse(value: str | int | None) -> str | int:
     from ilm_core.errors import ConfigError
 
     raise ConfigError(
-        f"{ENV} (or --threads) = {value!r} is not a thread policy; use auto (the default: lanes on every core, "
-        "one thread per operation when the machine is busy), torch (torch's own default), or a number of "
-        "threads such as 1 or 4"
+        f"{ENV} (or --threads) = {value!r} is not a thread policy; use auto (the default: every core, idle "
+        "threads sleep), torch (torch's own default: every core, idle threads spin), or a number of threads "
+        "such as 1 or 4"
     )
 
 
