@@ -3,7 +3,7 @@
 ilm's CPU models are small, so a run is a long chain of tiny operations. When torch splits
 one over several OpenMP threads, the threads that finish first wait for the others, and by
 default they wait spinning: on a machine whose cores other processes also want, the spinning
-threads burn the time slices the working ones need, and an episode took 30-80x longer than on
+threads burn the time slices the working ones need, and an episode took 11-180x longer than on
 the same machine with the waits made passive (benchmarks/README.md, "Busy machines").
 
 So the `auto` policy (the default) keeps torch's use of every core this process may run on
