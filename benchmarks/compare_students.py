@@ -28,8 +28,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from ilm_core import EnvironmentData
-from ilm_core.registry import Registry
+from ilm_core import EnvironmentData, Registry
 from ilm_plugins.exams import PerplexityParams
 from ilm_plugins.exams.perplexity import PerplexityExam
 

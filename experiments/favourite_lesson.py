@@ -25,9 +25,7 @@ import math
 import statistics
 from pathlib import Path
 
-from ilm_core import seeding
-from ilm_core.inspection import inspect_teacher
-from ilm_core.registry import default_registry
+from ilm_core import default_registry, inspect_teacher, seeding
 
 
 def main() -> None:

@@ -14,10 +14,7 @@ import json
 import statistics
 import time
 
-from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, resolve
-from ilm_core.loop import build_environment
-from ilm_core.registry import default_registry
+from ilm_core import ExperimentConfig, build_environment, default_registry, resolve, seeding
 
 
 def main() -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ilm_core.config import resolve
-from ilm_core.interfaces import EnvironmentData
-from ilm_core.loop import build_environment
-from ilm_core.registry import default_registry
+from ilm_core import EnvironmentData, build_environment, default_registry, resolve
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:

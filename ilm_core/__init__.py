@@ -1,26 +1,38 @@
 """ilm core: the plugin registry, typed messages, component interfaces and the episode loop.
 
-Plugin authors import from here: `hookimpl`, the records (`TeacherSpec`, ...), the messages
-(`Lesson`, `Feedback`, ...) and the interfaces (`Teacher`, `Student`, ...). The core imports
-no reference plugin.
+This module is the public API (see "Public API" in docs/writing-plugins.md): plugins, scripts
+and experiments import from `ilm_core` only, never from its submodules, which may change.
+It holds `hookimpl`, the records (`TeacherSpec`, ...), the messages (`Lesson`, `Feedback`, ...),
+the interfaces (`Teacher`, `Student`, ...), the errors, the registry and configuration entry
+points for scripts, `build_roadmap` (the road map the installed plugins make), and `seeding`
+(derived seeds). The core imports no reference plugin.
 """
 
+from typing import Any
+
+from ilm_core import seeding
+from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
+from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
     IlmError,
+    LabelAccessError,
     PluginError,
     RunDirError,
     StudentDivergedError,
+    TeacherDivergedError,
     UnknownPluginError,
 )
 from ilm_core.hookspecs import hookimpl
+from ilm_core.inspection import TeacherView, inspect_teacher
 from ilm_core.interfaces import (
     Environment,
     Exam,
     Executor,
     ExecutorContext,
     Interaction,
+    ReferenceTeacherContext,
     RoundContext,
     RoundResult,
     SetupTools,
@@ -28,22 +40,30 @@ from ilm_core.interfaces import (
     StudentGroup,
     Teacher,
     TeacherContext,
+    Tracker,
     TrainedStudents,
 )
+from ilm_core.lessons import read_generated
+from ilm_core.loop import RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
+    ComponentScore,
     EnvironmentData,
     EpisodeRecord,
     ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
+    MinimalPair,
     Round,
     SentencePreferences,
     StudentReport,
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
+from ilm_core.population import PopulationGroup, StudentDescriptor
+from ilm_core.progress import Steps
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -54,12 +74,36 @@ from ilm_core.records import (
     RoadmapCell,
     StudentSpec,
     TeacherSpec,
+    TrackerSpec,
 )
+from ilm_core.registry import Registry, default_registry
+from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
+from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
+from ilm_core.rundir import atomic_write_json
+from ilm_core.threads import ThreadPlan
+from ilm_core.threads import current as thread_plan
+from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
 
+#: public names whose modules are imported on first use (they pull in the command line's libraries)
+_LAZY = {"ordered_seeds": "ilm_core.cli.baselines_cmd"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ilm_core' has no attribute {name!r}")
+
+
 __all__ = [
+    "LAST_EPISODES",
+    "CellStatus",
     "ComponentRef",
+    "ComponentScore",
     "ConfigError",
     "Environment",
     "EnvironmentData",
@@ -71,34 +115,72 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
     "IlmError",
     "Interaction",
     "InteractionOutcome",
     "InteractionSpec",
+    "LabelAccessError",
     "Lesson",
+    "MinimalPair",
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "PopulationGroup",
+    "ReferenceTeacherContext",
+    "Registry",
+    "Roadmap",
     "RoadmapCell",
     "Round",
     "RoundContext",
     "RoundResult",
+    "Run",
     "RunDirError",
+    "RunInfo",
     "SentencePreferences",
+    "Setting",
+    "SetupCache",
     "SetupTools",
+    "Steps",
     "Student",
+    "StudentDescriptor",
     "StudentDivergedError",
     "StudentGroup",
     "StudentReport",
     "StudentSpec",
     "Teacher",
     "TeacherContext",
+    "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
+    "TeacherView",
+    "ThreadPlan",
+    "Tracker",
+    "TrackerSpec",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
+    "Workbench",
+    "atomic_write_json",
+    "build_environment",
+    "build_roadmap",
+    "code_fingerprint",
+    "config_identity",
+    "data_fingerprint",
+    "default_registry",
+    "find_runs",
+    "group_settings",
     "hookimpl",
+    "inspect_teacher",
+    "load_run",
+    "mean_std",
+    "oracle_baselines",
+    "ordered_seeds",
+    "read_generated",
+    "resolve",
+    "run_figures",
+    "seeding",
+    "thread_plan",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from ilm_core import threads
 from ilm_core.cache import SetupCache
-from ilm_core.config import ExperimentConfig, parse_value, resolve
+from ilm_core.config import ExperimentConfig, config_identity, parse_value, resolve
 from ilm_core.errors import ConfigError, IlmError
 from ilm_core.loop import Experiment
 from ilm_core.progress import Steps
@@ -77,7 +77,8 @@ def run_one(
     rd = RunDir(out)
     experiment = Experiment(cfg, registry, rd, notify=notify, steps=steps, cache=cache)
     if rd.is_run():
-        if (out / "summary.json").exists() and rd.read_config() == cfg.model_dump(mode="json"):
+        same = config_identity(rd.read_config()) == config_identity(cfg.model_dump(mode="json"))
+        if (out / "summary.json").exists() and same:
             return cfg, json.loads((out / "summary.json").read_text())
         return cfg, experiment.run(resume=True)
     return cfg, experiment.run()

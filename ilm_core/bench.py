@@ -1,23 +1,24 @@
 """`ilm bench`: the same N students trained by each executor, timed, from one command.
 
-Everything is driven through the registry by name (environment `domains`, students, executors),
-so the core imports no reference plugin. One row per (executor, student): wall seconds of one
-episode's work (train and score N students), student-updates per second, peak memory per
-student and the speed ratio against the sequential native student.
+The environment, exam, students and executors are params, built through the registry by name;
+`DEFAULTS` (data, documented below) names the reference plugins timed when the user names none.
+One row per (executor, student): wall seconds of one episode's work (train and score N students),
+student-updates per second, peak memory per student and the speed ratio against the baseline
+executor with the first student.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import random
 import statistics
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
+import psutil
+from pydantic import BaseModel, ConfigDict, Field
 
 from ilm_core import seeding
 from ilm_core.errors import ConfigError, IlmError
@@ -25,14 +26,50 @@ from ilm_core.interfaces import ExecutorContext
 from ilm_core.messages import ComponentRef, TrainingJob
 from ilm_core.registry import Registry
 
-#: student sizes: cpu = the native student's own defaults; paper = fairseq's transformer_lm
-SIZES: dict[str, dict[str, Any]] = {
-    "cpu": {},
-    "paper": {"layers": 6, "dim": 512, "heads": 8, "ffn": 2048},
-}
-NATIVE = "transformer-lm"
-FAIRSEQ = "fairseq-lm"
-DEFAULT_EXECUTORS = ("sequential", "batched", "multiprocess")
+#: replaced, in an executor's CUDA params, by every visible GPU ("cuda:0,cuda:1,...")
+CUDA_DEVICES = "{cuda_devices}"
+
+
+class BenchSetup(BaseModel):
+    """What `ilm bench` times. Plain data: any installed plugins can be named instead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: str = Field(description="environment whose pool gives the random lessons and whose exam scores")
+    exam: str = Field(description="exam that scores the trained students")
+    executors: tuple[str, ...] = Field(description="executors timed, each with the first student")
+    students: tuple[str, ...] = Field(
+        description="the first is trained by every executor; the others by the baseline executor only"
+    )
+    baseline: str = Field(description="executor of the ratio column (with the first student)")
+    sizes: dict[str, dict[str, Any]] = Field(description="--size choices: student params given to every student")
+    size_params: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict, description="size -> student -> params added for that student only"
+    )
+    executor_params: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict, description="executor -> 'cpu' or 'cuda' -> its params (CUDA_DEVICES filled in)"
+    )
+    in_workers: tuple[str, ...] = Field(
+        default=(), description="executors that train in worker processes (their CUDA memory is not seen here)"
+    )
+
+
+#: The reference setup: the paper's `domains` environment and perplexity exam, the native student
+#: under every reference executor, fairseq's student (when installed) sequentially beside it.
+#: size "cpu" keeps the native student's own defaults; "paper" is fairseq's transformer_lm.
+DEFAULTS = BenchSetup(
+    environment="domains",
+    exam="perplexity",
+    executors=("sequential", "batched", "multiprocess"),
+    students=("transformer-lm", "fairseq-lm"),
+    baseline="sequential",
+    sizes={"cpu": {}, "paper": {"layers": 6, "dim": 512, "heads": 8, "ffn": 2048}},
+    size_params={"paper": {"fairseq-lm": {"preset": "paper"}}},
+    executor_params={"multiprocess": {"cpu": {"devices": "cpu,cpu"}, "cuda": {"devices": CUDA_DEVICES}}},
+    in_workers=("multiprocess",),
+)
+SIZES = DEFAULTS.sizes
+DEFAULT_EXECUTORS = DEFAULTS.executors
 
 
 class BenchRow(BaseModel):
@@ -55,9 +92,17 @@ class BenchRow(BaseModel):
     ratio_vs_sequential: float | None = None
 
 
-def make_job(registry: Registry, student: ComponentRef, n: int, seed: int, budget: int = 10) -> TrainingJob:
-    """N random lessons of the `domains` environment (seeded), scored like an episode."""
-    data = registry.build("environment", "domains", {}).build(seeding.derive(seed, "environment"))
+def make_job(
+    registry: Registry,
+    student: ComponentRef,
+    n: int,
+    seed: int,
+    budget: int = 10,
+    environment: str = DEFAULTS.environment,
+    exam: str = DEFAULTS.exam,
+) -> TrainingJob:
+    """N random lessons of the environment's pool (seeded), scored like an episode."""
+    data = registry.build("environment", environment, {}).build(seeding.derive(seed, "environment"))
     rng = random.Random(seed)
     lessons = [[list(data.pool[j]) for j in rng.sample(range(len(data.pool)), budget)] for _ in range(n)]
     exams = {"feedback": [list(s) for s in data.exam]}
@@ -65,7 +110,7 @@ def make_job(registry: Registry, student: ComponentRef, n: int, seed: int, budge
         exams["heldout"] = [list(s) for s in data.heldout_exam]
     return TrainingJob(
         student=student,
-        exam=ComponentRef(name="perplexity"),
+        exam=ComponentRef(name=exam),
         vocab_size=len(data.vocabulary),
         lessons=lessons,
         seeds=[seeding.derive(seed, "student", 0, i) for i in range(n)],
@@ -73,45 +118,34 @@ def make_job(registry: Registry, student: ComponentRef, n: int, seed: int, budge
     )
 
 
-def executor_params(name: str, device: str) -> dict[str, Any]:
-    """multiprocess: two CPU workers on a CPU, one worker per visible GPU on CUDA."""
-    if name != "multiprocess":
-        return {}
-    if device.startswith("cuda"):
+def executor_params(name: str, device: str, setup: BenchSetup = DEFAULTS) -> dict[str, Any]:
+    """The executor's params from `setup` for this device kind, with CUDA_DEVICES filled in."""
+    params = dict(setup.executor_params.get(name, {}).get("cuda" if device.startswith("cuda") else "cpu", {}))
+    if CUDA_DEVICES in params.values():
         import torch
 
-        count = torch.cuda.device_count()
-        return {"devices": ",".join(f"cuda:{i}" for i in range(count)) or device}
-    return {"devices": "cpu,cpu"}
+        gpus = ",".join(f"cuda:{i}" for i in range(torch.cuda.device_count())) or device
+        params = {key: gpus if value == CUDA_DEVICES else value for key, value in params.items()}
+    return params
 
 
-class _RssSampler:
-    """Peak resident memory of this process and its children, sampled every few ms (Linux)."""
+class RssSampler:
+    """Peak resident memory of this process and its children, sampled every few ms."""
 
     def __init__(self, interval: float = 0.005):
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.process = psutil.Process()
 
     def rss(self) -> int:
-        me = os.getpid()
         total = 0
-        for pid in ["self", *self._children(me)]:
+        for process in [self.process, *self.process.children(recursive=True)]:
             try:
-                with open(f"/proc/{pid}/statm") as f:
-                    total += int(f.read().split()[1]) * self.page
-            except (OSError, ValueError, IndexError):
+                total += process.memory_info().rss
+            except psutil.Error:  # a child that ended between listing and reading
                 pass
         return total
 
-    @staticmethod
-    def _children(parent: int) -> list[str]:
-        try:
-            with open(f"/proc/{parent}/task/{parent}/children") as f:
-                return f.read().split()
-        except OSError:
-            return []
-
-    def __enter__(self) -> _RssSampler:
+    def __enter__(self) -> RssSampler:
         self.base = self.peak = self.rss()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -127,7 +161,7 @@ class _RssSampler:
         self.peak = max(self.peak, self.rss())
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Give freed heap pages back to the OS so an RSS delta sees a run's own allocations."""
     gc.collect()
     try:
@@ -138,7 +172,7 @@ def _trim_heap() -> None:
         pass
 
 
-class _Contender:
+class TimedPair:
     """One (executor, student) pair: its prepared executor, its job and its timings so far."""
 
     def __init__(
@@ -149,9 +183,11 @@ class _Contender:
         job: TrainingJob,
         device: str,
         notify: Callable[[str], None],
+        setup: BenchSetup = DEFAULTS,
     ):
         self.name, self.student, self.job, self.device = executor, student, job, device
-        self.ex = registry.build("executor", executor, executor_params(executor, device))
+        self.in_workers = executor in setup.in_workers
+        self.ex = registry.build("executor", executor, executor_params(executor, device, setup))
         n = len(job.seeds)
         self.ex.prepare(ExecutorContext(registry=registry, student=student, n_students=n, device=device, notify=notify))
         self.times: list[float] = []
@@ -167,7 +203,7 @@ class _Contender:
         if not timed:
             self.ex.run(self.job)  # warm-up: worker start-up, first-call costs
             return
-        _trim_heap()
+        trim_heap()
         if self.cuda:
             import torch
 
@@ -175,7 +211,7 @@ class _Contender:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
-        sampler = _RssSampler()
+        sampler = RssSampler()
         with sampler:
             start = time.perf_counter()
             self.ex.run(self.job)
@@ -188,83 +224,96 @@ class _Contender:
 
     def memory(self) -> tuple[float | None, str]:
         n = len(self.job.seeds)
-        if self.cuda and self.name == "multiprocess":
+        if self.cuda and self.in_workers:
             return None, "n/a (in workers)"
+        if self.ex.remote_workers:
+            return None, "n/a (in remote workers)"
         if self.cuda:
             return self.cuda_peak / n / 2**20, "cuda max_memory_allocated / N"
         return self.rss_peak / n / 2**20, "peak RSS delta / N (sampled)"
 
 
-def measure_interleaved(contenders: list[_Contender], repeats: int, notify: Callable[[str], None]) -> None:
-    """Warm every contender up once, then time them in rounds: A, B, C, A, B, C, ...
+def measure_interleaved(pairs: list[TimedPair], repeats: int, notify: Callable[[str], None]) -> None:
+    """Warm every pair up once, then time them in rounds: A, B, C, A, B, C, ...
 
     Interleaving puts every executor under the same machine conditions in each round, so a
     shared machine's drift (other jobs starting or stopping) moves all rows alike and the
     per-round ratios stay meaningful.
     """
-    for c in contenders:
+    for c in pairs:
         notify(f"warming up {c.name} with {c.student.name}")
         c.run_once(timed=False)
     for r in range(repeats):
         notify(f"round {r + 1}/{repeats}")
-        for c in contenders:
+        for c in pairs:
             c.run_once(timed=True)
+
+
+def plan_pairs(registry: Registry, setup: BenchSetup, notify: Callable[[str], None]) -> list[tuple[str, str]]:
+    """(executor, student) pairs to time; unknown names fail here, before any training."""
+    for name in setup.executors:
+        registry.get("executor", name)
+    registry.get("environment", setup.environment)
+    registry.get("exam", setup.exam)
+    first, *others = setup.students
+    pairs = [(name, first) for name in setup.executors]
+    if setup.baseline in setup.executors:
+        pairs += [(setup.baseline, student) for student in others]
+    runnable = []
+    for executor, student in pairs:
+        missing = registry.get("student", student).missing_requirements()
+        if missing:
+            notify(f"student '{student}' skipped: it needs {', '.join(missing)}")
+        else:
+            runnable.append((executor, student))
+    return runnable
 
 
 def run_bench(
     registry: Registry,
     students: int = 12,
     updates: int = 20,
-    size: Literal["cpu", "paper"] = "cpu",
+    size: str = "cpu",
     device: str = "cpu",
-    executors: list[str] | None = None,
     repeats: int = 5,
     seed: int = 6639,
     threads: int | None = None,
     notify: Callable[[str], None] = lambda message: None,
+    setup: BenchSetup = DEFAULTS,
 ) -> list[BenchRow]:
-    """Train the same students with every executor (and fairseq-lm sequentially when installed).
+    """Train the same students with every executor of `setup` (its other students with the baseline).
 
-    `threads` sets torch's intra-op threads of this process (in-process executors); workers of
-    `multiprocess` use one thread each when several share the CPU.
+    `threads` sets torch's intra-op threads of this process (in-process executors); executors
+    with worker processes choose their workers' threads themselves.
     """
     import torch
 
     if threads is not None:
         torch.set_num_threads(threads)
-    if size not in SIZES:
-        raise ConfigError(f"--size {size!r} is unknown; choose one of: {', '.join(SIZES)}")
-    names = list(executors or DEFAULT_EXECUTORS)
-    for name in names:
-        registry.get("executor", name)  # unknown names fail before any training
-    params = {**SIZES[size], "updates": updates}
-    plan: list[tuple[str, str]] = [(name, NATIVE) for name in names]
-    fairseq = registry.specs("student").get(FAIRSEQ)
-    if fairseq is not None and not fairseq.missing_requirements() and "sequential" in names:
-        plan.append(("sequential", FAIRSEQ))
-    elif fairseq is not None and fairseq.missing_requirements():
-        notify(f"student '{FAIRSEQ}' skipped: it needs {', '.join(fairseq.missing_requirements())}")
-    contenders: list[_Contender] = []
+    if size not in setup.sizes:
+        raise ConfigError(f"--size {size!r} is unknown; choose one of: {', '.join(setup.sizes)}")
+    if not setup.students:
+        raise ConfigError("--student names no student; name at least one installed student")
+    plan = plan_pairs(registry, setup, notify)
+    pairs: list[TimedPair] = []
     try:
         for executor, student_name in plan:
-            student_params = dict(params)
-            if student_name == FAIRSEQ and size == "paper":
-                student_params["preset"] = "paper"
-            student = ComponentRef(name=student_name, params=student_params)
+            student_params = {**setup.sizes[size], **setup.size_params.get(size, {}).get(student_name, {})}
+            student = ComponentRef(name=student_name, params={**student_params, "updates": updates})
             try:
                 registry.validate_params("student", student_name, student.params)
             except IlmError as exc:
                 notify(f"student '{student_name}' skipped: {exc}")
                 continue
-            job = make_job(registry, student, students, seed)
+            job = make_job(registry, student, students, seed, environment=setup.environment, exam=setup.exam)
             notify(f"preparing {executor} with {student_name} ({students} students, {updates} updates)")
-            contenders.append(_Contender(registry, executor, student, job, device, notify))
-        measure_interleaved(contenders, repeats, notify)
+            pairs.append(TimedPair(registry, executor, student, job, device, notify, setup))
+        measure_interleaved(pairs, repeats, notify)
     finally:
-        for c in contenders:
+        for c in pairs:
             c.ex.close()
     rows = []
-    for c in contenders:
+    for c in pairs:
         seconds = statistics.median(c.times)
         memory, method = c.memory()
         rows.append(
@@ -285,7 +334,7 @@ def run_bench(
                 memory_method=method,
             )
         )
-    base = next((r for r in rows if r.executor == "sequential" and r.student == NATIVE), None)
+    base = next((r for r in rows if r.executor == setup.baseline and r.student == setup.students[0]), None)
     for row in rows:
         if base is not None:
             # median over rounds of the paired ratio: both runs of a round saw the same machine

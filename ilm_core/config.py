@@ -17,10 +17,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
+from ilm_core.messages import ComponentRef
+from ilm_core.population import PopulationGroup, check_population
+from ilm_core.records import COMPONENT_KINDS
 from ilm_core.registry import Registry, describe_validation_error
+from ilm_core.trackers import choose_trackers, parse_trackers
 
-COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
+#: the kinds a run chooses exactly one of, each a field of ExperimentConfig
+COMPONENTS = tuple(kind.name for kind in COMPONENT_KINDS if kind.one_per_run)
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
+#: fields that only watch a run: they may change when it resumes and are not part of its identity
+OBSERVING = ("trackers",)
 
 
 class ComponentChoice(BaseModel):
@@ -68,6 +75,17 @@ class ExperimentConfig(BaseModel):
         "worst finite student of the episode (with a notice; the run stops when no student stayed "
         "finite), 'stop' ends the run. Either way the finished episodes stay on disk.",
     )
+    trackers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="outside tools that follow the run, by name, with their params (e.g. tensorboard, "
+        "mlflow; `ilm plugins` lists them); they never change its numbers",
+    )
+
+    population: list[PopulationGroup] | None = Field(
+        None,
+        description="a mixed population: groups of students that differ in student plugin, size or prior "
+        "knowledge (their counts add up to `students`); None: every student is `student`",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_later_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -82,7 +100,13 @@ class ExperimentConfig(BaseModel):
 
 
 #: fields added after runs were recorded, with the value that leaves them out of a dump
-_LATER_DEFAULTS = {"student_lifetime": "episode"}
+_LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
+
+
+def config_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """A config as a dict without the fields that only watch the run (what makes two runs the same)."""
+    return {k: v for k, v in config.items() if k not in OBSERVING}
+
 
 #: Python's spellings of the non-finite floats (what `repr(float)` writes), besides JSON's
 _NON_FINITE = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
@@ -166,6 +190,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     """Accept `teacher = "random"` as shorthand for `teacher = {name = "random"}`."""
     result = dict(raw)
+    if "trackers" in result:
+        result["trackers"] = parse_trackers(result["trackers"])
     for key in COMPONENTS:
         value = result.get(key)
         if isinstance(value, str):
@@ -192,12 +218,115 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         choice: ComponentChoice = getattr(config, kind)
         spec = registry.get(kind, choice.name)
         params = registry.validate_params(kind, spec.name, choice.params)
-        updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
-    config = config.model_copy(update=updates)
+        dumped = params.model_dump(mode="json")
+        check_finite(dumped, f"{kind}.params")
+        updates[kind] = ComponentChoice(name=spec.name, params=dumped)
+    trackers = {}
+    for name, params in config.trackers.items():
+        spec = registry.get("tracker", name)
+        try:
+            trackers[spec.name] = spec.params.model_validate(params).model_dump(mode="json")
+        except ValidationError as exc:
+            detail = describe_validation_error(exc, prefix=f"trackers.{spec.name}", model=spec.params)
+            raise ConfigError(detail) from None
+    config = config.model_copy(update={**updates, "trackers": trackers})
+    if config.population is not None:
+        config = config.model_copy(update={"population": _resolve_population(config, registry)})
     from ilm_core.protocol import plan_of
 
     plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
     return config
+
+
+def check_finite(params: Any, where: str) -> None:
+    """Refuse NaN and infinite numbers in params: a learning rate of inf validates as a float but
+    turns every statistic of the run into NaN from its first episode."""
+    if isinstance(params, float) and not math.isfinite(params):
+        raise ConfigError(
+            f"'{where}' = {params} is invalid: params must be finite numbers (not inf or nan); give a finite value"
+        )
+    if isinstance(params, dict):
+        for key, value in params.items():
+            check_finite(value, f"{where}.{key}")
+    elif isinstance(params, list | tuple):
+        for i, value in enumerate(params):
+            check_finite(value, f"{where}[{i}]")
+
+
+def check_device(device: str) -> None:
+    """Refuse a device this machine does not have, before any work (not after the set-up)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(
+            f"'config.device' = {device!r} is invalid: not a torch device; use cpu, cuda, cuda:1, mps, ..."
+        ) from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = "a CPU-only build of torch" if torch.version.cuda is None else "no visible GPU"
+            raise ConfigError(
+                f"'config.device' = {device!r} is invalid: this machine has no usable CUDA device ({build}). "
+                "Use --device cpu, or install a CUDA build of torch on a machine with a GPU."
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(
+                f"'config.device' = {device!r} is invalid: there are {count} CUDA device(s), cuda:0 to "
+                f"cuda:{count - 1}."
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"'config.device' = {device!r} is invalid: MPS is not available here; use --device cpu.")
+
+
+def check_sweep(spec: Any, seeds: str | None) -> None:
+    """An empty `--seeds` or an empty `[sweep] grid` is a mistake, not a request for the defaults."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"[sweep] = {spec!r} is invalid: it must be a table with `grid` and `seeds`")
+    if seeds is not None and not seeds.replace(",", " ").strip():
+        raise ConfigError(
+            f"--seeds {seeds!r} names no seed; give comma-separated integers (e.g. --seeds 6639,7519), or omit "
+            "--seeds for the config's seeds (else the paper's five)"
+        )
+    if "seeds" in spec and not spec["seeds"]:
+        raise ConfigError("[sweep] seeds = [] names no seed; list at least one, or remove the line for the defaults")
+    if "grid" in spec:
+        grid = spec["grid"]
+        if not isinstance(grid, dict) or not grid:
+            raise ConfigError(
+                f"[sweep.grid] = {grid!r} is empty; give each swept param its values (e.g. students = [2, 4, 8]), "
+                "or remove the section to run only the base config"
+            )
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"[sweep.grid] {key} = {values!r} is invalid: give a non-empty list of values")
+
+
+def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[PopulationGroup]:
+    """Each group's student validated like a component; the counts and prior knowledge checked."""
+    groups = config.population or []
+    problem = check_population(groups, config.students)
+    if problem:
+        raise ConfigError(f"population: {problem}.")
+    out = []
+    for k, group in enumerate(groups):
+        ref = group.student or ComponentRef(**config.student.model_dump())
+        spec = registry.get("student", ref.name)
+        params = registry.validate_params("student", spec.name, ref.params)
+        check_finite(params.model_dump(mode="json"), f"population[{k}].student.params")
+        needs = f"prior = '{group.prior}'" if group.prior != "none" else None
+        needs = needs or ("student_lifetime = 'run'" if config.student_lifetime == "run" else None)
+        if needs and "persistent" not in spec.capabilities:
+            raise ConfigError(
+                f"population[{k}] ('{group.name}') needs students that persist ({needs}), but student "
+                f"'{spec.name}' cannot (it lacks the 'persistent' capability); choose a student that persists "
+                "(e.g. transformer-lm or lstm-lm), or prior = 'none' and student_lifetime = 'episode'"
+            )
+        out.append(
+            group.model_copy(update={"student": ComponentRef(name=spec.name, params=params.model_dump(mode="json"))})
+        )
+    return out
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
@@ -234,6 +363,8 @@ def assemble(
             current = raw.get(key) or {}
             same = isinstance(current, dict) and current.get("name") == value
             raw[key] = {"name": value, "params": current.get("params", {}) if same else {}}
+        elif key == "trackers":
+            raw[key] = choose_trackers(raw.get(key), value)
         else:
             raw[key] = value
     return normalise(apply_overrides(raw, overrides or []))

@@ -33,9 +33,17 @@ class HeldOutAccessError(PluginError):
     """A teacher asked for the held-out final exam, which only the core may read."""
 
 
+class LabelAccessError(PluginError):
+    """A teacher that is not a declared privileged reference asked for the pool's exam-domain labels."""
+
+
 class StudentDivergedError(IlmError):
     """A student's loss became NaN or infinite and the run's policy is to stop."""
 
 
 class RunDirError(IlmError):
     """The run directory is locked, not a run, or its files are damaged."""
+
+
+class TeacherDivergedError(IlmError):
+    """A teacher reported NaN or infinite statistics and the run's policy is to stop."""

@@ -92,7 +92,7 @@ def inspect_teacher(
     check_environment(state, path, data)
     teacher = build_teacher(config, registry)
     with tools.steps.step(f"setting up the teacher of {run}"):
-        setup_teacher(teacher, config, data, tools)
+        setup_teacher(teacher, config, data, registry, tools)
     teacher.load_state_dict(state["teacher"])
     method = getattr(teacher, "preferences", None)  # a duck-typed plugin may lack it
     prefs = method() if method is not None else None

@@ -10,11 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ilm_core.cache import SetupCache
-from ilm_core.errors import HeldOutAccessError
+from ilm_core.errors import HeldOutAccessError, LabelAccessError
 from ilm_core.messages import (
+    ComponentRef,
     EnvironmentData,
     ExamResult,
     Feedback,
@@ -26,7 +27,11 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.population import StudentDescriptor
 from ilm_core.progress import Steps
+
+if TYPE_CHECKING:
+    from ilm_core.registry import Registry  # the registry imports this module
 
 
 class Environment(ABC):
@@ -35,6 +40,17 @@ class Environment(ABC):
     @abstractmethod
     def build(self, seed: int) -> EnvironmentData:
         """Build all data sets for `seed`. They must be pairwise disjoint (the core checks)."""
+
+    def label(self, sentence: Sentence) -> bool | None:
+        """Whether any sentence (e.g. one a teacher generated) is in the exam's domain or structure.
+
+        The core labels generated lessons with it for the metrics; None = cannot tell (the default).
+        """
+        return None
+
+    def max_sentence_length(self) -> int | None:
+        """The longest sentence a teacher may generate; None = the longest of the built data sets."""
+        return None
 
 
 def _ignore(message: str) -> None:
@@ -58,18 +74,24 @@ class SetupTools:
 
 @dataclass(frozen=True)
 class TeacherContext:
-    """What a teacher may know about the run. The held-out exam is deliberately absent."""
+    """What a teacher may know about the run.
+
+    The held-out exam, the exam and the pool's exam-domain labels are deliberately absent: an
+    ordinary teacher learns only from feedback. A reference teacher whose record declares the
+    "privileged" capability gets a `ReferenceTeacherContext`, which adds the labels.
+    """
 
     vocabulary: list[str]
     teacher_corpus: list[Sentence]
     pool: list[Sentence]
-    pool_in_exam_domain: list[bool]
     budget: int
     n_students: int
     seed: int
     device: str = "cpu"
     #: episodes the run is configured for: the teacher's horizon (None when not known)
     episodes: int | None = None
+    #: one descriptor per student (its group, plugin, params, prior knowledge); empty when not known
+    students: list[StudentDescriptor] = field(default_factory=list)
     #: progress steps, a set-up cache and notices for `setup` (defaults: silent, no cache)
     tools: SetupTools = field(default_factory=SetupTools)
 
@@ -83,20 +105,40 @@ class TeacherContext:
         seed: int,
         device: str = "cpu",
         episodes: int | None = None,
+        privileged: bool = False,
+        students: list[StudentDescriptor] | None = None,
         tools: SetupTools | None = None,
     ) -> TeacherContext:
-        """What a teacher may know of an environment's data: everything but the exams."""
-        return cls(
+        """What a teacher may know of an environment's data: everything but the exams (and the
+        pool's labels, unless `privileged`)."""
+        common: dict[str, Any] = dict(
             vocabulary=list(data.vocabulary),
             teacher_corpus=[list(s) for s in data.teacher_corpus],
             pool=[list(s) for s in data.pool],
-            pool_in_exam_domain=list(data.pool_in_exam_domain),
             budget=budget,
             n_students=n_students,
             seed=seed,
             device=device,
             episodes=episodes,
+            students=list(students or []),
             tools=tools or SetupTools(),
+        )
+        if privileged:
+            return ReferenceTeacherContext(**common, labels=list(data.pool_in_exam_domain))
+        return cls(**common)
+
+    @property
+    def privileged(self) -> bool:
+        """Whether this context carries the pool's exam-domain labels (a reference teacher's)."""
+        return False
+
+    @property
+    def pool_in_exam_domain(self) -> list[bool]:
+        raise LabelAccessError(
+            "a teacher asked for pool_in_exam_domain, the labels saying which pool sentences are in the "
+            "exam's domain: only a reference teacher whose record declares the 'privileged' capability "
+            "(TeacherSpec(role='reference', capabilities={'privileged'})) receives them, and its runs are "
+            "marked as privileged references; a learning teacher learns from the feedback instead"
         )
 
     @property
@@ -112,6 +154,21 @@ class TeacherContext:
             "a teacher asked for the exam sentences: teachers only see the scores students "
             "send back (Feedback), not the exam itself"
         )
+
+
+@dataclass(frozen=True)
+class ReferenceTeacherContext(TeacherContext):
+    """A privileged reference teacher's context: also which pool sentences are in the exam's domain."""
+
+    labels: list[bool] = field(default_factory=list)
+
+    @property
+    def privileged(self) -> bool:
+        return True
+
+    @property
+    def pool_in_exam_domain(self) -> list[bool]:
+        return self.labels
 
 
 @dataclass(frozen=True)
@@ -157,15 +214,7 @@ class Teacher(ABC):
         has not received yet (in the one-round protocol: `select`'s lessons unchanged). Override
         it to choose with what earlier rounds sent and returned (`context.sent`, `.feedback`).
         """
-        lessons = self.select(context.n_students, context.episode)
-        if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
-            return lessons
-        out = []
-        for lesson in lessons:
-            seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
-            fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
-            out.append(lesson.model_copy(update={"indices": fresh}))
-        return out
+        return fit_to_round(self.select(context.n_students, context.episode), context)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one round's feedback; return stats for the metrics (e.g. entropy).
@@ -188,6 +237,19 @@ class Teacher(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned."""
+
+
+def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
+    """One-round lessons cut to a round: each lesson's first `size` sentences its student has not
+    received in the episode (all of them, unchanged, in the first round when they fit)."""
+    if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
+        return lessons
+    out = []
+    for lesson in lessons:
+        seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
+        fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
+        out.append(lesson.model_copy(update={"indices": fresh}))
+    return out
 
 
 class TrainedStudents(ABC):
@@ -258,15 +320,35 @@ class Student:
 
 
 class Exam(ABC):
-    """Chooses the feedback exam of an episode and scores students on a set of sentences."""
+    """Chooses the feedback exam of an episode and scores students on a set of sentences.
+
+    An exam may label its items (`labels`, `evaluations`): the labels travel with the items to
+    `score` in whichever process scores them, e.g. to name each item's component or to mark
+    items that form minimal pairs. Their meaning is the exam's own.
+    """
+
+    def attach(self, data: EnvironmentData) -> None:
+        """Called once in the run's process before the first episode (never in a worker):
+        keep what the exam needs of the environment, e.g. its minimal pairs."""
 
     def feedback_items(self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int) -> list[Sentence]:
         """The sentences of this episode's feedback exam (default: the environment's exam)."""
         return exam
 
+    def labels(self, items: list[Sentence]) -> list[str] | None:
+        """One label per feedback item, handed to `score` with them (None: no labels)."""
+        return None
+
+    def evaluations(self, episode: int, seed: int) -> dict[str, tuple[list[Sentence], list[str] | None]]:
+        """Exams scored every episode besides the feedback and held-out exams, as name -> (items,
+        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher."""
+        return {}
+
     @abstractmethod
-    def score(self, students: TrainedStudents, sentences: list[Sentence]) -> list[ExamResult]:
-        """Score every student of the group on `sentences`."""
+    def score(
+        self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
+    ) -> list[ExamResult]:
+        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave)."""
 
 
 @dataclass(frozen=True)
@@ -300,24 +382,31 @@ class Interaction(ABC):
         """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam."""
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
-        """One Feedback per student from a round's reports; default: its average exam score."""
-        return [
-            Feedback(
-                student=r.student,
-                lesson=result.lessons[r.student],
-                score=r.exams["feedback"].perplexity,
-                round=result.round,
+        """One Feedback per student from a round's reports; default: its average exam score, with
+        the exam's minimal-pair accuracy and component scores when it has them."""
+        out = []
+        for r in result.reports:
+            exam = r.exams["feedback"]
+            components = {name: part.score for name, part in exam.components.items()} if exam.components else None
+            out.append(
+                Feedback(
+                    student=r.student,
+                    lesson=result.lessons[r.student],
+                    score=exam.perplexity,
+                    round=result.round,
+                    accuracy=exam.accuracy,
+                    components=components,
+                )
             )
-            for r in result.reports
-        ]
+        return out
 
 
 @dataclass
 class ExecutorContext:
     """What an executor learns once, before the first episode."""
 
-    registry: Any
-    student: Any  # ComponentRef of the run's student
+    registry: Registry  # builds the student and exam plugins (in this process; workers load their own)
+    student: ComponentRef  # the run's student: its name and params
     n_students: int
     device: str
     notify: Callable[[str], None]
@@ -333,6 +422,9 @@ class Executor(ABC):
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
+    #: True when students train in processes this one did not start (a cluster's): `ilm bench`
+    #: cannot sample their memory
+    remote_workers: bool = False
 
     def prepare(self, context: ExecutorContext) -> None:
         """Called once before the first episode: pick groups and devices, start workers."""
@@ -352,3 +444,25 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release workers or devices. Called once at the end of a run, even after an error."""
+
+
+class Tracker:
+    """Follows one run for an outside tool (TensorBoard, MLflow): its config, scalars and figures.
+
+    The methods are the lifecycle hooks, called only for the runs that chose this tracker.
+    The core calls them through a guard: a tracker that raises is reported once and switched
+    off, and the run goes on, so a tracker need not catch its own errors. Building one (the
+    factory) must do no I/O: open files or connections in `ilm_run_start`.
+    """
+
+    def ilm_run_start(self, run: Any) -> None:
+        """The run starts (or resumes: `run.first_episode` > 0); `run` is the `ilm_core.loop.RunInfo`."""
+
+    def ilm_episode_end(self, run: Any, record: Any) -> None:
+        """An episode's `EpisodeRecord` was written to metrics.jsonl."""
+
+    def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
+        """summary.json was written: the run is complete."""
+
+    def close(self) -> None:
+        """Called once when the run stops, complete or not (after `ilm_run_end` when it completed)."""

@@ -8,9 +8,9 @@ Sentences are lists of token ids into the environment's vocabulary (ids 0..V-1).
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 Sentence = list[int]
 
@@ -19,11 +19,37 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EnvironmentData(Message):
+class OmitsAbsent(Message):
+    """A message whose optional fields in `OMIT_WHEN_EMPTY` are left out of its dump while empty,
+    so records and fingerprints written before those fields existed stay byte-identical."""
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in self.OMIT_WHEN_EMPTY:
+                if key in data and data[key] in (None, [], {}):
+                    del data[key]
+        return data
+
+
+class MinimalPair(Message):
+    """Two sentences that differ in one respect; a student that knows the language gives `good`
+    the higher probability (the BLiMP protocol). `phenomenon` names what the pair tests."""
+
+    good: Sentence = Field(min_length=1)
+    bad: Sentence = Field(min_length=1)
+    phenomenon: str = ""
+
+
+class EnvironmentData(OmitsAbsent):
     """What an environment builds for one seed.
 
     `pool_in_exam_domain[i]` says whether pool sentence i comes from the exam's domain or
-    structure (what the oracle and worst-case teachers, and the metrics, use). The feedback
+    structure: the core computes the metrics from these labels and hands them only to reference
+    teachers that declare the "privileged" capability (the oracle and worst case). The feedback
     exam, the exam bank and the held-out exam are drawn like each other; the held-out exam
     never reaches a teacher.
     """
@@ -36,6 +62,20 @@ class EnvironmentData(Message):
     exam: list[Sentence] = Field(min_length=1)
     exam_bank: list[Sentence] = Field(default_factory=list)
     heldout_exam: list[Sentence] = Field(default_factory=list)
+    # -- minimal pairs and artifacts (road map: evaluation.student.specific-tasks, environment.language.human-subset)
+    minimal_pairs: list[MinimalPair] = Field(
+        default_factory=list, description="pairs for feedback exams (like the exam bank); never reach a teacher"
+    )
+    heldout_minimal_pairs: list[MinimalPair] = Field(
+        default_factory=list, description="pairs for the held-out evaluation; disjoint from minimal_pairs"
+    )
+    artifacts: dict[str, str] = Field(
+        default_factory=dict,
+        description="files the core writes into the run directory's environment/ folder (file name -> text), "
+        "e.g. the environment's trained tokenizer",
+    )
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("minimal_pairs", "heldout_minimal_pairs", "artifacts")
 
     @model_validator(mode="after")
     def _check(self) -> EnvironmentData:
@@ -52,38 +92,87 @@ class EnvironmentData(Message):
                 bad = [t for t in sentence if not 0 <= t < size]
                 if bad:
                     raise ValueError(f"{part}[{i}] has token id {bad[0]}, outside the vocabulary 0..{size - 1}")
+        for part in ("minimal_pairs", "heldout_minimal_pairs"):
+            for i, pair in enumerate(getattr(self, part)):
+                bad = [t for t in pair.good + pair.bad if not 0 <= t < size]
+                if bad:
+                    raise ValueError(f"{part}[{i}] has token id {bad[0]}, outside the vocabulary 0..{size - 1}")
+        for name in self.artifacts:
+            if not name or "/" in name or "\\" in name or name.startswith("."):
+                raise ValueError(f"artifact name {name!r} must be a plain file name (no folder, not hidden)")
         return self
 
     def overlaps(self) -> list[str]:
-        """Pairs of data sets that share a sentence (they must be disjoint)."""
+        """Pairs of data sets that share a sentence (they must be disjoint).
+
+        The good sentences of the minimal pairs count as exam material: they must not be in the
+        teacher corpus or the pool, and feedback and held-out pairs must not share one.
+        """
         parts = ("teacher_corpus", "pool", "exam", "exam_bank", "heldout_exam")
         sets = {p: {tuple(s) for s in getattr(self, p)} for p in parts}
+        for part in ("minimal_pairs", "heldout_minimal_pairs"):
+            sets[part] = {tuple(pair.good) for pair in getattr(self, part)}
         found = []
         for i, a in enumerate(parts):
             for b in parts[i + 1 :]:
                 shared = sets[a] & sets[b]
                 if shared:
                     found.append(f"{a} and {b} share {len(shared)} sentence(s)")
+        for a, b in (
+            ("minimal_pairs", "teacher_corpus"),
+            ("minimal_pairs", "pool"),
+            ("heldout_minimal_pairs", "teacher_corpus"),
+            ("heldout_minimal_pairs", "pool"),
+            ("minimal_pairs", "heldout_minimal_pairs"),
+        ):
+            shared = sets[a] & sets[b]
+            if shared:
+                found.append(f"{a} (good sentences) and {b} share {len(shared)} sentence(s)")
         return found
 
 
 class Lesson(Message):
-    """The pool indices a teacher sends to one student."""
+    """What a teacher sends to one student: pool indices, sentences it generated, or both.
+
+    Together they hold 1 to `budget` sentences. Generated sentences are token ids into the
+    environment's vocabulary, each within the environment's longest sentence (the core checks).
+    """
 
     student: int = Field(ge=0)
-    indices: list[int]
+    indices: list[int] = Field(default_factory=list)
+    sentences: list[Sentence] = Field(
+        default_factory=list, description="sentences the teacher generated (token ids), sent after the pool ones"
+    )
 
 
-class ExamResult(Message):
+class ComponentScore(Message):
+    """One named component of an exam (a domain, a structure, a phenomenon, a sentence length).
+
+    `score` is in the exam's unit (perplexity, or accuracy for minimal pairs); `weight` is what
+    the component counts for in the overall score (tokens, or pairs), so the components
+    aggregate back to it (docs/languages.md, "Component scores").
+    """
+
+    score: float
+    weight: float = Field(ge=0)
+
+
+class ExamResult(OmitsAbsent):
     """One student's score on one exam: perplexity per item and over the whole exam.
 
     `perplexity` is exp(total NLL / total tokens) over the exam, end-of-sentence included.
+    `accuracy` (minimal-pair exams) is the share of pairs whose good sentence the student
+    found more probable; `components` the scores of the exam's named parts, when it has them.
     """
 
     perplexity: float
     item_perplexities: list[float]
     nll: float
     tokens: int
+    accuracy: float | None = None
+    components: dict[str, ComponentScore] | None = None
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components")
 
 
 class StudentReport(Message):
@@ -105,7 +194,7 @@ class StudentReport(Message):
     used: list[int] | None = None
 
 
-class Feedback(Message):
+class Feedback(OmitsAbsent):
     """What a student tells its teacher after a round.
 
     `lesson` is everything the student has received in the episode so far (all rounds), so a
@@ -119,6 +208,14 @@ class Feedback(Message):
     item_scores: list[float] | None = Field(
         default=None, description="per-item perplexities, when the interaction sends them"
     )
+    accuracy: float | None = Field(
+        default=None, description="minimal-pair accuracy (higher is better), when the exam has pairs"
+    )
+    components: dict[str, float] | None = Field(
+        default=None, description="score per exam component (perplexity, or accuracy for pairs), when it has them"
+    )
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components")
 
     @field_validator("score")
     @classmethod
@@ -155,6 +252,9 @@ class TrainingJob(Message):
     release: bool = False
     probe: int = Field(0, ge=0)
     probe_seeds: list[int] = Field(default_factory=list)
+    labels: dict[str, list[str]] = Field(
+        default_factory=dict, description="per exam, one label per item that the exam plugin's score() reads"
+    )
 
     @model_validator(mode="after")
     def _same_length(self) -> TrainingJob:
@@ -162,6 +262,9 @@ class TrainingJob(Message):
             raise ValueError(f"{len(self.lessons)} lessons but {len(self.seeds)} seeds")
         if self.probe and len(self.probe_seeds) != len(self.seeds):
             raise ValueError(f"probe = {self.probe} needs one probe seed per student, got {len(self.probe_seeds)}")
+        for name, labels in self.labels.items():
+            if len(labels) != len(self.exams.get(name, [])):
+                raise ValueError(f"exam {name!r} has {len(self.exams.get(name, []))} items but {len(labels)} labels")
         return self
 
     def subset(self, indices: list[int]) -> TrainingJob:
@@ -225,7 +328,7 @@ class InteractionOutcome(Message):
     teacher: TeacherUpdate = Field(default_factory=TeacherUpdate)
 
 
-class EpisodeRecord(Message):
+class EpisodeRecord(OmitsAbsent):
     """One line of metrics.jsonl."""
 
     episode: int
@@ -245,6 +348,16 @@ class EpisodeRecord(Message):
     teacher: dict[str, float] = Field(default_factory=dict)
     #: one entry per round, when an episode had several or its feedback was not the exam score
     rounds: list[dict[str, Any]] = Field(default_factory=list)
+    # minimal pairs and component scores: absent from the line when the exam has none
+    accuracy_mean: float | None = Field(None, description="mean minimal-pair accuracy on the feedback exam")
+    evaluations: dict[str, float] = Field(
+        default_factory=dict, description="mean score of each extra evaluation (accuracy for pairs, else perplexity)"
+    )
+    components: dict[str, float] = Field(
+        default_factory=dict, description="'exam/component' -> mean component score over the students"
+    )
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy_mean", "evaluations", "components")
 
     def to_json(self) -> dict[str, Any]:
         """The metrics.jsonl line; `rounds` only when there are any (see above)."""

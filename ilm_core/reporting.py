@@ -3,6 +3,7 @@ that were taught to the test. Everything here works from run directories alone."
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ilm_core.errors import RunDirError
-from ilm_core.rundir import RunDir
+from ilm_core.errors import IlmError, RunDirError
+from ilm_core.records import TeacherSpec
+from ilm_core.rundir import SUMMARY, RunDir
 
 LAST = 10
 #: config fields that do not define a setting (runs differing only here are seeds of one setting)
-NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints")
+NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints", "trackers")
 
 
 def last_mean(records: list[dict[str, Any]], key: str, n: int = LAST) -> float | None:
@@ -42,6 +44,21 @@ class Run:
     def last(self, key: str, n: int = LAST) -> float | None:
         return last_mean(self.records, key, n)
 
+    @functools.cached_property
+    def role(self) -> dict[str, Any]:
+        """The teacher's role as summary.json recorded it (its record's, for a run not yet finished)."""
+        try:
+            summary = json.loads((self.path / SUMMARY).read_text())
+        except (OSError, ValueError):
+            summary = None
+        if isinstance(summary, dict) and "teacher_role" in summary:
+            return {key: summary.get(key) for key in ROLE_KEYS}
+        return declared_role(self.teacher)
+
+    def is_reference(self, rank: str | None = None) -> bool:
+        """Whether a reference teacher ran it (of `rank`, when given)."""
+        return self.role["teacher_role"] == "reference" and rank in (None, self.role["reference_rank"])
+
     def env_key(self) -> str:
         """Identity of the environment and exam (what an oracle baseline must share)."""
         return json.dumps([self.config["environment"], self.config["exam"], self.config["student"]], sort_keys=True)
@@ -54,7 +71,26 @@ def load_run(path: Path) -> Run:
     records = rd.read_metrics()
     if not records:
         raise RunDirError(f"{path} has no finished episode yet (metrics.jsonl is empty)")
-    return Run(path=Path(path), config=rd.read_config(), records=records)
+    return Run(path=Path(path), config=_checked_config(rd), records=records)
+
+
+#: what reading a run back needs from its config.json (every run written by ilm has them)
+NEEDED = ("seed", "environment", "teacher", "student", "exam")
+
+
+def _checked_config(rd: RunDir) -> dict[str, Any]:
+    config = rd.read_config()
+    missing = [key for key in NEEDED if key not in config]
+    bad = [k for k in NEEDED[1:] if k in config and not (isinstance(config[k], dict) and "name" in config[k])]
+    if missing or bad or not isinstance(config.get("seed"), int):
+        what = f"lacks {', '.join(repr(k) for k in missing)}" if missing else "is damaged"
+        detail = f" ({', '.join(repr(k) for k in bad)} must be a table with a name)" if bad else ""
+        raise RunDirError(
+            f"{rd.path / 'config.json'} {what}{detail}: a run's config.json holds the whole resolved config "
+            f"({', '.join(NEEDED)}, ...), so this one was edited by hand or by another tool. Restore it, or "
+            "leave this run out of the report."
+        )
+    return config
 
 
 def find_runs(paths: list[Path]) -> list[Run]:
@@ -115,10 +151,11 @@ class Setting:
     config: dict[str, Any]
     runs: list[Run] = field(default_factory=list)
 
-    def curve(self, key: str) -> tuple[list[float], list[float]]:
+    def curve(self, key: str | tuple[str, ...]) -> tuple[list[float], list[float]]:
         """Mean and std over seeds of `key` per episode (up to the shortest run).
 
-        A dotted key reads a nested value: "overlap.bigram".
+        A dotted key reads a nested value: "overlap.bigram"; a tuple is the path itself (for
+        names that hold dots): ("components", "feedback/length 01-04").
         """
         n = min(len(r.records) for r in self.runs)
         means, stds = [], []
@@ -130,9 +167,9 @@ class Setting:
         return means, stds
 
 
-def _lookup(record: dict[str, Any], key: str) -> Any:
+def _lookup(record: dict[str, Any], key: str | tuple[str, ...]) -> Any:
     value: Any = record
-    for part in key.split("."):
+    for part in key.split(".") if isinstance(key, str) else key:
         value = value.get(part) if isinstance(value, dict) else None
     return value
 
@@ -153,9 +190,36 @@ def _natural(text: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
+# -- reference teachers: found by the role their record declares, never by name -------------
+#: what summary.json records of a run's teacher
+ROLE_KEYS = ("teacher_role", "reference_rank", "privileged")
+
+
+def teacher_role(spec: TeacherSpec) -> dict[str, Any]:
+    """A teacher's role for summary.json: learner or reference, its rank as a reference, and
+    whether it read the pool's exam-domain labels (a privileged reference)."""
+    return {"teacher_role": spec.role, "reference_rank": spec.rank, "privileged": spec.privileged}
+
+
+def declared_role(teacher: str) -> dict[str, Any]:
+    """The role the installed teacher plugin `teacher` declares (a learner when none is installed)."""
+    from ilm_core.registry import default_registry
+
+    try:
+        spec = default_registry().get("teacher", teacher)
+    except IlmError:
+        return {"teacher_role": "learner", "reference_rank": None, "privileged": False}
+    return teacher_role(spec)  # type: ignore[arg-type]
+
+
 def oracle_baselines(runs: list[Run]) -> dict[tuple[str, int], Run]:
-    """Oracle runs by (environment/exam/student identity, seed)."""
-    return {(r.env_key(), r.seed): r for r in runs if r.teacher == "oracle"}
+    """Runs of the best reference teacher (the paper's oracle) by (environment/exam/student identity, seed)."""
+    return {(r.env_key(), r.seed): r for r in runs if r.is_reference("best")}
+
+
+def privileged_teachers(runs: list[Run]) -> list[str]:
+    """Names of the privileged reference teachers (they read the pool's labels) among `runs`."""
+    return sorted({r.teacher for r in runs if r.role["privileged"]})
 
 
 #: how much worse than the oracle's a held-out perplexity must be to count as "does not beat it"
@@ -184,6 +248,30 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.pstdev(values)
 
 
+# -- multi-seed intervals: the mean over seeds with a 95% interval (docs/reproduction.md) --------
+#: two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96)
+T95 = (
+    *(12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131),
+    *(2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042),
+)
+
+
+def mean_ci95(values: list[float | None]) -> tuple[float, float]:
+    """Mean over seeds and the half-width of its 95% t-interval: seeds are the unit of replication,
+    so a figure over seeds is reported as mean ± this half-width (nan with fewer than two seeds)."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return math.nan, math.nan
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan
+    t = T95[len(values) - 2] if len(values) - 1 <= len(T95) else 1.96
+    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+
+
+# -- end of multi-seed intervals ------------------------------------------------------------------
+
+
 def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -> list[dict[str, Any]]:
     """One row per setting: last-10 figures, mean ± std over seeds, and the taught-to-the-test flag."""
     rows = []
@@ -203,8 +291,10 @@ def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -
                 }
             )
         row: dict[str, Any] = {"setting": s.label, "runs": len(s.runs), "teacher": s.config["teacher"]["name"]}
+        row.update(s.runs[0].role)
         for key in ("fraction", "feedback", "heldout", "oracle_heldout"):
             row[key] = mean_std([p[key] for p in per_seed])
+        row["ci95"] = {key: mean_ci95([p[key] for p in per_seed]) for key in ("fraction", "feedback", "heldout")}
         row["taught_to_the_test"] = [p["seed"] for p in per_seed if p["taught_to_the_test"]]
         row["per_seed"] = per_seed
         rows.append(row)

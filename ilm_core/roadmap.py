@@ -1,10 +1,7 @@
 """The road map (the paper's Table 1) as data, joined with the plugins that implement it.
 
-Table 1 lives in `roadmap/table1.yaml` at the top of the repository. It is found at run time
-next to the `ilm_core` package (a source checkout or `pip install -e .`, which README and CI
-use) and otherwise under `<sys.prefix>/share/ilm/roadmap/`, where `pyproject.toml`'s
-`[tool.setuptools.data-files]` puts a copy when ilm is installed from a wheel.
-`ILM_ROADMAP` (a file or a folder) overrides both.
+Table 1 is package data, `ilm_core/data/table1.yaml`, read through `importlib.resources`, so
+editable and wheel installs find it alike. `ILM_ROADMAP` (a file or a folder) overrides it.
 
 Problems in the table itself are errors (`ConfigError`); problems a plugin causes (a cell id
 it names that does not exist, a cell id it adds twice) are warnings returned as data, so one
@@ -15,14 +12,13 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-import ilm_core
 from ilm_core.errors import ConfigError
 from ilm_core.records import RoadmapCell
 from ilm_core.registry import Registry, describe_validation_error
@@ -33,25 +29,14 @@ COMPONENTS: tuple[str, ...] = ("teacher", "student", "interaction", "environment
 
 
 def roadmap_file() -> Path:
-    """Where Table 1 is read from: $ILM_ROADMAP, the source tree, or the installed data files."""
+    """Where Table 1 is read from: $ILM_ROADMAP, else the copy shipped inside `ilm_core`."""
     override = os.environ.get("ILM_ROADMAP")
-    candidates = (
-        [Path(override)]
-        if override
-        else [
-            Path(ilm_core.__file__).resolve().parents[1] / "roadmap",
-            Path(sys.prefix) / "share" / "ilm" / "roadmap",
-        ]
-    )
-    for candidate in candidates:
-        path = candidate / TABLE_FILE if candidate.is_dir() else candidate
-        if path.is_file():
-            return path
-    raise ConfigError(
-        "the road map (roadmap/table1.yaml) was not found; looked in "
-        + ", ".join(str(c) for c in candidates)
-        + ". Install ilm from its source tree (pip install -e .) or set ILM_ROADMAP to the file."
-    )
+    if not override:
+        return Path(str(resources.files("ilm_core") / "data" / TABLE_FILE))
+    path = Path(override) / TABLE_FILE if Path(override).is_dir() else Path(override)
+    if not path.is_file():
+        raise ConfigError(f"ILM_ROADMAP={override!r} names no road map file; set it to a {TABLE_FILE} or its folder")
+    return path
 
 
 def load_cells(path: Path | None = None) -> list[RoadmapCell]:
@@ -150,7 +135,7 @@ def build_roadmap(registry: Registry, cells: list[RoadmapCell] | None = None) ->
     for cell in registry.roadmap_cells():
         who = cell.contributed_by or "a plugin"
         if cell.id in known:
-            first = known[cell.id].contributed_by or "the paper's Table 1 (roadmap/table1.yaml)"
+            first = known[cell.id].contributed_by or "the paper's Table 1 (ilm_core/data/table1.yaml)"
             warnings.append(f"plugin {who} adds road-map cell {cell.id!r}, which {first} already defines; ignored")
             continue
         known[cell.id] = cell

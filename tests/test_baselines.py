@@ -61,6 +61,7 @@ def ppl(r: dict) -> float:
     return r["perplexity"]["mean"]
 
 
+@pytest.mark.slow
 def test_table3_config_orders_the_baselines(cli, tmp_path):
     rows = run_baselines(cli, tmp_path, "domains", "baselines-task1.toml", seed=6639, runs=3)
     assert rows["oracle"]["fraction_exam_domain"]["mean"] == 1.0
@@ -69,6 +70,7 @@ def test_table3_config_orders_the_baselines(cli, tmp_path):
     assert ppl(rows["oracle"]) < ppl(rows["random"]) < ppl(rows["worst-case"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [6639, 4527])
 def test_table4_config_orders_the_baselines(cli, tmp_path, seed):
     rows = run_baselines(cli, tmp_path, "structures", "baselines-task2.toml", seed=seed, runs=3)
@@ -81,6 +83,7 @@ def test_table4_config_orders_the_baselines(cli, tmp_path, seed):
     assert ppl(rows["oracle"]) < ppl(rows["random"]) < ppl(rows["worst-case"])
 
 
+@pytest.mark.slow
 def test_structures_out_of_the_box_orders_the_baselines(cli, tmp_path):
     """No config: the default reading (no-repeat) and the default student recipe."""
     out = tmp_path / "defaults"

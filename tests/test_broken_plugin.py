@@ -30,6 +30,7 @@ def ilm(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([ILM, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_broken_plugin_is_listed_and_the_rest_works(broken_site: Path):
     listed = ilm(broken_site, "plugins", "--json")
     assert listed.returncode == 0, listed.stderr

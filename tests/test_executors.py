@@ -18,13 +18,14 @@ from ilm_core import (
     ExecutorContext,
     NoParams,
     PluginError,
+    Student,
     StudentSpec,
     TrainingJob,
     hookimpl,
 )
 from ilm_core.registry import Registry
 from ilm_plugins.executors import MultiprocessParams
-from ilm_plugins.executors.multiprocess import FAULT_ENV, chunks
+from ilm_plugins.executors.multiprocess import chunks
 
 TINY_STUDENT = {"dim": 16, "ffn": 32, "heads": 2, "updates": 20, "dropout": 0.0}
 V = 12
@@ -105,6 +106,7 @@ def test_devices_accept_a_comma_string() -> None:
         MultiprocessParams.model_validate({"devices": "cpu,,cpu"})
 
 
+@pytest.mark.slow
 def test_sequential_batched_and_multiprocess_train_the_same_students(registry: Registry) -> None:
     job = make_job(n=5)
     results, descriptions = {}, {}
@@ -141,12 +143,12 @@ class _OneAtATimePlugin:
 
         inner = TransformerLMStudent(TransformerLMParams(**TINY_STUDENT))
 
-        class Student:
+        class OneAtATime(Student):
             def train(self, lessons, seeds, vocab_size, device):
                 _OneAtATimePlugin.groups.append(len(lessons))
                 return inner.train(lessons, seeds, vocab_size, device)
 
-        return Student()
+        return OneAtATime()
 
     @hookimpl
     def ilm_students(self) -> Iterator[StudentSpec]:
@@ -262,11 +264,11 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
     class Failing:
         @staticmethod
         def factory(params: NoParams):
-            class Student:
+            class Raising(Student):
                 def train(self, lessons, seeds, vocab_size, device):
                     raise RuntimeError("boom in a lane")
 
-            return Student()
+            return Raising()
 
         @hookimpl
         def ilm_students(self) -> Iterator[StudentSpec]:
@@ -282,25 +284,47 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
             executor.run(job)
     finally:
         executor.close()
-    assert executor._pool is None
+    import threading
+
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("ilm-lane")]  # close stopped the lanes
 
 
 # -- faults --------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def worker_faults(registry: Registry, tmp_path, monkeypatch) -> Registry:
+    """`registry` with the test plugin `worker_faults` installed, for this process and its workers.
+
+    Workers load their plugins from entry points and start with this process's `sys.path`, so a
+    distribution folder on the path makes the plugin's `faulty-lm` student theirs too.
+    """
+    import worker_faults as plugin
+
+    info = tmp_path / "ilm_test_worker_faults-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ilm-test-worker-faults\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ilm]\nworker-faults = {plugin.__name__}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry.register(plugin, name="worker-faults")
+    return registry
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
-    ("fault", "params", "expected"),
+    ("mode", "student", "params", "expected"),
     [
-        ("raise:1", {}, ["worker 1 (cpu", "raised while training students 3-4", "injected failure"]),
-        ("kill", {"devices": ["cpu"]}, ["worker 0 (cpu", "died", "SIGKILL"]),
-        ("exit:0", {}, ["worker 0 (cpu", "died", "exit code 3"]),
-        ("hang:0", {"timeout": 1.5}, ["worker 0 (cpu", "did not finish", "timeout of 1.5 s"]),
+        ("raise", 3, {}, ["worker 1 (cpu", "raised while training students 3-4", "injected failure"]),
+        ("kill", 0, {"devices": ["cpu"]}, ["worker 0 (cpu", "died", "SIGKILL"]),
+        ("exit", 0, {}, ["worker 0 (cpu", "died", "exit code 3"]),
+        ("hang", 0, {"timeout": 1.5}, ["worker 0 (cpu", "did not finish", "timeout of 1.5 s"]),
     ],
 )
-def test_worker_faults_end_the_run_in_bounded_time(registry: Registry, monkeypatch, fault, params, expected) -> None:
-    monkeypatch.setenv(FAULT_ENV, fault)
+def test_worker_faults_end_the_run_in_bounded_time(worker_faults: Registry, mode, student, params, expected) -> None:
     job = make_job(n=5, updates=2)
-    executor = build(registry, "multiprocess", {"devices": "cpu,cpu", **params}, job)
+    faulty = {**job.student.params, "mode": mode, "fail_seed": job.seeds[student]}
+    job = job.model_copy(update={"student": ComponentRef(name="faulty-lm", params=faulty)})
+    executor = build(worker_faults, "multiprocess", {"devices": "cpu,cpu", **params}, job)
     try:
         start = time.monotonic()
         with pytest.raises(PluginError) as info:
@@ -313,6 +337,7 @@ def test_worker_faults_end_the_run_in_bounded_time(registry: Registry, monkeypat
     assert_all_stopped(executor)
 
 
+@pytest.mark.slow
 def test_worker_killed_from_outside_between_episodes(registry: Registry) -> None:
     job = make_job(n=4, updates=2)
     executor = build(registry, "multiprocess", {"devices": "cpu,cpu"}, job)
@@ -332,6 +357,7 @@ def test_worker_killed_from_outside_between_episodes(registry: Registry) -> None
 # -- command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ilm_run_with_multiprocess_end_to_end(cli, tmp_path) -> None:
     out = tmp_path / "run"
     code, stdout, stderr = cli(
@@ -354,6 +380,7 @@ def test_ilm_run_with_multiprocess_end_to_end(cli, tmp_path) -> None:
     assert "multiprocess (2 workers: cpu, cpu" in summary_text
 
 
+@pytest.mark.slow
 def test_ilm_bench_writes_a_row_per_executor(cli, tmp_path) -> None:
     path = tmp_path / "bench.json"
     code, stdout, stderr = cli("bench", "--students", "3", "--updates", "3", "--repeats", "1", "--json", str(path))
@@ -365,21 +392,3 @@ def test_ilm_bench_writes_a_row_per_executor(cli, tmp_path) -> None:
         assert row["students"] == 3 and row["updates"] == 3 and row["seconds"] > 0
         assert row["updates_per_second"] > 0 and row["memory_method"]
     assert native["sequential"]["ratio_vs_sequential"] == pytest.approx(1.0)
-
-
-def test_bench_interleaves_executors_in_rounds() -> None:
-    """Each round runs every executor once, after one warm-up each, so drift hits all rows alike."""
-    from ilm_core.bench import measure_interleaved
-
-    log: list[tuple[str, bool]] = []
-
-    class Fake:
-        def __init__(self, name: str) -> None:
-            self.name = name
-            self.student = type("S", (), {"name": "x"})()
-
-        def run_once(self, timed: bool) -> None:
-            log.append((self.name, timed))
-
-    measure_interleaved([Fake("a"), Fake("b")], repeats=3, notify=lambda m: None)  # type: ignore[list-item]
-    assert log == [("a", False), ("b", False)] + [("a", True), ("b", True)] * 3

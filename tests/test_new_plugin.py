@@ -31,6 +31,7 @@ def pip(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SUPPORTED_KINDS)
 def test_writes_a_package_whose_own_tests_pass(cli, tmp_path: Path, kind: str):
     code, _, err = cli("new-plugin", f"my-{kind}", "--kind", kind, "--out", str(tmp_path))
@@ -73,6 +74,7 @@ def test_existing_folder_exits_2(cli, tmp_path: Path):
     assert code == 2 and "already exists" in err
 
 
+@pytest.mark.slow
 def test_installed_package_is_listed_on_the_roadmap_and_runs(cli, tmp_path: Path):
     assert cli("new-plugin", "my-teacher", "--kind", "teacher", "--out", str(tmp_path))[0] == 0
     folder = tmp_path / "ilm-my-teacher"

@@ -1,6 +1,5 @@
-"""FusedAdam: torch.optim's fused Adam/AdamW numbers, without importing torch._dynamo."""
+"""FusedAdam: the numbers of torch.optim's fused Adam/AdamW, step for step, and a state that resumes."""
 
-import subprocess
 import sys
 
 import pytest
@@ -27,6 +26,7 @@ def _loss(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     return ((x @ params[0] + params[1]).tanh() ** 2).sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("decoupled,weight_decay", [(True, 0.1), (False, 0.0)])
 def test_fused_adam_matches_torch_optim(decoupled: bool, weight_decay: float) -> None:
     ours, x = _problem(0)
@@ -64,16 +64,3 @@ def test_fused_adam_state_round_trip_continues_identically() -> None:
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     with pytest.raises(ValueError, match="holds 2 tensors, expected 1"):
         FusedAdam(a[:1], lr=0.1).load_state_dict(opt_a.state_dict())
-
-
-def test_training_students_does_not_import_dynamo() -> None:
-    """Building a torch.optim optimizer imports torch._dynamo (1.4-1.9 s); our training must not."""
-    code = (
-        "import sys\n"
-        "from ilm_plugins.torchlm import LMSize, StackedTransformerLM, TrainRecipe, train_students\n"
-        "m = StackedTransformerLM(6, LMSize(layers=1, dim=16, heads=2, ffn=32), [1, 2])\n"
-        "train_students(m, [[[0, 1, 2]], [[3, 1]]], TrainRecipe(updates=2), [1, 2], 4)\n"
-        "print('torch._dynamo' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

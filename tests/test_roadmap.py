@@ -30,7 +30,7 @@ EXTRA = {
     "interaction.teacher.fresh-exams": "interaction.teacher.mid-term-exams",
     "student.training.several-at-once": "student.speaking.standard-lm",
 }
-UNIMPLEMENTED = "teacher.speaking.generate"
+UNIMPLEMENTED = "environment.language.unrestricted"
 
 
 class InlineTeacher:
@@ -74,7 +74,7 @@ def test_table_loads_and_validates():
     assert {c.component for c in cells} == {"teacher", "student", "interaction", "environment", "task", "evaluation"}
     assert all(c.parent is None or c.parent in ids for c in cells)
     assert all(c.contributed_by is None for c in cells)
-    assert roadmap_file().parent.name == "roadmap"
+    assert roadmap_file().name == "table1.yaml"
 
 
 def test_starred_cells_of_table_1_are_present():
@@ -167,18 +167,34 @@ def test_table_errors_are_config_errors(tmp_path: Path):
         load_cells(bad)
 
 
-def test_installed_copy_is_found_without_a_source_tree(tmp_path: Path, monkeypatch):
-    """A wheel install has no roadmap/ beside ilm_core: the data-files copy under the prefix is used."""
-    import ilm_core
-
-    shared = tmp_path / "prefix" / "share" / "ilm" / "roadmap"
-    shared.mkdir(parents=True)
-    (shared / "table1.yaml").write_text(roadmap_file().read_text())
-    monkeypatch.delenv("ILM_ROADMAP", raising=False)
-    monkeypatch.setattr(ilm_core, "__file__", str(tmp_path / "site" / "ilm_core" / "__init__.py"))
-    monkeypatch.setattr("sys.prefix", str(tmp_path / "prefix"))
-    assert roadmap_file() == shared / "table1.yaml"
-    assert len(load_cells()) == len(load_cells(shared / "table1.yaml"))
-    monkeypatch.setattr("sys.prefix", str(tmp_path / "empty"))
+def test_ilm_roadmap_overrides_the_shipped_table(tmp_path: Path, monkeypatch):
+    (tmp_path / "table1.yaml").write_text("cells:\n  - {id: a.b, component: teacher, group: g, text: t}\n")
+    monkeypatch.setenv("ILM_ROADMAP", str(tmp_path))
+    assert [c.id for c in load_cells()] == ["a.b"]
+    monkeypatch.setenv("ILM_ROADMAP", str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigError, match="ILM_ROADMAP"):
         roadmap_file()
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_the_table(tmp_path: Path):
+    """A wheel install has no source tree: the table must travel inside the `ilm_core` package."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root, source = Path(__file__).resolve().parents[1], tmp_path / "source"  # build a copy: no build/ in the tree
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for folder in ("ilm_core", "plugins/ilm_plugins"):
+        shutil.copytree(root / folder, source / folder, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), source],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("ilm-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("ilm_core/data/table1.yaml") == roadmap_file().read_bytes()

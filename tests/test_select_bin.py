@@ -29,7 +29,6 @@ def _teacher(**params) -> SelectBinTeacher:
             vocabulary=list("abcdef"),
             teacher_corpus=pool,
             pool=pool,
-            pool_in_exam_domain=[i < GOOD for i in range(len(pool))],
             budget=5,
             n_students=8,
             seed=7,

@@ -7,6 +7,7 @@ requirements are not installed (e.g. fairseq-lm without the extra) is skipped wi
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,9 @@ BASE = {
 }  # fmt: skip
 TINY_PARAMS = {
     ("teacher", "select-bin"): {"lm_updates": 3, "lm_dim": 16},
+    ("teacher", "generate-lm"): {"lm_updates": 3, "lm_dim": 16},
+    ("teacher", "take-turns"): {"teachers": [{"name": "random"}, {"name": "oracle"}], "turn": 1},
+    ("teacher", "by-group"): {"teachers": {"*": {"name": "random"}}},
     ("student", "fairseq-lm"): {"updates": 2},
     ("student", "experiment"): {"updates": 2, "dim": 16, "ffn": 32, "sample_max_tokens": 5},
     ("student", "know-when-to-stop"): {"updates": 4, "dim": 16, "ffn": 32, "check_every": 1, "patience": 1},
@@ -39,19 +43,32 @@ TINY_PARAMS = {
 }  # fmt: skip
 
 
-def _shipped() -> list[tuple[str, str]]:
+#: plugins whose tiny run still starts worker processes (seconds): in the full suite only
+SLOW = {("executor", "multiprocess")}
+
+
+def _shipped() -> list[Any]:
     reg = Registry()
     reg.load_entry_points()
-    return [(kind, name) for kind in KINDS for name in reg.specs(kind)]
+    return [
+        pytest.param(kind, name, marks=[pytest.mark.slow] if (kind, name) in SLOW else [])
+        for kind in KINDS
+        for name in reg.specs(kind)
+    ]
 
 
 @pytest.mark.parametrize(("kind", "name"), _shipped())
-def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name):
+def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, request):
     spec = registry.get(kind, name)
     if spec.missing_requirements():
         pytest.skip(f"{kind} '{name}' needs {spec.missing_requirements()} ({spec.install_hint})")
+    if (kind, name) == ("executor", "ray"):
+        request.getfixturevalue("ray_local")  # the session's Ray, not one of its own
     raw = dict(BASE)
-    raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
+    if kind == "tracker":  # trackers watch a run beside its components
+        raw["trackers"] = {name: TINY_PARAMS.get((kind, name), {})}
+    else:
+        raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
     if name == "per-item":  # the example's interaction is meant for its own teacher
         raw["teacher"] = {"name": "per-item-bandit"}
     if name == "ask-for-feedback":  # students must generate the sentences the teacher judges

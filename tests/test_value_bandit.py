@@ -29,7 +29,6 @@ def _teacher(**params) -> ValueBanditTeacher:
             vocabulary=list("abcdefg"),
             teacher_corpus=pool,
             pool=pool,
-            pool_in_exam_domain=[i < 8 for i in range(N)],
             budget=BUDGET,
             n_students=STUDENTS,
             seed=11,
@@ -142,7 +141,7 @@ def test_exploration_scale_trades_spread_for_commitment() -> None:
 def test_commit_last_sends_the_posterior_best_lesson_to_everyone_at_the_end():
     teacher = ValueBanditTeacher(ValueBanditParams(commit_last=3))
     pool = [[i % 7, (i + 1) % 7] for i in range(N)]
-    context = dict(vocabulary=list("abcdefg"), teacher_corpus=pool, pool=pool, pool_in_exam_domain=[True] * N)
+    context = dict(vocabulary=list("abcdefg"), teacher_corpus=pool, pool=pool)
     teacher.setup(TeacherContext(**context, budget=BUDGET, n_students=STUDENTS, seed=11, episodes=30))
     rng = random.Random(1)
     for episode in range(30):
@@ -175,7 +174,7 @@ def test_commit_last_needs_the_horizon():
     with pytest.raises(ConfigError, match="commit_last"):
         teacher.setup(
             TeacherContext(
-                vocabulary=list("ab"), teacher_corpus=pool, pool=pool, pool_in_exam_domain=[True] * 4,
+                vocabulary=list("ab"), teacher_corpus=pool, pool=pool,
                 budget=2, n_students=2, seed=1,
             )
         )  # fmt: skip

@@ -1,4 +1,8 @@
-"""`ilm baselines`: the paper's oracle, random and worst-case baselines (Tables 3 and 4)."""
+"""`ilm baselines`: the paper's oracle, random and worst-case baselines (Tables 3 and 4).
+
+It runs the installed reference teachers, found by the role their records declare (one per
+rank: best, chance, worst), never by name; the reference plugins supply the paper's three.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,14 @@ from rich.table import Table
 from ilm_core.batch import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble
-from ilm_core.registry import default_registry
-from ilm_core.reporting import load_run, mean_std
+from ilm_core.errors import ConfigError
+from ilm_core.records import REFERENCE_RANKS
+from ilm_core.registry import Registry, default_registry
+from ilm_core.reporting import declared_role, load_run, mean_std
 from ilm_core.rundir import atomic_write_bytes, atomic_write_json
 
-BASELINES = ("random", "oracle", "worst-case")
+#: the order of the paper's baseline tables: random (chance), oracle (best), worst case
+TABLE_ORDER = ("chance", "best", "worst")
 COLUMNS = (
     "perplexity",
     "heldout_perplexity",
@@ -42,6 +49,7 @@ def baseline_row(path: Path) -> dict[str, Any]:
     record = run.records[0]
     per = record["per_student"]
     row: dict[str, Any] = {"baseline": run.teacher, "seed": run.seed, "runs": len(per["perplexity"])}
+    row["rank"], row["privileged"] = run.role["reference_rank"], run.role["privileged"]
     for col in COLUMNS:
         values = per.get(col)
         if values is None and col.startswith("overlap_"):
@@ -52,11 +60,13 @@ def baseline_row(path: Path) -> dict[str, Any]:
 
 def ordered_seeds(rows: list[dict[str, Any]], column: str) -> dict[str, list[int]]:
     """Seeds on which the paper's ordering, oracle < random < worst case, holds for a column."""
-    means = {(r["baseline"], r["seed"]): r[column]["mean"] for r in rows}
+    means = {
+        (r.get("rank") or declared_role(r["baseline"])["reference_rank"], r["seed"]): r[column]["mean"] for r in rows
+    }
     seeds = sorted({seed for _, seed in means})
     result: dict[str, list[int]] = {"holds": [], "fails": []}
     for seed in seeds:
-        oracle, random, worst = (means.get((b, seed), math.nan) for b in ("oracle", "random", "worst-case"))
+        oracle, random, worst = (means.get((rank, seed), math.nan) for rank in REFERENCE_RANKS)
         result["holds" if oracle < random < worst else "fails"].append(seed)
     return result
 
@@ -76,6 +86,24 @@ def ordering_line(checks: dict[str, dict[str, list[int]]]) -> str:
         fails = f" (fails on {', '.join(map(str, check['fails']))})" if check["fails"] else ""
         parts.append(f"{ORDER_COLUMNS[column]} {len(check['holds'])}/{total} seeds{fails}")
     return "oracle < random < worst case: " + "; ".join(parts)
+
+
+def reference_teachers(registry: Registry) -> list[str]:
+    """The installed reference teachers, one per rank, in the order of the paper's tables."""
+    by_rank: dict[str, list[str]] = {}
+    for spec in registry.specs("teacher").values():
+        if spec.role == "reference" and spec.rank is not None:  # type: ignore[attr-defined]
+            by_rank.setdefault(spec.rank, []).append(spec.name)  # type: ignore[attr-defined]
+    for rank in TABLE_ORDER:
+        found = by_rank.get(rank, [])
+        if len(found) != 1:
+            have = f"{len(found)} ({', '.join(found)})" if found else "none"
+            raise ConfigError(
+                f"`ilm baselines` needs exactly one installed reference teacher of rank {rank!r} "
+                f"(TeacherSpec(role='reference', rank={rank!r})), found {have}. Uninstall the extra plugin, "
+                "or run with ILM_NO_PLUGINS=1 to use only the built-in ones."
+            )
+    return [by_rank[rank][0] for rank in TABLE_ORDER]
 
 
 def fmt(stat: dict[str, float]) -> str:
@@ -134,7 +162,7 @@ def baselines(
             out / f"{t}-seed-{s}",
             f"{t} seed {s}",
         )
-        for t in BASELINES
+        for t in reference_teachers(registry)
         for s in parse_seeds(seeds)
     ]
     with Progress(console=console) as progress:
@@ -166,6 +194,9 @@ def baselines(
     console.print(table)
     checks = ordering(rows)
     console.print(ordering_line(checks))
+    privileged = sorted({r["baseline"] for r in rows if r["privileged"]})
+    if privileged:
+        console.print(f"privileged references (read the pool's exam-domain labels): {', '.join(privileged)}")
     atomic_write_json(
         out / "baselines.json", {"environment": env, "runs_per_seed": runs, "rows": rows, "ordering": checks}
     )

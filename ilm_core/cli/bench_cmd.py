@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ilm_core.bench import DEFAULT_EXECUTORS, BenchRow, run_bench
+from ilm_core.bench import DEFAULTS, BenchRow, run_bench
 from ilm_core.registry import default_registry
 
 
@@ -42,7 +42,14 @@ def bench(
     updates: int = typer.Option(20, "--updates", "-u", min=1, help="training updates per student"),
     size: str = typer.Option("cpu", "--size", help="cpu = native student defaults; paper = 6x512, 8 heads, ffn 2048"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
-    executors: str = typer.Option(",".join(DEFAULT_EXECUTORS), "--executors", help="comma-separated executor names"),
+    executors: str = typer.Option(",".join(DEFAULTS.executors), "--executors", help="comma-separated executor names"),
+    student_names: str = typer.Option(
+        ",".join(DEFAULTS.students),
+        "--student",
+        help="comma-separated student names: the first under every executor, the others under "
+        f"{DEFAULTS.baseline} only (skipped with a notice when not installed)",
+    ),
+    environment: str = typer.Option(DEFAULTS.environment, "--env", help="environment whose pool gives the lessons"),
     repeats: int = typer.Option(
         5, "--repeats", min=1, help="timed rounds; each round runs every executor once (after one warm-up each)"
     ),
@@ -52,7 +59,17 @@ def bench(
 ) -> None:
     """Train the same N students with each executor and compare their speed and memory."""
     console = Console()
-    names = [e.strip() for e in executors.split(",") if e.strip()]
+
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+
+    setup = DEFAULTS.model_copy(
+        update={
+            "executors": names(executors) or DEFAULTS.executors,
+            "students": names(student_names) or DEFAULTS.students,
+            "environment": environment,
+        }
+    )
 
     def notify(message: str) -> None:
         console.print(f"[dim]{message}[/]", highlight=False)
@@ -61,13 +78,13 @@ def bench(
         default_registry(),
         students=students,
         updates=updates,
-        size=size,  # type: ignore[arg-type]
+        size=size,
         device=device,
-        executors=names,
         repeats=repeats,
         seed=seed,
         threads=threads,
         notify=notify,
+        setup=setup,
     )
     console = Console(width=max(console.width, 160))
     console.print(_table(rows))

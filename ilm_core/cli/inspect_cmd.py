@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ilm_core import threads
 from ilm_core.cache import SetupCache
+from ilm_core.cli.outputs import table_console, writable_file
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.errors import IlmError, RunDirError
 from ilm_core.inspection import NoPreferencesError, TeacherView, inspect_teacher
@@ -32,7 +33,9 @@ def inspect(
 
     One run: its ranking. Several (a sweep): one line per run, reference runs skipped.
     """
-    console = Console()
+    console = table_console()
+    if json_out is not None:
+        writable_file(json_out, "--json")  # before minutes of rebuilding teachers
 
     def notify(message: str) -> None:
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)

@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ilm_core.config import assemble, resolve
+from ilm_core.config import assemble, check_device, resolve
 from ilm_core.errors import ConfigError
-from ilm_core.loop import Experiment
+from ilm_core.loop import Experiment, build_environment
 from ilm_core.registry import default_registry
-from ilm_core.rundir import RunDir
+from ilm_core.rundir import RunDir, json_text
+from ilm_core.signals import interruptible
 
 
 def default_out(env: str, teacher: str) -> Path:
@@ -39,6 +40,9 @@ def run(
     budget: int = typer.Option(None, "--budget", help="sentences per lesson"),
     seed: int = typer.Option(None, "--seed", help="run seed"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ..."),
+    tracker: str = typer.Option(
+        None, "--tracker", help="outside tools that follow the run, e.g. tensorboard,mlflow (`ilm plugins`)"
+    ),
     config: Path = typer.Option(None, "--config", "-c", help="config file (TOML, JSON or YAML)"),
     set_: list[str] = typer.Option(None, "--set", "-s", help="override: path.to.param=value (repeatable)"),
     out: Path = typer.Option(None, "--out", "-o", help="run directory (default runs/<time>-<env>-<teacher>)"),
@@ -64,6 +68,7 @@ def run(
         "budget": budget,
         "seed": seed,
         "device": device,
+        "trackers": tracker,
     }
     if resume is not None and out is not None and out.resolve() != resume.resolve():
         raise ConfigError(
@@ -71,9 +76,11 @@ def run(
             "Give only --resume to continue a run, or only --out to start a new one."
         )
     # resuming: the saved config is the base, so giving the same flags again changes nothing
-    base = RunDir(resume).read_config() if resume is not None else None
+    base = RunDir(resume).check_config_unchanged() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
+    check_device(cfg.device)  # before any work: a missing GPU is a config error, not a failed set-up
     if dry_run:
+        build_environment(cfg, registry)  # the budget must fit the pool the environment builds
         console.print_json(json.dumps(cfg.model_dump(mode="json")))
         return
     run_dir = RunDir(resume if resume is not None else (out or default_out(cfg.environment.name, cfg.teacher.name)))
@@ -101,7 +108,8 @@ def run(
     cache = SetupCache.from_env(enabled=not no_cache, notify=notify)
     experiment = Experiment(cfg, registry, run_dir, notify=notify, steps=steps, cache=cache)
     try:
-        summary = experiment.run(resume=resume is not None, observers=observers)
+        with interruptible():  # Ctrl-C or SIGTERM: stop between writes, say how to continue
+            summary = experiment.run(resume=resume is not None, observers=observers)
     finally:
         if steps is not None:
             steps.close()
@@ -110,7 +118,7 @@ def run(
     if experiment.complete and not quiet:
         from ilm_core.cli.display import summary_table
 
-        console.print(summary_table(summary, "exam-domain"))
+        console.print(summary_table(summary, summary.get("exam_domain")))
     if quiet:
-        console.print_json(json.dumps(summary))
+        console.print_json(json_text(summary))  # valid JSON for scripts: NaN written as null
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

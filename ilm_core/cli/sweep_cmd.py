@@ -23,7 +23,7 @@ from ilm_core.batch import (
     sweep_grid,
 )
 from ilm_core.cli.steps_display import RichSteps
-from ilm_core.config import apply_overrides, assemble, normalise, resolve
+from ilm_core.config import apply_overrides, assemble, check_sweep, normalise, resolve
 from ilm_core.registry import default_registry
 from ilm_core.rundir import atomic_write_json
 
@@ -42,13 +42,14 @@ def sweep(
     console = Console()
     registry = default_registry()
     base = assemble(config, {}, set_ or [])
+    check_sweep(base.get("sweep", {}), seeds)
     if "sweep" in base:  # a config file may carry its own grid and seeds
         spec = base.pop("sweep")
         grid = list(grid or []) + sweep_grid(spec)
         if "seeds" in spec and seeds is None:
             seeds = ",".join(map(str, spec["seeds"]))
     points = grid_points(parse_grid(grid or []))
-    seed_list = parse_seeds(seeds or ",".join(map(str, PAPER_SEEDS)))
+    seed_list = parse_seeds(seeds if seeds is not None else ",".join(map(str, PAPER_SEEDS)))
     settings = [slug(point) for point in points for _ in seed_list]
     specs = [
         RunSpec(

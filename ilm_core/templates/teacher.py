@@ -126,7 +126,7 @@ def test_learns_to_prefer_sentences_of_good_lessons():
     pool = [[i % 4, (i + 1) % 4] for i in range(20)]
     good = [i < 10 for i in range(20)]  # students taught sentences 0..9 score better
     teacher.setup(TeacherContext(vocabulary=list("abcd"), teacher_corpus=[], pool=pool,
-                                 pool_in_exam_domain=good, budget=4, n_students=6, seed=1))
+                                 budget=4, n_students=6, seed=1))
     for episode in range(30):
         lessons = teacher.select(6, episode)
         assert all(isinstance(lesson, Lesson) and len(set(lesson.indices)) == 4 for lesson in lessons)

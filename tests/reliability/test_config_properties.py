@@ -45,6 +45,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 # -- the --set parser: round trips ---------------------------------------------------------
+@pytest.mark.slow
 @QUICK
 @given(path=st.lists(names, min_size=1, max_size=4), value=st.one_of(st.booleans(), ints, floats, texts))
 def test_set_puts_any_scalar_where_the_path_says(path: list[str], value: Any) -> None:
@@ -212,6 +213,7 @@ def test_junk_set_items_raise_only_config_errors(items: list[str]) -> None:
         only_config_errors(resolve, raw, registry())
 
 
+@pytest.mark.slow
 @QUICK
 @given(
     data=st.one_of(

@@ -7,17 +7,19 @@ import itertools
 import random
 from collections.abc import Callable
 
-from ilm_core import ConfigError, Environment, EnvironmentData
+from ilm_core import ConfigError, Environment, EnvironmentData, MinimalPair
 from ilm_plugins.environments import (
-    LETTERS,
     DomainsParams,
     RandomParams,
     SplitSizes,
     StructuresParams,
+    token_names,
 )
+from ilm_plugins.environments.pairs import foreign_token_pairs, repetition_pairs
 
 Sentence = list[int]
 Generator = Callable[[random.Random], Sentence]
+PairMaker = Callable[[list[Sentence], random.Random], list[MinimalPair]]
 
 
 def draw_unique(make: Generator, n: int, used: set[tuple[int, ...]], rng: random.Random, what: str) -> list[Sentence]:
@@ -50,8 +52,13 @@ def split(
     seed: int,
     vocabulary: list[str],
     domain: str,
+    make_pairs: PairMaker | None = None,
 ) -> EnvironmentData:
-    """Draw every data set: exam-side sets first (they are the scarcest), then pool and corpus."""
+    """Draw every data set: exam-side sets first (they are the scarcest), then pool and corpus.
+
+    Minimal pairs (`make_pairs`) break the exam bank's sentences (feedback pairs) and the
+    held-out exam's (held-out pairs), with a random stream of their own: the data sets are
+    the same with or without them."""
     rng = random.Random(seed)
     used: set[tuple[int, ...]] = set()
     exam = draw_unique(in_domain, sizes.exam_size, used, rng, "exam")
@@ -67,6 +74,9 @@ def split(
     rng.shuffle(corpus)
     labelled = [(s, True) for s in pool_in] + [(s, False) for s in pool_out]
     rng.shuffle(labelled)
+    pair_rng = random.Random(f"{seed}-minimal-pairs")
+    pairs = make_pairs(bank, pair_rng) if make_pairs else []
+    heldout_pairs = make_pairs(heldout, pair_rng) if make_pairs else []
     return EnvironmentData(
         vocabulary=vocabulary,
         exam_domain=domain,
@@ -76,6 +86,8 @@ def split(
         exam=exam,
         exam_bank=bank,
         heldout_exam=heldout,
+        minimal_pairs=pairs,
+        heldout_minimal_pairs=heldout_pairs,
     )
 
 
@@ -87,16 +99,29 @@ class DomainsEnvironment(Environment):
 
     def build(self, seed: int) -> EnvironmentData:
         p = self.params
-        vocabulary = list(p.exam_vocabulary) + list(p.other_vocabulary)
-        v1 = list(range(len(p.exam_vocabulary)))
-        v2 = list(range(len(p.exam_vocabulary), len(vocabulary)))
+        exam_vocabulary, other_vocabulary = p.vocabularies()
+        vocabulary = exam_vocabulary + other_vocabulary
+        v1 = list(range(len(exam_vocabulary)))
+        v2 = list(range(len(exam_vocabulary), len(vocabulary)))
+        v2 = v1[len(v1) - p.shared_tokens :] + v2[: len(v2) - p.shared_tokens]
 
         def from_vocab(ids: list[int]) -> Generator:
             return lambda rng: [rng.choice(ids) for _ in range(p.sentence_length)]
 
+        def make_pairs(sentences: list[Sentence], rng: random.Random) -> list[MinimalPair]:
+            return foreign_token_pairs(sentences, v2, rng)
+
+        in_domain, out_domain = from_vocab(v1), from_vocab(v2)
         return split(
-            p, p.pool_exam_fraction, p.corpus_exam_fraction, from_vocab(v1), from_vocab(v2), seed, vocabulary, "V1"
+            p, p.pool_exam_fraction, p.corpus_exam_fraction, in_domain, out_domain, seed, vocabulary, "V1", make_pairs
         )
+
+    def label(self, sentence: Sentence) -> bool:
+        """In V1 when every token is a V1 token."""
+        return all(0 <= t < len(self.params.exam_vocabulary) for t in sentence)
+
+    def max_sentence_length(self) -> int:
+        return self.params.sentence_length
 
 
 def single_repetition(reading: str, lo: int, hi: int, size: int) -> Generator:
@@ -146,10 +171,24 @@ class StructuresEnvironment(Environment):
 
     def build(self, seed: int) -> EnvironmentData:
         p = self.params
-        size = len(p.vocabulary)
+        vocabulary = p.tokens()
+        size = len(vocabulary)
         s1 = single_repetition(p.reading, p.min_length, p.max_length, size)
         s2 = double_repetition(p.reading, p.min_length, p.max_length, size)
-        return split(p, p.pool_exam_fraction, p.corpus_exam_fraction, s1, s2, seed, list(p.vocabulary), "Structure 1")
+        return split(
+            p, p.pool_exam_fraction, p.corpus_exam_fraction, s1, s2, seed, vocabulary, "Structure 1", repetition_pairs
+        )
+
+    def label(self, sentence: Sentence) -> bool:
+        """Structure 1 when its length is in bounds and no two neighbours are equal (under the
+        alternation reading: it also alternates two tokens, xyxy...)."""
+        p = self.params
+        if not p.min_length <= len(sentence) <= p.max_length or not is_single_repetition(sentence):
+            return False
+        return p.reading != "alternation" or all(a == b for a, b in zip(sentence, sentence[2:], strict=False))
+
+    def max_sentence_length(self) -> int:
+        return self.params.max_length
 
 
 class RandomEnvironment(Environment):
@@ -164,7 +203,14 @@ class RandomEnvironment(Environment):
         def make(rng: random.Random) -> Sentence:
             return [rng.randrange(p.vocabulary_size) for _ in range(p.sentence_length)]
 
-        return split(p, 1.0, 1.0, make, make, seed, list(LETTERS[: p.vocabulary_size]), "all")
+        return split(p, 1.0, 1.0, make, make, seed, token_names(p.vocabulary_size), "all")
+
+    def label(self, sentence: Sentence) -> bool:
+        """Every sentence counts as the exam's domain ("all")."""
+        return True
+
+    def max_sentence_length(self) -> int:
+        return self.params.sentence_length
 
 
 def is_single_repetition(sentence: Sentence) -> bool:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import random
 
 from ilm_core import ConfigError, Exam, ExamResult, TrainedStudents
 from ilm_plugins.exams import PerplexityParams
+from ilm_plugins.exams.scoring import score_items
 
 
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
+def length_label(sentence: list[int], bounds: list[int]) -> str:
+    """The length bucket of a sentence, e.g. 'length 6-10' for bounds [5, 10, 20]."""
+    low = 1
+    for high in bounds:
+        if len(sentence) <= high:
+            return f"length {low:02d}-{high:02d}"
+        low = high + 1
+    return f"length {low:02d}+"
+
+
+def draw(items: list, size: int, seed: int, what: str) -> list:
+    """A seeded draw of `size` items (a fresh exam)."""
+    if size > len(items):
+        raise ConfigError(f"exam.fresh_size = {size} is larger than the {what}")
+    return random.Random(seed).sample(items, size)
 
 
 class PerplexityExam(Exam):
@@ -31,22 +41,14 @@ class PerplexityExam(Exam):
             )
         if policy == "bank":
             return bank
-        size = self.params.fresh_size or len(exam)
-        if size > len(bank):
-            raise ConfigError(f"exam.fresh_size = {size} is larger than the exam bank ({len(bank)} sentences)")
-        return random.Random(seed).sample(bank, size)
+        return draw(bank, self.params.fresh_size or len(exam), seed, f"exam bank ({len(bank)} sentences)")
 
-    def score(self, students: TrainedStudents, sentences: list[list[int]]) -> list[ExamResult]:
-        nll, ntokens = students.sentence_nll(sentences)
-        total = sum(ntokens)
-        results = []
-        for row in nll:
-            results.append(
-                ExamResult(
-                    perplexity=_exp(sum(row) / total),
-                    item_perplexities=[_exp(v / n) for v, n in zip(row, ntokens, strict=True)],
-                    nll=sum(row),
-                    tokens=total,
-                )
-            )
-        return results
+    def labels(self, items: list[list[int]]) -> list[str] | None:
+        if self.params.components == "length":
+            return [length_label(s, self.params.length_bounds) for s in items]
+        return None
+
+    def score(
+        self, students: TrainedStudents, sentences: list[list[int]], labels: list[str] | None = None
+    ) -> list[ExamResult]:
+        return score_items(students, sentences, labels)

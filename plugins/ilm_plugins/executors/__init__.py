@@ -58,6 +58,26 @@ class MultiprocessParams(BaseModel):
         return value
 
 
+class RayParams(BaseModel):
+    """Where Ray runs and what each student group (one actor) asks of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = Field(
+        None,
+        description="the Ray cluster: None = a Ray already started in this process, else $RAY_ADDRESS, else a new "
+        "local Ray; 'auto' = the cluster running on this machine; 'ray://HEAD:10001' = a remote cluster",
+    )
+    local_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray started here (None: every CPU)")
+    group_size: int = Field(6, ge=1, description="students per actor, trained as one batched model")
+    num_cpus: float = Field(1.0, gt=0, description="CPUs each actor holds (also its torch threads, at least 1)")
+    num_gpus: float = Field(
+        0.0, ge=0, description="GPUs each actor holds; above 0 its students train on its GPU (0.5: two groups per GPU)"
+    )
+    timeout: float = Field(600.0, gt=0, description="seconds an episode may take before an actor counts as hung")
+    start_timeout: float = Field(300.0, gt=0, description="seconds for the actors to be placed and started")
+
+
 @hookimpl
 def ilm_executors() -> Iterator[ExecutorSpec]:
     yield ExecutorSpec(
@@ -85,4 +105,13 @@ def ilm_executors() -> Iterator[ExecutorSpec]:
         factory="ilm_plugins.executors.multiprocess:MultiprocessExecutor",
         params=MultiprocessParams,
         roadmap=("student.training.several-at-once",),
+    )
+    yield ExecutorSpec(
+        name="ray",
+        summary="trains the students as Ray actors, one per group, on a local Ray or a cluster (CPUs or GPUs)",
+        factory="ilm_plugins.executors.ray_executor:RayExecutor",
+        params=RayParams,
+        roadmap=("student.training.several-at-once",),
+        requires=("ray",),
+        install_hint="pip install 'ilm[ray]'",
     )

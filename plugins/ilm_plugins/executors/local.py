@@ -5,9 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob
-from ilm_core.threads import current as thread_plan
-from ilm_core.training import Workbench
+from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob, Workbench, thread_plan
 
 #: students per stacked model on a CPU by default: batching pays up to about here on a 2-core
 #: machine, and 12 students make two lanes of 6, one per core (benchmarks/README.md)

@@ -11,10 +11,6 @@ Failure handling: the parent waits on the workers' pipes *and* their process sen
 short timeouts, so a worker that raises, dies (even by SIGKILL) or hangs past `timeout` ends
 the run in bounded time with a `PluginError` naming the worker and its device; every worker
 is then stopped, and `close()` (also registered with atexit) kills and joins what is left.
-
-Test hook: the environment variable ``ILM_TEST_WORKER_FAULT`` = ``raise``, ``exit``, ``kill``
-or ``hang`` (optionally ``:INDEX`` to hit one worker only) makes a worker fail that way when
-it receives a job. It is read only by the worker loop below and exists for the tests.
 """
 
 from __future__ import annotations
@@ -27,12 +23,10 @@ import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any, NoReturn
 
-from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob
-from ilm_core.training import Workbench
+from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob, Workbench
 
 from .local import chunks
 
-FAULT_ENV = "ILM_TEST_WORKER_FAULT"
 POLL_S = 0.25  # longest the parent blocks before it checks workers and the deadline again
 STARTUP_GRACE_S = 120.0  # a worker may take this long (at least) to import torch and the plugins
 
@@ -43,23 +37,14 @@ def _span(ids: list[int]) -> str:
     return f"student {ids[0]}" if len(ids) == 1 else f"students {ids[0]}-{ids[-1]}"
 
 
-def _test_fault(index: int) -> None:
-    """The documented test hook: fail this worker on purpose (see the module docstring)."""
-    value = os.environ.get(FAULT_ENV, "")
-    if not value:
-        return
-    mode, _, target = value.partition(":")
-    if target and int(target) != index:
-        return
-    if mode == "raise":
-        raise RuntimeError(f"{FAULT_ENV}=raise: injected failure")
-    if mode == "exit":
-        os._exit(3)
-    if mode == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if mode == "hang":
-        while True:
-            time.sleep(3600)
+def train_chunk(bench: Workbench, job: TrainingJob, device: str, ids: list[int], batched: bool) -> list[StudentReport]:
+    """A worker's share of an episode: one batched group, or its students one at a time."""
+    if batched:
+        return bench.train_and_score(job, device, ids)
+    reports = []
+    for k, sid in enumerate(ids):
+        reports += bench.train_and_score(job.subset([k]), device, [sid])
+    return reports
 
 
 def worker_main(index: int, device: str, conn: Connection, threads: int | None) -> None:
@@ -70,7 +55,7 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
 
         if threads is not None:
             torch.set_num_threads(threads)
-        from ilm_core.registry import default_registry
+        from ilm_core import default_registry
 
         bench = Workbench(default_registry())
         conn.send(("ready", os.getpid(), None))
@@ -93,14 +78,7 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
                 bench.load(*payload)
                 conn.send(("result", job_id, None))
                 continue
-            _test_fault(index)
-            job = TrainingJob.model_validate(payload)
-            if batched:
-                reports = bench.train_and_score(job, device, ids)
-            else:
-                reports = []
-                for k, sid in enumerate(ids):
-                    reports += bench.train_and_score(job.subset([k]), device, [sid])
+            reports = train_chunk(bench, TrainingJob.model_validate(payload), device, ids, batched)
             conn.send(("result", job_id, [r.model_dump() for r in reports]))
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -10,14 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ilm_core import StudentSpec, hookimpl
 
 
-class TransformerLMParams(BaseModel):
+class TrainingParams(BaseModel):
+    """How the native students learn a lesson (the recipe both architectures share)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    updates: int = Field(20, ge=0, description="training updates on the lesson")
+    lr: float = Field(1e-3, gt=0)
+    batch_size: int | None = Field(None, ge=1, description="sentences per update; None = the whole lesson")
+    clip_norm: float | None = Field(1.0, gt=0, description="per-student gradient clipping")
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup: int = Field(0, ge=0)
+    schedule: Literal["constant", "inverse_sqrt"] = "constant"
+
+
+class TransformerLMParams(TrainingParams):
     """Model size and training recipe of the native student.
 
     The defaults are the CPU recipe chosen by measured separation of oracle, random and
     worst-case lessons (README, "Student recipe"), not the paper's 400 updates.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     layers: int = Field(2, ge=1)
     dim: int = Field(64, ge=8)
@@ -27,14 +40,6 @@ class TransformerLMParams(BaseModel):
     max_len: int = Field(64, ge=2, description="longest sentence + 1")
     positions: Literal["learned", "sinusoidal"] = "learned"
     norm: Literal["pre", "post"] = "pre"
-    updates: int = Field(20, ge=0, description="training updates on the lesson")
-    lr: float = Field(1e-3, gt=0)
-    batch_size: int | None = Field(None, ge=1, description="sentences per update; None = the whole lesson")
-    clip_norm: float | None = Field(1.0, gt=0, description="per-student gradient clipping")
-    weight_decay: float = Field(0.0, ge=0)
-    betas: tuple[float, float] = (0.9, 0.98)
-    warmup: int = Field(0, ge=0)
-    schedule: Literal["constant", "inverse_sqrt"] = "constant"
 
     @model_validator(mode="after")
     def _heads_divide(self) -> TransformerLMParams:
@@ -65,6 +70,15 @@ class SelectUsefulParams(TransformerLMParams):
     keep: float = Field(0.5, gt=0, le=1, description="share of the offered sentences it trains on (at least one)")
 
 
+class LSTMLMParams(TrainingParams):
+    """A causal LSTM language model (tied input and output embeddings), trained like the native student."""
+
+    layers: int = Field(1, ge=1)
+    dim: int = Field(64, ge=4, description="embedding and hidden size")
+    max_len: int = Field(64, ge=2, description="longest sentence + 1 (for sentences it generates)")
+    lr: float = Field(3e-3, gt=0)
+
+
 #: what every native student can do: train in stacks, on threads, and persist across rounds
 NATIVE = frozenset({"batched", "concurrent", "persistent"})
 
@@ -77,6 +91,14 @@ def ilm_students() -> Iterator[StudentSpec]:
         factory="ilm_plugins.students.transformer_lm:TransformerLMStudent",
         params=TransformerLMParams,
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
+        capabilities=NATIVE,
+    )
+    yield StudentSpec(
+        name="lstm-lm",
+        summary="native torch causal LSTM LM (trains many students as one model), so populations can mix architectures",
+        factory="ilm_plugins.students.transformer_lm:LSTMLMStudent",
+        params=LSTMLMParams,
+        roadmap=("student.speaking.standard-lm", "student.data.use-all", "task.teacher.adapt-to-students"),
         capabilities=NATIVE,
     )
     yield StudentSpec(

@@ -8,8 +8,9 @@ from typing import Any
 import torch
 
 from ilm_core import Student, StudentGroup
-from ilm_plugins.students import ExperimentParams, TransformerLMParams
+from ilm_plugins.students import ExperimentParams, LSTMLMParams, TransformerLMParams
 from ilm_plugins.torchlm.generate import sample_sentences
+from ilm_plugins.torchlm.lstm import LSTMSize, StackedLSTMLM
 from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
 from ilm_plugins.torchlm.train import Trainer, TrainRecipe, sentence_nll
 
@@ -54,11 +55,14 @@ class StackedStudents(StudentGroup):
         return {
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
             "trainer": self.trainer.state_dict(),
+            "dropout": {device: g.get_state() for device, g in self.model._generators.items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.trainer.load_state_dict(state["trainer"])
+        for device, saved in state.get("dropout", {}).items():  # the dropout masks continue where they were
+            self.model._generators[device] = torch.Generator(device=device).set_state(saved)
 
 
 class TransformerLMStudent(Student):
@@ -93,3 +97,16 @@ class ExperimentStudent(TransformerLMStudent):
             temperature=self.params.temperature,
             max_tokens=self.params.sample_max_tokens,
         )
+
+
+class LSTMLMStudent(TransformerLMStudent):
+    """N causal LSTM LMs as one stacked model: the same trainer, scorer, sampler and persistence."""
+
+    def __init__(self, params: LSTMLMParams):
+        self.params = params  # type: ignore[assignment]
+        fields = params.model_dump()
+        self.lstm_size = LSTMSize(layers=params.layers, dim=params.dim, max_len=params.max_len)
+        self.recipe = TrainRecipe(**{k: v for k, v in fields.items() if k in TrainRecipe.model_fields})
+
+    def model(self, seeds: list[int], vocab_size: int, device: str) -> StackedLSTMLM:  # type: ignore[override]
+        return StackedLSTMLM(vocab_size + 2, self.lstm_size, seeds=list(seeds)).to(device)

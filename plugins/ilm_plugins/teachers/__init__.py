@@ -1,4 +1,5 @@
-"""Teachers: the learned `select-bin` teacher of the paper, its three baselines, and `value-bandit`."""
+"""Teachers: the learned `select-bin` teacher of the paper, its three baselines, `value-bandit` and
+`generate-lm`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ilm_core import NoParams, TeacherSpec, hookimpl
+from ilm_core import ComponentRef, NoParams, TeacherSpec, hookimpl
+
+#: what a learned teacher takes as its reward (see ilm_plugins.teachers.rewards)
+RewardKind = Literal["neg_perplexity", "neg_log_perplexity", "accuracy", "component_mean"]
 
 
-class SelectBinParams(BaseModel):
-    """The paper's teacher: a policy over sentence embeddings from its own pretrained LM."""
+class TeacherLMParams(BaseModel):
+    """The teacher's own causal LM, pretrained on the teacher corpus."""
 
     model_config = ConfigDict(extra="forbid")
+
+    lm_layers: int = Field(2, ge=1)
+    lm_dim: int = Field(64, ge=8)
+    lm_heads: int = Field(4, ge=1)
+    lm_updates: int = Field(300, ge=0, description="pretraining updates of the teacher's LM on its corpus")
+    lm_lr: float = Field(1e-3, gt=0)
+    lm_batch_size: int = Field(32, ge=1)
+
+
+class SelectBinParams(TeacherLMParams):
+    """The paper's teacher: a policy over sentence embeddings from its own pretrained LM."""
 
     embedding: Literal["word", "hidden"] = Field(
         "hidden", description="sentence embedding: average word embedding or average last hidden layer"
@@ -21,12 +36,6 @@ class SelectBinParams(BaseModel):
     lm: Literal["native", "fairseq"] = Field(
         "native", description="the teacher's own LM: native torch, or fairseq's transformer_lm (optional extra)"
     )
-    lm_layers: int = Field(2, ge=1)
-    lm_dim: int = Field(64, ge=8)
-    lm_heads: int = Field(4, ge=1)
-    lm_updates: int = Field(300, ge=0, description="pretraining updates of the teacher's LM on its corpus")
-    lm_lr: float = Field(1e-3, gt=0)
-    lm_batch_size: int = Field(32, ge=1)
     hidden: int = Field(0, ge=0, description="hidden units of the policy; 0 = one linear layer scoring each sentence")
     lr: float = Field(0.05, gt=0, description="policy learning rate (Adam)")
     entropy_coef: float = Field(0.01, ge=0, description="weight of the entropy bonus")
@@ -47,8 +56,10 @@ class SelectBinParams(BaseModel):
         description="variance reduction across the N students of an episode: subtract the mean "
         "reward ('mean'), also divide by its std ('standardize'), or none",
     )
-    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
-        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    reward: RewardKind = Field(
+        "neg_log_perplexity",
+        description="reward from the feedback: minus its (log-)perplexity, its minimal-pair 'accuracy', or "
+        "'component_mean' (each exam component counts the same)",
     )
     log_prob: Literal["sum-log-softmax", "plackett-luce"] = Field(
         "sum-log-softmax",
@@ -62,6 +73,66 @@ class SelectBinParams(BaseModel):
         ge=1,
         description="keep only the top principal components of the pool's embeddings (None = all): "
         "fewer dimensions let the policy learn what distinguishes sentences rather than memorise which",
+    )
+
+
+class GenerateLMParams(TeacherLMParams):
+    """A teacher that writes its lessons with its own LM and trains that LM on the feedback."""
+
+    lr: float = Field(1e-3, gt=0, description="learning rate (Adam) of the policy-gradient updates of the LM")
+    kl_coef: float = Field(
+        0.05,
+        ge=0,
+        description="weight of the KL divergence from the pretrained LM (per generated token, summed over a "
+        "lesson): keeps the LM writing the language it was pretrained on while the feedback moves it",
+    )
+    updates_per_episode: int = Field(1, ge=1, description="policy-gradient updates on each episode's feedback")
+    baseline: Literal["none", "mean", "standardize"] = Field(
+        "standardize", description="variance reduction across the N students of an episode, as in select-bin"
+    )
+    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
+        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    )
+
+
+class StudentModelParams(BaseModel):
+    """A teacher with an explicit model of every (persistent) student."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_by: Literal["descriptor", "none"] = Field(
+        "descriptor",
+        description="students whose value model is shared: those with one descriptor (group), or all ('none': a "
+        "teacher blind to the kinds of students)",
+    )
+    prior_std: float = Field(0.5, gt=0, description="prior std of a sentence's value for a group, in gain units")
+    student_prior_std: float = Field(
+        0.25,
+        gt=0,
+        description="prior std of a student's own correction to its group's values (smaller: trust the group)",
+    )
+    exploration: float = Field(1.0, gt=0, description="scale of the posterior spread in each Thompson draw")
+
+
+class TakeTurnsParams(BaseModel):
+    """Several teachers teach the same (persistent) students in turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teachers: list[ComponentRef] = Field(
+        min_length=2, description="the teachers, as {name, params}; each teaches `turn` episodes, then the next"
+    )
+    turn: int = Field(10, ge=1, description="episodes per turn")
+
+
+class ByGroupParams(BaseModel):
+    """One teacher per kind of student, chosen by the students' descriptors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teachers: dict[str, ComponentRef] = Field(
+        min_length=1,
+        description="teacher of each population group, by group name, as {name, params}; '*' for every other group",
     )
 
 
@@ -91,8 +162,10 @@ class ValueBanditParams(BaseModel):
         description="compare lessons only within an episode, removing what its students share "
         "(a fresh exam's difficulty, a shared initialisation); none = compare across episodes too",
     )
-    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
-        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    reward: RewardKind = Field(
+        "neg_log_perplexity",
+        description="reward from the feedback: minus its (log-)perplexity, its minimal-pair 'accuracy', or "
+        "'component_mean' (each exam component counts the same)",
     )
     commit_last: int = Field(
         0,
@@ -118,11 +191,50 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         ),
     )
     yield TeacherSpec(
+        name="generate-lm",
+        summary="writes each lesson with its own pretrained LM; REINFORCE on the feedback, KL to the pretrained LM",
+        factory="ilm_plugins.teachers.generate_lm:GenerateLMTeacher",
+        params=GenerateLMParams,
+        roadmap=("teacher.speaking.generate", "teacher.awareness.no-student-model", "task.teacher.select-optimal-data"),
+    )
+    yield TeacherSpec(
+        name="student-model",
+        summary="an explicit model of every persistent student (competence, per-sentence gain); Thompson per student",
+        factory="ilm_plugins.teachers.student_model:StudentModelTeacher",
+        params=StudentModelParams,
+        roadmap=(
+            "teacher.awareness.student-model",
+            "teacher.awareness.memory-buffer",
+            "teacher.speaking.select-from-bin",
+            "task.teacher.adapt-to-students",
+        ),
+    )
+    yield TeacherSpec(
+        name="take-turns",
+        summary="reference: several teachers teach the same students in turn (do students adapt to each?)",
+        factory="ilm_plugins.teachers.take_turns:TakeTurnsTeacher",
+        params=TakeTurnsParams,
+        roadmap=("task.student.adapt-to-teachers",),
+        role="reference",
+        capabilities=frozenset({"privileged"}),
+    )
+    yield TeacherSpec(
+        name="by-group",
+        summary="reference: teaches each kind of student (its descriptor's group) with that kind's own teacher",
+        factory="ilm_plugins.teachers.take_turns:ByGroupTeacher",
+        params=ByGroupParams,
+        roadmap=("task.teacher.adapt-to-students",),
+        role="reference",
+        capabilities=frozenset({"privileged"}),
+    )
+    yield TeacherSpec(
         name="random",
         summary="baseline: a uniformly random lesson from the pool",
         factory="ilm_plugins.teachers.baselines:RandomTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+        role="reference",
+        rank="chance",
     )
     yield TeacherSpec(
         name="value-bandit",
@@ -141,6 +253,9 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.baselines:OracleTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+        role="reference",
+        rank="best",
+        capabilities=frozenset({"privileged"}),
     )
     yield TeacherSpec(
         name="worst-case",
@@ -148,4 +263,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.baselines:WorstCaseTeacher",
         params=NoParams,
         roadmap=("teacher.speaking.select-from-bin",),
+        role="reference",
+        rank="worst",
+        capabilities=frozenset({"privileged"}),
     )

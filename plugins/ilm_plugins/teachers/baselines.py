@@ -1,4 +1,8 @@
-"""The paper's baseline teachers: random, oracle and worst case (Section 5.1)."""
+"""The paper's baseline teachers: random, oracle and worst case (Section 5.1).
+
+They are reference teachers (role "reference" on their records); oracle and worst case also
+declare "privileged", so the core hands them the pool's exam-domain labels.
+"""
 
 from __future__ import annotations
 

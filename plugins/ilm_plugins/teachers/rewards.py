@@ -1,17 +1,46 @@
-"""Feedback scores (exam perplexities) as rewards: one definition for the learned teachers."""
+"""Feedback scores as rewards: one definition for the learned teachers.
+
+`neg_perplexity` and `neg_log_perplexity` read the average exam perplexity; `accuracy` the
+minimal-pair accuracy (exam `minimal-pairs`); `component_mean` the exam's component scores,
+each component counting the same whatever its size (its accuracy, or minus its log-perplexity),
+so a teacher is paid as much for a rare phenomenon or a short sentence as for a common one.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import math
 
 import torch
 
-from ilm_core import Feedback
+from ilm_core import ConfigError, Feedback
+from ilm_plugins.teachers import RewardKind
 
 
-def rewards(feedback: list[Feedback], kind: Literal["neg_perplexity", "neg_log_perplexity"]) -> torch.Tensor:
-    """Float64 rewards, one per student: minus the perplexity, or minus its log (heavy tails tamed)."""
+def rewards(feedback: list[Feedback], kind: RewardKind) -> torch.Tensor:
+    """Float64 rewards, one per student."""
+    if kind == "accuracy":
+        if any(f.accuracy is None for f in feedback):
+            raise ConfigError(
+                "teacher.reward = 'accuracy' needs minimal-pair accuracy in the feedback: use --exam minimal-pairs "
+                "(with exam.feedback_on = pairs), or another reward"
+            )
+        return torch.tensor([f.accuracy for f in feedback], dtype=torch.float64)
+    if kind == "component_mean":
+        if any(not f.components for f in feedback):
+            raise ConfigError(
+                "teacher.reward = 'component_mean' needs component scores in the feedback: use --exam minimal-pairs, "
+                "or --exam perplexity with exam.components = length"
+            )
+        return torch.tensor([component_mean(f) for f in feedback], dtype=torch.float64)
     scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
     if kind == "neg_log_perplexity":
         return -torch.log(scores.clamp_min(1e-12))
     return -scores
+
+
+def component_mean(feedback: Feedback) -> float:
+    """The unweighted mean over components: accuracies for pair exams, else minus log-perplexities."""
+    parts = (feedback.components or {}).values()
+    if feedback.accuracy is not None:
+        return sum(parts) / len(parts)
+    return -sum(math.log(max(p, 1e-12)) for p in parts) / len(parts)

@@ -7,14 +7,37 @@ from typing import Any
 
 import torch
 
-from ilm_core import Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
-from ilm_core.cache import code_fingerprint, data_fingerprint
-from ilm_plugins.teachers import SelectBinParams
+from ilm_core import (
+    Feedback,
+    Lesson,
+    SentencePreferences,
+    Teacher,
+    TeacherContext,
+    TeacherUpdate,
+    code_fingerprint,
+    data_fingerprint,
+)
+from ilm_plugins.teacher_lm import TeacherLM
+from ilm_plugins.teachers import SelectBinParams, TeacherLMParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
 from ilm_plugins.teachers.rewards import rewards
-from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
+from ilm_plugins.torchlm.model import StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
-from ilm_plugins.torchlm.train import TrainRecipe, sentence_embeddings, train_students
+from ilm_plugins.torchlm.train import sentence_embeddings
+
+
+def pretrained_lm(context: TeacherContext, p: TeacherLMParams) -> StackedTransformerLM:
+    """The teacher's own causal LM, seeded by the teacher's seed and pretrained on its corpus."""
+    lm = TeacherLM(len(context.vocabulary), layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, seed=context.seed)
+    with context.tools.steps.step("pretraining the teacher's LM", total=p.lm_updates) as advance:
+        lm.pretrain(
+            context.teacher_corpus,
+            updates=p.lm_updates,
+            lr=p.lm_lr,
+            batch_size=p.lm_batch_size,
+            on_update=lambda step: advance(),
+        )
+    return lm.model
 
 
 class SelectBinTeacher(Teacher):
@@ -62,16 +85,17 @@ class SelectBinTeacher(Teacher):
 
     def _cache_key(self, context: TeacherContext) -> dict[str, Any]:
         """Everything the pool features depend on: data, LM params, seed, device, code and torch versions."""
+        import ilm_plugins.teacher_lm as teacher_lm
         import ilm_plugins.teachers.select_bin as this
         from ilm_plugins.torchlm import data, model, optim, train
 
         p = self.params
-        modules = [this, data, model, optim, train]
+        modules = [this, teacher_lm, data, model, optim, train]
         if p.lm == "fairseq":
             import ilm_plugins.fairseq_lm.lm as fairseq_lm
-            import ilm_plugins.fairseq_lm.teacher_lm as teacher_lm
+            import ilm_plugins.fairseq_lm.teacher_lm as fairseq_teacher_lm
 
-            modules += [fairseq_lm, teacher_lm]
+            modules += [fairseq_lm, fairseq_teacher_lm]
         fields = ("embedding", "lm", "lm_layers", "lm_dim", "lm_heads", "lm_updates", "lm_lr", "lm_batch_size")
         return {
             "params": {name: getattr(p, name) for name in fields},
@@ -91,19 +115,9 @@ class SelectBinTeacher(Teacher):
             with steps.step("pretraining the teacher's fairseq LM and embedding the pool"):
                 features = pool_features(context, p)
         else:
-            vocab = len(context.vocabulary)
-            size = LMSize(layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, ffn=4 * p.lm_dim)
-            lm = StackedTransformerLM(vocab + 2, size, seeds=[context.seed])
-            if context.teacher_corpus and p.lm_updates:
-                recipe = TrainRecipe(
-                    updates=p.lm_updates, lr=p.lm_lr, batch_size=min(p.lm_batch_size, len(context.teacher_corpus))
-                )
-                with steps.step("pretraining the teacher's LM", total=p.lm_updates) as advance:
-                    train_students(
-                        lm, [context.teacher_corpus], recipe, [context.seed], vocab, on_update=lambda *_: advance()
-                    )
+            lm = pretrained_lm(context, p)
             with steps.step("embedding the pool"):
-                features = sentence_embeddings(lm, context.pool, vocab, p.embedding)[0].float()
+                features = sentence_embeddings(lm, context.pool, len(context.vocabulary), p.embedding)[0].float()
         return {"features": features.detach().cpu(), "rng": torch.get_rng_state()}
 
     def scores(self) -> torch.Tensor:

@@ -26,6 +26,13 @@ from ilm_core import ConfigError, Feedback, Lesson, SentencePreferences, Teacher
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.rewards import rewards
 
+REWARD_UNITS = {
+    "neg_log_perplexity": "minus log perplexity",
+    "neg_perplexity": "minus perplexity",
+    "accuracy": "minimal-pair accuracy",
+    "component_mean": "mean component score",
+}
+
 #: the posterior is a dense pool x pool matrix: 5000 sentences take 200 MB per copy
 MAX_POOL = 5000
 
@@ -138,7 +145,7 @@ class ValueBanditTeacher(Teacher):
         return self.mean.clone()
 
     def preferences(self) -> SentencePreferences:
-        unit = "minus log perplexity" if self.params.reward == "neg_log_perplexity" else "minus perplexity"
+        unit = REWARD_UNITS[self.params.reward]
         return SentencePreferences(
             values=self.mean.tolist(),
             std=self.cov.diagonal().clamp_min(0).sqrt().tolist(),

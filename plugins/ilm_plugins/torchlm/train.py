@@ -35,7 +35,7 @@ class TrainRecipe(pydantic.BaseModel, extra="forbid"):
     schedule: Literal["constant", "inverse_sqrt"] = "constant"
 
 
-def _lr_factor(recipe: TrainRecipe) -> Callable[[int], float]:
+def lr_schedule(recipe: TrainRecipe) -> Callable[[int], float]:
     """Multiplier of the base lr at (0-based) update ``step``."""
 
     def factor(step: int) -> float:
@@ -106,7 +106,7 @@ class Trainer:
         self.model, self.recipe = model, recipe
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt = FusedAdam(self.params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
-        self.factor = _lr_factor(recipe)
+        self.factor = lr_schedule(recipe)
         self.gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
         self.step = 0  # updates so far, over every lesson
 

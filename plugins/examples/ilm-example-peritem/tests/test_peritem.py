@@ -7,8 +7,7 @@ import random
 
 import ilm_example_peritem
 
-from ilm_core import ExamResult, Feedback, Lesson, RoundResult, StudentReport, TeacherContext
-from ilm_core.registry import Registry
+from ilm_core import ExamResult, Feedback, Lesson, Registry, RoundResult, StudentReport, TeacherContext
 
 
 def make_registry() -> Registry:
@@ -51,7 +50,6 @@ def test_teacher_learns_from_item_scores():
             vocabulary=list("ab"),
             teacher_corpus=[],
             pool=[[0, 1, i % 2] for i in range(40)],
-            pool_in_exam_domain=good,
             budget=5,
             n_students=8,
             seed=0,
@@ -78,7 +76,6 @@ def test_falls_back_to_average_scores():
             vocabulary=["a"],
             teacher_corpus=[],
             pool=[[0]] * 4,
-            pool_in_exam_domain=[True] * 4,
             budget=1,
             n_students=2,
             seed=0,

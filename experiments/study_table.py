@@ -1,0 +1,111 @@
+"""Markdown tables of the language and exam studies (docs/roadmap-studies.md) from run directories.
+
+python experiments/study_table.py runs RUN_FOLDER [--by environment.params.vocabulary_size ...]
+    one row per run: its setting, seed, last-10-episode means and the episodes its teacher
+    needed to send >= 90% exam-domain sentences (5 episodes in a row)
+python experiments/study_table.py baselines BASELINES_FOLDER...
+    per baselines folder: held-out means of oracle, random, worst case and on how many seeds
+    oracle < random < worst case holds (feedback exam, held-out exam)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+LAST = 10
+REACHED = 0.9
+STREAK = 5
+
+
+def records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
+def lookup(obj: dict, dotted: str):
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def last(recs: list[dict], key: str) -> float | None:
+    values = [lookup(r, key) for r in recs[-LAST:]]
+    values = [v for v in values if v is not None]
+    return statistics.fmean(values) if values else None
+
+
+def episodes_to_reach(recs: list[dict]) -> int | None:
+    fractions = [r["fraction_exam_domain"] for r in recs]
+    for e in range(len(fractions) - STREAK + 1):
+        if all(f >= REACHED for f in fractions[e : e + STREAK]):
+            return e + 1
+    return None
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def runs_table(folder: Path, by: list[str], extra: list[str]) -> None:
+    keys = ["fraction_exam_domain", "perplexity_mean", "heldout_perplexity_mean", *extra]
+    print("| " + " | ".join(["teacher", *by, "seed", "episodes", *keys, "episodes to 0.9"]) + " |")
+    print("|" + "---|" * (len(by) + len(keys) + 4))
+    rows = []
+    for config_path in sorted(folder.rglob("config.json")):
+        run = config_path.parent
+        if not (run / "metrics.jsonl").is_file():
+            continue
+        config = json.loads(config_path.read_text())
+        recs = records(run)
+        setting = [str(lookup(config, k)) for k in by]
+        rows.append(
+            [config["teacher"]["name"], *setting, str(config["seed"]), str(len(recs))]
+            + [fmt(last(recs, k)) for k in keys]
+            + [fmt(episodes_to_reach(recs))]
+        )
+    for row in sorted(rows):
+        print("| " + " | ".join(row) + " |")
+
+
+def baselines_table(folders: list[Path]) -> None:
+    heads = ["folder", "oracle held-out", "random held-out", "worst-case held-out"]
+    print("| " + " | ".join([*heads, "ordering (feedback exam)", "ordering (held-out)"]) + " |")
+    print("|---|---|---|---|---|---|")
+    for folder in folders:
+        data = json.loads((folder / "baselines.json").read_text())
+        means = {}
+        for name in ("oracle", "random", "worst-case"):
+            values = [r["heldout_perplexity"]["mean"] for r in data["rows"] if r["baseline"] == name]
+            means[name] = statistics.fmean(values)
+        print(
+            f"| {folder.name} | {means['oracle']:.4g} | {means['random']:.4g} | {means['worst-case']:.4g} | "
+            f"{holds(data['ordering']['perplexity'])} | {holds(data['ordering']['heldout_perplexity'])} |"
+        )
+
+
+def holds(check: dict) -> str:
+    ok, bad = check["holds"], check["fails"]
+    return f"{len(ok)}/{len(ok) + len(bad)}" + (f" (fails {', '.join(map(str, bad))})" if bad else "")
+
+
+def main(argv: list[str]) -> None:
+    mode, *rest = argv
+    if mode == "baselines":
+        baselines_table([Path(p) for p in rest])
+        return
+    folder, by, extra = Path(rest[0]), [], []
+    args = iter(rest[1:])
+    for arg in args:
+        if arg == "--by":
+            by.append(next(args))
+        else:
+            extra.append(arg)
+    runs_table(folder, by, extra)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

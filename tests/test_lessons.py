@@ -1,0 +1,134 @@
+"""Generated lessons: the core checks them (naming the teacher), labels them for the metrics,
+counts copies of exam and held-out sentences, and keeps what was sent in the run directory."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from ilm_core import Lesson, PluginError, Teacher, TeacherSpec, hookimpl
+from ilm_core.config import resolve
+from ilm_core.lessons import LessonRules, exam_domain_fraction, generated_counts, read_generated
+from ilm_core.loop import Experiment
+from ilm_core.rundir import RunDir
+from ilm_plugins.environments import DomainsParams
+from ilm_plugins.environments.languages import DomainsEnvironment
+
+SMALL = {
+    "episodes": 2,
+    "students": 2,
+    "budget": 4,
+    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
+    "environment": {
+        "name": "domains",
+        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def env_data():
+    env = DomainsEnvironment(DomainsParams(pool_size=20, teacher_corpus_size=10, exam_bank_size=20, heldout_size=5))
+    return env, env.build(3)
+
+
+def rules(data) -> LessonRules:
+    return LessonRules.of(data, teacher="my-generator", n_students=2, budget=4, max_length=10)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "message"),
+    [
+        ([[1, 2, 20]], r"token id 20, outside the vocabulary 0\.\.19"),
+        ([[1, 2], []], "generated sentence 1 is empty"),
+        ([[1]] * 5, "has 5 sentences; the budget allows 1 to 4"),
+        ([[1] * 11], "has 11 tokens; the environment's sentences have at most 10"),
+    ],
+)
+def test_invalid_generated_lessons_are_rejected_naming_the_teacher(env_data, sentences, message):
+    _, data = env_data
+    lessons = [Lesson(student=0, sentences=[[1, 2]]), Lesson(student=1, sentences=sentences)]
+    with pytest.raises(PluginError, match=f"teacher plugin 'my-generator' sent an invalid lesson: lesson 1.*{message}"):
+        rules(data).check(lessons)
+
+
+def test_pool_and_generated_sentences_share_the_budget(env_data):
+    _, data = env_data
+    rules(data).check([Lesson(student=i, indices=[0, 1], sentences=[[1, 2], [3]]) for i in range(2)])
+    with pytest.raises(PluginError, match="5 sentences"):
+        rules(data).check([Lesson(student=i, indices=[0, 1, 2], sentences=[[1, 2], [3]]) for i in range(2)])
+    with pytest.raises(PluginError, match="has 0 sentences"):
+        rules(data).check([Lesson(student=i) for i in range(2)])
+
+
+def test_generated_sentences_are_labelled_and_copies_counted(env_data):
+    env, data = env_data
+    v1, v2 = [0] * 10, [15] * 10
+    lesson = Lesson(student=0, sentences=[v1, v2, data.exam[0], data.heldout_exam[1], data.pool[0]])
+    assert exam_domain_fraction(lesson, data.pool_in_exam_domain, env.label) == pytest.approx(
+        (1 + 0 + 1 + 1 + data.pool_in_exam_domain[0]) / 5
+    )
+    counts = generated_counts([lesson, Lesson(student=1, indices=[0])], data, env.label)
+    assert counts["generated"] == [5, 0]
+    assert counts["generated_exam_copies"] == [1, 0]
+    assert counts["generated_heldout_copies"] == [1, 0]
+    assert counts["generated_known_copies"] == [1, 0]
+    assert counts["generated_unlabelled"] == [0, 0]
+    assert generated_counts([Lesson(student=0, indices=[1])], data, env.label) == {}
+
+
+class V1Writer(Teacher):
+    """Generates random V1 sentences (ids 0..9), one pool sentence beside them."""
+
+    def __init__(self, params=None):
+        self.params = params
+
+    def setup(self, context):
+        super().setup(context)
+        self.rng = random.Random(context.seed)
+
+    def select(self, n_students, episode):
+        def sentence():
+            return [self.rng.randrange(10) for _ in range(10)]
+
+        return [Lesson(student=i, indices=[i], sentences=[sentence() for _ in range(3)]) for i in range(n_students)]
+
+
+class OovWriter(V1Writer):
+    def select(self, n_students, episode):
+        return [Lesson(student=i, sentences=[[0, 99]]) for i in range(n_students)]
+
+
+class Plugins:
+    @hookimpl
+    def ilm_teachers(self):
+        yield TeacherSpec(name="v1-writer", summary="writes V1 sentences", factory=V1Writer)
+        yield TeacherSpec(name="oov-writer", summary="writes a token outside the vocabulary", factory=OovWriter)
+
+
+def test_a_run_keeps_and_measures_what_a_generating_teacher_sent(registry, tmp_path):
+    registry.register(Plugins(), name="generators")
+    run = tmp_path / "gen"
+    summary = Experiment(resolve({**SMALL, "teacher": "v1-writer"}, registry), registry, RunDir(run)).run()
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    for record in records:
+        per = record["per_student"]
+        assert per["generated"] == [3, 3]
+        assert record["tokens_sent"] == 2 * 40
+        # three V1 sentences and one pool sentence of either domain
+        assert all(f in (0.75, 1.0) for f in per["fraction_exam_domain"])
+        assert record["overlap"]["unigram"] >= 0.75
+    sent = read_generated(run / "lessons" / "episode-00001.json")
+    assert len(sent) == 2 and all(len(s) == 3 and all(0 <= t < 10 for x in s for t in x) for s in sent)
+    assert summary["generated"] == 2 * 2 * 3
+    assert summary["generated_heldout_copies"] == 0
+
+
+def test_a_run_stops_at_an_out_of_vocabulary_lesson_naming_the_teacher(registry, tmp_path):
+    registry.register(Plugins(), name="generators")
+    cfg = resolve({**SMALL, "teacher": "oov-writer"}, registry)
+    with pytest.raises(PluginError, match=r"teacher plugin 'oov-writer' sent an invalid lesson: .*token id 99") as info:
+        Experiment(cfg, registry, RunDir(tmp_path / "oov")).run()
+    assert info.value.plugin == "oov-writer"

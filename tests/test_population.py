@@ -1,0 +1,130 @@
+"""Mixed populations: groups of students with their own plugin and prior knowledge in one run,
+descriptors for the teacher, bad declarations refused, resume with kept students exact."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import pytest
+
+from ilm_core import ConfigError, TeacherSpec, hookimpl
+from ilm_core.config import resolve
+from ilm_core.loop import Experiment
+from ilm_core.rundir import RunDir
+from ilm_plugins.teachers.baselines import RandomTeacher
+
+SMALL = {
+    "episodes": 2,
+    "students": 4,
+    "budget": 4,
+    "student_lifetime": "run",
+    "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
+    "environment": {
+        "name": "domains",
+        "params": {"pool_size": 30, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
+    },
+    "population": [
+        {"name": "native", "count": 2},
+        {
+            "name": "lstm-v2",
+            "count": 2,
+            "student": {"name": "lstm-lm", "params": {"updates": 3, "dim": 16}},
+            "prior": "other-domain",
+            "prior_sentences": 5,
+        },
+    ],
+}
+
+
+class Recorder(RandomTeacher):
+    seen: ClassVar[list] = []
+
+    def setup(self, context):
+        super().setup(context)
+        Recorder.seen = list(context.students)
+
+
+class Plugins:
+    @hookimpl
+    def ilm_teachers(self):
+        yield TeacherSpec(name="recorder", summary="keeps its descriptors", factory=Recorder)
+
+
+def records(path) -> list[dict]:
+    return [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_mixed_population_runs_and_the_teacher_sees_each_students_kind(registry, tmp_path):
+    registry.register(Plugins(), name="recorder")
+    Experiment(resolve({**SMALL, "teacher": "recorder"}, registry), registry, RunDir(tmp_path / "r")).run()
+    assert [(d.group, d.student, d.prior) for d in Recorder.seen] == [
+        ("native", "transformer-lm", "none"),
+        ("native", "transformer-lm", "none"),
+        ("lstm-v2", "lstm-lm", "other-domain"),
+        ("lstm-v2", "lstm-lm", "other-domain"),
+    ]
+    for record in records(tmp_path / "r"):
+        assert record["per_student"]["population_group"] == [0.0, 0.0, 1.0, 1.0]
+        assert len(record["per_student"]["heldout_perplexity"]) == 4
+
+
+def test_a_uniform_run_describes_every_student_alike(registry, tmp_path):
+    registry.register(Plugins(), name="recorder")
+    raw = {k: v for k, v in SMALL.items() if k not in ("population", "student_lifetime")}
+    Experiment(resolve({**raw, "teacher": "recorder"}, registry), registry, RunDir(tmp_path / "r")).run()
+    assert {(d.group, d.student) for d in Recorder.seen} == {("all", "transformer-lm")}
+    assert "population_group" not in records(tmp_path / "r")[0]["per_student"]
+
+
+def test_prior_knowledge_shows_before_any_lesson(registry, tmp_path):
+    """Students that learned V1 sentences first beat naive ones taught alike (same initialisation)."""
+    raw = {**SMALL, "episodes": 1, "teacher": "oracle", "student_init": "shared"}
+    raw["population"] = [
+        {"name": "naive", "count": 2},
+        {"name": "v1", "count": 2, "prior": "exam-domain", "prior_sentences": 12},
+    ]
+    raw["student"] = {"name": "transformer-lm", "params": {"updates": 10, "dim": 16, "ffn": 32, "lr": 3e-3}}
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "r")).run()
+    ppl = records(tmp_path / "r")[0]["per_student"]["heldout_perplexity"]
+    assert max(ppl[2:]) < min(ppl[:2])
+
+
+@pytest.mark.parametrize(
+    ("population", "message"),
+    [
+        ([{"name": "a", "count": 3}], r"population groups hold 3 = 3 students but students = 4"),
+        ([{"name": "a", "count": 2}, {"name": "a", "count": 2}], "names must differ"),
+        ([{"name": "a", "count": 4, "student": {"name": "lstm-lm", "params": {"dimm": 3}}}], "dimm"),
+    ],
+)
+def test_bad_populations_are_config_errors(registry, population, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve({**SMALL, "teacher": "random", "population": population}, registry)
+
+
+def test_resume_of_a_mixed_population_with_kept_students_is_exact(registry, tmp_path):
+    raw = {**SMALL, "episodes": 4, "checkpoint_every": 2, "teacher": "student-model"}
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    for path in (full, cut):
+        Experiment(resolve(raw, registry), registry, RunDir(path)).run()
+    # undo the second half of `cut`: its last checkpoint, records and summary
+    (cut / "summary.json").unlink()
+    newest = sorted((cut / "checkpoints").iterdir())[-1]
+    newest.unlink()
+    lines = (cut / "metrics.jsonl").read_text().splitlines()[:2]
+    (cut / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    Experiment(resolve(raw, registry), registry, RunDir(cut)).run(resume=True)
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in records(full)]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in records(cut)] == strip
+
+
+def test_a_reference_teaches_each_kind_its_own_lessons(registry, tmp_path):
+    teachers = {"native": {"name": "oracle"}, "lstm-v2": {"name": "worst-case"}}
+    raw = {**SMALL, "teacher": {"name": "by-group", "params": {"teachers": teachers}}}
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "r")).run()
+    for record in records(tmp_path / "r"):
+        assert record["per_student"]["fraction_exam_domain"] == [1.0, 1.0, 0.0, 0.0]
+    bad = {**raw, "teacher": {"name": "by-group", "params": {"teachers": {"native": {"name": "oracle"}}}}}
+    with pytest.raises(ConfigError, match=r"groups \['lstm-v2'\] without a teacher"):
+        Experiment(resolve(bad, registry), registry, RunDir(tmp_path / "bad")).run()
