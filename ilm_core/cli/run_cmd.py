@@ -97,11 +97,11 @@ def run(
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
     # -- set-up and threads: the plan printed, set-up steps shown, the set-up cache --
-    from ilm_core import threads as thread_plan
+    from ilm_core import threads as thread_policy
     from ilm_core.cache import SetupCache
     from ilm_core.cli.steps_display import RichSteps
 
-    plan = thread_plan.prepare(threads) if threads is not None else thread_plan.current()
+    plan = thread_policy.prepare(threads) if threads is not None else thread_policy.current()
     steps = RichSteps(console) if not quiet else None
     if not quiet:
         console.print(plan.describe(), highlight=False)
