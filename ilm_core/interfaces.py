@@ -189,15 +189,7 @@ class Teacher(ABC):
         has not received yet (in the one-round protocol: `select`'s lessons unchanged). Override
         it to choose with what earlier rounds sent and returned (`context.sent`, `.feedback`).
         """
-        lessons = self.select(context.n_students, context.episode)
-        if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
-            return lessons
-        out = []
-        for lesson in lessons:
-            seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
-            fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
-            out.append(lesson.model_copy(update={"indices": fresh}))
-        return out
+        return fit_to_round(self.select(context.n_students, context.episode), context)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one round's feedback; return stats for the metrics (e.g. entropy).
@@ -220,6 +212,19 @@ class Teacher(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned."""
+
+
+def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
+    """One-round lessons cut to a round: each lesson's first `size` sentences its student has not
+    received in the episode (all of them, unchanged, in the first round when they fit)."""
+    if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
+        return lessons
+    out = []
+    for lesson in lessons:
+        seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
+        fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
+        out.append(lesson.model_copy(update={"indices": fresh}))
+    return out
 
 
 class TrainedStudents(ABC):

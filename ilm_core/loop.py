@@ -12,7 +12,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ilm_core import seeding
@@ -36,6 +36,7 @@ from ilm_core.interfaces import (
     RoundResult,
     Teacher,
     TeacherContext,
+    fit_to_round,
 )
 from ilm_core.lessons import (
     LessonRules,
@@ -87,6 +88,52 @@ class RunInfo:
     first_episode: int
     executor: str
     environment: EnvironmentData
+
+
+@dataclass
+class _EpisodeState:
+    """What the loop keeps of an episode while its rounds run."""
+
+    episode: int
+    n: int
+    feedback_items: list[list[int]]
+    labels: Any  # the exam's labels of the feedback items (e.g. components), or empty
+    evaluations: dict[str, Any]  # the exam's extra evaluations, taken after the final round
+    cohort: str | None
+    seeds: list[int]
+    sent: list[list[int]] = field(default_factory=list)  # pool indices each student received
+    written: list[list[list[int]]] = field(default_factory=list)  # generated sentences each received
+    used: list[list[int]] = field(default_factory=list)  # pool indices each trained on
+    totals: list[dict[str, float]] = field(default_factory=list)  # student stats summed over rounds
+    history: list[list[Feedback]] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=dict)  # the teacher's, latest value of each
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[StudentReport] = field(default_factory=list)  # of the last round
+    feedback: list[Feedback] = field(default_factory=list)  # of the last round
+
+    def __post_init__(self) -> None:
+        self.sent = [[] for _ in range(self.n)]
+        self.written = [[] for _ in range(self.n)]
+        self.used = [[] for _ in range(self.n)]
+        self.totals = [{} for _ in range(self.n)]
+
+    def so_far(self) -> list[Lesson]:
+        """Everything each student has received in the episode."""
+        return [
+            Lesson(student=i, indices=list(s), sentences=list(w))
+            for i, (s, w) in enumerate(zip(self.sent, self.written, strict=True))
+        ]
+
+    def add(self, lessons: list[Lesson], reports: list[StudentReport]) -> None:
+        """A round's lessons and what the students did with them."""
+        for i, lesson in enumerate(lessons):
+            self.sent[i] += lesson.indices
+            self.written[i] += lesson.sentences
+        for r in reports:
+            picked = lessons[r.student].indices
+            self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
+            for key, value in r.stats.items():
+                self.totals[r.student][key] = self.totals[r.student].get(key, 0.0) + value
 
 
 def _fingerprint(data: EnvironmentData) -> str:
@@ -258,6 +305,14 @@ class Experiment:
                     stage="select",
                 )
 
+    def _select(self, context: RoundContext) -> list[Lesson]:
+        """The teacher's lessons for a round; a teacher without its own select_round is asked
+        through `select` directly, so an error in it names the method its author wrote."""
+        plugin = getattr(self.teacher, "_obj", self.teacher)
+        if type(plugin).select_round is Teacher.select_round:
+            return fit_to_round(self.teacher.select(context.n_students, context.episode), context)
+        return self.teacher.select_round(context)
+
     def _cohort(self, episode: int) -> str | None:
         """Under which name the executor keeps this episode's students (None: it need not)."""
         if self.config.student_lifetime == "run":
@@ -281,112 +336,115 @@ class Experiment:
         feedback_items = self.exam.feedback_items(
             list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
         )
-        labels = self.exam.labels(feedback_items)
-        evaluations = self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode))
-        cohort, seeds, n = self._cohort(episode), self._seeds(episode), cfg.students
-        sent: list[list[int]] = [[] for _ in range(n)]
-        written: list[list[list[int]]] = [[] for _ in range(n)]  # generated sentences received so far
-        used: list[list[int]] = [[] for _ in range(n)]
-        totals: list[dict[str, float]] = [{} for _ in range(n)]
-        history: list[list[Feedback]] = []
-        stats: dict[str, float] = {}
-        rounds: list[dict[str, Any]] = []
-        reports: list[StudentReport] = []
-        feedback: list[Feedback] = []
+        ep = _EpisodeState(
+            episode=episode,
+            n=cfg.students,
+            feedback_items=feedback_items,
+            labels=self.exam.labels(feedback_items),
+            evaluations=self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode)),
+            cohort=self._cohort(episode),
+            seeds=self._seeds(episode),
+        )
         for k, rnd in enumerate(self.plan):
-            context = RoundContext(
-                episode=episode,
-                round=k,
-                rounds=len(self.plan),
-                size=rnd.size,
-                n_students=n,
-                sent=[list(s) for s in sent],
-                feedback=list(history),
-                repeats=rnd.repeats,
-            )
-            lessons = self.teacher.select_round(context)
-            self._check_lessons(lessons, rnd, k, sent)
-            final = rnd.exam == "final"
-            exams, item_labels = {}, {}
-            if rnd.exam != "none":
-                exams["feedback"] = feedback_items
-                if labels:
-                    item_labels["feedback"] = labels
-                if final and data.heldout_exam:
-                    exams["heldout"] = data.heldout_exam
-                if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
-                    exams.update({name: items for name, (items, _) in evaluations.items()})
-                    item_labels.update({name: lab for name, (_, lab) in evaluations.items() if lab})
-            job = TrainingJob(
-                student=ComponentRef(**cfg.student.model_dump()),
-                exam=ComponentRef(**cfg.exam.model_dump()),
-                vocab_size=len(data.vocabulary),
-                lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
-                seeds=seeds,
-                exams=exams,
-                cohort=cohort,
-                release=final and cohort is not None and cfg.student_lifetime == "episode",
-                probe=rnd.probe,
-                probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
-                labels=item_labels,
-            )
-            if cfg.population:
-                fresh = k == 0 and (cfg.student_lifetime == "episode" or episode == 0)
-                got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{episode}")
-            else:
-                got = self.executor.run(job)
-            check_reports(job, got, cfg.executor.name)
-            if exams:
-                got = self._apply_divergence_policy(got, episode)
-            for i, lesson in enumerate(lessons):
-                sent[i] += lesson.indices
-                written[i] += lesson.sentences
-            for r in got:
-                picked = lessons[r.student].indices
-                used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
-                for key, value in r.stats.items():
-                    totals[r.student][key] = totals[r.student].get(key, 0.0) + value
-            so_far = [Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)]
-            feedback = []
-            if exams or rnd.probe:
-                # the interaction (and through it the teacher) sees the feedback exam only
-                visible = [
-                    r.model_copy(update={"exams": {k2: v for k2, v in r.exams.items() if k2 == "feedback"}})
-                    for r in got
-                ]
-                feedback = self.interaction.feedback(
-                    RoundResult(episode=episode, round=k, plan=rnd, lessons=so_far, sent=list(lessons), reports=visible)
-                )
-                self._check_feedback(feedback, k)
-                history.append(feedback)
-                if rnd.reward:
-                    stats.update(self.teacher.learn(feedback).stats)
-            rounds.append(self._round_entry(k, rnd, lessons, got, feedback))
-            reports = got
+            self._round(ep, k, rnd)
         outcome = InteractionOutcome(
-            lessons=[Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)],
-            feedback=feedback,
-            reports=reports,
-            teacher=TeacherUpdate(stats=stats),
+            lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
         )
         record = self._record(episode, outcome, feedback_items, time.perf_counter() - start)
-        extras: dict[str, list[float | None]] = {}
-        if any(u != s for u, s in zip(used, sent, strict=True)):
-            extras["fraction_exam_domain_used"] = [
-                statistics.fmean(data.pool_in_exam_domain[j] for j in u) if u else None for u in used
-            ]
-            extras["sentences_used"] = [float(len(u)) for u in used]
-        for key in sorted({key for t in totals for key in t}):
-            extras[key] = [t.get(key) for t in totals]
-        if cfg.population:
-            extras["population_group"] = [float(k) for k, ids in enumerate(members(cfg.population)) for _ in ids]
+        extras = self._extras(ep)
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
-        plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
+        plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
         if extras or not plain:
             record = record.model_copy(
-                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else rounds}
+                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else ep.rounds}
             )
         return record
+
+    def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
+        """One round: lessons, training and exams, feedback, the teacher's update."""
+        cfg = self.config
+        context = RoundContext(
+            episode=ep.episode,
+            round=k,
+            rounds=len(self.plan),
+            size=rnd.size,
+            n_students=ep.n,
+            sent=[list(s) for s in ep.sent],
+            feedback=list(ep.history),
+            repeats=rnd.repeats,
+        )
+        lessons = self._select(context)
+        self._check_lessons(lessons, rnd, k, ep.sent)
+        job = self._job(ep, k, rnd, lessons)
+        if cfg.population:
+            fresh = k == 0 and (cfg.student_lifetime == "episode" or ep.episode == 0)
+            got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{ep.episode}")
+        else:
+            got = self.executor.run(job)
+        check_reports(job, got, cfg.executor.name)
+        if job.exams:
+            got = self._apply_divergence_policy(got, ep.episode)
+        ep.add(lessons, got)
+        ep.feedback = []
+        if job.exams or rnd.probe:
+            # the interaction (and through it the teacher) sees the feedback exam only
+            visible = [
+                r.model_copy(update={"exams": {n: v for n, v in r.exams.items() if n == "feedback"}}) for r in got
+            ]
+            result = RoundResult(
+                episode=ep.episode, round=k, plan=rnd, lessons=ep.so_far(), sent=list(lessons), reports=visible
+            )
+            ep.feedback = self.interaction.feedback(result)
+            self._check_feedback(ep.feedback, k)
+            ep.history.append(ep.feedback)
+            if rnd.reward:
+                ep.stats.update(self.teacher.learn(ep.feedback).stats)
+        ep.rounds.append(self._round_entry(k, rnd, lessons, got, ep.feedback))
+        ep.reports = got
+
+    def _job(self, ep: _EpisodeState, k: int, rnd: Round, lessons: list[Lesson]) -> TrainingJob:
+        """What the executor gets for a round: the new sentences, the exams it ends with, the cohort."""
+        cfg, data = self.config, self.data
+        final = rnd.exam == "final"
+        exams, item_labels = {}, {}
+        if rnd.exam != "none":
+            exams["feedback"] = ep.feedback_items
+            if ep.labels:
+                item_labels["feedback"] = ep.labels
+            if final and data.heldout_exam:
+                exams["heldout"] = data.heldout_exam
+            if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
+                exams.update({name: items for name, (items, _) in ep.evaluations.items()})
+                item_labels.update({name: lab for name, (_, lab) in ep.evaluations.items() if lab})
+        return TrainingJob(
+            student=ComponentRef(**cfg.student.model_dump()),
+            exam=ComponentRef(**cfg.exam.model_dump()),
+            vocab_size=len(data.vocabulary),
+            lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
+            seeds=ep.seeds,
+            exams=exams,
+            cohort=ep.cohort,
+            release=final and ep.cohort is not None and cfg.student_lifetime == "episode",
+            probe=rnd.probe,
+            probe_seeds=[seeding.derive(cfg.seed, "probe", ep.episode, k, i) for i in range(ep.n)] if rnd.probe else [],
+            labels=item_labels,
+        )
+
+    def _extras(self, ep: _EpisodeState) -> dict[str, list[float | None]]:
+        """Per-student figures beyond the paper's: what students chose to train on, what they report."""
+        extras: dict[str, list[float | None]] = {}
+        if any(u != s for u, s in zip(ep.used, ep.sent, strict=True)):
+            inside = self.data.pool_in_exam_domain
+            extras["fraction_exam_domain_used"] = [
+                statistics.fmean(inside[j] for j in u) if u else None for u in ep.used
+            ]
+            extras["sentences_used"] = [float(len(u)) for u in ep.used]
+        for key in sorted({key for t in ep.totals for key in t}):
+            extras[key] = [t.get(key) for t in ep.totals]
+        if self.config.population:
+            groups = enumerate(members(self.config.population))
+            extras["population_group"] = [float(k) for k, ids in groups for _ in ids]
+        return extras
 
     def _check_feedback(self, feedback: list[Feedback], k: int) -> None:
         name = self.config.interaction.name

@@ -73,3 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; finished episodes are on disk (resume with --resume RUN_DIR)")
         sys.exit(130)
+    except OSError as exc:  # a file-system error no command anticipated: still one paragraph, not a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        err = Console(stderr=True, soft_wrap=True)
+        err.print(Text("error: ", style="bold red") + Text(f"file-system error: {exc.strerror or exc}{where}"))
+        sys.exit(2)

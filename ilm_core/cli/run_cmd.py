@@ -14,7 +14,7 @@ from ilm_core.config import assemble, check_device, resolve
 from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment, build_environment
 from ilm_core.registry import default_registry
-from ilm_core.rundir import RunDir
+from ilm_core.rundir import RunDir, json_text
 from ilm_core.signals import interruptible
 
 
@@ -105,5 +105,5 @@ def run(
 
         console.print(summary_table(summary, summary.get("exam_domain")))
     if quiet:
-        console.print_json(json.dumps(summary))
+        console.print_json(json_text(summary))  # valid JSON for scripts: NaN written as null
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

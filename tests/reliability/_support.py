@@ -219,20 +219,13 @@ class FaultPlugins:
 
     @hookimpl
     def ilm_students(self) -> Any:
-        yield StudentSpec(
-            name="half-nan",
-            summary="student 0 diverges when told to",
-            factory=HalfNaNStudent,
-            params=TransformerLMParams,
-            capabilities=frozenset({"batched"}),
-        )
-        yield StudentSpec(
-            name="short",
-            summary="scores one exam sentence too few",
-            factory=ShortStudent,
-            params=TransformerLMParams,
-            capabilities=frozenset({"batched"}),
-        )
+        for name, summary, factory in (
+            ("half-nan", "student 0 diverges when told to", HalfNaNStudent),
+            ("short", "scores one exam sentence too few", ShortStudent),
+        ):
+            yield StudentSpec(
+                name=name, summary=summary, factory=factory, params=TransformerLMParams, capabilities={"batched"}
+            )
 
     @hookimpl
     def ilm_environments(self) -> Any:

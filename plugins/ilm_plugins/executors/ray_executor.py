@@ -5,10 +5,9 @@ group of students every round through the same `Workbench` path as every other e
 (batched when the student can), so its students equal `batched`'s. Students that persist
 (a job's `cohort`: from round to round, or through the run) stay in their actor, which always
 trains the same students; their state travels only for a checkpoint (`save_students` /
-`load_students`). Ray places the actors by
-their resources: `num_cpus` each, and `num_gpus` each when the groups go on GPUs (0.5 puts
-two groups on one GPU). Jobs travel as `model_dump()` dicts and only `StudentReport`s come
-back, never weights.
+`load_students`). Ray places the actors by their resources: `num_cpus` each, and `num_gpus`
+each when the groups go on GPUs (0.5 puts two groups on one GPU). Jobs travel as
+`model_dump()` dicts and only `StudentReport`s come back, never weights.
 
 Where Ray runs: a Ray already started in this process is used as it is; else `address`
 (`auto` for the cluster of this machine, `ray://head:10001` for a remote one, or
@@ -19,17 +18,12 @@ that raises, dies (even by SIGKILL, or with its node) or hangs past `timeout` en
 bounded time with a `PluginError` naming the actor, where it ran, its students and its Ray
 task; every actor is then killed. The finished episodes are on disk, and `--resume` starts
 new actors.
-
-Test hook: ``ILM_TEST_WORKER_FAULT`` = ``MODE[:ACTOR][@JOB]`` (MODE raise, exit, kill or hang)
-makes actor ACTOR (default: every actor) fail that way in the JOB-th training job (round)
-this executor runs (default: the first). It is read by the driver and handed to the actor with its job.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -50,20 +44,6 @@ from .local import chunks
 from .multiprocess import _span, train_chunk
 
 POLL_S = 0.25  # longest the driver blocks before it checks the deadline again
-FAULT_ENV = "ILM_TEST_WORKER_FAULT"  # the test hook (module docstring)
-
-
-def inject_fault(mode: str) -> None:
-    """Fail this process on purpose: raise, exit, kill itself or hang (the executors' test hook)."""
-    if mode == "raise":
-        raise RuntimeError(f"{FAULT_ENV}=raise: injected failure")
-    if mode == "exit":
-        os._exit(3)
-    if mode == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if mode == "hang":
-        while True:
-            time.sleep(3600)
 
 
 class StudentGroup:
@@ -82,9 +62,7 @@ class StudentGroup:
         context = ray.get_runtime_context()
         return {"node": context.get_node_id()[:12], "host": socket.gethostname(), "pid": os.getpid()}
 
-    def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool, fault: str | None) -> list:
-        if fault:
-            inject_fault(fault)
+    def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool) -> list:
         reports = train_chunk(self.bench, TrainingJob.model_validate(payload), device, ids, batched)
         return [r.model_dump() for r in reports]
 
@@ -103,18 +81,6 @@ class _Actor:
     handle: Any
     ready: Any  # the ObjectRef of its `where()`, until it answered
     place: str = "not started yet"
-
-
-def test_fault(index: int, job: int) -> str | None:
-    """The mode of the documented test hook for this actor and job, if any (module docstring)."""
-    value = os.environ.get(FAULT_ENV, "")
-    if not value:
-        return None
-    target, _, at = value.partition("@")
-    mode, _, actor = target.partition(":")
-    if (actor and int(actor) != index) or int(at or 1) != job:
-        return None
-    return mode
 
 
 class RayExecutor(Executor):
@@ -224,7 +190,7 @@ class RayExecutor(Executor):
         calls = []
         for actor, ids in zip(self.actors, parts, strict=False):
             name = f"ilm train {_span(ids)} (job {self._job})"
-            args = (job.subset(ids).model_dump(), ids, self.device, batched, test_fault(actor.index, self._job))
+            args = (job.subset(ids).model_dump(), ids, self.device, batched)
             calls.append((actor.handle.train.options(name=name), args, f"training {_span(ids)} (Ray task '{name}')"))
         results = self._ask(calls)
         return [StudentReport.model_validate(r) for index in sorted(results) for r in results[index]]
