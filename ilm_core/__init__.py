@@ -11,6 +11,7 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
+from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
 from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
@@ -34,6 +35,7 @@ from ilm_core.interfaces import (
     ReferenceTeacherContext,
     RoundContext,
     RoundResult,
+    SetupTools,
     Student,
     StudentGroup,
     Teacher,
@@ -61,6 +63,7 @@ from ilm_core.messages import (
 )
 from ilm_core.plots import run_figures
 from ilm_core.population import PopulationGroup, StudentDescriptor
+from ilm_core.progress import Steps
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -87,6 +90,8 @@ from ilm_core.reporting import (
 )
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
 from ilm_core.rundir import RunDir, atomic_write_json
+from ilm_core.threads import ThreadPlan
+from ilm_core.threads import current as thread_plan
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -147,6 +152,9 @@ __all__ = [
     "RunInfo",
     "SentencePreferences",
     "Setting",
+    "SetupCache",
+    "SetupTools",
+    "Steps",
     "Student",
     "StudentDescriptor",
     "StudentDivergedError",
@@ -159,6 +167,7 @@ __all__ = [
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
+    "ThreadPlan",
     "Tracker",
     "TrackerSpec",
     "TrainedStudents",
@@ -168,7 +177,9 @@ __all__ = [
     "atomic_write_json",
     "build_environment",
     "build_roadmap",
+    "code_fingerprint",
     "config_identity",
+    "data_fingerprint",
     "default_registry",
     "find_runs",
     "group_settings",
@@ -183,4 +194,5 @@ __all__ = [
     "resolve",
     "run_figures",
     "seeding",
+    "thread_plan",
 ]
