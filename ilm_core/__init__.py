@@ -11,6 +11,7 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
+from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
 from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
@@ -34,6 +35,7 @@ from ilm_core.interfaces import (
     ReferenceTeacherContext,
     RoundContext,
     RoundResult,
+    SetupTools,
     Student,
     StudentGroup,
     Teacher,
@@ -42,7 +44,7 @@ from ilm_core.interfaces import (
     TrainedStudents,
 )
 from ilm_core.lessons import read_generated
-from ilm_core.loop import RunInfo, build_environment
+from ilm_core.loop import Experiment, RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
@@ -61,6 +63,7 @@ from ilm_core.messages import (
 )
 from ilm_core.plots import run_figures
 from ilm_core.population import PopulationGroup, StudentDescriptor
+from ilm_core.progress import Steps
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -75,9 +78,20 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
-from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
+from ilm_core.reporting import (
+    Run,
+    Setting,
+    find_runs,
+    group_settings,
+    load_run,
+    mean_ci95,
+    mean_std,
+    oracle_baselines,
+)
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
-from ilm_core.rundir import atomic_write_json
+from ilm_core.rundir import RunDir, atomic_write_json
+from ilm_core.threads import ThreadPlan
+from ilm_core.threads import current as thread_plan
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -110,6 +124,7 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "Experiment",
     "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
@@ -132,10 +147,14 @@ __all__ = [
     "RoundContext",
     "RoundResult",
     "Run",
+    "RunDir",
     "RunDirError",
     "RunInfo",
     "SentencePreferences",
     "Setting",
+    "SetupCache",
+    "SetupTools",
+    "Steps",
     "Student",
     "StudentDescriptor",
     "StudentDivergedError",
@@ -148,6 +167,7 @@ __all__ = [
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
+    "ThreadPlan",
     "Tracker",
     "TrackerSpec",
     "TrainedStudents",
@@ -157,13 +177,16 @@ __all__ = [
     "atomic_write_json",
     "build_environment",
     "build_roadmap",
+    "code_fingerprint",
     "config_identity",
+    "data_fingerprint",
     "default_registry",
     "find_runs",
     "group_settings",
     "hookimpl",
     "inspect_teacher",
     "load_run",
+    "mean_ci95",
     "mean_std",
     "oracle_baselines",
     "ordered_seeds",
@@ -171,4 +194,5 @@ __all__ = [
     "resolve",
     "run_figures",
     "seeding",
+    "thread_plan",
 ]
