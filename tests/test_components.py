@@ -82,8 +82,7 @@ def test_value_bandit_learns_from_component_scores(reward, prefers_a):
     teacher = ValueBanditTeacher(ValueBanditParams(reward=reward))
     teacher.setup(
         TeacherContext(
-            vocabulary=list("abcdef"), teacher_corpus=[], pool=pool, pool_in_exam_domain=[True] * 20,
-            budget=5, n_students=6, seed=3, episodes=40,
+            vocabulary=list("abcdef"), teacher_corpus=[], pool=pool, budget=5, n_students=6, seed=3, episodes=40,
         )
     )  # fmt: skip
     rng = random.Random(0)
