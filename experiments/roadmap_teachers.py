@@ -17,22 +17,24 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
+from typing import Any
 
-from ilm_core.reporting import LAST, Run, find_runs, group_settings, mean_std, oracle_baselines
+from ilm_core import LAST_EPISODES as LAST
+from ilm_core import find_runs, group_settings, mean_std, oracle_baselines
 from ilm_plugins.teachers.take_turns import tracking
 
 
-def per_student_last(run: Run, key: str, students: list[int]) -> float:
+def per_student_last(run: Any, key: str, students: list[int]) -> float:
     """Mean over the last 10 episodes and the given students of a per-student column."""
     values = [r["per_student"][key][i] for r in run.records[-LAST:] for i in students]
     return statistics.fmean(v for v in values if v is not None)
 
 
-def total(run: Run, key: str) -> int:
+def total(run: Any, key: str) -> int:
     return int(sum(v or 0 for r in run.records for v in r["per_student"].get(key, [])))
 
 
-def generate_table(runs: list[Run]) -> str:
+def generate_table(runs: list[Any]) -> str:
     oracles = oracle_baselines(runs)
     lines = [
         "| seed | exam-domain fraction | feedback ppl | held-out ppl | oracle held-out ppl | held-out / oracle "
@@ -64,7 +66,7 @@ def generate_table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def population_table(runs: list[Run]) -> str:
+def population_table(runs: list[Any]) -> str:
     lines = [
         "| teacher setting | group | runs | held-out ppl (last 10) | exam-domain fraction (last 10) |",
         "|---|---|---|---|---|",
@@ -79,11 +81,13 @@ def population_table(runs: list[Run]) -> str:
                 fraction.append(per_student_last(run, "fraction_exam_domain", members))
             (hm, hs), (fm, fs) = mean_std(heldout), mean_std(fraction)
             n = len(setting.runs)
-            lines.append(f"| {setting.label} | {group['name']} | {n} | {hm:.2f} ± {hs:.2f} | {fm:.3f} ± {fs:.3f} |")
+            teacher = setting.config["teacher"]
+            label = " ".join([teacher["name"], *(f"{k}={v}" for k, v in teacher["params"].items() if k == "group_by")])
+            lines.append(f"| {label} | {group['name']} | {n} | {hm:.2f} ± {hs:.2f} | {fm:.3f} ± {fs:.3f} |")
     return "\n".join(lines)
 
 
-def turns_table(runs: list[Run]) -> str:
+def turns_table(runs: list[Any]) -> str:
     lines = [
         "| run | turn | teacher | episodes | held-out ppl first | last | settled | episodes to settle |",
         "|---|---|---|---|---|---|---|---|",

@@ -4,13 +4,15 @@ This module is the public API (see "Public API" in docs/writing-plugins.md): plu
 and experiments import from `ilm_core` only, never from its submodules, which may change.
 It holds `hookimpl`, the records (`TeacherSpec`, ...), the messages (`Lesson`, `Feedback`, ...),
 the interfaces (`Teacher`, `Student`, ...), the errors, the registry and configuration entry
-points for scripts, and `seeding` (derived seeds). The core imports no reference plugin.
+points for scripts, `build_roadmap` (the road map the installed plugins make), and `seeding`
+(derived seeds). The core imports no reference plugin.
 """
 
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.config import ExperimentConfig, resolve
+from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
+from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -19,6 +21,7 @@ from ilm_core.errors import (
     PluginError,
     RunDirError,
     StudentDivergedError,
+    TeacherDivergedError,
     UnknownPluginError,
 )
 from ilm_core.hookspecs import hookimpl
@@ -32,6 +35,7 @@ from ilm_core.interfaces import (
     ReferenceTeacherContext,
     RoundContext,
     RoundResult,
+    SetupTools,
     Student,
     StudentGroup,
     Teacher,
@@ -39,7 +43,8 @@ from ilm_core.interfaces import (
     Tracker,
     TrainedStudents,
 )
-from ilm_core.loop import build_environment
+from ilm_core.lessons import read_generated
+from ilm_core.loop import Experiment, RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
@@ -56,6 +61,9 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.plots import run_figures
+from ilm_core.population import PopulationGroup, StudentDescriptor
+from ilm_core.progress import Steps
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -70,6 +78,20 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
+from ilm_core.reporting import (
+    Run,
+    Setting,
+    find_runs,
+    group_settings,
+    load_run,
+    mean_ci95,
+    mean_std,
+    oracle_baselines,
+)
+from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
+from ilm_core.rundir import RunDir, atomic_write_json
+from ilm_core.threads import ThreadPlan
+from ilm_core.threads import current as thread_plan
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -88,6 +110,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "LAST_EPISODES",
+    "CellStatus",
     "ComponentRef",
     "ComponentScore",
     "ConfigError",
@@ -101,6 +124,7 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "Experiment",
     "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
@@ -114,35 +138,61 @@ __all__ = [
     "NoParams",
     "PluginError",
     "PluginSpec",
+    "PopulationGroup",
     "ReferenceTeacherContext",
     "Registry",
+    "Roadmap",
     "RoadmapCell",
     "Round",
     "RoundContext",
     "RoundResult",
+    "Run",
+    "RunDir",
     "RunDirError",
+    "RunInfo",
     "SentencePreferences",
+    "Setting",
+    "SetupCache",
+    "SetupTools",
+    "Steps",
     "Student",
+    "StudentDescriptor",
     "StudentDivergedError",
     "StudentGroup",
     "StudentReport",
     "StudentSpec",
     "Teacher",
     "TeacherContext",
+    "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
+    "ThreadPlan",
     "Tracker",
     "TrackerSpec",
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
     "Workbench",
+    "atomic_write_json",
     "build_environment",
+    "build_roadmap",
+    "code_fingerprint",
+    "config_identity",
+    "data_fingerprint",
     "default_registry",
+    "find_runs",
+    "group_settings",
     "hookimpl",
     "inspect_teacher",
+    "load_run",
+    "mean_ci95",
+    "mean_std",
+    "oracle_baselines",
     "ordered_seeds",
+    "read_generated",
     "resolve",
+    "run_figures",
     "seeding",
+    "thread_plan",
 ]

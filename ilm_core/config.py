@@ -19,10 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from ilm_core.errors import ConfigError
 from ilm_core.messages import ComponentRef
 from ilm_core.population import PopulationGroup, check_population
+from ilm_core.records import COMPONENT_KINDS
 from ilm_core.registry import Registry, describe_validation_error
 from ilm_core.trackers import choose_trackers, parse_trackers
 
-COMPONENTS = ("environment", "teacher", "student", "interaction", "exam", "executor")
+#: the kinds a run chooses exactly one of, each a field of ExperimentConfig
+COMPONENTS = tuple(kind.name for kind in COMPONENT_KINDS if kind.one_per_run)
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
 #: fields that only watch a run: they may change when it resumes and are not part of its identity
 OBSERVING = ("trackers",)
@@ -101,7 +103,7 @@ class ExperimentConfig(BaseModel):
 _LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
 
 
-def identity(config: dict[str, Any]) -> dict[str, Any]:
+def config_identity(config: dict[str, Any]) -> dict[str, Any]:
     """A config as a dict without the fields that only watch the run (what makes two runs the same)."""
     return {k: v for k, v in config.items() if k not in OBSERVING}
 
@@ -216,7 +218,9 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         choice: ComponentChoice = getattr(config, kind)
         spec = registry.get(kind, choice.name)
         params = registry.validate_params(kind, spec.name, choice.params)
-        updates[kind] = ComponentChoice(name=spec.name, params=params.model_dump(mode="json"))
+        dumped = params.model_dump(mode="json")
+        check_finite(dumped, f"{kind}.params")
+        updates[kind] = ComponentChoice(name=spec.name, params=dumped)
     trackers = {}
     for name, params in config.trackers.items():
         spec = registry.get("tracker", name)
@@ -234,6 +238,71 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     return config
 
 
+def check_finite(params: Any, where: str) -> None:
+    """Refuse NaN and infinite numbers in params: a learning rate of inf validates as a float but
+    turns every statistic of the run into NaN from its first episode."""
+    if isinstance(params, float) and not math.isfinite(params):
+        raise ConfigError(
+            f"'{where}' = {params} is invalid: params must be finite numbers (not inf or nan); give a finite value"
+        )
+    if isinstance(params, dict):
+        for key, value in params.items():
+            check_finite(value, f"{where}.{key}")
+    elif isinstance(params, list | tuple):
+        for i, value in enumerate(params):
+            check_finite(value, f"{where}[{i}]")
+
+
+def check_device(device: str) -> None:
+    """Refuse a device this machine does not have, before any work (not after the set-up)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(
+            f"'config.device' = {device!r} is invalid: not a torch device; use cpu, cuda, cuda:1, mps, ..."
+        ) from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = "a CPU-only build of torch" if torch.version.cuda is None else "no visible GPU"
+            raise ConfigError(
+                f"'config.device' = {device!r} is invalid: this machine has no usable CUDA device ({build}). "
+                "Use --device cpu, or install a CUDA build of torch on a machine with a GPU."
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(
+                f"'config.device' = {device!r} is invalid: there are {count} CUDA device(s), cuda:0 to "
+                f"cuda:{count - 1}."
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"'config.device' = {device!r} is invalid: MPS is not available here; use --device cpu.")
+
+
+def check_sweep(spec: Any, seeds: str | None) -> None:
+    """An empty `--seeds` or an empty `[sweep] grid` is a mistake, not a request for the defaults."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"[sweep] = {spec!r} is invalid: it must be a table with `grid` and `seeds`")
+    if seeds is not None and not seeds.replace(",", " ").strip():
+        raise ConfigError(
+            f"--seeds {seeds!r} names no seed; give comma-separated integers (e.g. --seeds 6639,7519), or omit "
+            "--seeds for the config's seeds (else the paper's five)"
+        )
+    if "seeds" in spec and not spec["seeds"]:
+        raise ConfigError("[sweep] seeds = [] names no seed; list at least one, or remove the line for the defaults")
+    if "grid" in spec:
+        grid = spec["grid"]
+        if not isinstance(grid, dict) or not grid:
+            raise ConfigError(
+                f"[sweep.grid] = {grid!r} is empty; give each swept param its values (e.g. students = [2, 4, 8]), "
+                "or remove the section to run only the base config"
+            )
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"[sweep.grid] {key} = {values!r} is invalid: give a non-empty list of values")
+
+
 def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[PopulationGroup]:
     """Each group's student validated like a component; the counts and prior knowledge checked."""
     groups = config.population or []
@@ -245,6 +314,7 @@ def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[Po
         ref = group.student or ComponentRef(**config.student.model_dump())
         spec = registry.get("student", ref.name)
         params = registry.validate_params("student", spec.name, ref.params)
+        check_finite(params.model_dump(mode="json"), f"population[{k}].student.params")
         needs = f"prior = '{group.prior}'" if group.prior != "none" else None
         needs = needs or ("student_lifetime = 'run'" if config.student_lifetime == "run" else None)
         if needs and "persistent" not in spec.capabilities:

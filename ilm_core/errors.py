@@ -43,3 +43,7 @@ class StudentDivergedError(IlmError):
 
 class RunDirError(IlmError):
     """The run directory is locked, not a run, or its files are damaged."""
+
+
+class TeacherDivergedError(IlmError):
+    """A teacher reported NaN or infinite statistics and the run's policy is to stop."""

@@ -64,6 +64,8 @@ class LessonRules:
         for i, lesson in enumerate(lessons):  # type: ignore[arg-type]
             if not isinstance(lesson, Lesson):
                 fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
+            if lesson.student != i:
+                fail(f"lesson {i} is addressed to student {lesson.student}; lesson i must go to student i")
             idx, generated = lesson.indices, lesson.sentences
             total = len(idx) + len(generated)
             if not 1 <= total <= size:

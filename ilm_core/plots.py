@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ilm_core.reporting import Run, Setting
+from ilm_core.reporting import Run, Setting, group_settings, load_run
 
 
 def _plt():
@@ -28,19 +28,56 @@ def _band(ax, means: list[float], stds: list[float], label: str) -> None:
     )
 
 
-def _save(plt, fig, axes, path: Path, legend_size: int = 8) -> Path:
-    """Legend and grid on every panel, then write the PNG and free the figure."""
+def _plain_log_ticks(ax) -> None:
+    """Plain numbers on a log axis ("17", not "1.7 × 10¹"): perplexities are read, not exponents."""
+    from matplotlib.ticker import FuncFormatter, LogFormatter
+
+    class Plain(LogFormatter):
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return f"{x:g}"
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(Plain(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
+def _finish(fig, axes, legend_size: int = 8) -> None:
+    """Grid on every panel and its legend below it, where it covers no curve and no reference line."""
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
-        ax.legend(fontsize=legend_size)
+        if ax.get_xlabel() == "episode":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # episode 1, 2, ...: not 1.2
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
         ax.grid(alpha=0.3)
+        if ax.get_yscale() == "log":
+            _plain_log_ticks(ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+
+
+def _save(plt, fig, path: Path) -> Path:
+    """Write the PNG (legends below the panels included) and free the figure."""
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
+def spread_title(settings: list[Setting]) -> str:
+    """What the bands are: a spread over seeds only when a setting has more than one run."""
+    if any(len(s.runs) > 1 for s in settings):
+        return "mean ± std over seeds (a setting with one run has no band)"
+    seeds = sorted({r.seed for s in settings for r in s.runs})
+    return f"one run per setting (seed {', '.join(map(str, seeds))}), no spread over seeds"
+
+
 def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
     """Panels (a) student exam perplexity per episode, (b) fraction of exam-domain data per episode."""
+    plt = _plt()
+    return _save(plt, draw_figure2(settings, domain), path)
+
+
+def draw_figure2(settings: list[Setting], domain: str):
+    """The Figure 2 panels as a matplotlib figure (what `figure2` writes)."""
     plt = _plt()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for s in settings:
@@ -53,8 +90,9 @@ def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
         title=f"(b) fraction from {domain}",
         ylim=(-0.02, 1.02),
     )
-    fig.suptitle("mean ± std over seeds")
-    return _save(plt, fig, (a, b), path)
+    fig.suptitle(spread_title(settings))
+    _finish(fig, (a, b))
+    return fig
 
 
 def overlaps(settings: list[Setting], path: Path) -> Path:
@@ -65,7 +103,9 @@ def overlaps(settings: list[Setting], path: Path) -> Path:
         for s in settings:
             _band(ax, *s.curve(f"overlap.{n}"), s.label)
         ax.set(xlabel="episode", ylabel=f"{n} overlap", title=f"{n} overlap between taught data and exam")
-    return _save(plt, fig, axes, path)
+    fig.suptitle(spread_title(settings))
+    _finish(fig, axes)
+    return _save(plt, fig, path)
 
 
 def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Path) -> Path:
@@ -83,7 +123,8 @@ def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Pa
         if values:  # labels are unique per setting, so one line each
             ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
     ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
-    return _save(plt, fig, (ax,), path, legend_size=7)
+    _finish(fig, (ax,), legend_size=7)
+    return _save(plt, fig, path)
 
 
 def components(settings: list[Setting], path: Path) -> Path | None:
@@ -117,5 +158,17 @@ def components(settings: list[Setting], path: Path) -> Path | None:
                     _band(ax, *s.curve(("components", f"{panel}/{part}")), f"{s.label}: {part}")
         title = "evaluations (never sent to a teacher)" if panel == "evaluations" else f"components of the {panel} exam"
         ax.set(xlabel="episode", ylabel="score (accuracy, or perplexity)", title=title)
-    fig.suptitle("mean ± std over seeds")
-    return _save(plt, fig, list(axes[0]), path, legend_size=7)
+    fig.suptitle(spread_title(settings))
+    _finish(fig, list(axes[0]), legend_size=7)
+    return _save(plt, fig, path)
+
+
+def run_figures(run_dir: Path, out: Path, domain: str) -> list[Path]:
+    """One run's figures, as `ilm report RUN_DIR` draws them, written into `out` (for trackers)."""
+    settings = group_settings([load_run(run_dir)])
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        figure2(settings, out / "figure2.png", domain),
+        overlaps(settings, out / "overlaps.png"),
+        exams(settings, {}, out / "exams.png"),
+    ]

@@ -1,4 +1,4 @@
-"""Small typed records that describe a plugin to the registry (one per component kind).
+"""Small typed records that describe a plugin to the registry, and the table of component kinds.
 
 A record is cheap to build: `factory` may be a lazy "module:attr" string, so listing plugins
 never imports torch, fairseq or any other heavy dependency of a plugin.
@@ -10,12 +10,10 @@ import importlib
 import importlib.util
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-Kind = Literal["environment", "teacher", "student", "interaction", "exam", "executor", "tracker"]
-KINDS: tuple[str, ...] = ("environment", "teacher", "student", "interaction", "exam", "executor", "tracker")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -78,12 +76,6 @@ class PluginSpec(BaseModel):
         return obj
 
 
-class EnvironmentSpec(PluginSpec):
-    """An environment: builds a vocabulary, teacher corpus, pool and exams. See `ilm_environments`."""
-
-    kind: ClassVar[str] = "environment"
-
-
 #: the capability of a reference teacher that reads the pool's exam-domain labels
 PRIVILEGED = "privileged"
 #: where a reference teacher is expected to rank on the exam, best first: what `ilm baselines` checks
@@ -125,43 +117,108 @@ class TeacherSpec(PluginSpec):
         return PRIVILEGED in self.capabilities
 
 
-class StudentSpec(PluginSpec):
-    """A student: trains on lessons and can be scored. See `ilm_students`.
+@dataclass(frozen=True)
+class ComponentKind:
+    """One kind of component, declared once: its hook, its record and its interface derive from here.
 
-    Capability "batched": the student can train a group of students as one model.
+    Args:
+        name: what configs, flags and the registry call the kind ("teacher").
+        interface: the class in `ilm_core.interfaces` that every built component is an instance of.
+        role: what a component of this kind does, in a few words (the record's docstring).
+        registers: what the hook registers (the first line of the hook's docstring).
+        notes: anything else a plugin author must know about the hook.
+        one_per_run: a run chooses exactly one (a field of `ExperimentConfig`), or any number.
+        record_class: the record class, for a kind whose records carry fields of their own;
+            the others get a plain `PluginSpec` subclass.
     """
 
-    kind: ClassVar[str] = "student"
+    name: str
+    interface: str
+    role: str
+    registers: str
+    notes: str = ""
+    one_per_run: bool = True
+    record_class: type[PluginSpec] | None = None
+
+    @property
+    def hook(self) -> str:
+        """The hook a plugin implements to register components of this kind ("ilm_teachers")."""
+        return f"ilm_{self.name}s"
+
+    @property
+    def record(self) -> str:
+        """The name of the record class the hook yields ("TeacherSpec")."""
+        return f"{self.interface}Spec"
 
 
-class InteractionSpec(PluginSpec):
-    """An interaction: runs one episode between teacher and students. See `ilm_interactions`."""
+#: Every component kind. Adding a kind is one row here (and its interface in `ilm_core.interfaces`).
+COMPONENT_KINDS: tuple[ComponentKind, ...] = (
+    ComponentKind(
+        "environment",
+        "Environment",
+        "builds a vocabulary, teacher corpus, pool and exams",
+        "environments (languages and their exams)",
+    ),
+    ComponentKind(
+        "teacher", "Teacher", "chooses lessons and learns from feedback", "teachers", record_class=TeacherSpec
+    ),
+    ComponentKind(
+        "student",
+        "Student",
+        "trains on lessons and can be scored",
+        "students",
+        "Called again in each worker process of a multiprocess executor. Add the capability "
+        '"batched" when one `train` call can train many students as one model.',
+    ),
+    ComponentKind(
+        "interaction",
+        "Interaction",
+        "plans the rounds of an episode between teacher and students",
+        "interactions (how lessons go out and feedback comes back)",
+    ),
+    ComponentKind(
+        "exam",
+        "Exam",
+        "chooses feedback items and scores students",
+        "exams",
+        "Called again in worker processes.",
+    ),
+    ComponentKind(
+        "executor",
+        "Executor",
+        "trains the N students of an episode somewhere",
+        "executors (where and how the N students of an episode are trained)",
+    ),
+    ComponentKind(
+        "tracker",
+        "Tracker",
+        "sends a run's config, scalars and figures to an outside tool",
+        "trackers (outside tools that follow a run: TensorBoard, MLflow, ...)",
+        "A tracker follows only the runs that name it (`--tracker NAME` or `trackers` in the config); "
+        "a tracker that raises is reported once and switched off, and the run goes on.",
+        one_per_run=False,
+    ),
+)
+KIND_OF: dict[str, ComponentKind] = {kind.name: kind for kind in COMPONENT_KINDS}
+KINDS: tuple[str, ...] = tuple(KIND_OF)
 
-    kind: ClassVar[str] = "interaction"
+
+def _record_class(kind: ComponentKind) -> type[PluginSpec]:
+    if kind.record_class is not None:
+        return kind.record_class
+    doc = f"A{'n' if kind.name[0] in 'aeiou' else ''} {kind.name}: {kind.role}. See `{kind.hook}`."
+    namespace = {"__doc__": doc, "__module__": __name__, "__qualname__": kind.record, "kind": kind.name}
+    return type(kind.record, (PluginSpec,), namespace)
 
 
-class ExamSpec(PluginSpec):
-    """An exam: chooses feedback items and scores students. See `ilm_exams`."""
-
-    kind: ClassVar[str] = "exam"
-
-
-class ExecutorSpec(PluginSpec):
-    """An executor: trains the N students of an episode somewhere. See `ilm_executors`."""
-
-    kind: ClassVar[str] = "executor"
-
-
-class TrackerSpec(PluginSpec):
-    """A tracker: sends a run's config, scalars and figures to an outside tool. See `ilm_trackers`."""
-
-    kind: ClassVar[str] = "tracker"
-
-
-SPEC_TYPES: dict[str, type[PluginSpec]] = {
-    cls.kind: cls
-    for cls in (EnvironmentSpec, TeacherSpec, StudentSpec, InteractionSpec, ExamSpec, ExecutorSpec, TrackerSpec)
-}
+#: the record class of each kind, by kind name
+SPEC_TYPES: dict[str, type[PluginSpec]] = {kind.name: _record_class(kind) for kind in COMPONENT_KINDS}
+EnvironmentSpec = SPEC_TYPES["environment"]
+StudentSpec = SPEC_TYPES["student"]
+InteractionSpec = SPEC_TYPES["interaction"]
+ExamSpec = SPEC_TYPES["exam"]
+ExecutorSpec = SPEC_TYPES["executor"]
+TrackerSpec = SPEC_TYPES["tracker"]
 
 
 class RoadmapCell(BaseModel):

@@ -20,20 +20,11 @@ from typing import Any
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from ilm_core import hookspecs
+from ilm_core import hookspecs, interfaces
 from ilm_core.errors import ConfigError, PluginError, UnknownPluginError
-from ilm_core.records import KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
+from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
 
 ENTRY_POINT_GROUP = "ilm"
-HOOK_OF_KIND = {
-    "environment": "ilm_environments",
-    "teacher": "ilm_teachers",
-    "student": "ilm_students",
-    "interaction": "ilm_interactions",
-    "exam": "ilm_exams",
-    "executor": "ilm_executors",
-    "tracker": "ilm_trackers",
-}
 #: the distributions that ship the reference plugins (kept when external plugins are blocked)
 BUILTIN_DISTRIBUTIONS = frozenset({"ilm"})
 
@@ -104,7 +95,7 @@ class Registry:
         if kind in self._cache:
             return self._cache[kind]
         found: dict[str, list[PluginSpec]] = {}
-        for spec in self._collect(HOOK_OF_KIND[kind], SPEC_TYPES[kind]):
+        for spec in self._collect(KIND_OF[kind].hook, SPEC_TYPES[kind]):
             found.setdefault(spec.name, []).append(spec)
         dupes = {n: s for n, s in found.items() if len(s) > 1}
         if dupes:
@@ -132,8 +123,22 @@ class Registry:
         close = difflib.get_close_matches(key, list(specs), n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         choices = ", ".join(specs) or "(none installed)"
+        suspects = [b for b in self.broken if _may_provide(b, key)]
+        if suspects:
+            b = suspects[0]
+            raise PluginError(
+                f"{kind} {name!r} is not available: the plugin {b.name!r} (from {b.distribution}) is installed but "
+                f"broken, so the {kind}s it provides could not be loaded: {b.reason}. Fix or reinstall it "
+                f"(`ilm plugins` shows every broken plugin and why), or choose an installed {kind}: {choices}.",
+                plugin=b.name,
+                stage="load",
+            )
+        others = ""
+        if self.broken:
+            listed = ", ".join(f"{b.name!r} (from {b.distribution})" for b in self.broken)
+            others = f" Broken plugins that could not be loaded, and may provide it: {listed}."
         raise UnknownPluginError(
-            f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}. "
+            f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}.{others} "
             "Run `ilm plugins` to see every plugin and where it comes from."
         )
 
@@ -157,7 +162,7 @@ class Registry:
         validated = self.validate_params(kind, name, params or {})
         try:
             factory = spec.load_factory()
-            return factory(validated)
+            component = factory(validated)
         except Exception as exc:
             raise PluginError(
                 f"{kind} plugin '{spec.name}' (from {spec.distribution}) failed while being built: "
@@ -165,6 +170,16 @@ class Registry:
                 plugin=spec.name,
                 stage="build",
             ) from exc
+        interface = getattr(interfaces, KIND_OF[kind].interface)
+        if not isinstance(component, interface):
+            raise PluginError(
+                f"{kind} plugin '{spec.name}' (from {spec.distribution}) built a {type(component).__name__}, "
+                f"which is not an ilm_core.{interface.__name__}: its factory must return an instance of a "
+                f"subclass of ilm_core.{interface.__name__}",
+                plugin=spec.name,
+                stage="build",
+            )
+        return component
 
     def roadmap_cells(self) -> list[RoadmapCell]:
         """Cells that plugins add to the road map through `ilm_roadmap_cells`."""
@@ -194,6 +209,12 @@ class Registry:
                 elif isinstance(record, RoadmapCell) and record.contributed_by is None:
                     record = record.model_copy(update={"contributed_by": f"{plugin_name} ({dist})"})
                 yield record
+
+
+def _may_provide(broken: BrokenPlugin, name: str) -> bool:
+    """Whether a broken plugin is likely the one that provides `name` (its entry point or package is named so)."""
+    names = {broken.name.lower(), (broken.distribution or "").lower()}
+    return bool(names & {name, f"ilm-{name}", f"ilm_{name.replace('-', '_')}", name.replace("-", "_")})
 
 
 def _new_manager() -> pluggy.PluginManager:

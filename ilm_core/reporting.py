@@ -71,7 +71,26 @@ def load_run(path: Path) -> Run:
     records = rd.read_metrics()
     if not records:
         raise RunDirError(f"{path} has no finished episode yet (metrics.jsonl is empty)")
-    return Run(path=Path(path), config=rd.read_config(), records=records)
+    return Run(path=Path(path), config=_checked_config(rd), records=records)
+
+
+#: what reading a run back needs from its config.json (every run written by ilm has them)
+NEEDED = ("seed", "environment", "teacher", "student", "exam")
+
+
+def _checked_config(rd: RunDir) -> dict[str, Any]:
+    config = rd.read_config()
+    missing = [key for key in NEEDED if key not in config]
+    bad = [k for k in NEEDED[1:] if k in config and not (isinstance(config[k], dict) and "name" in config[k])]
+    if missing or bad or not isinstance(config.get("seed"), int):
+        what = f"lacks {', '.join(repr(k) for k in missing)}" if missing else "is damaged"
+        detail = f" ({', '.join(repr(k) for k in bad)} must be a table with a name)" if bad else ""
+        raise RunDirError(
+            f"{rd.path / 'config.json'} {what}{detail}: a run's config.json holds the whole resolved config "
+            f"({', '.join(NEEDED)}, ...), so this one was edited by hand or by another tool. Restore it, or "
+            "leave this run out of the report."
+        )
+    return config
 
 
 def find_runs(paths: list[Path]) -> list[Run]:
@@ -229,6 +248,30 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.pstdev(values)
 
 
+# -- multi-seed intervals: the mean over seeds with a 95% interval (docs/reproduction.md) --------
+#: two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96)
+T95 = (
+    *(12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131),
+    *(2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042),
+)
+
+
+def mean_ci95(values: list[float | None]) -> tuple[float, float]:
+    """Mean over seeds and the half-width of its 95% t-interval: seeds are the unit of replication,
+    so a figure over seeds is reported as mean ± this half-width (nan with fewer than two seeds)."""
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return math.nan, math.nan
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan
+    t = T95[len(values) - 2] if len(values) - 1 <= len(T95) else 1.96
+    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+
+
+# -- end of multi-seed intervals ------------------------------------------------------------------
+
+
 def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -> list[dict[str, Any]]:
     """One row per setting: last-10 figures, mean ± std over seeds, and the taught-to-the-test flag."""
     rows = []
@@ -251,6 +294,7 @@ def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -
         row.update(s.runs[0].role)
         for key in ("fraction", "feedback", "heldout", "oracle_heldout"):
             row[key] = mean_std([p[key] for p in per_seed])
+        row["ci95"] = {key: mean_ci95([p[key] for p in per_seed]) for key in ("fraction", "feedback", "heldout")}
         row["taught_to_the_test"] = [p["seed"] for p in per_seed if p["taught_to_the_test"]]
         row["per_seed"] = per_seed
         rows.append(row)

@@ -82,7 +82,8 @@ def test_value_bandit_learns_from_component_scores(reward, prefers_a):
     teacher = ValueBanditTeacher(ValueBanditParams(reward=reward))
     teacher.setup(
         TeacherContext(
-            vocabulary=list("abcdef"), teacher_corpus=[], pool=pool, budget=5, n_students=6, seed=3, episodes=40,
+            vocabulary=list("abcdef"), teacher_corpus=[], pool=pool,
+            budget=5, n_students=6, seed=3, episodes=40,
         )
     )  # fmt: skip
     rng = random.Random(0)
@@ -92,6 +93,7 @@ def test_value_bandit_learns_from_component_scores(reward, prefers_a):
     assert (best <= kind_a) if prefers_a else not (best & kind_a)
 
 
+@pytest.mark.slow
 def test_feedback_carries_components_and_the_report_plots_them(cli, tmp_path):
     out = tmp_path / "run"
     code, _, err = cli(

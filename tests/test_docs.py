@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+import types
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,38 @@ def test_doc_covers_testing_packaging_and_switches():
     text = DOC.read_text(encoding="utf-8")
     for needle in ("registry.register(", "[project.entry-points.ilm]", "ILM_NO_PLUGINS=1", "ilm_roadmap_cells"):
         assert needle in text
+
+
+ROOT = DOC.parents[1]
+USER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: repository paths a doc may name in backticks or links: these must exist
+REPO_PATH = re.compile(r"(?:configs|experiments|docs|benchmarks|plugins|tests)/[\w./-]*\.(?:toml|py|sh|md|png)")
+
+
+@pytest.mark.parametrize("doc", USER_DOCS, ids=lambda p: p.name)
+def test_docs_name_only_files_of_the_repository(doc: Path):
+    text = doc.read_text(encoding="utf-8")
+    assert "DESIGN.md" not in text and "/work/" not in text, f"{doc.name} cites a file outside the repository"
+    for path in REPO_PATH.findall(text):
+        here = (doc.parent / path) if (doc.parent / path).exists() else ROOT / path
+        assert here.exists(), f"{doc.name} names {path}, which is not in the repository"
+    for link in re.findall(r"\]\(([^)#]+\.md)(?:#[^)]*)?\)", text):
+        assert (doc.parent / link).exists(), f"{doc.name} links to {link}, which is not in the repository"
+
+
+def test_the_report_and_the_readme_stay_short():
+    assert len((ROOT / "docs" / "reproduction.md").read_text(encoding="utf-8").splitlines()) <= 250
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 100
+
+
+def test_readme_plugin_example_registers_and_teaches():
+    """The README's plugin example is code that runs: its teacher sends the first `budget` sentences."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = text.split("## A plugin", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    module = types.ModuleType("readme_first_k")
+    exec(compile(code, "README.md", "exec"), module.__dict__)
+    spec = next(module.ilm_teachers())
+    teacher = spec.factory(spec.params(offset=3))
+    teacher.context = types.SimpleNamespace(budget=4)
+    lessons = teacher.select(2, episode=0)
+    assert [lesson.indices for lesson in lessons] == [[3, 4, 5, 6]] * 2

@@ -119,3 +119,12 @@ def test_a_resolved_vocabulary_size_validates_again():
     """Resolved configs hold every field (the default lists too): validating one again must pass."""
     for model in (DomainsParams(vocabulary_size=100, exam_vocabulary_share=0.3), StructuresParams(vocabulary_size=50)):
         assert type(model).model_validate(model.model_dump()) == model
+
+
+def test_overlapping_domains_share_the_last_tokens_of_v1():
+    data = DomainsEnvironment(DomainsParams(shared_tokens=8)).build(6639)
+    v2_tokens = {t for s, in_v1 in zip(data.pool, data.pool_in_exam_domain, strict=True) if not in_v1 for t in s}
+    assert v2_tokens <= set(range(2, 12)) and v2_tokens & set(range(2, 10)) and v2_tokens & {10, 11}
+    assert {t for s in data.exam for t in s} <= set(range(10))
+    with pytest.raises(ValueError, match="shared_tokens"):
+        DomainsParams(shared_tokens=10)

@@ -18,13 +18,14 @@ from ilm_core import (
     ExecutorContext,
     NoParams,
     PluginError,
+    Student,
     StudentSpec,
     TrainingJob,
     hookimpl,
 )
 from ilm_core.registry import Registry
 from ilm_plugins.executors import MultiprocessParams
-from ilm_plugins.executors.multiprocess import FAULT_ENV, chunks
+from ilm_plugins.executors.multiprocess import chunks
 
 TINY_STUDENT = {"dim": 16, "ffn": 32, "heads": 2, "updates": 20, "dropout": 0.0}
 V = 12
@@ -142,12 +143,12 @@ class _OneAtATimePlugin:
 
         inner = TransformerLMStudent(TransformerLMParams(**TINY_STUDENT))
 
-        class Student:
+        class OneAtATime(Student):
             def train(self, lessons, seeds, vocab_size, device):
                 _OneAtATimePlugin.groups.append(len(lessons))
                 return inner.train(lessons, seeds, vocab_size, device)
 
-        return Student()
+        return OneAtATime()
 
     @hookimpl
     def ilm_students(self) -> Iterator[StudentSpec]:
@@ -263,11 +264,11 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
     class Failing:
         @staticmethod
         def factory(params: NoParams):
-            class Student:
+            class Raising(Student):
                 def train(self, lessons, seeds, vocab_size, device):
                     raise RuntimeError("boom in a lane")
 
-            return Student()
+            return Raising()
 
         @hookimpl
         def ilm_students(self) -> Iterator[StudentSpec]:
@@ -291,20 +292,39 @@ def test_a_student_failing_in_a_lane_is_named(registry: Registry) -> None:
 # -- faults --------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def worker_faults(registry: Registry, tmp_path, monkeypatch) -> Registry:
+    """`registry` with the test plugin `worker_faults` installed, for this process and its workers.
+
+    Workers load their plugins from entry points and start with this process's `sys.path`, so a
+    distribution folder on the path makes the plugin's `faulty-lm` student theirs too.
+    """
+    import worker_faults as plugin
+
+    info = tmp_path / "ilm_test_worker_faults-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ilm-test-worker-faults\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ilm]\nworker-faults = {plugin.__name__}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry.register(plugin, name="worker-faults")
+    return registry
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("fault", "params", "expected"),
+    ("mode", "student", "params", "expected"),
     [
-        ("raise:1", {}, ["worker 1 (cpu", "raised while training students 3-4", "injected failure"]),
-        ("kill", {"devices": ["cpu"]}, ["worker 0 (cpu", "died", "SIGKILL"]),
-        ("exit:0", {}, ["worker 0 (cpu", "died", "exit code 3"]),
-        ("hang:0", {"timeout": 1.5}, ["worker 0 (cpu", "did not finish", "timeout of 1.5 s"]),
+        ("raise", 3, {}, ["worker 1 (cpu", "raised while training students 3-4", "injected failure"]),
+        ("kill", 0, {"devices": ["cpu"]}, ["worker 0 (cpu", "died", "SIGKILL"]),
+        ("exit", 0, {}, ["worker 0 (cpu", "died", "exit code 3"]),
+        ("hang", 0, {"timeout": 1.5}, ["worker 0 (cpu", "did not finish", "timeout of 1.5 s"]),
     ],
 )
-def test_worker_faults_end_the_run_in_bounded_time(registry: Registry, monkeypatch, fault, params, expected) -> None:
-    monkeypatch.setenv(FAULT_ENV, fault)
+def test_worker_faults_end_the_run_in_bounded_time(worker_faults: Registry, mode, student, params, expected) -> None:
     job = make_job(n=5, updates=2)
-    executor = build(registry, "multiprocess", {"devices": "cpu,cpu", **params}, job)
+    faulty = {**job.student.params, "mode": mode, "fail_seed": job.seeds[student]}
+    job = job.model_copy(update={"student": ComponentRef(name="faulty-lm", params=faulty)})
+    executor = build(worker_faults, "multiprocess", {"devices": "cpu,cpu", **params}, job)
     try:
         start = time.monotonic()
         with pytest.raises(PluginError) as info:

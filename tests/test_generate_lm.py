@@ -3,6 +3,7 @@ feedback rewards, its KL penalty holds it near its pretrained LM, and it resumes
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ilm_core import Feedback, TeacherContext
@@ -46,6 +47,7 @@ def test_samples_are_lessons_within_the_environment_bounds():
     assert all(1 <= len(s) <= 3 for s in short)
 
 
+@pytest.mark.slow
 def test_learns_to_write_the_rewarded_domain_and_the_kl_holds_it_back():
     shares = {}
     for kl in (0.0, 5.0):

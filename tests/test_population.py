@@ -117,3 +117,14 @@ def test_resume_of_a_mixed_population_with_kept_students_is_exact(registry, tmp_
     Experiment(resolve(raw, registry), registry, RunDir(cut)).run(resume=True)
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in records(full)]
     assert [{k: v for k, v in r.items() if k != "seconds"} for r in records(cut)] == strip
+
+
+def test_a_reference_teaches_each_kind_its_own_lessons(registry, tmp_path):
+    teachers = {"native": {"name": "oracle"}, "lstm-v2": {"name": "worst-case"}}
+    raw = {**SMALL, "teacher": {"name": "by-group", "params": {"teachers": teachers}}}
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "r")).run()
+    for record in records(tmp_path / "r"):
+        assert record["per_student"]["fraction_exam_domain"] == [1.0, 1.0, 0.0, 0.0]
+    bad = {**raw, "teacher": {"name": "by-group", "params": {"teachers": {"native": {"name": "oracle"}}}}}
+    with pytest.raises(ConfigError, match=r"groups \['lstm-v2'\] without a teacher"):
+        Experiment(resolve(bad, registry), registry, RunDir(tmp_path / "bad")).run()

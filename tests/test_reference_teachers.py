@@ -99,6 +99,7 @@ def test_baselines_find_references_by_role_not_name(registry):
         reference_teachers(registry)
 
 
+@pytest.mark.slow
 def test_report_marks_privileged_references(cli, tmp_path):
     for teacher in ("oracle", "random"):
         out = str(tmp_path / "runs" / teacher)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from conftest import TINY, TINY_ANY_TEACHER
 
 from ilm_core.config import ExperimentConfig
-from ilm_core.reporting import find_runs, group_settings, oracle_baselines, summary_rows
+from ilm_core.reporting import find_runs, group_settings, mean_ci95, oracle_baselines, summary_rows
 from ilm_core.rundir import RunDir
 
 
@@ -70,3 +71,20 @@ def test_report_makes_figures_and_a_table_from_two_tiny_runs(cli, tmp_path):
 def test_report_of_a_folder_without_runs_is_a_clear_error(cli, tmp_path):
     code, _, err = cli("report", str(tmp_path))
     assert code == 2 and "holds none" in err
+
+
+def test_mean_ci95_is_the_t_interval_over_seeds():
+    mean, half = mean_ci95([1.0, 2.0, 3.0])
+    assert mean == 2.0 and math.isclose(half, 4.303 / math.sqrt(3), rel_tol=1e-6)  # sample std 1, 2 d.o.f.
+    wide, narrow = mean_ci95([0.0, 1.0])[1], mean_ci95([0.0, 1.0] * 10)[1]
+    assert narrow < wide  # more seeds, a narrower interval
+    assert math.isnan(mean_ci95([5.0])[1]) and math.isnan(mean_ci95([None, math.nan])[0])
+
+
+def test_summary_rows_carry_the_interval_of_each_figure(tmp_path):
+    for seed, fraction in ((1, 0.2), (2, 0.4), (3, 0.6)):
+        fake_run(tmp_path / f"s{seed}", "select-bin", seed, feedback=20.0, heldout=21.0, fraction=fraction, lr=0.05)
+    (row,) = summary_rows(group_settings(find_runs([tmp_path])), {})
+    mean, half = row["ci95"]["fraction"]
+    assert math.isclose(mean, 0.4) and math.isclose(half, 4.303 * 0.2 / math.sqrt(3), rel_tol=1e-6)
+    assert row["ci95"]["heldout"] == (21.0, 0.0)

@@ -30,7 +30,7 @@ EXTRA = {
     "interaction.teacher.fresh-exams": "interaction.teacher.mid-term-exams",
     "student.training.several-at-once": "student.speaking.standard-lm",
 }
-UNIMPLEMENTED = "teacher.speaking.generate"
+UNIMPLEMENTED = "environment.language.unrestricted"
 
 
 class InlineTeacher:

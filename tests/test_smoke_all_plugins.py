@@ -29,6 +29,7 @@ TINY_PARAMS = {
     ("teacher", "select-bin"): {"lm_updates": 3, "lm_dim": 16},
     ("teacher", "generate-lm"): {"lm_updates": 3, "lm_dim": 16},
     ("teacher", "take-turns"): {"teachers": [{"name": "random"}, {"name": "oracle"}], "turn": 1},
+    ("teacher", "by-group"): {"teachers": {"*": {"name": "random"}}},
     ("student", "fairseq-lm"): {"updates": 2},
     ("student", "experiment"): {"updates": 2, "dim": 16, "ffn": 32, "sample_max_tokens": 5},
     ("student", "know-when-to-stop"): {"updates": 4, "dim": 16, "ffn": 32, "check_every": 1, "patience": 1},
@@ -57,10 +58,12 @@ def _shipped() -> list[Any]:
 
 
 @pytest.mark.parametrize(("kind", "name"), _shipped())
-def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name):
+def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, request):
     spec = registry.get(kind, name)
     if spec.missing_requirements():
         pytest.skip(f"{kind} '{name}' needs {spec.missing_requirements()} ({spec.install_hint})")
+    if (kind, name) == ("executor", "ray"):
+        request.getfixturevalue("ray_local")  # the session's Ray, not one of its own
     raw = dict(BASE)
     if kind == "tracker":  # trackers watch a run beside its components
         raw["trackers"] = {name: TINY_PARAMS.get((kind, name), {})}

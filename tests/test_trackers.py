@@ -226,9 +226,10 @@ def test_ilm_run_with_a_failing_tracker_exits_0_with_one_notice(cli, tmp_path):
     from conftest import TINY
 
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "tensorboard").write_text("a file where the tracker wants its folder")
-    code, stdout, stderr = cli("run", *TINY, "--tracker", "tensorboard", "--out", str(out))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the tracker wants a folder")
+    tracker = ["--tracker", "tensorboard", "--set", f"trackers.tensorboard.dir={blocker / 'events'}"]
+    code, stdout, stderr = cli("run", *TINY, *tracker, "--out", str(out))
     assert code == 0, stderr
     text = " ".join(stdout.split())
     assert text.count("notice:") == 1 and "tracker 'tensorboard' failed in ilm_run_start" in text
@@ -271,3 +272,14 @@ def test_trackers_may_change_when_a_run_resumes(flaky_registry, tmp_path):
     assert summary["episodes"] == 3
     assert json.loads((out / "config.json").read_text())["trackers"] == {"flaky": {"fail_in": "never"}}
     assert _Flaky.last.calls[0] == "ilm_run_start" and _Flaky.last.calls.count("ilm_episode_end") == 2
+
+
+def test_ilm_plugins_lists_the_trackers_and_the_ray_executor(cli):
+    code, out, _ = cli("plugins", "--json")
+    assert code == 0
+    rows = {(r["kind"], r["name"]): r for r in json.loads(out)}
+    assert {("tracker", "tensorboard"), ("tracker", "mlflow"), ("executor", "ray")} <= set(rows)
+    assert rows[("executor", "ray")]["roadmap"] == ["student.training.several-at-once"]
+    for key in (("tracker", "tensorboard"), ("tracker", "mlflow"), ("executor", "ray")):
+        row = rows[key]
+        assert row["status"] == "ok" or row["install"].startswith("pip install 'ilm["), row

@@ -45,9 +45,29 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _version(value: bool) -> None:
+    if value:
+        from ilm_core import __version__
+
+        print(f"ilm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version of ilm and exit"
+    ),
+) -> None:
+    """Interactive language modeling: a teacher learns what to teach student language models."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ilm` console script."""
     try:
+        from ilm_core import threads
+
+        threads.prepare()  # before torch starts OpenMP: its wait policy is read only then
         app(args=argv, prog_name="ilm")
     except IlmError as exc:
         err = Console(stderr=True, soft_wrap=True)
@@ -56,3 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; finished episodes are on disk (resume with --resume RUN_DIR)")
         sys.exit(130)
+    except OSError as exc:  # a file-system error no command anticipated: still one paragraph, not a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        err = Console(stderr=True, soft_wrap=True)
+        err.print(Text("error: ", style="bold red") + Text(f"file-system error: {exc.strerror or exc}{where}"))
+        sys.exit(2)

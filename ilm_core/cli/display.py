@@ -55,7 +55,7 @@ class ProgressDisplay:
             return
         stats = (
             f"reward {record.reward_mean:.3g}  ppl {record.perplexity_mean:.3g}  "
-            f"{run.environment.exam_domain} fraction {record.fraction_exam_domain:.2f}"
+            f"exam-domain ({run.environment.exam_domain}) fraction {record.fraction_exam_domain:.2f}"
         )
         self.progress.update(self.task, advance=1, stats=stats)
 
@@ -70,17 +70,23 @@ class ProgressDisplay:
             self.progress = None
 
 
-def summary_table(summary: dict[str, Any], domain: str) -> Table:
+def exam_domain_label(domain: str | None) -> str:
+    """The one name of the fraction of taught sentences from the exam's domain, wherever it is shown."""
+    return f"fraction of exam-domain sentences sent ({domain})" if domain else "fraction of exam-domain sentences sent"
+
+
+def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
     table = Table(title=f"summary (last {summary['last_episodes']} episodes)")
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [
         ("episodes", summary["episodes"]),
-        (f"fraction of {domain} sentences sent", summary["fraction_exam_domain_last"]),
+        (exam_domain_label(domain or summary.get("exam_domain")), summary["fraction_exam_domain_last"]),
         ("feedback-exam perplexity", summary["perplexity_last"]),
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
         ("reward (-feedback perplexity; a teacher may transform it)", summary["reward_last"]),
         ("seconds (episodes only)", summary["seconds"]),
+        ("seconds (set-up: environment, teacher, executor)", summary.get("setup_seconds")),
     ]
     for name, value in rows:
         table.add_row(name, fmt(value))

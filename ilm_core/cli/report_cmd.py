@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ilm_core import plots
-from ilm_core.reporting import find_runs, group_settings, oracle_baselines, privileged_teachers, summary_rows
+from ilm_core.cli.outputs import table_console, writable_folder
+from ilm_core.reporting import Run, find_runs, group_settings, oracle_baselines, privileged_teachers, summary_rows
 from ilm_core.rundir import atomic_write_json
 
 
@@ -21,17 +22,43 @@ def _pm(pair: tuple[float, float], digits: int = 3) -> str:
     return f"{mean:.{digits}g} ± {std:.2g}"
 
 
+def _one(pair: tuple[float, float], digits: int = 3) -> str:
+    """A single run's figure: no spread to show."""
+    return "-" if math.isnan(pair[0]) else f"{pair[0]:.{digits}g}"
+
+
+def default_out(runs: list[Run]) -> Path:
+    """report/ inside the run directory, or inside the runs' common folder (a sweep's)."""
+    paths = [str(r.path.resolve()) for r in runs]
+    common = Path(os.path.commonpath(paths)) if len(paths) > 1 else Path(paths[0])
+    return common / "report"
+
+
+def oracle_hint(run: Run, count: int) -> str:
+    """How to get the oracle reference a run lacks (its held-out perplexity is the one to beat)."""
+    others = f" (and {count - 1} other run(s))" if count > 1 else ""
+    reference = f"{run.path}-oracle"
+    return (
+        f"oracle reference: none for {run.path}{others}. The oracle teacher's held-out perplexity, on the same "
+        f"environment, exam, student and seed, is the score to beat. Make it with `ilm run --config "
+        f"{run.path / 'config.json'} --teacher oracle --episodes 5 --quiet --out {reference}`, then "
+        f"`ilm report {run.path} {reference}`."
+    )
+
+
 def report(
     runs: list[Path] = typer.Argument(..., help="run directories, or folders holding them (a sweep, baselines)"),
-    out: Path = typer.Option(Path("report"), "--out", "-o", help="folder for the PNG figures and report.json"),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="folder for the PNG figures and report.json (default: report/ in the runs' folder)"
+    ),
 ) -> None:
     """Aggregate runs (mean ± std over seeds, one line per setting) into figures and a table."""
-    console = Console()
+    console = table_console()
     all_runs = find_runs(runs)
+    out = writable_folder(out if out is not None else default_out(all_runs))  # before the work
     oracles = oracle_baselines(all_runs)
     settings = group_settings(all_runs)
     learners = [s for s in settings if not any(run.is_reference() for run in s.runs)] or settings
-    out.mkdir(parents=True, exist_ok=True)
     domain = "the exam domain"
     files = [
         plots.figure2(learners, out / "figure2.png", domain),
@@ -42,7 +69,8 @@ def report(
     if scored is not None:
         files.append(scored)
     rows = summary_rows(settings, oracles)
-    table = Table(title=f"last {10} episodes, mean ± std over seeds")
+    several = any(len(s.runs) > 1 for s in settings)
+    table = Table(title=f"last {10} episodes" + (", mean ± std over seeds" if several else ", one run per setting"))
     table.add_column("setting", min_width=24, overflow="fold")
     for col in (
         "runs",
@@ -53,15 +81,13 @@ def report(
         "taught to the test",
     ):
         table.add_column(col)
+    shown = _pm if several else _one
     for row in rows:
         flagged = row["taught_to_the_test"]
         table.add_row(
             row["setting"],
             str(row["runs"]),
-            _pm(row["fraction"]),
-            _pm(row["feedback"]),
-            _pm(row["heldout"]),
-            _pm(row["oracle_heldout"]),
+            *(shown(row[k]) for k in ("fraction", "feedback", "heldout", "oracle_heldout")),
             f"[red]YES: seeds {', '.join(map(str, flagged))}[/]" if flagged else "no",
         )
     console.print(table)
@@ -75,6 +101,9 @@ def report(
         {"settings": rows, "privileged_references": privileged, "figures": [str(f) for f in files]},
     )
     console.print("figures: " + ", ".join(str(f) for f in files))
+    without = [r for r in all_runs if not r.is_reference() and (r.env_key(), r.seed) not in oracles]
+    if without:
+        console.print(oracle_hint(without[0], len(without)), soft_wrap=True, highlight=False)
     if any(r["taught_to_the_test"] for r in rows):
         console.print(
             "[red]taught to the test[/]: these teachers beat the oracle on the feedback exam but not on the "

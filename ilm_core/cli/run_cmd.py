@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ilm_core.config import assemble, resolve
+from ilm_core.config import assemble, check_device, resolve
 from ilm_core.errors import ConfigError
-from ilm_core.loop import Experiment
+from ilm_core.loop import Experiment, build_environment
 from ilm_core.registry import default_registry
-from ilm_core.rundir import RunDir
+from ilm_core.rundir import RunDir, json_text
+from ilm_core.signals import interruptible
 
 
 def default_out(env: str, teacher: str) -> Path:
@@ -48,6 +49,9 @@ def run(
     resume: Path = typer.Option(None, "--resume", help="continue the run in this directory from its last checkpoint"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the validated, resolved config and exit"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    # -- set-up and threads (ilm_core/threads.py, ilm_core/cache.py) --
+    threads: str = typer.Option(None, "--threads", help="thread plan: auto (default), torch, or a number of threads"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="rebuild the teacher's LM instead of reusing it"),
 ) -> None:
     """Train a teacher: each episode it teaches N students, they take an exam, it learns."""
     console = Console()
@@ -72,9 +76,11 @@ def run(
             "Give only --resume to continue a run, or only --out to start a new one."
         )
     # resuming: the saved config is the base, so giving the same flags again changes nothing
-    base = RunDir(resume).read_config() if resume is not None else None
+    base = RunDir(resume).check_config_unchanged() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
+    check_device(cfg.device)  # before any work: a missing GPU is a config error, not a failed set-up
     if dry_run:
+        build_environment(cfg, registry)  # the budget must fit the pool the environment builds
         console.print_json(json.dumps(cfg.model_dump(mode="json")))
         return
     run_dir = RunDir(resume if resume is not None else (out or default_out(cfg.environment.name, cfg.teacher.name)))
@@ -90,16 +96,29 @@ def run(
         # one line per notice, however long its paths: easy to grep in a log
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
-    experiment = Experiment(cfg, registry, run_dir, notify=notify)
+    # -- set-up and threads: the plan printed, set-up steps shown, the set-up cache --
+    from ilm_core import threads as thread_policy
+    from ilm_core.cache import SetupCache
+    from ilm_core.cli.steps_display import RichSteps
+
+    plan = thread_policy.prepare(threads) if threads is not None else thread_policy.current()
+    steps = RichSteps(console) if not quiet else None
+    if not quiet:
+        console.print(plan.describe(), highlight=False)
+    cache = SetupCache.from_env(enabled=not no_cache, notify=notify)
+    experiment = Experiment(cfg, registry, run_dir, notify=notify, steps=steps, cache=cache)
     try:
-        summary = experiment.run(resume=resume is not None, observers=observers)
+        with interruptible():  # Ctrl-C or SIGTERM: stop between writes, say how to continue
+            summary = experiment.run(resume=resume is not None, observers=observers)
     finally:
+        if steps is not None:
+            steps.close()
         if display is not None:
             display.stop()
     if experiment.complete and not quiet:
         from ilm_core.cli.display import summary_table
 
-        console.print(summary_table(summary, "exam-domain"))
+        console.print(summary_table(summary, summary.get("exam_domain")))
     if quiet:
-        console.print_json(json.dumps(summary))
+        console.print_json(json_text(summary))  # valid JSON for scripts: NaN written as null
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

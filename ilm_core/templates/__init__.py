@@ -32,7 +32,12 @@ def render(kind: str, name: str) -> dict[str, str]:
     if kind not in SUPPORTED_KINDS:
         raise ValueError(f"unsupported kind {kind!r}")
     template = importlib.import_module(f"ilm_core.templates.{kind}")
-    values = names(name) | {"kind": kind, "summary": template.SUMMARY, "run_example": template.RUN_EXAMPLE}
+    values = names(name) | {"kind": kind}
+    # the kind's own texts hold placeholders too (`--teacher ${name}`): fill them before they are used
+    values |= {
+        key: Template(text).substitute(values)
+        for key, text in (("summary", template.SUMMARY), ("run_example", template.RUN_EXAMPLE))
+    }
     module = values["module"]
     files = {
         "pyproject.toml": common.PYPROJECT,

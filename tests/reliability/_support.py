@@ -7,10 +7,11 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from ilm_core import EnvironmentData, EnvironmentSpec, StudentSpec, TeacherSpec, hookimpl
+from ilm_core import Environment, EnvironmentData, EnvironmentSpec, StudentSpec, TeacherSpec, hookimpl
 from ilm_plugins.students import TransformerLMParams
 from ilm_plugins.students.transformer_lm import TransformerLMStudent
 from ilm_plugins.teachers import SelectBinParams
@@ -81,6 +82,18 @@ def one_paragraph_error(code: int, out: str, err: str) -> str:
     return " ".join(err.split())
 
 
+def wait_for(check: Any, proc: subprocess.Popen[bytes], timeout: float = 120) -> bool:
+    """Poll (no fixed sleeps) until `check()` holds; False when the process ended first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        if proc.poll() is not None:
+            return check()
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for the run")
+
+
 def ilm_process(*args: str) -> subprocess.Popen[bytes]:
     """`ilm ARGS` in a fresh process (single-threaded torch: fast on a shared 2-core machine)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
@@ -94,7 +107,13 @@ def ilm_process(*args: str) -> subprocess.Popen[bytes]:
 
 # -- fault-injecting plugins, registered in-process ----------------------------------------
 #: switches the tests flip; the plugins read them at call time
-FAULTS: dict[str, Any] = {"teacher_stage": None, "teacher_episode": 2, "diverge_from_call": None}
+FAULTS: dict[str, Any] = {
+    "teacher_stage": None,
+    "teacher_episode": 2,
+    "diverge_from_call": None,
+    "teacher_fault": "raise",  # or "exit" (sys.exit(7)), "unpicklable" (state_dict), "nan-stats"
+    "observer": None,  # a callable(run_dir, episode) run at the end of each episode
+}
 
 
 class FlakyTeacher(SelectBinTeacher):
@@ -102,16 +121,34 @@ class FlakyTeacher(SelectBinTeacher):
 
     episode = -1
 
+    def _fault(self, stage: str, episode: int) -> None:
+        if FAULTS["teacher_stage"] == stage and episode == FAULTS["teacher_episode"]:
+            if FAULTS["teacher_fault"] == "exit":
+                sys.exit(7)
+            raise RuntimeError("injected failure")
+
+    def setup(self, context: Any) -> None:
+        self._fault("setup", -1)
+        super().setup(context)
+
     def select(self, n_students: int, episode: int) -> Any:
         self.episode = episode
-        if FAULTS["teacher_stage"] == "select" and episode == FAULTS["teacher_episode"]:
-            raise RuntimeError("injected failure")
+        self._fault("select", episode)
         return super().select(n_students, episode)
 
     def learn(self, feedback: Any) -> Any:
-        if FAULTS["teacher_stage"] == "learn" and self.episode == FAULTS["teacher_episode"]:
-            raise RuntimeError("injected failure")
-        return super().learn(feedback)
+        self._fault("learn", self.episode)
+        update = super().learn(feedback)
+        if FAULTS["teacher_fault"] == "nan-stats" and self.episode >= FAULTS["teacher_episode"]:
+            update.stats["entropy"] = math.nan
+            update.stats["policy_loss"] = math.inf
+        return update
+
+    def state_dict(self) -> Any:
+        state = super().state_dict()
+        if FAULTS["teacher_fault"] == "unpicklable" and self.episode >= FAULTS["teacher_episode"]:
+            state["callback"] = lambda: None  # a lambda cannot be pickled
+        return state
 
 
 class HalfNaNStudent(TransformerLMStudent):
@@ -128,7 +165,28 @@ class HalfNaNStudent(TransformerLMStudent):
         return trained
 
 
-class OverlappingEnvironment:
+class ShortStudent(TransformerLMStudent):
+    """The native student whose scores leave out the exam's last sentence (a result of the wrong shape)."""
+
+    def train(self, lessons: Any, seeds: Any, vocab_size: int, device: str) -> Any:
+        trained = super().train(lessons, seeds, vocab_size, device)
+        score = trained.sentence_nll
+        trained.sentence_nll = lambda sentences: score(list(sentences)[:-1])
+        return trained
+
+
+class FaultObserver:
+    """A lifecycle-hook plugin that runs `FAULTS['observer'](run_dir, episode)` after each episode."""
+
+    __name__ = "fault-observer"
+
+    @hookimpl
+    def ilm_episode_end(self, run: Any, record: Any) -> None:
+        if FAULTS["observer"] is not None:
+            FAULTS["observer"](run.run_dir.path, record.episode)
+
+
+class OverlappingEnvironment(Environment):
     """An environment whose exam repeats a teacher-corpus sentence (a leak the core must refuse)."""
 
     def __init__(self, params: Any = None):
@@ -161,13 +219,13 @@ class FaultPlugins:
 
     @hookimpl
     def ilm_students(self) -> Any:
-        yield StudentSpec(
-            name="half-nan",
-            summary="student 0 diverges when told to",
-            factory=HalfNaNStudent,
-            params=TransformerLMParams,
-            capabilities=frozenset({"batched"}),
-        )
+        for name, summary, factory in (
+            ("half-nan", "student 0 diverges when told to", HalfNaNStudent),
+            ("short", "scores one exam sentence too few", ShortStudent),
+        ):
+            yield StudentSpec(
+                name=name, summary=summary, factory=factory, params=TransformerLMParams, capabilities={"batched"}
+            )
 
     @hookimpl
     def ilm_environments(self) -> Any:

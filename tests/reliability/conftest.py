@@ -8,7 +8,7 @@ import pytest
 
 from ilm_core.registry import Registry
 
-from ._support import FAULTS, FaultPlugins
+from ._support import FAULTS, FaultObserver, FaultPlugins
 
 
 @pytest.fixture
@@ -24,4 +24,12 @@ def faults() -> Iterator[dict]:
 def fault_registry(registry: Registry) -> Registry:
     """The installed plugins plus the fault-injecting ones."""
     registry.register(FaultPlugins(), name="reliability-faults")
+    registry.register(FaultObserver(), name="fault-observer")
     return registry
+
+
+@pytest.fixture
+def fault_cli(cli, fault_registry, monkeypatch):
+    """`ilm ARGS` in-process, with the fault-injecting plugins installed."""
+    monkeypatch.setattr("ilm_core.cli.run_cmd.default_registry", lambda: fault_registry)
+    return cli

@@ -193,3 +193,143 @@ def test_out_is_a_file(cli, tmp_path):
     err = one_paragraph_error(*cli("run", *FAST, "--out", str(path)))
     assert str(path) in err and "not a directory" in err
     assert Path(path).read_text() == "x"
+
+
+# -- found in the first hour with ilm -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("teacher.lr=inf", "teacher.params.lr"),
+        ("teacher.entropy_coef=inf", "teacher.params.entropy_coef"),
+        ("student.lr=inf", "student.params.lr"),
+    ],
+)
+def test_non_finite_params_are_refused(cli, override, field):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--set", override))
+    assert f"'{field}' = " in err and "finite" in err
+
+
+def test_budget_larger_than_the_pool_is_refused_by_a_dry_run_and_before_the_directory_is_made(cli, tmp_path):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--budget", "500"))
+    assert "budget = 500" in err and "pool of" in err
+    out = tmp_path / "r"
+    err = one_paragraph_error(*cli("run", *FAST, "--budget", "500", "--out", str(out)))
+    assert "budget = 500" in err
+    assert not out.exists()
+
+
+def test_a_run_that_fails_before_its_first_episode_leaves_no_half_made_directory(fault_cli, faults, tmp_path):
+    faults["teacher_stage"], faults["teacher_episode"] = "setup", -1
+    out = tmp_path / "r"
+    err = one_paragraph_error(*fault_cli("run", *FAST, "--teacher", "flaky", "--out", str(out)))
+    assert "teacher plugin 'flaky'" in err and "setup()" in err
+    assert not out.exists()
+    existing = tmp_path / "empty"
+    existing.mkdir()
+    one_paragraph_error(*fault_cli("run", *FAST, "--teacher", "flaky", "--out", str(existing)))
+    assert existing.is_dir() and not list(existing.iterdir())  # a folder the user made stays, empty
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:3"])
+def test_a_device_this_machine_lacks_is_a_config_error_before_any_work(cli, tmp_path, monkeypatch, device):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    out = tmp_path / "r"
+    err = one_paragraph_error(*cli("run", *FAST, "--device", device, "--out", str(out)))
+    assert f"'config.device' = '{device}'" in err and "no usable CUDA device" in err and "--device cpu" in err
+    assert "--resume" not in err and not out.exists()
+
+
+def test_a_device_that_is_not_one_is_refused(cli):
+    err = one_paragraph_error(*cli("run", "--dry-run", "--device", "gpu0"))
+    assert "'config.device' = 'gpu0'" in err and "cuda:1" in err
+
+
+def test_out_names_the_current_directory(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    err = one_paragraph_error(*cli("run", *FAST, "--out", ""))
+    assert "current directory" in err and "folder of its own" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_out_into_a_folder_of_other_files_is_refused(cli, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("x")
+    err = one_paragraph_error(*cli("run", *FAST, "--out", str(folder)))
+    assert str(folder) in err and "thesis.tex" in err and "not an ilm run directory" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--seeds", ""], "--seeds '' names no seed"),
+        (["--seeds", " , "], "names no seed"),
+    ],
+)
+def test_sweep_with_no_seeds_is_refused(cli, tmp_path, args, expected):
+    err = one_paragraph_error(*cli("sweep", *args, "--out", str(tmp_path / "sweep")))
+    assert expected in err
+    assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[sweep]\nseeds = [1]\n[sweep.grid]\n", "[sweep.grid] = {} is empty"),
+        ("[sweep]\nseeds = []\n", "seeds = [] names no seed"),
+        ("[sweep]\nseeds = [1]\n[sweep.grid]\nstudents = []\n", "students = [] is invalid"),
+    ],
+)
+def test_sweep_with_an_empty_grid_or_seed_list_is_refused(cli, tmp_path, text, expected):
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    err = one_paragraph_error(*cli("sweep", "--config", str(path), "--out", str(tmp_path / "sweep")))
+    assert expected in err
+    assert not (tmp_path / "sweep").exists()
+
+
+# -- report and inspect: where they write, and what they read -------------------------------
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory) -> Path:
+    from ilm_core.cli import main
+
+    out = tmp_path_factory.mktemp("one") / "run"
+    with pytest.raises(SystemExit) as done:
+        main(["run", *FAST, "--episodes", "2", "--set", "environment.pool_size=20", "--budget", "3", "--out", str(out)])
+    assert done.value.code in (0, None)
+    return out
+
+
+def test_report_out_on_an_existing_file_or_under_one(cli, one_run, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    err = one_paragraph_error(*cli("report", str(one_run), "--out", str(afile)))
+    assert f"--out {afile} is an existing file" in err
+    err = one_paragraph_error(*cli("report", str(one_run), "--out", str(afile / "sub")))
+    assert f"--out {afile / 'sub'}" in err and "cannot create the folder" in err
+    assert afile.read_text() == "keep"
+
+
+def test_report_of_a_run_whose_config_lacks_a_key(cli, one_run, tmp_path):
+    import shutil
+
+    run = Path(shutil.copytree(one_run, tmp_path / "run"))
+    config = json.loads((run / "config.json").read_text())
+    del config["seed"]
+    (run / "config.json").write_text(json.dumps(config))
+    err = one_paragraph_error(*cli("report", str(run), "--out", str(tmp_path / "rep")))
+    assert str(run / "config.json") in err and "lacks 'seed'" in err
+
+
+def test_inspect_json_to_an_unwritable_path_fails_before_the_work(cli, one_run, tmp_path, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the teacher was rebuilt before the output path was checked")
+
+    monkeypatch.setattr("ilm_core.cli.inspect_cmd.inspect_teacher", no_work)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for target, expected in ((afile / "ranking.json", "does not exist (or is a file)"), (tmp_path, "names a folder")):
+        err = one_paragraph_error(*cli("inspect", str(one_run), "--json", str(target)))
+        assert "--json" in err and expected in err

@@ -202,3 +202,52 @@ def test_a_damaged_summary_of_a_finished_run_is_written_again(cli, finished, run
     assert code == 0, err
     assert json.loads((run / "summary.json").read_text())["episodes"] == 4
     assert metrics_lines(run) == before
+
+
+# -- found in the first hour with ilm -----------------------------------------------------
+def test_a_finished_run_keeps_no_lock_file(finished):
+    assert not (finished / "run.lock").exists()
+
+
+def test_a_hand_edited_config_is_refused_on_resume(cli, run):
+    interrupt_after(run, 2)
+    before = metrics_lines(run)
+    config = json.loads((run / "config.json").read_text())
+    config["budget"] = 3
+    (run / "config.json").write_text(json.dumps(config, indent=2))
+    err = one_paragraph_error(*cli("run", "--resume", str(run), "--quiet"))
+    assert str(run / "config.json") in err and "was changed after the run started" in err
+    assert f"--config {run / 'config.json'} --out NEW_DIR" in err
+    assert metrics_lines(run) == before
+
+
+def test_deleted_metrics_are_named_as_what_is_missing(cli, run):
+    interrupt_after(run, 3)  # killed right after the checkpoint of episode 3
+    (run / "metrics.jsonl").unlink()
+    err = one_paragraph_error(*cli("run", "--resume", str(run), "--quiet"))
+    assert f"{run / 'metrics.jsonl'} is missing" in err and "episode-000003.pt" in err
+    assert "intact" not in err and "damaged" not in err
+
+
+def _other_environment(state: dict) -> dict:
+    return {**state, "environment": {**state["environment"], "fingerprint": "0" * 16}}
+
+
+def _teacher_state_that_does_not_load(state: dict) -> dict:
+    return {**state, "teacher": {"weights": [1, 2, 3]}}
+
+
+@pytest.mark.parametrize("wrong", [_other_environment, _teacher_state_that_does_not_load])
+def test_a_well_formed_but_wrong_newest_checkpoint_falls_back_to_the_older_one(cli, finished, run, wrong):
+    import torch
+
+    (run / "summary.json").unlink()
+    newest = ckpt(run, 4)
+    torch.save(wrong(torch.load(newest, weights_only=False)), newest)
+    before = metrics_lines(run)
+    code, out, err = cli("run", "--resume", str(run), "--quiet")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert f"checkpoint {newest} does not fit this run" in text and "episode-000003.pt" in text
+    assert_prefix_intact(run, before)
+    assert without_seconds(run) == without_seconds(finished)

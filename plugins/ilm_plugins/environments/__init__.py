@@ -58,6 +58,9 @@ class DomainsParams(SplitSizes):
     sentence_length: int = Field(10, ge=1)
     pool_exam_fraction: float = Field(0.5, ge=0, le=1, description="share of V1 sentences in the pool")
     corpus_exam_fraction: float = Field(0.5, ge=0, le=1, description="share of V1 sentences in the teacher corpus")
+    shared_tokens: int = Field(
+        0, ge=0, description="overlapping domains: V2 sentences use the last N tokens of V1 in place of N of their own"
+    )
 
     @model_validator(mode="after")
     def _disjoint_vocabularies(self) -> DomainsParams:
@@ -81,6 +84,13 @@ class DomainsParams(SplitSizes):
                 f"vocabulary_size = {self.vocabulary_size} with exam_vocabulary_share = {self.exam_vocabulary_share} "
                 f"gives V1 {n_exam} of {self.vocabulary_size} tokens; each domain needs at least one token"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _shared_tokens_fit(self) -> DomainsParams:
+        v1, v2 = self.vocabularies()
+        if self.shared_tokens >= min(len(v1), len(v2)):
+            raise ValueError(f"shared_tokens = {self.shared_tokens} must be below the size of each vocabulary")
         return self
 
     def vocabularies(self) -> tuple[list[str], list[str]]:

@@ -103,6 +103,7 @@ class DomainsEnvironment(Environment):
         vocabulary = exam_vocabulary + other_vocabulary
         v1 = list(range(len(exam_vocabulary)))
         v2 = list(range(len(exam_vocabulary), len(vocabulary)))
+        v2 = v1[len(v1) - p.shared_tokens :] + v2[: len(v2) - p.shared_tokens]
 
         def from_vocab(ids: list[int]) -> Generator:
             return lambda rng: [rng.choice(ids) for _ in range(p.sentence_length)]

@@ -11,10 +11,6 @@ Failure handling: the parent waits on the workers' pipes *and* their process sen
 short timeouts, so a worker that raises, dies (even by SIGKILL) or hangs past `timeout` ends
 the run in bounded time with a `PluginError` naming the worker and its device; every worker
 is then stopped, and `close()` (also registered with atexit) kills and joins what is left.
-
-Test hook: the environment variable ``ILM_TEST_WORKER_FAULT`` = ``raise``, ``exit``, ``kill``
-or ``hang`` (optionally ``:INDEX`` to hit one worker only) makes a worker fail that way when
-it receives a job. It is read only by the worker loop below and exists for the tests.
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, Trai
 
 from .local import chunks
 
-FAULT_ENV = "ILM_TEST_WORKER_FAULT"
 POLL_S = 0.25  # longest the parent blocks before it checks workers and the deadline again
 STARTUP_GRACE_S = 120.0  # a worker may take this long (at least) to import torch and the plugins
 
@@ -40,30 +35,6 @@ def _span(ids: list[int]) -> str:
     if not ids:
         return "no students"
     return f"student {ids[0]}" if len(ids) == 1 else f"students {ids[0]}-{ids[-1]}"
-
-
-def _test_fault(index: int) -> None:
-    """The documented test hook: fail this worker on purpose (see the module docstring)."""
-    value = os.environ.get(FAULT_ENV, "")
-    if not value:
-        return
-    mode, _, target = value.partition(":")
-    if target and int(target) != index:
-        return
-    inject_fault(mode)
-
-
-def inject_fault(mode: str) -> None:
-    """Fail this process on purpose: raise, exit, kill itself or hang (the executors' test hook)."""
-    if mode == "raise":
-        raise RuntimeError(f"{FAULT_ENV}=raise: injected failure")
-    if mode == "exit":
-        os._exit(3)
-    if mode == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if mode == "hang":
-        while True:
-            time.sleep(3600)
 
 
 def train_chunk(bench: Workbench, job: TrainingJob, device: str, ids: list[int], batched: bool) -> list[StudentReport]:
@@ -107,7 +78,6 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
                 bench.load(*payload)
                 conn.send(("result", job_id, None))
                 continue
-            _test_fault(index)
             reports = train_chunk(bench, TrainingJob.model_validate(payload), device, ids, batched)
             conn.send(("result", job_id, [r.model_dump() for r in reports]))
         except Exception as exc:

@@ -8,14 +8,11 @@ like the teacher's. The exam still runs, for the metrics, but never reaches the 
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ilm_core import Feedback, Interaction, Round, RoundResult, TeacherContext
 from ilm_plugins.interactions import AskForFeedbackParams
-from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
-from ilm_plugins.torchlm.train import TrainRecipe, sentence_nll, train_students
+from ilm_plugins.teacher_lm import TeacherLM
 
 
 class AskForFeedback(Interaction):
@@ -25,26 +22,23 @@ class AskForFeedback(Interaction):
     def setup(self, context: TeacherContext) -> None:
         super().setup(context)
         p = self.params
-        self.vocab = len(context.vocabulary)
-        size = LMSize(layers=p.judge_layers, dim=p.judge_dim, heads=4, ffn=4 * p.judge_dim)
-        self.judge = StackedTransformerLM(self.vocab + 2, size, seeds=[context.seed])
-        corpus = context.teacher_corpus
-        if corpus and p.judge_updates:
-            recipe = TrainRecipe(
-                updates=p.judge_updates, lr=p.judge_lr, batch_size=min(p.judge_batch_size, len(corpus))
-            )
-            with torch.random.fork_rng():  # the run's RNG stream stays the same as without a judge
-                train_students(self.judge, [corpus], recipe, [context.seed], self.vocab)
+        self.judge = TeacherLM(len(context.vocabulary), layers=p.judge_layers, dim=p.judge_dim, seed=context.seed)
+        with torch.random.fork_rng():  # the run's RNG stream stays the same as without a judge
+            with context.tools.steps.step("pretraining the judging LM", total=p.judge_updates) as advance:
+                self.judge.pretrain(
+                    context.teacher_corpus,
+                    updates=p.judge_updates,
+                    lr=p.judge_lr,
+                    batch_size=p.judge_batch_size,
+                    on_update=lambda step: advance(),
+                )
 
     def plan(self, budget: int, n_students: int) -> list[Round]:
         return [Round(size=budget, exam="final", reward=True, probe=self.params.samples)]
 
     def judge_score(self, samples: list[list[int]]) -> float:
         """Perplexity of the sentences under the teacher's LM (lower: more like the teacher's language)."""
-        if not samples:
-            return math.inf
-        nll, ntokens = sentence_nll(self.judge, samples, self.vocab)
-        return math.exp(float(nll[0].sum()) / float(ntokens.sum()))
+        return self.judge.perplexity(samples)
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
         return [

@@ -125,6 +125,17 @@ class TakeTurnsParams(BaseModel):
     turn: int = Field(10, ge=1, description="episodes per turn")
 
 
+class ByGroupParams(BaseModel):
+    """One teacher per kind of student, chosen by the students' descriptors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teachers: dict[str, ComponentRef] = Field(
+        min_length=1,
+        description="teacher of each population group, by group name, as {name, params}; '*' for every other group",
+    )
+
+
 class ValueBanditParams(BaseModel):
     """A teacher with a memory of what it sent: per-sentence values fitted to every past reward."""
 
@@ -204,6 +215,15 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.take_turns:TakeTurnsTeacher",
         params=TakeTurnsParams,
         roadmap=("task.student.adapt-to-teachers",),
+        role="reference",
+        capabilities=frozenset({"privileged"}),
+    )
+    yield TeacherSpec(
+        name="by-group",
+        summary="reference: teaches each kind of student (its descriptor's group) with that kind's own teacher",
+        factory="ilm_plugins.teachers.take_turns:ByGroupTeacher",
+        params=ByGroupParams,
+        roadmap=("task.teacher.adapt-to-students",),
         role="reference",
         capabilities=frozenset({"privileged"}),
     )

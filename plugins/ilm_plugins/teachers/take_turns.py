@@ -1,4 +1,8 @@
-"""Several teachers teach the same students in turn: do the students adapt to each teacher?
+"""Several teachers share one class: in turn (`take-turns`), or one per kind of student (`by-group`).
+
+`take-turns` asks whether students adapt to different teachers; `by-group` is the reference for
+teachers that adapt to different students: each population group (the students' descriptors)
+gets its own teacher, set up for just those students.
 
 With persistent students (`student_lifetime = "run"`), `take-turns` hands the class to its
 teachers one after another, `turn` episodes each, and records which teacher taught every episode
@@ -19,14 +23,34 @@ import math
 import statistics
 from typing import Any
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
-from ilm_core.registry import default_registry
-from ilm_plugins.teachers import TakeTurnsParams
+from ilm_core import (
+    ComponentRef,
+    ConfigError,
+    Feedback,
+    Lesson,
+    Teacher,
+    TeacherContext,
+    TeacherUpdate,
+    default_registry,
+)
+from ilm_plugins.teachers import ByGroupParams, TakeTurnsParams
 
 
 def without_labels(context: TeacherContext) -> TeacherContext:
     """An ordinary teacher's view of a (possibly privileged) context."""
     return TeacherContext(**{f.name: getattr(context, f.name) for f in dataclasses.fields(TeacherContext)})
+
+
+def build_teachers(refs: list[ComponentRef], context: TeacherContext) -> list[Teacher]:
+    """Build and set up each teacher; only those that declare "privileged" see the labels."""
+    registry = default_registry()
+    teachers: list[Teacher] = []
+    for ref in refs:
+        spec = registry.get("teacher", ref.name)
+        teacher = registry.build("teacher", spec.name, ref.params)
+        teacher.setup(context if spec.privileged else without_labels(context))  # type: ignore[attr-defined]
+        teachers.append(teacher)
+    return teachers
 
 
 class TakeTurnsTeacher(Teacher):
@@ -35,13 +59,7 @@ class TakeTurnsTeacher(Teacher):
 
     def setup(self, context: TeacherContext) -> None:
         super().setup(context)
-        registry = default_registry()
-        self.teachers: list[Teacher] = []
-        for ref in self.params.teachers:
-            spec = registry.get("teacher", ref.name)
-            teacher = registry.build("teacher", spec.name, ref.params)
-            teacher.setup(context if spec.privileged else without_labels(context))  # type: ignore[attr-defined]
-            self.teachers.append(teacher)
+        self.teachers = build_teachers(self.params.teachers, context)
         self.current = 0
 
     def active(self, episode: int) -> int:
@@ -63,6 +81,64 @@ class TakeTurnsTeacher(Teacher):
         for teacher, saved in zip(self.teachers, state["teachers"], strict=True):
             teacher.load_state_dict(saved)
         self.current = int(state["current"])
+
+
+class ByGroupTeacher(Teacher):
+    """Each population group is taught by its own teacher, which sees only that group's students."""
+
+    def __init__(self, params: ByGroupParams):
+        self.params = params
+
+    def setup(self, context: TeacherContext) -> None:
+        super().setup(context)
+        kinds = [d.group for d in context.students] or ["all"] * context.n_students
+        self.members = {g: [i for i, k in enumerate(kinds) if k == g] for g in dict.fromkeys(kinds)}
+        teachers = self.params.teachers
+        unknown = sorted(set(teachers) - set(self.members) - {"*"})
+        missing = [g for g in self.members if g not in teachers and "*" not in teachers]
+        if unknown or missing:
+            raise ConfigError(
+                f"by-group: teacher.teachers names groups {unknown or missing} "
+                f"{'that the population does not have' if unknown else 'without a teacher'}; the population's "
+                f"groups are {list(self.members)} (give each a teacher, or '*' for the rest)"
+            )
+        self.teachers: dict[str, Teacher] = {}
+        for group, ids in self.members.items():
+            mine = dataclasses.replace(context, n_students=len(ids), students=[context.students[i] for i in ids])
+            ref = teachers.get(group, teachers.get("*"))
+            self.teachers[group] = build_teachers([ref], mine)[0]  # type: ignore[list-item]
+
+    def select(self, n_students: int, episode: int) -> list[Lesson]:
+        lessons: list[Lesson | None] = [None] * n_students
+        for group, ids in self.members.items():
+            for lesson in self.teachers[group].select(len(ids), episode):
+                lessons[ids[lesson.student]] = lesson.model_copy(update={"student": ids[lesson.student]})
+        return lessons  # type: ignore[return-value]
+
+    def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
+        stats: dict[str, float] = {}
+        for group, ids in self.members.items():
+            local = {s: i for i, s in enumerate(ids)}
+            mine = [
+                f.model_copy(
+                    update={
+                        "student": local[f.student],
+                        "lesson": f.lesson.model_copy(update={"student": local[f.student]}),
+                    }
+                )
+                for f in feedback
+                if f.student in local
+            ]
+            update = self.teachers[group].learn(mine)
+            stats.update({f"{group}.{k}": v for k, v in update.stats.items()})
+        return TeacherUpdate(stats=stats)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {group: t.state_dict() for group, t in self.teachers.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for group, teacher in self.teachers.items():
+            teacher.load_state_dict(state[group])
 
 
 def tracking(

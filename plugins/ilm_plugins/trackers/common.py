@@ -1,14 +1,12 @@
-"""What every tracker sends: an episode's scalars, the config as flat params, the run's figures."""
+"""What every tracker sends: an episode's scalars and the config as flat params."""
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
-from ilm_core import EpisodeRecord
-from ilm_core.config import identity
+from ilm_core import EpisodeRecord, config_identity
 
 #: record field -> tracker tag; tags sharing a prefix are one group in TensorBoard and MLflow
 TAGS = {
@@ -56,19 +54,5 @@ def flat_params(config: dict[str, Any]) -> dict[str, str | int | float | bool]:
             else:  # None, lists, empty tables: their JSON text
                 out[f"{prefix}{key}"] = json.dumps(value)
 
-    walk(identity(config), "")
+    walk(config_identity(config), "")
     return out
-
-
-def make_figures(run_dir: Path, out: Path, domain: str) -> list[Path]:
-    """The run's figures (as `ilm report RUN_DIR` draws them) written into `out`."""
-    from ilm_core import plots
-    from ilm_core.reporting import group_settings, load_run
-
-    settings = group_settings([load_run(run_dir)])
-    out.mkdir(parents=True, exist_ok=True)
-    return [
-        plots.figure2(settings, out / "figure2.png", domain),
-        plots.overlaps(settings, out / "overlaps.png"),
-        plots.exams(settings, {}, out / "exams.png"),
-    ]

@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ilm_core import EpisodeRecord, Tracker
-from ilm_core.rundir import atomic_write_json
+from ilm_core import EpisodeRecord, Tracker, atomic_write_json, run_figures
 
-from .common import earlier_records, flat_params, make_figures, scalars
+from .common import earlier_records, flat_params, scalars
 
 RUN_FILE = "mlflow-run.json"
 PARAMS_PER_CALL = 100  # MLflow's limit of params in one log_batch
@@ -109,7 +108,7 @@ class MlflowTracker(Tracker):
         run_dir = Path(run.run_dir.path)
         if self.params.figures:
             with tempfile.TemporaryDirectory(prefix="ilm-figures-") as tmp:
-                make_figures(run_dir, Path(tmp), run.environment.exam_domain)
+                run_figures(run_dir, Path(tmp), run.environment.exam_domain)
                 self.client.log_artifacts(self.run_id, tmp, artifact_path="figures")
         for name in ("config.json", "summary.json"):
             self.client.log_artifact(self.run_id, str(run_dir / name))

@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ilm_core import EpisodeRecord, Tracker
+from ilm_core import EpisodeRecord, Tracker, run_figures
 
-from .common import TAGS, earlier_records, flat_params, make_figures, scalars
+from .common import TAGS, earlier_records, flat_params, scalars
 
 
 class TensorBoardTracker(Tracker):
@@ -55,7 +55,7 @@ class TensorBoardTracker(Tracker):
             import matplotlib.image
 
             with tempfile.TemporaryDirectory(prefix="ilm-figures-") as tmp:
-                for path in make_figures(Path(run.run_dir.path), Path(tmp), run.environment.exam_domain):
+                for path in run_figures(Path(run.run_dir.path), Path(tmp), run.environment.exam_domain):
                     image = matplotlib.image.imread(path)[..., :3]
                     self.writer.add_image(f"figures/{path.stem}", image, global_step=last, dataformats="HWC")
         self.writer.flush()
