@@ -44,7 +44,7 @@ from ilm_core.interfaces import (
     TrainedStudents,
 )
 from ilm_core.lessons import read_generated
-from ilm_core.loop import RunInfo, build_environment
+from ilm_core.loop import Experiment, RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
@@ -78,9 +78,18 @@ from ilm_core.records import (
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
-from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
+from ilm_core.reporting import (
+    Run,
+    Setting,
+    find_runs,
+    group_settings,
+    load_run,
+    mean_ci95,
+    mean_std,
+    oracle_baselines,
+)
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
-from ilm_core.rundir import atomic_write_json
+from ilm_core.rundir import RunDir, atomic_write_json
 from ilm_core.threads import ThreadPlan
 from ilm_core.threads import current as thread_plan
 from ilm_core.training import Workbench
@@ -115,6 +124,7 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "Experiment",
     "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
@@ -137,6 +147,7 @@ __all__ = [
     "RoundContext",
     "RoundResult",
     "Run",
+    "RunDir",
     "RunDirError",
     "RunInfo",
     "SentencePreferences",
@@ -175,6 +186,7 @@ __all__ = [
     "hookimpl",
     "inspect_teacher",
     "load_run",
+    "mean_ci95",
     "mean_std",
     "oracle_baselines",
     "ordered_seeds",
