@@ -69,6 +69,10 @@ class SelectBinTeacher(Teacher):
     def _pool_features(self, context: TeacherContext) -> torch.Tensor:
         """Pretrain the teacher's LM on its corpus, then embed every pool sentence (cached across runs)."""
         p = self.params
+        if p.lm == "fairseq":  # the same config must fail the same way with or without a cached entry
+            from ilm_plugins.fairseq_lm.teacher_lm import require_fairseq
+
+            require_fairseq()
         built = context.tools.cache.get_or_build(
             f"select-bin-{p.lm}-lm-features", self._cache_key(context), lambda: self._pretrain_and_embed(context)
         )
