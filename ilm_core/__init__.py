@@ -11,6 +11,7 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
+from ilm_core.batch import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
 from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
@@ -38,6 +39,7 @@ from ilm_core.interfaces import (
     SetupTools,
     Student,
     StudentGroup,
+    SweepBackend,
     Teacher,
     TeacherContext,
     Tracker,
@@ -73,6 +75,7 @@ from ilm_core.records import (
     PluginSpec,
     RoadmapCell,
     StudentSpec,
+    SweepBackendSpec,
     TeacherSpec,
     TrackerSpec,
 )
@@ -150,6 +153,9 @@ __all__ = [
     "RunDir",
     "RunDirError",
     "RunInfo",
+    "RunOptions",
+    "RunResult",
+    "RunSpec",
     "SentencePreferences",
     "Setting",
     "SetupCache",
@@ -161,6 +167,8 @@ __all__ = [
     "StudentGroup",
     "StudentReport",
     "StudentSpec",
+    "SweepBackend",
+    "SweepBackendSpec",
     "Teacher",
     "TeacherContext",
     "TeacherDivergedError",
@@ -193,6 +201,7 @@ __all__ = [
     "read_generated",
     "resolve",
     "run_figures",
+    "run_in_worker",
     "seeding",
     "thread_plan",
 ]

@@ -168,11 +168,17 @@ BACKENDS: dict[str, Backend] = {"local": local_backend}
 
 def run_all(specs: Sequence[RunSpec], options: RunOptions, backend: str = "local") -> Iterator[RunResult]:
     """Run `specs` with the named backend; yields results as they finish."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"--backend {backend!r} is not a known backend; choose one of: {', '.join(BACKENDS)}")
+    runner = BACKENDS.get(backend)
+    if runner is None:  # a sweep backend plugin (`ilm_backends`)
+        registry = options.registry or default_registry()
+        installed = registry.specs("backend")
+        if backend not in installed:
+            choices = ", ".join([*BACKENDS, *installed])
+            raise ConfigError(f"--backend {backend!r} is not a known backend; choose one of: {choices}")
+        runner = registry.build("backend", backend, {}).run
     if options.jobs < 1:
         raise ConfigError(f"--jobs {options.jobs} must be at least 1 (the number of runs at the same time)")
-    yield from BACKENDS[backend](specs, options)
+    yield from runner(specs, options)
 
 
 def _in_processes(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[RunResult]:
@@ -186,7 +192,7 @@ def _in_processes(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[Run
     try:
         pending = set()
         for spec in specs:
-            pending.add(pool.submit(_worker_run, spec, options.cache))
+            pending.add(pool.submit(run_in_worker, spec, options.cache))
             options.started(spec)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -216,7 +222,7 @@ def _worker_init(env: dict[str, str]) -> None:
     threads.prepare()
 
 
-def _worker_run(spec: RunSpec, cache: bool) -> tuple[RunResult | None, str | None]:
+def run_in_worker(spec: RunSpec, cache: bool) -> tuple[RunResult | None, str | None]:
     """One run in a worker process: (result, None), or (None, a one-paragraph error naming the run)."""
     global _worker_registry
     notices: list[str] = []

@@ -8,7 +8,7 @@ the context objects below, never through module globals.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -466,3 +466,18 @@ class Tracker:
 
     def close(self) -> None:
         """Called once when the run stops, complete or not (after `ilm_run_end` when it completed)."""
+
+
+class SweepBackend(ABC):
+    """Runs the runs of a sweep somewhere else than this machine's processes (`ilm sweep --backend NAME`).
+
+    `run(specs, options)` gets `ilm_core.RunSpec`s (a raw config, a run directory, a label) and
+    `ilm_core.RunOptions` (`jobs`, `cache`, `notify`, `started`), runs each spec, e.g. with
+    `ilm_core.run_in_worker(spec, cache)` in a worker, and yields each `ilm_core.RunResult` as it
+    finishes. A run that fails is raised at the end as one `IlmError` naming it; the runs already
+    started are let finish, so that a rerun of the sweep reuses them.
+    """
+
+    @abstractmethod
+    def run(self, specs: Sequence[Any], options: Any) -> Iterator[Any]:
+        """Run every spec; yield each run's result as it finishes, in any order."""

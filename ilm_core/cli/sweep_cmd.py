@@ -36,6 +36,9 @@ def sweep(
     out: Path = typer.Option(Path("runs/sweep"), "--out", "-o", help="folder of the sweep's run directories"),
     # -- parallel runs and the set-up cache (ilm_core/batch.py, ilm_core/cache.py) --
     jobs: int = typer.Option(1, "--jobs", "-j", help="runs at the same time, each in its own process, cores split"),
+    backend: str = typer.Option(
+        "local", "--backend", help="where the runs run: local (this machine) or an installed backend, e.g. ray"
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="rebuild every run's teacher LM instead of reusing it"),
 ) -> None:
     """Run every grid point for every seed; finished runs are reused, partial ones resumed."""
@@ -73,7 +76,7 @@ def sweep(
             steps=lambda spec: RichSteps(console, progress, prefix=f"{spec.label}: "),
             started=lambda spec: progress.update(task, description=spec.label) if jobs == 1 else None,
         )
-        for result in run_all(specs, options):
+        for result in run_all(specs, options, backend):
             results[result.spec.out] = result
             progress.advance(task)
     rows = [(spec.label, results[spec.out].summary) for spec in specs]
