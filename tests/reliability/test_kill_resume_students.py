@@ -19,8 +19,8 @@ from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 
-from ._support import SMALL, TINY_FLAGS, ilm_process, metrics_lines, without_seconds
-from .test_kill_resume import finish, wait_until
+from ._support import SMALL, TINY_FLAGS, ilm_process, metrics_lines, wait_for, without_seconds
+from .test_kill_resume import finish
 
 EPISODES = 8
 LIFETIME = ["--set", "student_lifetime=run", "--interaction", "send-in-batches", "--set", "interaction.rounds=2"]
@@ -36,7 +36,7 @@ def test_students_of_the_run_killed_at_random_points_then_resumed(tmp_path: Path
     kills, seen = 0, []
     while kills < 3:
         start = len(seen)
-        if not wait_until(lambda start=start: len(metrics_lines(out)) > start, proc):
+        if not wait_for(lambda start=start: len(metrics_lines(out)) > start, proc):
             break
         time.sleep(rng.uniform(0.0, 0.3))
         proc.kill()
