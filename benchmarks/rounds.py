@@ -2,10 +2,10 @@
 
 Students persist between rounds (they are not rebuilt), so splitting a lesson into rounds adds
 only the rounds' own work: a teacher call, a training job, and any exams. Three protocols, each
-through the loop with 12 students and 20 updates per student per episode:
+an `ilm run` (select-bin on Task 1, 12 students, 20 updates per student per episode):
 
   1 round        all-at-once: 10 sentences, 20 updates, the final exam
-  5 rounds       5 x (2 sentences, 4 updates), only the final exam (the persistence overhead)
+  5 rounds       send-in-batches, mid_terms=false: 5 x (2 sentences, 4 updates), the final exam only
   5 rounds+exams send-in-batches: as above with a mid-term exam and a teacher update after each
 
 Every update sees `--batch` sentences (default 2, a round's batch), so the protocols do the same
@@ -24,58 +24,28 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ilm_core import Interaction, InteractionSpec, NoParams, Round, hookimpl
-from ilm_core.config import resolve
-from ilm_core.loop import Experiment
-from ilm_core.registry import Registry
-from ilm_core.rundir import RunDir
-
-
-class QuietRounds(Interaction):
-    """5 rounds of 2 sentences, the final exam only."""
-
-    def __init__(self, params: Any = None):
-        self.params = params
-
-    def plan(self, budget: int, n_students: int) -> list[Round]:
-        return [Round(size=2, exam="none", reward=False)] * 4 + [Round(size=2, exam="final")]
-
-
-class BenchPlugin:
-    __name__ = "bench-rounds"
-
-    @hookimpl
-    def ilm_interactions(self) -> Any:
-        yield InteractionSpec(name="quiet-rounds", summary="5 rounds, one exam", factory=QuietRounds, params=NoParams)
-
-
 PROTOCOLS = {
-    "1 round": ({"name": "all-at-once"}, 20),
-    "5 rounds": ({"name": "quiet-rounds"}, 4),
-    "5 rounds+exams": ({"name": "send-in-batches", "params": {"rounds": 5}}, 4),
+    "1 round": (["--interaction", "all-at-once"], 20),
+    "5 rounds": (["--interaction", "send-in-batches", "--set", "interaction.mid_terms=false"], 4),
+    "5 rounds+exams": (["--interaction", "send-in-batches"], 4),
 }
 
 
-def run_once(
-    registry: Registry, interaction: dict[str, Any], updates: int, episodes: int, batch: int, out: Path
-) -> float:
-    raw = {
-        "episodes": episodes,
-        "students": 12,
-        "budget": 10,
-        "executor": {"name": "batched"},
-        "interaction": interaction,
-        "teacher": {"name": "select-bin", "params": {"lm_updates": 20}},
-        "student": {"name": "transformer-lm", "params": {"updates": updates, "batch_size": batch or None}},
-    }
-    Experiment(resolve(raw, registry), registry, RunDir(out)).run()
+def run_once(protocol: list[str], updates: int, episodes: int, batch: int, out: Path) -> float:
+    """Seconds spent in the episodes of one `ilm run` (start-up and the teacher's LM excluded)."""
+    cmd = [sys.executable, "-c", "from ilm_core.cli import main; main()", "run", *protocol]
+    cmd += ["--teacher", "select-bin", "--env", "domains", "--students", "12", "--budget", "10"]
+    cmd += ["--episodes", str(episodes), "--executor", "batched", "--set", "teacher.lm_updates=20"]
+    cmd += ["--set", f"student.updates={updates}", "--set", f"student.batch_size={batch if batch else 'null'}"]
+    subprocess.run([*cmd, "--quiet", "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return sum(r["seconds"] for r in records)
 
@@ -87,17 +57,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2, help="sentences per update; 0 = the whole lesson")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args()
-    registry = Registry()
-    registry.load_entry_points()
-    registry.register(BenchPlugin(), name="bench-rounds")
     console = Console()
     seconds: dict[str, list[float]] = {name: [] for name in PROTOCOLS}
     with tempfile.TemporaryDirectory(prefix="ilm-rounds-") as tmp:
         for r in range(args.repeats):
-            for name, (interaction, updates) in PROTOCOLS.items():
+            for name, (protocol, updates) in PROTOCOLS.items():
                 console.print(f"[dim]repeat {r + 1}/{args.repeats}: {name}[/]")
                 out = Path(tmp) / f"{r}-{name.replace(' ', '_').replace('+', '_')}"
-                seconds[name].append(run_once(registry, interaction, updates, args.episodes, args.batch, out))
+                seconds[name].append(run_once(protocol, updates, args.episodes, args.batch, out))
     base = seconds["1 round"]
     per_update = f"{args.batch} sentences" if args.batch else "the whole lesson"
     table = Table(

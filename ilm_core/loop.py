@@ -6,6 +6,7 @@ held-out exam away from teachers, the divergence policy, metrics, checkpoints an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -15,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core import seeding
+from ilm_core import seeding, threads
+from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, config_identity
 from ilm_core.errors import (
     ConfigError,
@@ -34,6 +36,7 @@ from ilm_core.interfaces import (
     Interaction,
     RoundContext,
     RoundResult,
+    SetupTools,
     Teacher,
     TeacherContext,
     fit_to_round,
@@ -70,6 +73,7 @@ from ilm_core.population import (
     run_round,
     save_students,
 )
+from ilm_core.progress import Steps
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
@@ -181,9 +185,15 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, registry: Registry) -> None:
+def setup_teacher(
+    teacher: Teacher,
+    config: ExperimentConfig,
+    data: EnvironmentData,
+    registry: Registry,
+    tools: SetupTools | None = None,
+) -> None:
     """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
-    privileged reference teacher) and its own seed."""
+    privileged reference teacher), its own seed and the set-up tools."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -194,6 +204,7 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             episodes=config.episodes,
             privileged=registry.get("teacher", config.teacher.name).privileged,
             students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
+            tools=tools,
         )
     )
 
@@ -218,11 +229,17 @@ class Experiment:
         registry: Registry,
         run_dir: RunDir,
         notify: Callable[[str], None] = lambda message: None,
+        steps: Steps | None = None,
+        cache: SetupCache | None = None,
     ):
         self.config = config
         self.registry = registry
         self.run_dir = run_dir
         self.notify = notify
+        #: set-up as the plugins see it: progress steps (timed), the set-up cache, notices
+        self.tools = SetupTools(
+            steps=steps or Steps(), cache=cache or SetupCache.from_env(notify=notify), notify=notify
+        )
         #: set by run(resume=True) when the run had already finished every episode
         self.complete = False
         #: the episode under way (None before the first) and how many are in metrics.jsonl
@@ -231,11 +248,15 @@ class Experiment:
 
     # -- set-up ----------------------------------------------------------------------------
     def _build_environment(self) -> None:
-        self.environment = environment_plugin(self.config, self.registry)
-        self.data = build_environment(self.config, self.registry, self.environment)
+        threads.apply()  # the process's thread plan, if its entry point made one
+        start = time.perf_counter()
+        with self.tools.steps.step("building the environment"):
+            self.environment = environment_plugin(self.config, self.registry)
+            self.data = build_environment(self.config, self.registry, self.environment)
+        self.environment_seconds = time.perf_counter() - start
 
     def _build(self) -> None:
-        cfg, reg = self.config, self.registry
+        cfg, reg, steps = self.config, self.registry, self.tools.steps
         if not hasattr(self, "data"):  # a new run built it before making its directory
             self._build_environment()
         self.priors = {
@@ -258,15 +279,16 @@ class Experiment:
         self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
-            executor.prepare(
-                ExecutorContext(
-                    registry=reg,
-                    student=ComponentRef(**cfg.student.model_dump()),
-                    n_students=cfg.students,
-                    device=cfg.device,
-                    notify=self.notify,
+            with steps.step("starting the executor"):
+                executor.prepare(
+                    ExecutorContext(
+                        registry=reg,
+                        student=ComponentRef(**cfg.student.model_dump()),
+                        n_students=cfg.students,
+                        device=cfg.device,
+                        notify=self.notify,
+                    )
                 )
-            )
         except IlmError:
             raise
         except Exception as exc:
@@ -278,7 +300,8 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data, reg)
+        with steps.step("setting up the teacher"):
+            setup_teacher(self.teacher, cfg, self.data, reg, self.tools)
         self.interaction.setup(
             TeacherContext.of(
                 self.data,
@@ -287,6 +310,7 @@ class Experiment:
                 seed=seeding.derive(cfg.seed, "interaction"),
                 device=cfg.device,
                 episodes=cfg.episodes,
+                tools=self.tools,
             )
         )
 
@@ -721,7 +745,10 @@ class Experiment:
                     return summary
         if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
+        built_before = hasattr(self, "data")  # a new run builds its environment before its directory
+        setup_start = time.perf_counter()
         self._build()
+        setup_seconds = time.perf_counter() - setup_start + (self.environment_seconds if built_before else 0.0)
         if resume:
 
             def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
@@ -782,6 +809,9 @@ class Experiment:
         summary["executor"] = info.executor
         summary["exam_domain"] = self.data.exam_domain
         summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
+        summary["setup_seconds"] = round(setup_seconds, 3)  # this invocation's set-up (a resume's own)
+        summary["setup"] = dict(self.tools.steps.timings)
+        summary["threads"] = dataclasses.asdict(threads.current())
         rd.write_summary(summary)
         call_observers(self.registry.pm, "ilm_run_end", run=info, summary=summary)
         return summary

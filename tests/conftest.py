@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -11,6 +12,8 @@ from ilm_core.registry import Registry
 # Tiny models on a shared 2-core machine: one thread per process is many times faster than two
 # contending threads, and subprocesses (`ilm run` in kill tests, workers) inherit the setting.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The set-up cache (ilm_core/cache.py) of a test session lives in a fresh folder, never the user's.
+os.environ.setdefault("ILM_CACHE_DIR", tempfile.mkdtemp(prefix="ilm-test-cache-"))
 
 
 @pytest.fixture(autouse=True, scope="session")

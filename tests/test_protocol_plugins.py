@@ -36,6 +36,8 @@ def test_round_plans(registry: Registry) -> None:
         (3, "mid-term", True),
         (3, "final", True),
     ]
+    quiet = registry.build("interaction", "send-in-batches", {"rounds": 3, "mid_terms": False}).plan(10, 4)
+    assert [(r.exam, r.reward) for r in quiet] == [("none", False), ("none", False), ("final", True)]
     singles = registry.build("interaction", "send-in-batches", {"batch": 1}).plan(4, 2)
     assert [r.size for r in singles] == [1, 1, 1, 1] and singles[-1].exam == "final"
     for reward, rewarded in [("final", [False, False, True]), ("mid-terms", [True, True, False]), ("all", [True] * 3)]:

@@ -65,6 +65,9 @@ def _options(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ilm` console script."""
     try:
+        from ilm_core import threads
+
+        threads.prepare()  # before torch starts OpenMP: its wait policy is read only then
         app(args=argv, prog_name="ilm")
     except IlmError as exc:
         err = Console(stderr=True, soft_wrap=True)

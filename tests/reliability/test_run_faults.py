@@ -156,6 +156,7 @@ def test_a_student_result_of_the_wrong_shape_is_refused(fault_cli, tmp_path):
 
 
 # -- signals ---------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_says_where_the_run_stopped_and_how_to_resume(tmp_path, sig):
     out = tmp_path / "r"

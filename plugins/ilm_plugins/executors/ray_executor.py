@@ -75,6 +75,29 @@ class StudentGroup:
         self.bench.load(cohort, state)
 
 
+def connect(ray: Any, address: str | None, local_cpus: int | None, who: str, field: str) -> tuple[str, bool]:
+    """Use the Ray of this process, else the cluster at `address` or $RAY_ADDRESS, else start a
+    local Ray with `local_cpus` CPUs. Returns where it runs, in words, and whether it started here."""
+    if ray.is_initialized():
+        return "the Ray of this process", False
+    address = address or os.environ.get("RAY_ADDRESS")
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs["num_cpus"] = local_cpus
+    try:
+        ray.init(**kwargs)
+    except Exception as exc:
+        what = f"connect to the Ray cluster at {address!r}" if address else "start a local Ray"
+        raise ConfigError(
+            f"{who} could not {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}. Check {field} "
+            "or $RAY_ADDRESS (unset starts a local Ray; 'auto' joins the cluster of this machine; "
+            "'ray://HEAD:10001' a remote one) and that the cluster runs the same Ray version."
+        ) from None
+    return (f"the Ray cluster at {address}" if address else "a local Ray"), True
+
+
 @dataclass
 class _Actor:
     index: int
@@ -131,25 +154,10 @@ class RayExecutor(Executor):
 
     def _connect(self, ray: Any) -> str:
         """Use the Ray of this process, or connect to `address`, or start a local Ray."""
-        if ray.is_initialized():
-            return "the Ray of this process"
-        address = self.params.address or os.environ.get("RAY_ADDRESS")
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address:
-            kwargs["address"] = address
-        else:
-            kwargs["num_cpus"] = self.params.local_cpus
-        try:
-            ray.init(**kwargs)
-        except Exception as exc:
-            what = f"connect to the Ray cluster at {address!r}" if address else "start a local Ray"
-            raise ConfigError(
-                f"executor 'ray' could not {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}. "
-                "Check executor.address (None starts a local Ray; 'auto' joins the cluster of this machine; "
-                "'ray://HEAD:10001' a remote one) and that the cluster runs the same Ray version."
-            ) from None
-        self.owns_ray = True
-        return f"the Ray cluster at {address}" if address else "a local Ray"
+        where, self.owns_ray = connect(
+            ray, self.params.address, self.params.local_cpus, "executor 'ray'", "executor.address"
+        )
+        return where
 
     def _check_resources(self, ray: Any, n_actors: int) -> None:
         """Refuse, before anything starts, actors that the cluster can never place."""
