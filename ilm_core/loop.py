@@ -873,7 +873,10 @@ def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
         again = "Run the same command again" if interrupted else "Run the command again once it is fixed"
         exc.args = (f"{exc} (The run stopped {where}; no episode had finished, so nothing was kept. {again}.)",)
         return
-    saved = f"episodes 0-{done - 1} are saved in {rd.metrics_path}" if done else "no episode had finished"
+    if done:
+        saved = f"{'episode 0 is' if done == 1 else f'episodes 0-{done - 1} are'} saved in {rd.metrics_path}"
+    else:
+        saved = "no episode had finished"
     if interrupted:
         then = f"Continue with `ilm run --resume {rd.path}`."
     elif isinstance(exc, PluginError):
