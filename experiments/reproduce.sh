@@ -37,5 +37,5 @@ bash experiments/oracle_references.sh configs/task1-overlap.toml "$out/oracle-ta
 ilm report "$out/task1-overlap" "$out/oracle-task1-overlap" --out "$out/report-task1-overlap"
 python experiments/seed_table.py "$out/report-task1-overlap" --per-seed $paper
 # Paper presets: their settings (a full run needs a GPU and the fairseq extra; docs/reproduction.md)
-ilm run --config configs/paper-task1.toml --dry-run
-ilm run --config configs/paper-task2.toml --dry-run
+ilm run --config configs/paper-task1.toml --device cpu --dry-run
+ilm run --config configs/paper-task2.toml --device cpu --dry-run

@@ -20,11 +20,14 @@ from pathlib import Path
 from ilm_core import mean_ci95
 
 
-def pm(pair: tuple[float, float] | list[float], digits: int = 3) -> str:
+def pm(pair: tuple[float, float], spec: str = ".3g") -> str:
+    """'mean ± half-width' (fractions and ratios with spec '.2f', perplexities with 3 digits)."""
     mean, half = pair
     if math.isnan(mean):
         return "-"
-    return f"{mean:.{digits}g} ± {half:.2g}" if not math.isnan(half) else f"{mean:.{digits}g}"
+    return (
+        f"{mean:{spec}} ± {half:{spec if spec.endswith('f') else '.2g'}}" if not math.isnan(half) else f"{mean:{spec}}"
+    )
 
 
 def ratio(p: dict) -> float | None:
@@ -39,10 +42,10 @@ def summary(report: Path) -> list[str]:
         cells = [
             f"{report.name.removeprefix('report-')}: {row['setting']}",
             str(len(seeds)),
-            pm(mean_ci95([p["fraction"] for p in seeds])),
+            pm(mean_ci95([p["fraction"] for p in seeds]), ".2f"),
             pm(mean_ci95([p["feedback"] for p in seeds])),
             pm(mean_ci95([p["heldout"] for p in seeds])),
-            pm(mean_ci95([ratio(p) for p in seeds])),
+            pm(mean_ci95([ratio(p) for p in seeds]), ".2f"),
             f"{reached}/{len(seeds)}",
             str(len(row["taught_to_the_test"])),
         ]
