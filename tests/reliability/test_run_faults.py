@@ -160,7 +160,7 @@ def test_a_student_result_of_the_wrong_shape_is_refused(fault_cli, tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_says_where_the_run_stopped_and_how_to_resume(tmp_path, sig):
     out = tmp_path / "r"
-    proc = ilm_process("--episodes", "30", *TINY_FLAGS, "--out", str(out))
+    proc = ilm_process("--episodes", "5000", *TINY_FLAGS, "--out", str(out))  # far more than finish before the signal
     try:
         assert wait_for(lambda: len(metrics_lines(out)) >= 1, proc)
         proc.send_signal(sig)
