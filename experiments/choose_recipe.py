@@ -31,8 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ilm_core.cli.baselines_cmd import ordered_seeds
-from ilm_core.reporting import load_run
+from ilm_core import load_run, ordered_seeds
 
 TASKS = {1: ("domains", "configs/baselines-task1.toml"), 2: ("structures", "configs/baselines-task2.toml")}
 LRS = ("1e-3", "3e-3", "1e-2", "3e-2")

@@ -81,7 +81,9 @@ def population_table(runs: list[Any]) -> str:
                 fraction.append(per_student_last(run, "fraction_exam_domain", members))
             (hm, hs), (fm, fs) = mean_std(heldout), mean_std(fraction)
             n = len(setting.runs)
-            lines.append(f"| {setting.label} | {group['name']} | {n} | {hm:.2f} ± {hs:.2f} | {fm:.3f} ± {fs:.3f} |")
+            teacher = setting.config["teacher"]
+            label = " ".join([teacher["name"], *(f"{k}={v}" for k, v in teacher["params"].items() if k == "group_by")])
+            lines.append(f"| {label} | {group['name']} | {n} | {hm:.2f} ± {hs:.2f} | {fm:.3f} ± {fs:.3f} |")
     return "\n".join(lines)
 
 

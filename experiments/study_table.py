@@ -11,6 +11,7 @@ python experiments/study_table.py baselines BASELINES_FOLDER...
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -92,8 +93,36 @@ def holds(check: dict) -> str:
     return f"{len(ok)}/{len(ok) + len(bad)}" + (f" (fails {', '.join(map(str, bad))})" if bad else "")
 
 
+def pearson(x: list[float], y: list[float]) -> float | None:
+    mx, my = statistics.fmean(x), statistics.fmean(y)
+    sx, sy = math.sqrt(sum((a - mx) ** 2 for a in x)), math.sqrt(sum((b - my) ** 2 for b in y))
+    return None if sx == 0 or sy == 0 else sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / (sx * sy)
+
+
+def signal_table(folder: Path) -> None:
+    found: dict[str, list[float]] = {"pair accuracy": [], "minus log-perplexity": []}
+    for path in folder.rglob("metrics.jsonl"):
+        for record in records(path.parent):
+            per = record["per_student"]
+            scores = {"minus log-perplexity": [-math.log(p) for p in per["perplexity"]]}
+            if "accuracy" in per:
+                scores["pair accuracy"] = per["accuracy"]
+            for name, values in scores.items():
+                r = pearson(per["fraction_exam_domain"], values)
+                if r is not None:
+                    found[name].append(r)
+    print("| per-student score | episodes | mean correlation with the exam-domain fraction |")
+    print("|---|---|---|")
+    for name, values in found.items():
+        if values:
+            print(f"| {name} | {len(values)} | {statistics.fmean(values):.2f} |")
+
+
 def main(argv: list[str]) -> None:
     mode, *rest = argv
+    if mode == "signal":
+        signal_table(Path(rest[0]))
+        return
     if mode == "baselines":
         baselines_table([Path(p) for p in rest])
         return

@@ -11,6 +11,8 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
+from ilm_core.batch import RunOptions, RunResult, RunSpec, run_in_worker
+from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
 from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
@@ -34,15 +36,17 @@ from ilm_core.interfaces import (
     ReferenceTeacherContext,
     RoundContext,
     RoundResult,
+    SetupTools,
     Student,
     StudentGroup,
+    SweepBackend,
     Teacher,
     TeacherContext,
     Tracker,
     TrainedStudents,
 )
 from ilm_core.lessons import read_generated
-from ilm_core.loop import RunInfo, build_environment
+from ilm_core.loop import Experiment, RunInfo, build_environment
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
@@ -61,6 +65,7 @@ from ilm_core.messages import (
 )
 from ilm_core.plots import run_figures
 from ilm_core.population import PopulationGroup, StudentDescriptor
+from ilm_core.progress import Steps
 from ilm_core.records import (
     EnvironmentSpec,
     ExamSpec,
@@ -70,14 +75,26 @@ from ilm_core.records import (
     PluginSpec,
     RoadmapCell,
     StudentSpec,
+    SweepBackendSpec,
     TeacherSpec,
     TrackerSpec,
 )
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import LAST as LAST_EPISODES
-from ilm_core.reporting import Run, Setting, find_runs, group_settings, load_run, mean_std, oracle_baselines
+from ilm_core.reporting import (
+    Run,
+    Setting,
+    find_runs,
+    group_settings,
+    load_run,
+    mean_ci95,
+    mean_std,
+    oracle_baselines,
+)
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
-from ilm_core.rundir import atomic_write_json
+from ilm_core.rundir import RunDir, atomic_write_json
+from ilm_core.threads import ThreadPlan
+from ilm_core.threads import current as thread_plan
 from ilm_core.training import Workbench
 
 __version__ = "0.1.0"
@@ -110,6 +127,7 @@ __all__ = [
     "Executor",
     "ExecutorContext",
     "ExecutorSpec",
+    "Experiment",
     "ExperimentConfig",
     "Feedback",
     "HeldOutAccessError",
@@ -132,22 +150,32 @@ __all__ = [
     "RoundContext",
     "RoundResult",
     "Run",
+    "RunDir",
     "RunDirError",
     "RunInfo",
+    "RunOptions",
+    "RunResult",
+    "RunSpec",
     "SentencePreferences",
     "Setting",
+    "SetupCache",
+    "SetupTools",
+    "Steps",
     "Student",
     "StudentDescriptor",
     "StudentDivergedError",
     "StudentGroup",
     "StudentReport",
     "StudentSpec",
+    "SweepBackend",
+    "SweepBackendSpec",
     "Teacher",
     "TeacherContext",
     "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
     "TeacherView",
+    "ThreadPlan",
     "Tracker",
     "TrackerSpec",
     "TrainedStudents",
@@ -157,18 +185,23 @@ __all__ = [
     "atomic_write_json",
     "build_environment",
     "build_roadmap",
+    "code_fingerprint",
     "config_identity",
+    "data_fingerprint",
     "default_registry",
     "find_runs",
     "group_settings",
     "hookimpl",
     "inspect_teacher",
     "load_run",
+    "mean_ci95",
     "mean_std",
     "oracle_baselines",
     "ordered_seeds",
     "read_generated",
     "resolve",
     "run_figures",
+    "run_in_worker",
     "seeding",
+    "thread_plan",
 ]

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ilm_core import threads
+from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, config_identity, parse_value, resolve
-from ilm_core.errors import ConfigError
+from ilm_core.errors import ConfigError, IlmError
 from ilm_core.loop import Experiment
-from ilm_core.registry import Registry
+from ilm_core.progress import Steps
+from ilm_core.registry import Registry, default_registry
 from ilm_core.rundir import RunDir
 
 PAPER_SEEDS = (6639, 7519, 1007, 4520, 4527)
@@ -60,15 +65,176 @@ def slug(overrides: list[str]) -> str:
 
 
 def run_one(
-    raw: dict[str, Any], out: Path, registry: Registry, notify: Callable[[str], None] = lambda m: None
+    raw: dict[str, Any],
+    out: Path,
+    registry: Registry,
+    notify: Callable[[str], None] = lambda m: None,
+    steps: Steps | None = None,
+    cache: SetupCache | None = None,
 ) -> tuple[ExperimentConfig, dict[str, Any]]:
     """Run (or finish, or reuse) one run directory for `raw`; returns its config and summary."""
     cfg = resolve(raw, registry)
     rd = RunDir(out)
+    experiment = Experiment(cfg, registry, rd, notify=notify, steps=steps, cache=cache)
     if rd.is_run():
         same = config_identity(rd.read_config()) == config_identity(cfg.model_dump(mode="json"))
         if (out / "summary.json").exists() and same:
             return cfg, json.loads((out / "summary.json").read_text())
-        summary = Experiment(cfg, registry, rd, notify=notify).run(resume=True)
-        return cfg, summary
-    return cfg, Experiment(cfg, registry, rd, notify=notify).run()
+        return cfg, experiment.run(resume=True)
+    return cfg, experiment.run()
+
+
+#: the summary figures `per_setting` aggregates over seeds
+SETTING_MEASURES = ("fraction_exam_domain_last", "perplexity_last", "heldout_perplexity_last", "reward_last")
+
+
+def per_setting(rows: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Mean and std over seeds of each setting's summary figures, settings in first-seen order."""
+    import statistics
+
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for name, summary in rows:
+        grouped.setdefault(name, []).append(summary)
+    out = []
+    for name, summaries in grouped.items():
+        row: dict[str, Any] = {"setting": name, "seeds": [s["seed"] for s in summaries]}
+        for key in SETTING_MEASURES:
+            values = [s[key] for s in summaries if s.get(key) is not None]
+            row[key] = {
+                "mean": statistics.fmean(values) if values else None,
+                "std": statistics.pstdev(values) if values else None,
+            }
+        out.append(row)
+    return out
+
+
+# -- running many runs: backends ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep or of the baselines: its config (raw, unresolved) and its run directory."""
+
+    raw: dict[str, Any]
+    out: Path
+    label: str
+
+
+@dataclass
+class RunResult:
+    """A finished (or reused) run: its summary and the notices it gave."""
+
+    spec: RunSpec
+    summary: dict[str, Any]
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunOptions:
+    """How a backend runs the specs. `registry` and `steps` serve in-process runs only."""
+
+    jobs: int = 1
+    cache: bool = True
+    notify: Callable[[str], None] = lambda message: None
+    registry: Registry | None = None
+    #: set-up steps display for one run (in-process runs); None = silent
+    steps: Callable[[RunSpec], Steps] | None = None
+    #: called when a run starts (in worker processes: when it is handed to the pool)
+    started: Callable[[RunSpec], None] = lambda spec: None
+
+
+#: a backend runs every spec and yields each result as it finishes, in any order; an error in a
+#: run is raised as an IlmError naming the run (a backend may finish the runs already started)
+Backend = Callable[[Sequence[RunSpec], RunOptions], Iterator[RunResult]]
+
+
+def local_backend(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[RunResult]:
+    """`jobs` = 1: one run after another in this process; more: that many worker processes at once."""
+    if options.jobs <= 1 or len(specs) <= 1:
+        registry = options.registry or default_registry()
+        for spec in specs:
+            options.started(spec)
+            steps = options.steps(spec) if options.steps is not None else None
+            cache = SetupCache.from_env(enabled=options.cache, notify=options.notify)
+            _, summary = run_one(spec.raw, spec.out, registry, options.notify, steps=steps, cache=cache)
+            yield RunResult(spec, summary)
+        return
+    yield from _in_processes(specs, options)
+
+
+#: backends by name (`ilm sweep --backend`); another module may add its own
+BACKENDS: dict[str, Backend] = {"local": local_backend}
+
+
+def run_all(specs: Sequence[RunSpec], options: RunOptions, backend: str = "local") -> Iterator[RunResult]:
+    """Run `specs` with the named backend; yields results as they finish."""
+    runner = BACKENDS.get(backend)
+    if runner is None:  # a sweep backend plugin (`ilm_backends`)
+        registry = options.registry or default_registry()
+        installed = registry.specs("backend")
+        if backend not in installed:
+            choices = ", ".join([*BACKENDS, *installed])
+            raise ConfigError(f"--backend {backend!r} is not a known backend; choose one of: {choices}")
+        runner = registry.build("backend", backend, {}).run
+    if options.jobs < 1:
+        raise ConfigError(f"--jobs {options.jobs} must be at least 1 (the number of runs at the same time)")
+    yield from runner(specs, options)
+
+
+def _in_processes(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[RunResult]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    env = threads.child_environment(options.jobs)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: the thread plan is set before torch
+    pool = ProcessPoolExecutor(options.jobs, mp_context=context, initializer=_worker_init, initargs=(env,))
+    failure: str | None = None
+    try:
+        pending = set()
+        for spec in specs:
+            pending.add(pool.submit(run_in_worker, spec, options.cache))
+            options.started(spec)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                result, error = future.result()
+                if error is not None:
+                    failure = failure or error
+                    for other in pending:
+                        other.cancel()
+                    continue
+                for message in result.notices:
+                    options.notify(f"{result.spec.label}: {message}")
+                yield result
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if failure is not None:
+        raise IlmError(failure)
+
+
+_worker_registry: Registry | None = None
+
+
+def _worker_init(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    threads.prepare()
+
+
+def run_in_worker(spec: RunSpec, cache: bool) -> tuple[RunResult | None, str | None]:
+    """One run in a worker process: (result, None), or (None, a one-paragraph error naming the run)."""
+    global _worker_registry
+    notices: list[str] = []
+    try:
+        if _worker_registry is None:
+            _worker_registry = default_registry()
+        store = SetupCache.from_env(enabled=cache, notify=notices.append)
+        _, summary = run_one(spec.raw, spec.out, _worker_registry, notices.append, cache=store)
+        return RunResult(spec, summary, notices), None
+    except IlmError as exc:
+        return None, f"run {spec.label} ({spec.out}) failed: {exc}"
+    except KeyboardInterrupt:
+        return None, f"run {spec.label} ({spec.out}) was interrupted; run the same command again to resume it"
+    except Exception as exc:  # a bug: say where, and keep the other runs' results
+        return None, f"run {spec.label} ({spec.out}) failed with {type(exc).__name__}: {exc}"

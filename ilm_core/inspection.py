@@ -14,8 +14,10 @@ from typing import Any
 
 import pydantic
 
+from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, resolve
 from ilm_core.errors import PluginError, RunDirError
+from ilm_core.interfaces import SetupTools
 from ilm_core.loop import build_environment, build_teacher, check_environment, setup_teacher
 from ilm_core.messages import EnvironmentData, SentencePreferences
 from ilm_core.registry import Registry
@@ -62,7 +64,11 @@ class TeacherView:
 
 
 def inspect_teacher(
-    run: Path, registry: Registry, notify: Callable[[str], None] = lambda m: None, device: str | None = None
+    run: Path,
+    registry: Registry,
+    notify: Callable[[str], None] = lambda m: None,
+    device: str | None = None,
+    tools: SetupTools | None = None,
 ) -> TeacherView:
     """Rebuild the teacher of the run in `run` from its newest loadable checkpoint.
 
@@ -80,10 +86,13 @@ def inspect_teacher(
             f"{config.checkpoint_every} episode(s) and after its last; inspect it after its first checkpoint."
         )
     state, path = loaded
-    data = build_environment(config, registry)
+    tools = tools or SetupTools(cache=SetupCache.from_env(notify=notify), notify=notify)
+    with tools.steps.step(f"building the environment of {run}"):
+        data = build_environment(config, registry)
     check_environment(state, path, data)
     teacher = build_teacher(config, registry)
-    setup_teacher(teacher, config, data, registry)
+    with tools.steps.step(f"setting up the teacher of {run}"):
+        setup_teacher(teacher, config, data, registry, tools)
     teacher.load_state_dict(state["teacher"])
     method = getattr(teacher, "preferences", None)  # a duck-typed plugin may lack it
     prefs = method() if method is not None else None

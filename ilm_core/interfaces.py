@@ -8,10 +8,11 @@ the context objects below, never through module globals.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ilm_core.cache import SetupCache
 from ilm_core.errors import HeldOutAccessError, LabelAccessError
 from ilm_core.messages import (
     ComponentRef,
@@ -27,6 +28,7 @@ from ilm_core.messages import (
     TrainingJob,
 )
 from ilm_core.population import StudentDescriptor
+from ilm_core.progress import Steps
 
 if TYPE_CHECKING:
     from ilm_core.registry import Registry  # the registry imports this module
@@ -51,6 +53,25 @@ class Environment(ABC):
         return None
 
 
+def _ignore(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class SetupTools:
+    """What the core lends a plugin for a slow set-up (see docs/writing-plugins.md).
+
+    `steps.step(label, total)` shows a step's progress and times it (`ilm_core.progress`);
+    `cache.get_or_build(kind, key, build)` reuses a deterministic result across runs and
+    processes (`ilm_core.cache`); `notify(message)` shows the user a one-line notice. The
+    defaults show nothing and cache nothing, so a plugin may use them unconditionally.
+    """
+
+    steps: Steps = field(default_factory=Steps)
+    cache: SetupCache = field(default_factory=SetupCache.off)
+    notify: Callable[[str], None] = _ignore
+
+
 @dataclass(frozen=True)
 class TeacherContext:
     """What a teacher may know about the run.
@@ -71,6 +92,8 @@ class TeacherContext:
     episodes: int | None = None
     #: one descriptor per student (its group, plugin, params, prior knowledge); empty when not known
     students: list[StudentDescriptor] = field(default_factory=list)
+    #: progress steps, a set-up cache and notices for `setup` (defaults: silent, no cache)
+    tools: SetupTools = field(default_factory=SetupTools)
 
     @classmethod
     def of(
@@ -84,6 +107,7 @@ class TeacherContext:
         episodes: int | None = None,
         privileged: bool = False,
         students: list[StudentDescriptor] | None = None,
+        tools: SetupTools | None = None,
     ) -> TeacherContext:
         """What a teacher may know of an environment's data: everything but the exams (and the
         pool's labels, unless `privileged`)."""
@@ -97,6 +121,7 @@ class TeacherContext:
             device=device,
             episodes=episodes,
             students=list(students or []),
+            tools=tools or SetupTools(),
         )
         if privileged:
             return ReferenceTeacherContext(**common, labels=list(data.pool_in_exam_domain))
@@ -189,15 +214,7 @@ class Teacher(ABC):
         has not received yet (in the one-round protocol: `select`'s lessons unchanged). Override
         it to choose with what earlier rounds sent and returned (`context.sent`, `.feedback`).
         """
-        lessons = self.select(context.n_students, context.episode)
-        if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
-            return lessons
-        out = []
-        for lesson in lessons:
-            seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
-            fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
-            out.append(lesson.model_copy(update={"indices": fresh}))
-        return out
+        return fit_to_round(self.select(context.n_students, context.episode), context)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one round's feedback; return stats for the metrics (e.g. entropy).
@@ -220,6 +237,19 @@ class Teacher(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned."""
+
+
+def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
+    """One-round lessons cut to a round: each lesson's first `size` sentences its student has not
+    received in the episode (all of them, unchanged, in the first round when they fit)."""
+    if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
+        return lessons
+    out = []
+    for lesson in lessons:
+        seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
+        fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
+        out.append(lesson.model_copy(update={"indices": fresh}))
+    return out
 
 
 class TrainedStudents(ABC):
@@ -436,3 +466,18 @@ class Tracker:
 
     def close(self) -> None:
         """Called once when the run stops, complete or not (after `ilm_run_end` when it completed)."""
+
+
+class SweepBackend(ABC):
+    """Runs the runs of a sweep somewhere else than this machine's processes (`ilm sweep --backend NAME`).
+
+    `run(specs, options)` gets `ilm_core.RunSpec`s (a raw config, a run directory, a label) and
+    `ilm_core.RunOptions` (`jobs`, `cache`, `notify`, `started`), runs each spec, e.g. with
+    `ilm_core.run_in_worker(spec, cache)` in a worker, and yields each `ilm_core.RunResult` as it
+    finishes. A run that fails is raised at the end as one `IlmError` naming it; the runs already
+    started are let finish, so that a rerun of the sweep reuses them.
+    """
+
+    @abstractmethod
+    def run(self, specs: Sequence[Any], options: Any) -> Iterator[Any]:
+        """Run every spec; yield each run's result as it finishes, in any order."""

@@ -6,16 +6,18 @@ held-out exam away from teachers, the divergence policy, metrics, checkpoints an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core import seeding
+from ilm_core import seeding, threads
+from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, config_identity
 from ilm_core.errors import (
     ConfigError,
@@ -34,8 +36,10 @@ from ilm_core.interfaces import (
     Interaction,
     RoundContext,
     RoundResult,
+    SetupTools,
     Teacher,
     TeacherContext,
+    fit_to_round,
 )
 from ilm_core.lessons import (
     LessonRules,
@@ -69,6 +73,7 @@ from ilm_core.population import (
     run_round,
     save_students,
 )
+from ilm_core.progress import Steps
 from ilm_core.protocol import plan_of
 from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
@@ -87,6 +92,52 @@ class RunInfo:
     first_episode: int
     executor: str
     environment: EnvironmentData
+
+
+@dataclass
+class _EpisodeState:
+    """What the loop keeps of an episode while its rounds run."""
+
+    episode: int
+    n: int
+    feedback_items: list[list[int]]
+    labels: Any  # the exam's labels of the feedback items (e.g. components), or empty
+    evaluations: dict[str, Any]  # the exam's extra evaluations, taken after the final round
+    cohort: str | None
+    seeds: list[int]
+    sent: list[list[int]] = field(default_factory=list)  # pool indices each student received
+    written: list[list[list[int]]] = field(default_factory=list)  # generated sentences each received
+    used: list[list[int]] = field(default_factory=list)  # pool indices each trained on
+    totals: list[dict[str, float]] = field(default_factory=list)  # student stats summed over rounds
+    history: list[list[Feedback]] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=dict)  # the teacher's, latest value of each
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[StudentReport] = field(default_factory=list)  # of the last round
+    feedback: list[Feedback] = field(default_factory=list)  # of the last round
+
+    def __post_init__(self) -> None:
+        self.sent = [[] for _ in range(self.n)]
+        self.written = [[] for _ in range(self.n)]
+        self.used = [[] for _ in range(self.n)]
+        self.totals = [{} for _ in range(self.n)]
+
+    def so_far(self) -> list[Lesson]:
+        """Everything each student has received in the episode."""
+        return [
+            Lesson(student=i, indices=list(s), sentences=list(w))
+            for i, (s, w) in enumerate(zip(self.sent, self.written, strict=True))
+        ]
+
+    def add(self, lessons: list[Lesson], reports: list[StudentReport]) -> None:
+        """A round's lessons and what the students did with them."""
+        for i, lesson in enumerate(lessons):
+            self.sent[i] += lesson.indices
+            self.written[i] += lesson.sentences
+        for r in reports:
+            picked = lessons[r.student].indices
+            self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
+            for key, value in r.stats.items():
+                self.totals[r.student][key] = self.totals[r.student].get(key, 0.0) + value
 
 
 def _fingerprint(data: EnvironmentData) -> str:
@@ -134,9 +185,15 @@ def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
 
 
-def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentData, registry: Registry) -> None:
+def setup_teacher(
+    teacher: Teacher,
+    config: ExperimentConfig,
+    data: EnvironmentData,
+    registry: Registry,
+    tools: SetupTools | None = None,
+) -> None:
     """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
-    privileged reference teacher) and its own seed."""
+    privileged reference teacher), its own seed and the set-up tools."""
     teacher.setup(
         TeacherContext.of(
             data,
@@ -147,6 +204,7 @@ def setup_teacher(teacher: Teacher, config: ExperimentConfig, data: EnvironmentD
             episodes=config.episodes,
             privileged=registry.get("teacher", config.teacher.name).privileged,
             students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
+            tools=tools,
         )
     )
 
@@ -171,11 +229,17 @@ class Experiment:
         registry: Registry,
         run_dir: RunDir,
         notify: Callable[[str], None] = lambda message: None,
+        steps: Steps | None = None,
+        cache: SetupCache | None = None,
     ):
         self.config = config
         self.registry = registry
         self.run_dir = run_dir
         self.notify = notify
+        #: set-up as the plugins see it: progress steps (timed), the set-up cache, notices
+        self.tools = SetupTools(
+            steps=steps or Steps(), cache=cache or SetupCache.from_env(notify=notify), notify=notify
+        )
         #: set by run(resume=True) when the run had already finished every episode
         self.complete = False
         #: the episode under way (None before the first) and how many are in metrics.jsonl
@@ -184,11 +248,15 @@ class Experiment:
 
     # -- set-up ----------------------------------------------------------------------------
     def _build_environment(self) -> None:
-        self.environment = environment_plugin(self.config, self.registry)
-        self.data = build_environment(self.config, self.registry, self.environment)
+        threads.apply()  # the process's thread plan, if its entry point made one
+        start = time.perf_counter()
+        with self.tools.steps.step("building the environment"):
+            self.environment = environment_plugin(self.config, self.registry)
+            self.data = build_environment(self.config, self.registry, self.environment)
+        self.environment_seconds = time.perf_counter() - start
 
     def _build(self) -> None:
-        cfg, reg = self.config, self.registry
+        cfg, reg, steps = self.config, self.registry, self.tools.steps
         if not hasattr(self, "data"):  # a new run built it before making its directory
             self._build_environment()
         self.priors = {
@@ -211,15 +279,16 @@ class Experiment:
         self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
-            executor.prepare(
-                ExecutorContext(
-                    registry=reg,
-                    student=ComponentRef(**cfg.student.model_dump()),
-                    n_students=cfg.students,
-                    device=cfg.device,
-                    notify=self.notify,
+            with steps.step("starting the executor"):
+                executor.prepare(
+                    ExecutorContext(
+                        registry=reg,
+                        student=ComponentRef(**cfg.student.model_dump()),
+                        n_students=cfg.students,
+                        device=cfg.device,
+                        notify=self.notify,
+                    )
                 )
-            )
         except IlmError:
             raise
         except Exception as exc:
@@ -231,7 +300,8 @@ class Experiment:
         self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
-        setup_teacher(self.teacher, cfg, self.data, reg)
+        with steps.step("setting up the teacher"):
+            setup_teacher(self.teacher, cfg, self.data, reg, self.tools)
         self.interaction.setup(
             TeacherContext.of(
                 self.data,
@@ -240,6 +310,7 @@ class Experiment:
                 seed=seeding.derive(cfg.seed, "interaction"),
                 device=cfg.device,
                 episodes=cfg.episodes,
+                tools=self.tools,
             )
         )
 
@@ -257,6 +328,14 @@ class Experiment:
                     plugin=name,
                     stage="select",
                 )
+
+    def _select(self, context: RoundContext) -> list[Lesson]:
+        """The teacher's lessons for a round; a teacher without its own select_round is asked
+        through `select` directly, so an error in it names the method its author wrote."""
+        plugin = getattr(self.teacher, "_obj", self.teacher)
+        if type(plugin).select_round is Teacher.select_round:
+            return fit_to_round(self.teacher.select(context.n_students, context.episode), context)
+        return self.teacher.select_round(context)
 
     def _cohort(self, episode: int) -> str | None:
         """Under which name the executor keeps this episode's students (None: it need not)."""
@@ -281,112 +360,115 @@ class Experiment:
         feedback_items = self.exam.feedback_items(
             list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
         )
-        labels = self.exam.labels(feedback_items)
-        evaluations = self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode))
-        cohort, seeds, n = self._cohort(episode), self._seeds(episode), cfg.students
-        sent: list[list[int]] = [[] for _ in range(n)]
-        written: list[list[list[int]]] = [[] for _ in range(n)]  # generated sentences received so far
-        used: list[list[int]] = [[] for _ in range(n)]
-        totals: list[dict[str, float]] = [{} for _ in range(n)]
-        history: list[list[Feedback]] = []
-        stats: dict[str, float] = {}
-        rounds: list[dict[str, Any]] = []
-        reports: list[StudentReport] = []
-        feedback: list[Feedback] = []
+        ep = _EpisodeState(
+            episode=episode,
+            n=cfg.students,
+            feedback_items=feedback_items,
+            labels=self.exam.labels(feedback_items),
+            evaluations=self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode)),
+            cohort=self._cohort(episode),
+            seeds=self._seeds(episode),
+        )
         for k, rnd in enumerate(self.plan):
-            context = RoundContext(
-                episode=episode,
-                round=k,
-                rounds=len(self.plan),
-                size=rnd.size,
-                n_students=n,
-                sent=[list(s) for s in sent],
-                feedback=list(history),
-                repeats=rnd.repeats,
-            )
-            lessons = self.teacher.select_round(context)
-            self._check_lessons(lessons, rnd, k, sent)
-            final = rnd.exam == "final"
-            exams, item_labels = {}, {}
-            if rnd.exam != "none":
-                exams["feedback"] = feedback_items
-                if labels:
-                    item_labels["feedback"] = labels
-                if final and data.heldout_exam:
-                    exams["heldout"] = data.heldout_exam
-                if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
-                    exams.update({name: items for name, (items, _) in evaluations.items()})
-                    item_labels.update({name: lab for name, (_, lab) in evaluations.items() if lab})
-            job = TrainingJob(
-                student=ComponentRef(**cfg.student.model_dump()),
-                exam=ComponentRef(**cfg.exam.model_dump()),
-                vocab_size=len(data.vocabulary),
-                lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
-                seeds=seeds,
-                exams=exams,
-                cohort=cohort,
-                release=final and cohort is not None and cfg.student_lifetime == "episode",
-                probe=rnd.probe,
-                probe_seeds=[seeding.derive(cfg.seed, "probe", episode, k, i) for i in range(n)] if rnd.probe else [],
-                labels=item_labels,
-            )
-            if cfg.population:
-                fresh = k == 0 and (cfg.student_lifetime == "episode" or episode == 0)
-                got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{episode}")
-            else:
-                got = self.executor.run(job)
-            check_reports(job, got, cfg.executor.name)
-            if exams:
-                got = self._apply_divergence_policy(got, episode)
-            for i, lesson in enumerate(lessons):
-                sent[i] += lesson.indices
-                written[i] += lesson.sentences
-            for r in got:
-                picked = lessons[r.student].indices
-                used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
-                for key, value in r.stats.items():
-                    totals[r.student][key] = totals[r.student].get(key, 0.0) + value
-            so_far = [Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)]
-            feedback = []
-            if exams or rnd.probe:
-                # the interaction (and through it the teacher) sees the feedback exam only
-                visible = [
-                    r.model_copy(update={"exams": {k2: v for k2, v in r.exams.items() if k2 == "feedback"}})
-                    for r in got
-                ]
-                feedback = self.interaction.feedback(
-                    RoundResult(episode=episode, round=k, plan=rnd, lessons=so_far, sent=list(lessons), reports=visible)
-                )
-                self._check_feedback(feedback, k)
-                history.append(feedback)
-                if rnd.reward:
-                    stats.update(self.teacher.learn(feedback).stats)
-            rounds.append(self._round_entry(k, rnd, lessons, got, feedback))
-            reports = got
+            self._round(ep, k, rnd)
         outcome = InteractionOutcome(
-            lessons=[Lesson(student=i, indices=list(sent[i]), sentences=list(written[i])) for i in range(n)],
-            feedback=feedback,
-            reports=reports,
-            teacher=TeacherUpdate(stats=stats),
+            lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
         )
         record = self._record(episode, outcome, feedback_items, time.perf_counter() - start)
-        extras: dict[str, list[float | None]] = {}
-        if any(u != s for u, s in zip(used, sent, strict=True)):
-            extras["fraction_exam_domain_used"] = [
-                statistics.fmean(data.pool_in_exam_domain[j] for j in u) if u else None for u in used
-            ]
-            extras["sentences_used"] = [float(len(u)) for u in used]
-        for key in sorted({key for t in totals for key in t}):
-            extras[key] = [t.get(key) for t in totals]
-        if cfg.population:
-            extras["population_group"] = [float(k) for k, ids in enumerate(members(cfg.population)) for _ in ids]
+        extras = self._extras(ep)
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
-        plain = len(rounds) == 1 and rounds[0].get("feedback_mean") == rounds[0].get("perplexity_mean")
+        plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
         if extras or not plain:
             record = record.model_copy(
-                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else rounds}
+                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else ep.rounds}
             )
         return record
+
+    def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
+        """One round: lessons, training and exams, feedback, the teacher's update."""
+        cfg = self.config
+        context = RoundContext(
+            episode=ep.episode,
+            round=k,
+            rounds=len(self.plan),
+            size=rnd.size,
+            n_students=ep.n,
+            sent=[list(s) for s in ep.sent],
+            feedback=list(ep.history),
+            repeats=rnd.repeats,
+        )
+        lessons = self._select(context)
+        self._check_lessons(lessons, rnd, k, ep.sent)
+        job = self._job(ep, k, rnd, lessons)
+        if cfg.population:
+            fresh = k == 0 and (cfg.student_lifetime == "episode" or ep.episode == 0)
+            got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{ep.episode}")
+        else:
+            got = self.executor.run(job)
+        check_reports(job, got, cfg.executor.name)
+        if job.exams:
+            got = self._apply_divergence_policy(got, ep.episode)
+        ep.add(lessons, got)
+        ep.feedback = []
+        if job.exams or rnd.probe:
+            # the interaction (and through it the teacher) sees the feedback exam only
+            visible = [
+                r.model_copy(update={"exams": {n: v for n, v in r.exams.items() if n == "feedback"}}) for r in got
+            ]
+            result = RoundResult(
+                episode=ep.episode, round=k, plan=rnd, lessons=ep.so_far(), sent=list(lessons), reports=visible
+            )
+            ep.feedback = self.interaction.feedback(result)
+            self._check_feedback(ep.feedback, k)
+            ep.history.append(ep.feedback)
+            if rnd.reward:
+                ep.stats.update(self.teacher.learn(ep.feedback).stats)
+        ep.rounds.append(self._round_entry(k, rnd, lessons, got, ep.feedback))
+        ep.reports = got
+
+    def _job(self, ep: _EpisodeState, k: int, rnd: Round, lessons: list[Lesson]) -> TrainingJob:
+        """What the executor gets for a round: the new sentences, the exams it ends with, the cohort."""
+        cfg, data = self.config, self.data
+        final = rnd.exam == "final"
+        exams, item_labels = {}, {}
+        if rnd.exam != "none":
+            exams["feedback"] = ep.feedback_items
+            if ep.labels:
+                item_labels["feedback"] = ep.labels
+            if final and data.heldout_exam:
+                exams["heldout"] = data.heldout_exam
+            if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
+                exams.update({name: items for name, (items, _) in ep.evaluations.items()})
+                item_labels.update({name: lab for name, (_, lab) in ep.evaluations.items() if lab})
+        return TrainingJob(
+            student=ComponentRef(**cfg.student.model_dump()),
+            exam=ComponentRef(**cfg.exam.model_dump()),
+            vocab_size=len(data.vocabulary),
+            lessons=[sentences_of(lesson, data.pool) for lesson in lessons],
+            seeds=ep.seeds,
+            exams=exams,
+            cohort=ep.cohort,
+            release=final and ep.cohort is not None and cfg.student_lifetime == "episode",
+            probe=rnd.probe,
+            probe_seeds=[seeding.derive(cfg.seed, "probe", ep.episode, k, i) for i in range(ep.n)] if rnd.probe else [],
+            labels=item_labels,
+        )
+
+    def _extras(self, ep: _EpisodeState) -> dict[str, list[float | None]]:
+        """Per-student figures beyond the paper's: what students chose to train on, what they report."""
+        extras: dict[str, list[float | None]] = {}
+        if any(u != s for u, s in zip(ep.used, ep.sent, strict=True)):
+            inside = self.data.pool_in_exam_domain
+            extras["fraction_exam_domain_used"] = [
+                statistics.fmean(inside[j] for j in u) if u else None for u in ep.used
+            ]
+            extras["sentences_used"] = [float(len(u)) for u in ep.used]
+        for key in sorted({key for t in ep.totals for key in t}):
+            extras[key] = [t.get(key) for t in ep.totals]
+        if self.config.population:
+            groups = enumerate(members(self.config.population))
+            extras["population_group"] = [float(k) for k, ids in groups for _ in ids]
+        return extras
 
     def _check_feedback(self, feedback: list[Feedback], k: int) -> None:
         name = self.config.interaction.name
@@ -663,7 +745,10 @@ class Experiment:
                     return summary
         if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
+        built_before = hasattr(self, "data")  # a new run builds its environment before its directory
+        setup_start = time.perf_counter()
         self._build()
+        setup_seconds = time.perf_counter() - setup_start + (self.environment_seconds if built_before else 0.0)
         if resume:
 
             def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
@@ -724,6 +809,9 @@ class Experiment:
         summary["executor"] = info.executor
         summary["exam_domain"] = self.data.exam_domain
         summary.update(teacher_role(self.registry.get("teacher", cfg.teacher.name)))
+        summary["setup_seconds"] = round(setup_seconds, 3)  # this invocation's set-up (a resume's own)
+        summary["setup"] = dict(self.tools.steps.timings)
+        summary["threads"] = dataclasses.asdict(threads.current())
         rd.write_summary(summary)
         call_observers(self.registry.pm, "ilm_run_end", run=info, summary=summary)
         return summary
@@ -785,7 +873,10 @@ def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
         again = "Run the same command again" if interrupted else "Run the command again once it is fixed"
         exc.args = (f"{exc} (The run stopped {where}; no episode had finished, so nothing was kept. {again}.)",)
         return
-    saved = f"episodes 0-{done - 1} are saved in {rd.metrics_path}" if done else "no episode had finished"
+    if done:
+        saved = f"{'episode 0 is' if done == 1 else f'episodes 0-{done - 1} are'} saved in {rd.metrics_path}"
+    else:
+        saved = "no episode had finished"
     if interrupted:
         then = f"Continue with `ilm run --resume {rd.path}`."
     elif isinstance(exc, PluginError):

@@ -42,7 +42,11 @@ def _plain_log_ticks(ax) -> None:
 
 def _finish(fig, axes, legend_size: int = 8) -> None:
     """Grid on every panel and its legend below it, where it covers no curve and no reference line."""
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
+        if ax.get_xlabel() == "episode":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # episode 1, 2, ...: not 1.2
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
         ax.grid(alpha=0.3)

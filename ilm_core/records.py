@@ -198,6 +198,15 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "a tracker that raises is reported once and switched off, and the run goes on.",
         one_per_run=False,
     ),
+    ComponentKind(
+        "backend",
+        "SweepBackend",
+        "runs the runs of a sweep somewhere",
+        "sweep backends (where `ilm sweep --backend NAME` runs its runs)",
+        "`local` (this machine's processes, `--jobs N`) is built in; a backend runs each run's own "
+        "resumable run directory, so the per-setting summary is the same whichever ran it.",
+        one_per_run=False,
+    ),
 )
 KIND_OF: dict[str, ComponentKind] = {kind.name: kind for kind in COMPONENT_KINDS}
 KINDS: tuple[str, ...] = tuple(KIND_OF)
@@ -219,6 +228,7 @@ InteractionSpec = SPEC_TYPES["interaction"]
 ExamSpec = SPEC_TYPES["exam"]
 ExecutorSpec = SPEC_TYPES["executor"]
 TrackerSpec = SPEC_TYPES["tracker"]
+SweepBackendSpec = SPEC_TYPES["backend"]
 
 
 class RoadmapCell(BaseModel):

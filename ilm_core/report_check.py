@@ -1,15 +1,43 @@
-"""The students' reports must answer the job that was sent: one per lesson, every exam, every item.
+"""Students' results must answer what was asked: scores for every sentence, a report per lesson.
 
-A report of the wrong shape (an exam scored on fewer items than it has, a missing student)
-would otherwise be scored as if it were right, and could become a run's best perplexity.
+A result of the wrong shape (a student's scores for fewer sentences than it was given, a
+missing student) would otherwise be scored as if it were right, and could become a run's best
+perplexity. `CheckedStudents` checks each `sentence_nll` answer where the exam asks it;
+`check_reports` checks what an executor returns against the job.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
+from typing import Any
 
 from ilm_core.errors import PluginError
 from ilm_core.messages import StudentReport, TrainingJob
+
+
+class CheckedStudents:
+    """A trained group whose `sentence_nll` must give one score per student and sentence."""
+
+    def __init__(self, group: Any, student: str, n_students: int):
+        self._group, self._student, self._n = group, student, n_students
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._group, attr)
+
+    def sentence_nll(self, sentences: Sequence[Any]) -> tuple[Any, Any]:
+        nll, tokens = self._group.sentence_nll(sentences)
+        n = len(sentences)
+        rows = [len(row) for row in nll]
+        if len(rows) != self._n or any(r != n for r in rows) or len(tokens) != n:
+            raise PluginError(
+                f"student plugin '{self._student}' returned results of the wrong shape from sentence_nll(): "
+                f"{len(rows)} row(s) of {sorted(set(rows))} score(s) and {len(tokens)} token count(s) for "
+                f"{self._n} student(s) and {n} sentence(s). It must return one row per student with one NLL per "
+                "sentence, and one token count per sentence (docs/writing-plugins.md, Token ids).",
+                plugin=self._student,
+                stage="sentence_nll",
+            )
+        return nll, tokens
 
 
 def check_reports(job: TrainingJob, reports: list[StudentReport], executor: str) -> None:
@@ -20,7 +48,7 @@ def check_reports(job: TrainingJob, reports: list[StudentReport], executor: str)
             f"executor plugin '{executor}' returned student reports that do not fit the training job (student "
             f"plugin '{job.student.name}', exam plugin '{job.exam.name}'): {'; '.join(problems[:3])}"
             + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
-            + ". Each of the job's lessons needs one report, scored on every item of every exam it names.",
+            + ". Each of the job's lessons needs one report, with a result for every exam the job names.",
             plugin=executor,
             stage="run",
         )
@@ -37,17 +65,7 @@ def _problems(job: TrainingJob, reports: list[StudentReport]) -> list[str]:
         return [f"students {students}, expected 0..{n - 1} once each"]
     problems = []
     for r in reports:
-        for name, items in job.exams.items():
-            result = r.exams.get(name)
-            if result is None:
-                problems.append(f"student {r.student} has no '{name}' exam result")
-            elif len(result.item_perplexities) != len(items):
-                problems.append(
-                    f"student {r.student}'s '{name}' exam has {len(result.item_perplexities)} item scores "
-                    f"for {len(items)} items"
-                )
-            elif not r.diverged and not (math.isfinite(result.perplexity) and result.perplexity > 0):
-                problems.append(
-                    f"student {r.student}'s '{name}' perplexity is {result.perplexity!r} but it is not marked diverged"
-                )
+        missing = [name for name in job.exams if name not in r.exams]
+        if missing:
+            problems.append(f"student {r.student} has no result for the exam(s) {', '.join(map(repr, missing))}")
     return problems

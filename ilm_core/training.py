@@ -15,6 +15,7 @@ from ilm_core.errors import PluginError
 from ilm_core.interfaces import Exam, Student, StudentGroup, TrainedStudents
 from ilm_core.messages import ComponentRef, StudentReport, TrainingJob
 from ilm_core.registry import Registry, default_registry
+from ilm_core.report_check import CheckedStudents
 
 
 class Workbench:
@@ -101,6 +102,7 @@ class Workbench:
         except Exception as exc:
             raise _plugin_failure("student", job.student.name, "train", exc) from exc
         results = {}
+        group = CheckedStudents(group, job.student.name, len(ids))  # scores of the wrong shape name the student
         for name, sentences in job.exams.items():
             try:
                 labels = job.labels.get(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -11,6 +12,8 @@ from ilm_core.registry import Registry
 # Tiny models on a shared 2-core machine: one thread per process is many times faster than two
 # contending threads, and subprocesses (`ilm run` in kill tests, workers) inherit the setting.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The set-up cache (ilm_core/cache.py) of a test session lives in a fresh folder, never the user's.
+os.environ.setdefault("ILM_CACHE_DIR", tempfile.mkdtemp(prefix="ilm-test-cache-"))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -60,13 +63,33 @@ def cli(capsys):
 
 
 @pytest.fixture(scope="session")
-def ray_local():
+def ray_local(tmp_path_factory):
     """One local Ray (2 CPUs, no dashboard) for every test that needs it; the `ray` executor
-    uses the Ray of its process, so each test pays for its actors only."""
+    uses the Ray of its process, so each test pays for its actors only.
+
+    Its workers also have the test plugin `worker_faults` installed (an entry point on their
+    PYTHONPATH, fixed when Ray starts), so a test can make an actor fail through a student
+    plugin, as the tests of the multiprocess executor do."""
     ray = pytest.importorskip("ray")
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        import worker_faults
+
+        site = tmp_path_factory.mktemp("ray-plugins")
+        info = site / "ilm_test_worker_faults-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ilm-test-worker-faults\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[ilm]\nworker-faults = {worker_faults.__name__}\n")
+        before = os.environ.get("PYTHONPATH")
+        tests = os.path.dirname(os.path.abspath(worker_faults.__file__))
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), tests, before) if p)
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        finally:  # Ray's processes keep the path; the rest of the session does not see it
+            if before is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = before
     yield ray
     if started:
         ray.shutdown()

@@ -229,3 +229,27 @@ def test_teacher_lm_fairseq_run_exits_2_without_fairseq(no_fairseq, fq_cli, tmp_
     )
     assert code == 2
     assert "teacher.lm" in err and INSTALL_HINT in " ".join(err.split())
+
+
+@needs_fairseq
+def test_fairseq_students_persist_across_lessons(task1):
+    """A fairseq student keeps its weights and AdamW state between lessons, and a saved one
+    continues exactly as the original (what rounds and student_lifetime = run need)."""
+    data, oracle, worst = task1
+    from ilm_plugins.fairseq_lm.student import FairseqLMStudent
+
+    student = FairseqLMStudent(FairseqLMParams(updates=3, dropout=0.1))
+    vocab = len(data.vocabulary)
+    first, second = [oracle[:5], worst[:5]], [oracle[5:10], worst[5:10]]
+    kept = student.create([7, 8], vocab, "cpu")
+    kept.train(first)
+    saved = kept.state_dict()
+    kept.train(second)
+    restored = student.create([7, 8], vocab, "cpu")
+    restored.load_state_dict(saved)
+    restored.train(second)
+    assert restored.sentence_nll(data.exam)[0] == kept.sentence_nll(data.exam)[0]
+    fresh = student.create([7, 8], vocab, "cpu")
+    fresh.train(second)
+    assert fresh.sentence_nll(data.exam)[0][0] != pytest.approx(kept.sentence_nll(data.exam)[0][0], rel=1e-4)
+    assert kept.lms[0].opt.state_dict()["state"][0]["step"] == 6  # one AdamW through both lessons

@@ -178,3 +178,18 @@ def test_one_runs_figure_has_plain_ticks_no_spread_title_and_a_legend_off_the_li
     axes = b.get_window_extent()
     covers = legend.y0 <= y_one <= legend.y1 and legend.x0 < axes.x1 and legend.x1 > axes.x0
     assert not covers, "the legend of panel (b) sits on the line at 1.0"
+
+
+def test_the_readme_quick_start_is_two_readable_commands_that_say_what_they_leave_out():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", quick, re.S).group(1)
+    commands = [c for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+    assert len(commands) == 2
+    install, tests = commands
+    assert "pip install torch==2.13.0" in install and "ilm run --teacher select-bin --env domains" in install
+    assert "pytest" in tests
+    assert max(len(line) for line in block.splitlines()) <= 100  # no one monstrous line
+    prose = " ".join(quick.split())
+    assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in prose
+    assert "[fairseq]" in prose and "skipped" in prose and "pip install -e '.[fairseq,test]'" in prose

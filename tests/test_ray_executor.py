@@ -1,10 +1,12 @@
 """The `ray` executor on a local Ray (2 CPUs, started once per session): the same students as
 `batched`; a dead, failing or hung actor ends the run in bounded time naming it, and
-`--resume` then gives the records of an uninterrupted run."""
+`--resume` then gives the records of an uninterrupted run. Faults come from the test plugin
+`worker_faults` (its `faulty-lm` student), which the session's Ray workers have installed."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import pytest
@@ -12,9 +14,9 @@ from conftest import TINY
 from test_executors import assert_same, build, make_job, summary
 from test_rounds import N, distance, job, per_student, reference
 
-from ilm_core import ConfigError, ExecutorContext, PluginError
-from ilm_core.registry import Registry
-from ilm_plugins.executors.ray_executor import FAULT_ENV
+from ilm_core import ComponentRef, ConfigError, ExecutorContext, PluginError, Registry, resolve, seeding
+from ilm_core.loop import Experiment
+from ilm_core.rundir import RunDir
 
 pytest.importorskip("ray")
 
@@ -87,17 +89,27 @@ def test_actors_keep_their_students_between_rounds(registry: Registry) -> None:
         assert distance(after_two[i], round_two_only[i]) > 1e-2, f"student {i} looks freshly initialised"
 
 
+@pytest.fixture
+def faults(registry: Registry) -> Registry:
+    """`registry` with the test plugin `worker_faults` (the actors have it from their entry points)."""
+    import worker_faults
+
+    registry.register(worker_faults, name="worker-faults")
+    return registry
+
+
 @pytest.mark.parametrize(
-    ("fault", "params", "expected"),
+    ("mode", "params", "expected"),
     [
         ("raise", {}, ["actor 0 (node", "raised while training students 0-3", "injected failure", "ilm train"]),
         ("hang", {"timeout": 2}, ["actor 0 (node", "did not finish", "students 0-3", "timeout of 2 s"]),
     ],
 )
-def test_actor_faults_end_the_run_in_bounded_time(registry, ray_local, monkeypatch, fault, params, expected) -> None:
-    monkeypatch.setenv(FAULT_ENV, fault)
+def test_actor_faults_end_the_run_in_bounded_time(faults, ray_local, mode, params, expected) -> None:
     job = make_job(n=4, updates=2)
-    executor = build(registry, "ray", {"group_size": 4, **params}, job)
+    faulty = {**job.student.params, "mode": mode, "fail_seed": job.seeds[1]}
+    job = job.model_copy(update={"student": ComponentRef(name="faulty-lm", params=faulty)})
+    executor = build(faults, "ray", {"group_size": 4, **params}, job)
     try:
         executor._await_ready(ray_local)  # start-up is not part of the bound
         start = time.monotonic()
@@ -126,15 +138,20 @@ def records(path) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
 
 
-def test_a_killed_actor_stops_the_run_and_resume_gives_the_uninterrupted_records(cli, tmp_path, monkeypatch) -> None:
-    """Students that live through the run: the resumed run's new actors get them from the checkpoint."""
-    args = ["run", *TINY, "--episodes", "4", "--executor", "ray", "--set", "executor.group_size=2"]
-    args += ["--set", "student_lifetime=run"]
-    code, _, err = cli(*args, "--out", str(tmp_path / "whole"))
+def test_a_killed_actor_stops_the_run_and_resume_gives_the_uninterrupted_records(
+    cli, faults, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr("ilm_core.cli.run_cmd.default_registry", lambda: faults)
+    armed = tmp_path / "armed"  # the student kills its actor while this file exists
+    victim = seeding.derive(6639, "student", 2, 2)  # student 2 of episode 2, alone in actor 1
+    args = ["run", *TINY, "--seed", "6639", "--episodes", "4", "--executor", "ray", "--set", "executor.group_size=2"]
+    args += ["--student", "faulty-lm", "--set", "student.mode=kill", "--set", f"student.fail_seed={victim}"]
+    args += ["--set", "student.updates=3", "--set", "student.dim=16", "--set", "student.ffn=32"]
+    code, _, err = cli(*args, "--set", f"student.while_file={tmp_path / 'never'}", "--out", str(tmp_path / "whole"))
     assert code == 0, err
-    monkeypatch.setenv(FAULT_ENV, "kill:1@3")  # actor 1 dies in the third episode
+    armed.write_text("")
     start = time.monotonic()
-    code, out, err = cli(*args, "--out", str(tmp_path / "cut"))
+    code, out, err = cli(*args, "--set", f"student.while_file={armed}", "--out", str(tmp_path / "cut"))
     assert time.monotonic() - start < 120
     assert code == 2 and "Traceback" not in out + err
     message = " ".join(err.split())
@@ -142,7 +159,30 @@ def test_a_killed_actor_stops_the_run_and_resume_gives_the_uninterrupted_records
         assert text in message, message
     assert f"ilm run --resume {tmp_path / 'cut'}" in message
     assert len(records(tmp_path / "cut")) == 2  # the finished episodes are kept
-    monkeypatch.delenv(FAULT_ENV)
+    armed.unlink()  # the fault is fixed
     code, _, err = cli("run", "--resume", str(tmp_path / "cut"), "--quiet")
     assert code == 0, err
     assert records(tmp_path / "cut") == records(tmp_path / "whole")
+
+
+def test_students_that_live_through_the_run_come_back_from_a_checkpoint(registry: Registry, tmp_path) -> None:
+    """A run cut back to its first checkpoint and resumed by new actors ends with the whole run's records."""
+    from reliability._support import SMALL, metrics_lines
+
+    raw = {**SMALL, "episodes": 4, "student_lifetime": "run", "checkpoint_every": 2, "keep_checkpoints": 3}
+    cfg = resolve({**raw, "executor": {"name": "ray", "params": {"group_size": 1}}}, registry)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    Experiment(cfg, registry, RunDir(whole)).run()
+    shutil.copytree(whole, cut)
+    (cut / "summary.json").unlink()
+    (cut / "checkpoints" / "episode-000004.pt").unlink()
+    (cut / "metrics.jsonl").write_text("".join(line + "\n" for line in metrics_lines(whole)[:2]))
+    Experiment(cfg, registry, RunDir(cut)).run(resume=True)
+    assert records(cut) == records(whole)
+    fresh = tmp_path / "fresh"  # the students did live through the run
+    Experiment(
+        resolve({**raw, "student_lifetime": "episode", "executor": cfg.executor.model_dump()}, registry),
+        registry,
+        RunDir(fresh),
+    ).run()
+    assert records(fresh)[1:] != records(whole)[1:]

@@ -185,3 +185,18 @@ def test_rounds_see_earlier_feedback_and_never_resend(registry: Registry, tmp_pa
     assert seen == [(0, 0, 0), (1, 1, 6), (2, 2, 12)]
     assert records[0]["tokens_sent"] > 0 and len(records[0]["rounds"]) == 3
     assert records[0]["teacher"]["lessons_remembered"] == 9.0  # learned from all three rounds
+
+
+def test_a_restored_group_continues_exactly_as_the_original() -> None:
+    """Weights, Adam moments, schedule step, samplers and dropout masks all come back."""
+    student = TransformerLMStudent(TransformerLMParams(**{**STUDENT, "dropout": 0.2, "batch_size": 2, "warmup": 4}))
+    seeds = [500 + i for i in range(N)]
+    original = student.create(seeds, V, "cpu")
+    original.train(lessons(1))
+    saved = original.state_dict()
+    original.train(lessons(2))
+    restored = student.create(seeds, V, "cpu")
+    restored.load_state_dict(saved)
+    restored.train(lessons(2))
+    for a, b in zip(original.model.parameters(), restored.model.parameters(), strict=True):
+        assert torch.equal(a, b)

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from ilm_core import SentencePreferences
+from ilm_core import RunOptions, RunSpec, SentencePreferences
+from ilm_core.batch import run_all
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.records import KINDS
@@ -62,8 +63,12 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, req
     spec = registry.get(kind, name)
     if spec.missing_requirements():
         pytest.skip(f"{kind} '{name}' needs {spec.missing_requirements()} ({spec.install_hint})")
-    if (kind, name) == ("executor", "ray"):
+    if "ray" in spec.requires:
         request.getfixturevalue("ray_local")  # the session's Ray, not one of its own
+    if kind == "backend":  # a sweep backend runs whole runs: one tiny run through it
+        result = next(iter(run_all([RunSpec(dict(BASE), tmp_path / "run", "tiny")], RunOptions(), name)))
+        assert result.summary["episodes"] == 2
+        return
     raw = dict(BASE)
     if kind == "tracker":  # trackers watch a run beside its components
         raw["trackers"] = {name: TINY_PARAMS.get((kind, name), {})}

@@ -226,9 +226,10 @@ def test_ilm_run_with_a_failing_tracker_exits_0_with_one_notice(cli, tmp_path):
     from conftest import TINY
 
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "tensorboard").write_text("a file where the tracker wants its folder")
-    code, stdout, stderr = cli("run", *TINY, "--tracker", "tensorboard", "--out", str(out))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the tracker wants a folder")
+    tracker = ["--tracker", "tensorboard", "--set", f"trackers.tensorboard.dir={blocker / 'events'}"]
+    code, stdout, stderr = cli("run", *TINY, *tracker, "--out", str(out))
     assert code == 0, stderr
     text = " ".join(stdout.split())
     assert text.count("notice:") == 1 and "tracker 'tensorboard' failed in ilm_run_start" in text

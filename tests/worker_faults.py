@@ -21,17 +21,19 @@ from ilm_plugins.students.transformer_lm import TransformerLMStudent
 class FaultyParams(TransformerLMParams):
     mode: Literal["raise", "exit", "kill", "hang"] = "raise"
     fail_seed: int = 0  # fails while training the student with this seed
+    while_file: str | None = None  # fails only while this file exists (None: always): a test "fixes" it
 
 
 class FaultyStudent(TransformerLMStudent):
     """Fails the process that trains the student seeded `fail_seed`: raise, exit, SIGKILL or hang."""
 
     def __init__(self, params: FaultyParams):
-        super().__init__(TransformerLMParams(**params.model_dump(exclude={"mode", "fail_seed"})))
-        self.mode, self.fail_seed = params.mode, params.fail_seed
+        super().__init__(TransformerLMParams(**params.model_dump(exclude={"mode", "fail_seed", "while_file"})))
+        self.mode, self.fail_seed, self.while_file = params.mode, params.fail_seed, params.while_file
 
     def train(self, lessons: list, seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
-        if self.fail_seed in seeds:
+        armed = self.while_file is None or os.path.exists(self.while_file)
+        if self.fail_seed in seeds and armed:
             if self.mode == "raise":
                 raise RuntimeError("injected failure")
             if self.mode == "exit":

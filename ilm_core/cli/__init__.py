@@ -65,6 +65,9 @@ def _options(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ilm` console script."""
     try:
+        from ilm_core import threads
+
+        threads.prepare()  # before torch starts OpenMP: its wait policy is read only then
         app(args=argv, prog_name="ilm")
     except IlmError as exc:
         err = Console(stderr=True, soft_wrap=True)
@@ -73,3 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; finished episodes are on disk (resume with --resume RUN_DIR)")
         sys.exit(130)
+    except OSError as exc:  # a file-system error no command anticipated: still one paragraph, not a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        err = Console(stderr=True, soft_wrap=True)
+        err.print(Text("error: ", style="bold red") + Text(f"file-system error: {exc.strerror or exc}{where}"))
+        sys.exit(2)

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ilm_core.batch import PAPER_SEEDS, parse_seeds, run_one
+from ilm_core.batch import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
+from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble
 from ilm_core.errors import ConfigError
 from ilm_core.records import REFERENCE_RANKS
@@ -147,26 +148,35 @@ def baselines(
     runs: int = typer.Option(5, "--runs", help="students (runs) per seed and baseline"),
     set_: list[str] = typer.Option(None, "--set", "-s", help="override: path=value"),
     out: Path = typer.Option(None, "--out", "-o", help="folder (default runs/baselines-<env>)"),
+    # -- parallel runs (ilm_core/batch.py) --
+    jobs: int = typer.Option(1, "--jobs", "-j", help="runs at the same time, each in its own process, cores split"),
 ) -> None:
     """Oracle, random and worst case for each seed x runs, laid out as the paper's Tables 3 and 4."""
     console = Console()
     registry = default_registry()
     base = assemble(config, {"environment": env}, set_ or [])
     out = out or Path("runs") / f"baselines-{env}"
-    jobs = [(t, s) for t in reference_teachers(registry) for s in parse_seeds(seeds)]
-    rows = []
+    specs = [
+        RunSpec(
+            apply_overrides({**base, "teacher": {"name": t}}, [f"seed={s}", "episodes=1", f"students={runs}"]),
+            out / f"{t}-seed-{s}",
+            f"{t} seed {s}",
+        )
+        for t in reference_teachers(registry)
+        for s in parse_seeds(seeds)
+    ]
     with Progress(console=console) as progress:
-        task = progress.add_task("baselines", total=len(jobs))
-        for teacher, seed in jobs:
-            raw = apply_overrides(
-                {**base, "teacher": {"name": teacher}},
-                [f"seed={seed}", "episodes=1", f"students={runs}"],
-            )
-            path = out / f"{teacher}-seed-{seed}"
-            progress.update(task, description=f"{teacher} seed {seed}")
-            run_one(raw, path, registry)
-            rows.append(baseline_row(path))
+        task = progress.add_task(f"baselines ({jobs} at a time)" if jobs > 1 else "baselines", total=len(specs))
+        options = RunOptions(
+            jobs=jobs,
+            notify=lambda m: console.print(f"[yellow]notice:[/] {m}"),
+            registry=registry,
+            steps=lambda spec: RichSteps(console, progress, prefix=f"{spec.label}: "),
+            started=lambda spec: progress.update(task, description=spec.label) if jobs == 1 else None,
+        )
+        for _ in run_all(specs, options):
             progress.advance(task)
+    rows = [baseline_row(spec.out) for spec in specs]
     table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
     for col in (
         "baseline",

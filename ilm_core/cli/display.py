@@ -86,6 +86,7 @@ def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
         ("reward (-feedback perplexity; a teacher may transform it)", summary["reward_last"]),
         ("seconds (episodes only)", summary["seconds"]),
+        ("seconds (set-up: environment, teacher, executor)", summary.get("setup_seconds")),
     ]
     for name, value in rows:
         table.add_row(name, fmt(value))

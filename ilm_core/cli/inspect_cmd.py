@@ -10,9 +10,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ilm_core import threads
+from ilm_core.cache import SetupCache
 from ilm_core.cli.outputs import table_console, writable_file
+from ilm_core.cli.steps_display import RichSteps
 from ilm_core.errors import IlmError, RunDirError
 from ilm_core.inspection import NoPreferencesError, TeacherView, inspect_teacher
+from ilm_core.interfaces import SetupTools
 from ilm_core.registry import default_registry
 from ilm_core.reporting import find_runs
 from ilm_core.rundir import atomic_write_json
@@ -23,6 +27,7 @@ def inspect(
     top: int = typer.Option(12, "--top", "-n", min=1, help="how many of the most favoured sentences to list"),
     json_out: Path = typer.Option(None, "--json", help="also write each run's whole ranking (every pool sentence)"),
     device: str = typer.Option(None, "--device", help="rebuild the teacher here instead of on the run's device"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="rebuild the teacher's LM instead of reusing it"),
 ) -> None:
     """What the teacher has learned: its most favoured pool sentences, marked exam domain or not.
 
@@ -37,14 +42,18 @@ def inspect(
 
     found = find_runs(runs)
     registry = default_registry()
+    # -- set-up: progress steps and the set-up cache (ilm_core/progress.py, ilm_core/cache.py) --
+    threads.apply()  # the thread plan the entry point made (the teacher's LM may be pretrained here)
+    steps = RichSteps(console)
+    tools = SetupTools(steps=steps, cache=SetupCache.from_env(enabled=not no_cache, notify=notify), notify=notify)
     if len(found) == 1:
-        views = [inspect_teacher(found[0].path, registry, notify, device)]
+        views = [inspect_teacher(found[0].path, registry, notify, device, tools)]
         _print_ranking(console, views[0], top)
     else:
         views = []
         for run in found:
             try:
-                views.append(inspect_teacher(run.path, registry, notify, device))
+                views.append(inspect_teacher(run.path, registry, notify, device, tools))
             except NoPreferencesError:
                 notify(f"skipped {run.path}: teacher '{run.teacher}' keeps no per-sentence preferences")
             except IlmError as exc:

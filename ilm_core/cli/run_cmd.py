@@ -14,7 +14,7 @@ from ilm_core.config import assemble, check_device, resolve
 from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment, build_environment
 from ilm_core.registry import default_registry
-from ilm_core.rundir import RunDir
+from ilm_core.rundir import RunDir, json_text
 from ilm_core.signals import interruptible
 
 
@@ -49,6 +49,9 @@ def run(
     resume: Path = typer.Option(None, "--resume", help="continue the run in this directory from its last checkpoint"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the validated, resolved config and exit"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    # -- set-up and threads (ilm_core/threads.py, ilm_core/cache.py) --
+    threads: str = typer.Option(None, "--threads", help="thread plan: auto (default), torch, or a number of threads"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="rebuild the teacher's LM instead of reusing it"),
 ) -> None:
     """Train a teacher: each episode it teaches N students, they take an exam, it learns."""
     console = Console()
@@ -93,11 +96,23 @@ def run(
         # one line per notice, however long its paths: easy to grep in a log
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
-    experiment = Experiment(cfg, registry, run_dir, notify=notify)
+    # -- set-up and threads: the plan printed, set-up steps shown, the set-up cache --
+    from ilm_core import threads as thread_policy
+    from ilm_core.cache import SetupCache
+    from ilm_core.cli.steps_display import RichSteps
+
+    plan = thread_policy.prepare(threads) if threads is not None else thread_policy.current()
+    steps = RichSteps(console) if not quiet else None
+    if not quiet:
+        console.print(plan.describe(), highlight=False)
+    cache = SetupCache.from_env(enabled=not no_cache, notify=notify)
+    experiment = Experiment(cfg, registry, run_dir, notify=notify, steps=steps, cache=cache)
     try:
         with interruptible():  # Ctrl-C or SIGTERM: stop between writes, say how to continue
             summary = experiment.run(resume=resume is not None, observers=observers)
     finally:
+        if steps is not None:
+            steps.close()
         if display is not None:
             display.stop()
     if experiment.complete and not quiet:
@@ -105,5 +120,5 @@ def run(
 
         console.print(summary_table(summary, summary.get("exam_domain")))
     if quiet:
-        console.print_json(json.dumps(summary))
+        console.print_json(json_text(summary))  # valid JSON for scripts: NaN written as null
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

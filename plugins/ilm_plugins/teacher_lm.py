@@ -13,6 +13,7 @@ end-of-sentence token, so a sentence of n tokens is scored on n + 1 predictions.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -53,14 +54,24 @@ class TeacherLM:
         self.model = StackedTransformerLM(lm_vocab_size(vocab_size), size, seeds=[seed]).to(device)
 
     def pretrain(
-        self, corpus: list[Sentence], *, updates: int = 300, lr: float = 1e-3, batch_size: int = 32
+        self,
+        corpus: list[Sentence],
+        *,
+        updates: int = 300,
+        lr: float = 1e-3,
+        batch_size: int = 32,
+        on_update: Callable[[int], None] | None = None,
     ) -> list[float]:
         """Train on `corpus` (e.g. `context.teacher_corpus`) for `updates` steps of AdamW on batches
-        of `batch_size` sentences; return the mean token loss before each update."""
+        of `batch_size` sentences; return the mean token loss before each update. `on_update(step)`
+        is called after every update (e.g. a set-up step's `advance`)."""
         if not corpus or not updates:
             return []
         recipe = TrainRecipe(updates=updates, lr=lr, batch_size=min(batch_size, len(corpus)))
-        losses = train_students(self.model, [corpus], recipe, [self.seed], self.vocab_size, self.device)
+        report = (lambda step, _losses: on_update(step)) if on_update is not None else None
+        losses = train_students(
+            self.model, [corpus], recipe, [self.seed], self.vocab_size, self.device, on_update=report
+        )
         return losses[:, 0].tolist()
 
     def nll(self, sentences: list[Sentence]) -> tuple[list[float], list[int]]:

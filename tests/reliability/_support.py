@@ -219,21 +219,43 @@ class FaultPlugins:
 
     @hookimpl
     def ilm_students(self) -> Any:
-        yield StudentSpec(
-            name="half-nan",
-            summary="student 0 diverges when told to",
-            factory=HalfNaNStudent,
-            params=TransformerLMParams,
-            capabilities=frozenset({"batched"}),
-        )
-        yield StudentSpec(
-            name="short",
-            summary="scores one exam sentence too few",
-            factory=ShortStudent,
-            params=TransformerLMParams,
-            capabilities=frozenset({"batched"}),
-        )
+        for name, summary, factory in (
+            ("half-nan", "student 0 diverges when told to", HalfNaNStudent),
+            ("short", "scores one exam sentence too few", ShortStudent),
+        ):
+            yield StudentSpec(
+                name=name, summary=summary, factory=factory, params=TransformerLMParams, capabilities={"batched"}
+            )
 
     @hookimpl
     def ilm_environments(self) -> Any:
         yield EnvironmentSpec(name="leaky", summary="exam overlaps the teacher corpus", factory=OverlappingEnvironment)
+
+
+def killed_at_random_points(args: list[str], out: Path, seed: int, kills: int = 3) -> tuple[int, list[str]]:
+    """`ilm run ARGS --out OUT`, killed with SIGKILL at `kills` seeded random points (each after some
+    progress) and resumed each time; the last resume runs to the end. Every kill must leave the
+    metrics lines written before it intact. Returns (kills that landed, lines seen at the last kill)."""
+    import random
+
+    rng = random.Random(seed)
+    proc = ilm_process(*args, "--out", str(out))
+    landed, seen = 0, []
+    while landed < kills:
+        start = len(seen)
+        # some progress since the last kill, then a random point inside the next episode(s)
+        if not wait_for(lambda start=start: len(metrics_lines(out)) > start, proc):
+            break
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.kill()
+        proc.wait()
+        if proc.returncode != -9:
+            break
+        landed += 1
+        lines = metrics_lines(out)
+        assert lines[: len(seen)] == seen, f"kill {landed} lost or changed a finished episode"
+        seen = lines
+        proc = ilm_process("--resume", str(out), "--quiet")
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err.decode()
+    return landed, seen

@@ -6,30 +6,24 @@ of one run. Every kill must leave the metrics lines written before it intact.
 
 from __future__ import annotations
 
-import random
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ._support import TINY_FLAGS, ilm_process, metrics_lines, one_paragraph_error, without_seconds
+from ._support import (
+    TINY_FLAGS,
+    ilm_process,
+    killed_at_random_points,
+    metrics_lines,
+    one_paragraph_error,
+    wait_for,
+    without_seconds,
+)
 
 EPISODES = 8
 ARGS = ["--episodes", str(EPISODES), *TINY_FLAGS, "--set", "student.updates=12", "--seed", "11"]
-
-
-def wait_until(check: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
-    """Poll (no fixed sleeps) until `check` holds; False when the process ended first."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        if proc.poll() is not None:
-            return check()
-        time.sleep(0.005)
-    raise AssertionError("timed out waiting for the run")
 
 
 def finish(proc: subprocess.Popen[bytes]) -> None:
@@ -69,12 +63,12 @@ def test_killed_after_the_first_checkpoint_then_resumed(reference, cli, tmp_path
     proc = ilm_process(*ARGS, "--out", str(out))
     try:
         # the run holds the lock and has written its config (so --resume reaches the lock)
-        assert wait_until((out / "config.json").exists, proc)
+        assert wait_for((out / "config.json").exists, proc)
         assert f"process {proc.pid}" in _read(out / "run.lock")
         # meanwhile, a second run into the same directory is refused, naming the holder
         err = one_paragraph_error(*cli("run", "--resume", str(out), "--quiet"))
         assert f"in use by process {proc.pid}" in err
-        assert wait_until((out / "checkpoints" / "episode-000001.pt").exists, proc)
+        assert wait_for((out / "checkpoints" / "episode-000001.pt").exists, proc)
     finally:
         proc.kill()
     proc.wait()
@@ -88,26 +82,8 @@ def test_killed_after_the_first_checkpoint_then_resumed(reference, cli, tmp_path
 
 @pytest.mark.slow
 def test_killed_at_random_points_then_resumed(reference, tmp_path):
-    rng = random.Random(7)
     out = tmp_path / "run"
-    proc = ilm_process(*ARGS, "--out", str(out))
-    kills, seen = 0, []
-    while kills < 3:
-        start = len(seen)
-        # some progress since the last kill, then a random point inside the next episode(s)
-        if not wait_until(lambda start=start: len(metrics_lines(out)) > start, proc):
-            break
-        time.sleep(rng.uniform(0.0, 0.3))
-        proc.kill()
-        proc.wait()
-        if proc.returncode != -9:
-            break
-        kills += 1
-        lines = metrics_lines(out)
-        assert lines[: len(seen)] == seen, f"kill {kills} lost or changed a finished episode"
-        seen = lines
-        proc = ilm_process("--resume", str(out), "--quiet")
-    finish(proc)
+    kills, seen = killed_at_random_points(ARGS, out, seed=7)
     assert kills >= 3, f"only {kills} kills landed before the run finished"
     assert metrics_lines(out)[: len(seen)] == seen
     assert without_seconds(out) == reference.records()

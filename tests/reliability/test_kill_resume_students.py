@@ -7,9 +7,7 @@ resumed run continues with the students it had and ends with the records of an u
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +17,8 @@ from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 
-from ._support import SMALL, TINY_FLAGS, ilm_process, metrics_lines, without_seconds
-from .test_kill_resume import finish, wait_until
+from ._support import SMALL, TINY_FLAGS, ilm_process, killed_at_random_points, metrics_lines, without_seconds
+from .test_kill_resume import finish
 
 EPISODES = 8
 LIFETIME = ["--set", "student_lifetime=run", "--interaction", "send-in-batches", "--set", "interaction.rounds=2"]
@@ -30,27 +28,11 @@ ARGS = ["--episodes", str(EPISODES), *TINY_FLAGS, "--set", "student.updates=6", 
 @pytest.mark.slow
 def test_students_of_the_run_killed_at_random_points_then_resumed(tmp_path: Path) -> None:
     reference = ilm_process(*ARGS, "--set", "checkpoint_every=2", "--out", str(tmp_path / "reference"))
-    rng = random.Random(3)
     out = tmp_path / "run"
-    proc = ilm_process(*ARGS, "--set", "checkpoint_every=2", "--out", str(out))
-    kills, seen = 0, []
-    while kills < 3:
-        start = len(seen)
-        if not wait_until(lambda start=start: len(metrics_lines(out)) > start, proc):
-            break
-        time.sleep(rng.uniform(0.0, 0.3))
-        proc.kill()
-        proc.wait()
-        if proc.returncode != -9:
-            break
-        kills += 1
-        lines = metrics_lines(out)
-        assert lines[: len(seen)] == seen, f"kill {kills} lost or changed a finished episode"
-        seen = lines
-        proc = ilm_process("--resume", str(out), "--quiet")
-    finish(proc)
+    kills, seen = killed_at_random_points([*ARGS, "--set", "checkpoint_every=2"], out, seed=3)
     finish(reference)
     assert kills >= 3, f"only {kills} kills landed before the run finished"
+    assert metrics_lines(out)[: len(seen)] == seen
     assert without_seconds(out) == without_seconds(tmp_path / "reference")
     # the students did live through the run: the same config with new students each episode differs
     fresh = ilm_process(*ARGS, "--set", "student_lifetime=episode", "--out", str(tmp_path / "fresh"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -149,12 +150,13 @@ def test_non_finite_teacher_stats_stop_the_run_under_the_stop_policy(fault_cli, 
 def test_a_student_result_of_the_wrong_shape_is_refused(fault_cli, tmp_path):
     out = tmp_path / "r"
     err = one_paragraph_error(*fault_cli(*ARGS, "--student", "short", "--out", str(out)))
-    assert "do not fit the training job" in err and "student plugin 'short'" in err
-    assert "item scores for" in err
+    assert "student plugin 'short'" in err and "wrong shape from sentence_nll()" in err
+    assert "for 2 student(s) and" in err
     assert not out.exists()  # no episode finished: nothing half-made is left
 
 
 # -- signals ---------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_says_where_the_run_stopped_and_how_to_resume(tmp_path, sig):
     out = tmp_path / "r"
@@ -174,3 +176,28 @@ def test_a_signal_says_where_the_run_stopped_and_how_to_resume(tmp_path, sig):
     assert f"ilm run --resume {out}" in text
     for line in metrics_lines(out):
         json.loads(line)  # every line whole
+
+
+def test_reports_that_do_not_answer_the_job_name_the_executor():
+    from ilm_core import ComponentRef, ExamResult, PluginError, StudentReport, TrainingJob
+    from ilm_core.report_check import check_reports
+
+    job = TrainingJob(
+        student=ComponentRef(name="transformer-lm"),
+        exam=ComponentRef(name="perplexity"),
+        vocab_size=4,
+        lessons=[[[1, 2]], [[2, 3]]],
+        seeds=[1, 2],
+        exams={"feedback": [[1, 2, 3]]},
+    )
+    result = ExamResult(perplexity=3.0, item_perplexities=[3.0], nll=1.0, tokens=4)
+    report = StudentReport(student=0, seed=1, final_loss=1.0, exams={"feedback": result})
+    check_reports(job, [report, report.model_copy(update={"student": 1})], "sequential")  # fits: no error
+    for reports, expected in (
+        ([report], "1 reports for 2 lessons"),
+        ([report, report], "students [0, 0], expected 0..1 once each"),
+        ([report, report.model_copy(update={"student": 1, "exams": {}})], "no result for the exam(s) 'feedback'"),
+    ):
+        with pytest.raises(PluginError, match=re.escape(expected)) as info:
+            check_reports(job, reports, "sequential")
+        assert "executor plugin 'sequential'" in str(info.value)

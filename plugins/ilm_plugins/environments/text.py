@@ -102,22 +102,9 @@ class TextEnvironment(Environment):
                     "exam_bank_size, heldout_size)."
                 )
 
-        # the tokenizer learns from the teacher corpus's candidates and nothing else
         n_corpus = {exam_label: n_corpus_in, **corpus_out}
-        for factor in CORPUS_SPARE:
-            spare = {label: min(len(samples[label]) - 1, int(n * factor) + 5) for label, n in n_corpus.items()}
-            corpus_texts = {label: samples[label][: spare[label]] for label in sources}
-            tokenizer = train_tokenizer([t for texts in corpus_texts.values() for t in texts], p.tokenizer_vocabulary)
-            used: set[tuple[int, ...]] = set()
-            corpus: list[list[int]] = []
-            try:
-                for label in sources:
-                    taker = Taker(label, corpus_texts[label], seen[label], tokenizer, p.max_tokens)
-                    corpus += taker.take(n_corpus[label], used, "teacher corpus")[1]
-                break
-            except ConfigError:
-                if factor == CORPUS_SPARE[-1]:
-                    raise
+        tokenizer, corpus, corpus_texts, used = self._corpus_and_tokenizer(samples, seen, n_corpus)
+        spare = {label: len(texts) for label, texts in corpus_texts.items()}
         takers = {
             label: Taker(label, samples[label][spare[label] :], seen[label], tokenizer, p.max_tokens)
             for label in sources
@@ -134,7 +121,7 @@ class TextEnvironment(Environment):
         rng.shuffle(corpus)
         rng.shuffle(labelled)
         if p.minimal_pairs:
-            pairs, heldout_pairs = self._pairs_from_files(tokenizer, used | {tuple(s) for s in exam}, seed)
+            pairs, heldout_pairs = self._pairs_from_files(tokenizer, used, seed)
         elif p.make_pairs:
             foreign = _foreign_words(corpus_texts[exam_label], [t for o in others for t in corpus_texts[o]])
             pair_rng = random.Random(_seed(seed, "pairs"))
@@ -155,6 +142,29 @@ class TextEnvironment(Environment):
             heldout_minimal_pairs=heldout_pairs,
             artifacts={"tokenizer.json": tokenizer.to_str(pretty=True)},
         )
+
+    def _corpus_and_tokenizer(
+        self, samples: dict[str, list[str]], seen: dict[str, int], n_corpus: dict[str, int]
+    ) -> tuple[Any, list[list[int]], dict[str, list[str]], set[tuple[int, ...]]]:
+        """Train the tokenizer on the first candidates of each label and nothing else, and take the
+        teacher corpus from those same candidates (what fits max_tokens). Returns the tokenizer,
+        the corpus, the candidates it was trained on per label, and the corpus's token tuples."""
+        p = self.params
+        for factor in CORPUS_SPARE:
+            spare = {label: min(len(samples[label]) - 1, int(n * factor) + 5) for label, n in n_corpus.items()}
+            texts = {label: samples[label][: spare[label]] for label in samples}
+            tokenizer = train_tokenizer([t for group in texts.values() for t in group], p.tokenizer_vocabulary)
+            used: set[tuple[int, ...]] = set()
+            corpus: list[list[int]] = []
+            try:
+                for label in samples:
+                    taker = Taker(label, texts[label], seen[label], tokenizer, p.max_tokens)
+                    corpus += taker.take(n_corpus[label], used, "teacher corpus")[1]
+                return tokenizer, corpus, texts, used
+            except ConfigError:
+                if factor == CORPUS_SPARE[-1]:
+                    raise
+        raise AssertionError("unreachable: the last factor re-raises")
 
     def _pairs_from_files(
         self, tokenizer: Any, taken: set[tuple[int, ...]], seed: int

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ilm_core import ExecutorSpec, NoParams, hookimpl
+from ilm_core import ExecutorSpec, NoParams, SweepBackendSpec, hookimpl
 
 
 class BatchedParams(BaseModel):
@@ -76,6 +76,30 @@ class RayParams(BaseModel):
     )
     timeout: float = Field(600.0, gt=0, description="seconds an episode may take before an actor counts as hung")
     start_timeout: float = Field(300.0, gt=0, description="seconds for the actors to be placed and started")
+
+
+class RaySweepParams(BaseModel):
+    """Where the sweep's runs go and what each asks of Ray."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = Field(
+        None, description="the Ray cluster: None = a Ray started in this process, else $RAY_ADDRESS, else a local Ray"
+    )
+    cpus_per_run: float = Field(1.0, gt=0, description="CPUs each run holds (also its torch threads, at least 1)")
+    retries: int = Field(2, ge=0, description="times Ray reruns a run whose worker died (the run resumes)")
+
+
+@hookimpl
+def ilm_backends() -> Iterator[SweepBackendSpec]:
+    yield SweepBackendSpec(
+        name="ray",
+        summary="ilm sweep --backend ray: each run a Ray task, on a local Ray or a cluster",
+        factory="ilm_plugins.executors.ray_sweep:RaySweep",
+        params=RaySweepParams,
+        requires=("ray",),
+        install_hint="pip install 'ilm[ray]'",
+    )
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob, Workbench
+from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob, Workbench, thread_plan
 
 #: students per stacked model on a CPU by default: batching pays up to about here on a 2-core
 #: machine, and 12 students make two lanes of 6, one per core (benchmarks/README.md)
@@ -96,14 +96,12 @@ class BatchedExecutor(SequentialExecutor):
 
     def _plan_lanes(self, context: ExecutorContext) -> tuple[int, int]:
         """(lanes, torch threads per lane) for this device, student and number of students."""
-        import torch
-
-        threads = torch.get_num_threads()
+        plan = thread_plan()  # lanes on every usable core; threads per operation as the plan says
         wanted = self.params.lanes if self.params else "auto"
         if wanted == "auto":
             on_cpu = context.device == "cpu"
             n_groups = -(-context.n_students // self.max_group) if self.max_group else 1
-            wanted = max(1, min(threads, n_groups)) if on_cpu else 1
+            wanted = plan.max_lanes(n_groups) if on_cpu else 1
         lanes = min(int(wanted), context.n_students)
         if lanes > 1 and not self.bench.supports(context.student, "concurrent"):
             context.notify(
@@ -111,7 +109,7 @@ class BatchedExecutor(SequentialExecutor):
                 "the batched executor trains its groups one after another"
             )
             lanes = 1
-        return lanes, max(1, threads // lanes)
+        return lanes, plan.lane_threads(lanes)
 
     def _lane_init(self) -> None:
         import torch

@@ -5,10 +5,9 @@ group of students every round through the same `Workbench` path as every other e
 (batched when the student can), so its students equal `batched`'s. Students that persist
 (a job's `cohort`: from round to round, or through the run) stay in their actor, which always
 trains the same students; their state travels only for a checkpoint (`save_students` /
-`load_students`). Ray places the actors by
-their resources: `num_cpus` each, and `num_gpus` each when the groups go on GPUs (0.5 puts
-two groups on one GPU). Jobs travel as `model_dump()` dicts and only `StudentReport`s come
-back, never weights.
+`load_students`). Ray places the actors by their resources: `num_cpus` each, and `num_gpus`
+each when the groups go on GPUs (0.5 puts two groups on one GPU). Jobs travel as
+`model_dump()` dicts and only `StudentReport`s come back, never weights.
 
 Where Ray runs: a Ray already started in this process is used as it is; else `address`
 (`auto` for the cluster of this machine, `ray://head:10001` for a remote one, or
@@ -19,17 +18,12 @@ that raises, dies (even by SIGKILL, or with its node) or hangs past `timeout` en
 bounded time with a `PluginError` naming the actor, where it ran, its students and its Ray
 task; every actor is then killed. The finished episodes are on disk, and `--resume` starts
 new actors.
-
-Test hook: ``ILM_TEST_WORKER_FAULT`` = ``MODE[:ACTOR][@JOB]`` (MODE raise, exit, kill or hang)
-makes actor ACTOR (default: every actor) fail that way in the JOB-th training job (round)
-this executor runs (default: the first). It is read by the driver and handed to the actor with its job.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -50,20 +44,6 @@ from .local import chunks
 from .multiprocess import _span, train_chunk
 
 POLL_S = 0.25  # longest the driver blocks before it checks the deadline again
-FAULT_ENV = "ILM_TEST_WORKER_FAULT"  # the test hook (module docstring)
-
-
-def inject_fault(mode: str) -> None:
-    """Fail this process on purpose: raise, exit, kill itself or hang (the executors' test hook)."""
-    if mode == "raise":
-        raise RuntimeError(f"{FAULT_ENV}=raise: injected failure")
-    if mode == "exit":
-        os._exit(3)
-    if mode == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if mode == "hang":
-        while True:
-            time.sleep(3600)
 
 
 class StudentGroup:
@@ -82,9 +62,7 @@ class StudentGroup:
         context = ray.get_runtime_context()
         return {"node": context.get_node_id()[:12], "host": socket.gethostname(), "pid": os.getpid()}
 
-    def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool, fault: str | None) -> list:
-        if fault:
-            inject_fault(fault)
+    def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool) -> list:
         reports = train_chunk(self.bench, TrainingJob.model_validate(payload), device, ids, batched)
         return [r.model_dump() for r in reports]
 
@@ -97,24 +75,35 @@ class StudentGroup:
         self.bench.load(cohort, state)
 
 
+def connect(ray: Any, address: str | None, local_cpus: int | None, who: str, field: str) -> tuple[str, bool]:
+    """Use the Ray of this process, else the cluster at `address` or $RAY_ADDRESS, else start a
+    local Ray with `local_cpus` CPUs. Returns where it runs, in words, and whether it started here."""
+    if ray.is_initialized():
+        return "the Ray of this process", False
+    address = address or os.environ.get("RAY_ADDRESS")
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs["num_cpus"] = local_cpus
+    try:
+        ray.init(**kwargs)
+    except Exception as exc:
+        what = f"connect to the Ray cluster at {address!r}" if address else "start a local Ray"
+        raise ConfigError(
+            f"{who} could not {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}. Check {field} "
+            "or $RAY_ADDRESS (unset starts a local Ray; 'auto' joins the cluster of this machine; "
+            "'ray://HEAD:10001' a remote one) and that the cluster runs the same Ray version."
+        ) from None
+    return (f"the Ray cluster at {address}" if address else "a local Ray"), True
+
+
 @dataclass
 class _Actor:
     index: int
     handle: Any
     ready: Any  # the ObjectRef of its `where()`, until it answered
     place: str = "not started yet"
-
-
-def test_fault(index: int, job: int) -> str | None:
-    """The mode of the documented test hook for this actor and job, if any (module docstring)."""
-    value = os.environ.get(FAULT_ENV, "")
-    if not value:
-        return None
-    target, _, at = value.partition("@")
-    mode, _, actor = target.partition(":")
-    if (actor and int(actor) != index) or int(at or 1) != job:
-        return None
-    return mode
 
 
 class RayExecutor(Executor):
@@ -165,25 +154,10 @@ class RayExecutor(Executor):
 
     def _connect(self, ray: Any) -> str:
         """Use the Ray of this process, or connect to `address`, or start a local Ray."""
-        if ray.is_initialized():
-            return "the Ray of this process"
-        address = self.params.address or os.environ.get("RAY_ADDRESS")
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address:
-            kwargs["address"] = address
-        else:
-            kwargs["num_cpus"] = self.params.local_cpus
-        try:
-            ray.init(**kwargs)
-        except Exception as exc:
-            what = f"connect to the Ray cluster at {address!r}" if address else "start a local Ray"
-            raise ConfigError(
-                f"executor 'ray' could not {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}. "
-                "Check executor.address (None starts a local Ray; 'auto' joins the cluster of this machine; "
-                "'ray://HEAD:10001' a remote one) and that the cluster runs the same Ray version."
-            ) from None
-        self.owns_ray = True
-        return f"the Ray cluster at {address}" if address else "a local Ray"
+        where, self.owns_ray = connect(
+            ray, self.params.address, self.params.local_cpus, "executor 'ray'", "executor.address"
+        )
+        return where
 
     def _check_resources(self, ray: Any, n_actors: int) -> None:
         """Refuse, before anything starts, actors that the cluster can never place."""
@@ -224,7 +198,7 @@ class RayExecutor(Executor):
         calls = []
         for actor, ids in zip(self.actors, parts, strict=False):
             name = f"ilm train {_span(ids)} (job {self._job})"
-            args = (job.subset(ids).model_dump(), ids, self.device, batched, test_fault(actor.index, self._job))
+            args = (job.subset(ids).model_dump(), ids, self.device, batched)
             calls.append((actor.handle.train.options(name=name), args, f"training {_span(ids)} (Ray task '{name}')"))
         results = self._ask(calls)
         return [StudentReport.model_validate(r) for index in sorted(results) for r in results[index]]

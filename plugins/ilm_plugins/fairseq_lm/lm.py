@@ -11,6 +11,7 @@ targets of `get_normalized_probs`) divided by the number of tokens, as fairseq's
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import warnings
 from collections.abc import Iterator
@@ -128,24 +129,29 @@ class FairseqLM:
 
         The recipe is the native student's (AdamW, lr schedule, clipping, sentence sampler
         seeded by `seed`); dropout draws come from `seed` too, so a student is reproducible.
+        The optimiser, schedule and sampler are made by the first call and kept: a later call
+        continues training (a student that persists across rounds).
         """
         model = self.model
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(
-            params,
-            lr=recipe.lr,
-            betas=recipe.betas,
-            weight_decay=recipe.weight_decay,
-            fused=self.device.type in ("cpu", "cuda"),
-        )
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(recipe))
-        gen = torch.Generator().manual_seed(int(seed))
+        if not hasattr(self, "opt"):
+            self.params = [p for p in model.parameters() if p.requires_grad]
+            self.opt = torch.optim.AdamW(
+                self.params,
+                lr=recipe.lr,
+                betas=recipe.betas,
+                weight_decay=recipe.weight_decay,
+                fused=self.device.type in ("cpu", "cuda"),
+            )
+            self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_schedule(recipe))
+            self.gen = torch.Generator().manual_seed(int(seed))
+            self.calls = 0
+        opt, sched, gen, params = self.opt, self.sched, self.gen, self.params
         full = recipe.batch_size is None or len(lesson) <= recipe.batch_size
         fixed = self.batch(lesson) if full else None
         losses: list[float] = []
         model.train()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(int(seed))
+            torch.manual_seed(int(seed) + self.calls)  # each lesson its own dropout draws, from the seed
             for _ in range(recipe.updates):
                 if fixed is not None:
                     source, target, mask = fixed
@@ -160,8 +166,30 @@ class FairseqLM:
                 opt.step()
                 sched.step()
                 losses.append(float(loss.detach()))
+        self.calls += 1
         model.eval()
         return losses
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights and, once it has trained, optimiser, schedule and sampler state."""
+        state: dict[str, Any] = {"model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}}
+        if hasattr(self, "opt"):
+            state |= {
+                "opt": copy.deepcopy(self.opt.state_dict()),  # a snapshot: training updates the live one
+                "sched": self.sched.state_dict(),
+                "gen": self.gen.get_state(),
+                "calls": self.calls,
+            }
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], recipe: TrainRecipe, seed: int) -> None:
+        self.model.load_state_dict(state["model"])
+        if "opt" in state:
+            self.train([], recipe.model_copy(update={"updates": 0}), seed)  # makes the optimiser
+            self.opt.load_state_dict(state["opt"])
+            self.sched.load_state_dict(state["sched"])
+            self.gen.set_state(state["gen"])
+            self.calls = int(state["calls"])
 
     def _chunks(self, sentences: list[list[int]], chunk: int) -> Iterator[tuple[torch.Tensor, ...]]:
         for start in range(0, len(sentences), chunk):

@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from ilm_core import Student, TrainedStudents
+from ilm_core import Student, StudentGroup
 from ilm_plugins.fairseq_lm import FairseqLMParams
 from ilm_plugins.fairseq_lm.lm import FairseqLM
 from ilm_plugins.torchlm.train import TrainRecipe
 
 
-class _Trained(TrainedStudents):
-    def __init__(self, lms: list[FairseqLM], losses: list[list[float]]):
-        self.lms, self.losses = lms, losses
+class _Students(StudentGroup):
+    """One fairseq LM per student; each `train` call continues every student's training."""
+
+    def __init__(self, lms: list[FairseqLM], seeds: list[int], recipe: TrainRecipe):
+        self.lms, self.seeds, self.recipe = lms, seeds, recipe
+        self.losses: list[list[float]] = [[] for _ in lms]
 
     @property
     def final_losses(self) -> list[float]:
         return [run[-1] if run else float("nan") for run in self.losses]
 
+    def train(self, lessons: list[list[list[int]]]) -> None:
+        if len(lessons) != len(self.lms):
+            raise ValueError(f"need one lesson per student, got {len(lessons)} lessons for {len(self.lms)} students")
+        self.losses = [
+            lm.train([list(s) for s in lesson], self.recipe, seed)
+            for lm, lesson, seed in zip(self.lms, lessons, self.seeds, strict=True)
+        ]
+
     def sentence_nll(self, sentences: Sequence[list[int]]) -> tuple[list[list[float]], list[int]]:
         sentences = [list(s) for s in sentences]
         return [lm.sentence_nll(sentences) for lm in self.lms], [len(s) + 1 for s in sentences]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"students": [lm.state_dict() for lm in self.lms]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for lm, saved, seed in zip(self.lms, state["students"], self.seeds, strict=True):
+            lm.load_state_dict(saved, self.recipe, seed)
 
 
 class FairseqLMStudent(Student):
@@ -32,12 +51,6 @@ class FairseqLMStudent(Student):
         self.arch = params.architecture()
         self.recipe = TrainRecipe(**params.recipe())
 
-    def train(self, lessons: list[list[list[int]]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
-        if len(lessons) != len(seeds):
-            raise ValueError(f"need one seed per lesson, got {len(lessons)} lessons and {len(seeds)} seeds")
-        lms, losses = [], []
-        for lesson, seed in zip(lessons, seeds, strict=True):
-            lm = FairseqLM(self.arch, vocab_size, self.params.max_len, int(seed), device=device)
-            losses.append(lm.train([list(s) for s in lesson], self.recipe, int(seed)))
-            lms.append(lm)
-        return _Trained(lms, losses)
+    def create(self, seeds: list[int], vocab_size: int, device: str) -> _Students:
+        lms = [FairseqLM(self.arch, vocab_size, self.params.max_len, int(seed), device=device) for seed in seeds]
+        return _Students(lms, [int(s) for s in seeds], self.recipe)

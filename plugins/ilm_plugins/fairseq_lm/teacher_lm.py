@@ -16,15 +16,20 @@ from ilm_core import ConfigError, TeacherContext
 from ilm_plugins.fairseq_lm import INSTALL_HINT, FairseqLMParams
 
 
+def require_fairseq() -> None:
+    """A config error when fairseq is missing: checked before any cached result could hide it."""
+    if importlib.util.find_spec("fairseq") is None:
+        raise ConfigError(
+            f"teacher.lm = 'fairseq' needs fairseq, which is not installed. Install it with: {INSTALL_HINT}"
+        )
+
+
 def pool_features(context: TeacherContext, params: Any) -> torch.Tensor:
     """Pretrain a fairseq LM on the teacher corpus; return pool sentence embeddings [n, d].
 
     `params` is the teacher's `SelectBinParams`. Normalisation is left to the teacher.
     """
-    if importlib.util.find_spec("fairseq") is None:
-        raise ConfigError(
-            f"teacher.lm = 'fairseq' needs fairseq, which is not installed. Install it with: {INSTALL_HINT}"
-        )
+    require_fairseq()
     from ilm_plugins.fairseq_lm.lm import FairseqLM
     from ilm_plugins.torchlm.train import TrainRecipe
 

@@ -17,6 +17,9 @@ class SendInBatchesParams(BaseModel):
     batch: int | None = Field(
         None, ge=1, description="sentences per round instead: budget // batch rounds of exactly this many"
     )
+    mid_terms: bool = Field(
+        True, description="an exam after every round, which the teacher learns from; false = only the final exam"
+    )
 
 
 class MidTermExamsParams(BaseModel):

@@ -24,9 +24,14 @@ class AskForFeedback(Interaction):
         p = self.params
         self.judge = TeacherLM(len(context.vocabulary), layers=p.judge_layers, dim=p.judge_dim, seed=context.seed)
         with torch.random.fork_rng():  # the run's RNG stream stays the same as without a judge
-            self.judge.pretrain(
-                context.teacher_corpus, updates=p.judge_updates, lr=p.judge_lr, batch_size=p.judge_batch_size
-            )
+            with context.tools.steps.step("pretraining the judging LM", total=p.judge_updates) as advance:
+                self.judge.pretrain(
+                    context.teacher_corpus,
+                    updates=p.judge_updates,
+                    lr=p.judge_lr,
+                    batch_size=p.judge_batch_size,
+                    on_update=lambda step: advance(),
+                )
 
     def plan(self, budget: int, n_students: int) -> list[Round]:
         return [Round(size=budget, exam="final", reward=True, probe=self.params.samples)]

@@ -14,7 +14,7 @@ def split(budget: int, rounds: int) -> list[int]:
 
 class SendInBatches(Interaction):
     """R rounds of b sentences; the students are examined after each and the teacher learns from
-    every round's feedback before it chooses the next batch."""
+    every round's feedback before it chooses the next batch (with `mid_terms` off: only at the end)."""
 
     def __init__(self, params: SendInBatchesParams):
         self.params = params
@@ -36,7 +36,13 @@ class SendInBatches(Interaction):
                 )
             sizes = split(budget, p.rounds)
         last = len(sizes) - 1
-        return [Round(size=s, exam="final" if k == last else "mid-term", reward=True) for k, s in enumerate(sizes)]
+        between = (
+            Round(size=1, exam="mid-term", reward=True) if p.mid_terms else Round(size=1, exam="none", reward=False)
+        )
+        return [
+            Round(size=s, exam="final", reward=True) if k == last else between.model_copy(update={"size": s})
+            for k, s in enumerate(sizes)
+        ]
 
 
 class MidTermExams(Interaction):

@@ -55,11 +55,15 @@ class StackedStudents(StudentGroup):
         return {
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
             "trainer": self.trainer.state_dict(),
+            "dropout": {device: g.get_state() for device, g in getattr(self.model, "_generators", {}).items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.trainer.load_state_dict(state["trainer"])
+        generators = getattr(self.model, "_generators", None)  # a stack that draws its own dropout masks
+        for device, saved in state.get("dropout", {}).items() if generators is not None else ():
+            generators[device] = torch.Generator(device=device).set_state(saved)
 
 
 class TransformerLMStudent(Student):

@@ -7,7 +7,16 @@ from typing import Any
 
 import torch
 
-from ilm_core import Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import (
+    Feedback,
+    Lesson,
+    SentencePreferences,
+    Teacher,
+    TeacherContext,
+    TeacherUpdate,
+    code_fingerprint,
+    data_fingerprint,
+)
 from ilm_plugins.teacher_lm import TeacherLM
 from ilm_plugins.teachers import SelectBinParams, TeacherLMParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
@@ -20,7 +29,14 @@ from ilm_plugins.torchlm.train import sentence_embeddings
 def pretrained_lm(context: TeacherContext, p: TeacherLMParams) -> StackedTransformerLM:
     """The teacher's own causal LM, seeded by the teacher's seed and pretrained on its corpus."""
     lm = TeacherLM(len(context.vocabulary), layers=p.lm_layers, dim=p.lm_dim, heads=p.lm_heads, seed=context.seed)
-    lm.pretrain(context.teacher_corpus, updates=p.lm_updates, lr=p.lm_lr, batch_size=p.lm_batch_size)
+    with context.tools.steps.step("pretraining the teacher's LM", total=p.lm_updates) as advance:
+        lm.pretrain(
+            context.teacher_corpus,
+            updates=p.lm_updates,
+            lr=p.lm_lr,
+            batch_size=p.lm_batch_size,
+            on_update=lambda step: advance(),
+        )
     return lm.model
 
 
@@ -51,15 +67,17 @@ class SelectBinTeacher(Teacher):
         self.updates = 0  # policy updates so far (the entropy bonus decays with them)
 
     def _pool_features(self, context: TeacherContext) -> torch.Tensor:
-        """Pretrain the teacher's LM on its corpus, then embed every pool sentence."""
+        """Pretrain the teacher's LM on its corpus, then embed every pool sentence (cached across runs)."""
         p = self.params
-        if p.lm == "fairseq":  # fairseq's transformer_lm through the same seam (optional extra)
-            from ilm_plugins.fairseq_lm.teacher_lm import pool_features
+        if p.lm == "fairseq":  # the same config must fail the same way with or without a cached entry
+            from ilm_plugins.fairseq_lm.teacher_lm import require_fairseq
 
-            features = pool_features(context, p)
-        else:
-            lm = pretrained_lm(context, p)
-            features = sentence_embeddings(lm, context.pool, len(context.vocabulary), p.embedding)[0].float()
+            require_fairseq()
+        built = context.tools.cache.get_or_build(
+            f"select-bin-{p.lm}-lm-features", self._cache_key(context), lambda: self._pretrain_and_embed(context)
+        )
+        torch.set_rng_state(built["rng"])  # as if built here: later draws from the global RNG do not change
+        features = built["features"]
         if p.normalize_features:
             features = (features - features.mean(0)) / (features.std(0) + 1e-6)
         if p.components is not None and p.components < features.shape[1]:
@@ -68,6 +86,43 @@ class SelectBinTeacher(Teacher):
             features = centred @ v[: p.components].T
             features = features / (features.std(0) + 1e-6)
         return features.detach()
+
+    def _cache_key(self, context: TeacherContext) -> dict[str, Any]:
+        """Everything the pool features depend on: data, LM params, seed, device, code and torch versions."""
+        import ilm_plugins.teacher_lm as teacher_lm
+        import ilm_plugins.teachers.select_bin as this
+        from ilm_plugins.torchlm import data, model, optim, train
+
+        p = self.params
+        modules = [this, teacher_lm, data, model, optim, train]
+        if p.lm == "fairseq":
+            import ilm_plugins.fairseq_lm.lm as fairseq_lm
+            import ilm_plugins.fairseq_lm.teacher_lm as fairseq_teacher_lm
+
+            modules += [fairseq_lm, fairseq_teacher_lm]
+        fields = ("embedding", "lm", "lm_layers", "lm_dim", "lm_heads", "lm_updates", "lm_lr", "lm_batch_size")
+        return {
+            "params": {name: getattr(p, name) for name in fields},
+            "data": data_fingerprint(context.vocabulary, context.teacher_corpus, context.pool),
+            "seed": context.seed,
+            "device": context.device,
+            "code": code_fingerprint(*modules),
+            "torch": torch.__version__,
+        }
+
+    def _pretrain_and_embed(self, context: TeacherContext) -> dict[str, Any]:
+        """The teacher LM's pool embeddings [n, d], and the global torch RNG state building them left."""
+        p, steps = self.params, context.tools.steps
+        if p.lm == "fairseq":  # fairseq's transformer_lm through the same seam (optional extra)
+            from ilm_plugins.fairseq_lm.teacher_lm import pool_features
+
+            with steps.step("pretraining the teacher's fairseq LM and embedding the pool"):
+                features = pool_features(context, p)
+        else:
+            lm = pretrained_lm(context, p)
+            with steps.step("embedding the pool"):
+                features = sentence_embeddings(lm, context.pool, len(context.vocabulary), p.embedding)[0].float()
+        return {"features": features.detach().cpu(), "rng": torch.get_rng_state()}
 
     def scores(self) -> torch.Tensor:
         return self.policy(self.features).squeeze(-1)

@@ -48,6 +48,8 @@ class StackedLSTMLM(nn.Module):
                 else:
                     tensors[name][s].uniform_(-bound, bound, generator=g)
         self.params = nn.ParameterDict({k: nn.Parameter(v) for k, v in tensors.items()})
+        #: dropout generators by device, as the Transformer stack keeps them (none: no dropout here)
+        self._generators: dict[str, torch.Generator] = {}
 
     @property
     def n_students(self) -> int:

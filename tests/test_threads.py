@@ -1,0 +1,72 @@
+"""The thread plan: what it chooses on a quiet and a busy machine, and that it never changes the numbers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from ilm_core import threads
+from ilm_core.errors import ConfigError
+from tests.conftest import TINY
+
+
+@pytest.fixture
+def fresh_plan() -> Iterator[None]:
+    """Each test prepares its own plan; afterwards the process is as the session left it."""
+    import torch
+
+    before = (threads._current, threads._applied, torch.get_num_threads())
+    yield
+    threads._current, threads._applied = before[0], before[1]
+    torch.set_num_threads(before[2])
+
+
+def test_auto_uses_every_core_with_sleeping_waits_quiet_or_busy() -> None:
+    for load, busy in ((0.2, False), (7.5, True)):
+        auto = threads.plan("auto", environ={}, cores=4, load=load)
+        assert (auto.threads, auto.lane_cores, auto.busy) == (4, 4, busy)
+        assert auto.wait_policy == "PASSIVE"  # idle OpenMP threads sleep instead of spinning
+        assert (auto.max_lanes(2), auto.lane_threads(2)) == (2, 2)  # 2 groups: 2 lanes of 2 threads
+        assert (auto.max_lanes(9), auto.lane_threads(4)) == (4, 1)
+        assert ("busy" in auto.describe()) == busy
+
+
+def test_a_user_choice_wins_and_a_bad_one_is_a_clear_error() -> None:
+    assert threads.plan(None, environ={"ILM_THREADS": "3"}, cores=8, load=20.0).threads == 3
+    omp = threads.plan(None, environ={"OMP_NUM_THREADS": "1"}, cores=8, load=0.0)
+    assert (omp.policy, omp.threads, omp.lane_cores) == ("user", 1, 1)  # as OMP_NUM_THREADS=1 always did
+    kept = threads.plan("auto", environ={"OMP_WAIT_POLICY": "ACTIVE"}, cores=2, load=0.0)
+    assert kept.wait_policy == "ACTIVE"
+    shared = threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=0.0)
+    assert (shared.threads, shared.lane_cores) == (2, 2)
+    with pytest.raises(ConfigError, match=r"ILM_THREADS .* = 'many'.*auto.*torch"):
+        threads.plan("many", environ={}, cores=2, load=0.0)
+
+
+def test_sweep_workers_share_the_cores(fresh_plan) -> None:
+    threads._current, threads._applied = threads.plan("auto", environ={}, cores=4, load=0.0), True
+    import torch
+
+    torch.set_num_threads(4)
+    assert threads.child_environment(2) == {"ILM_THREADS": "auto", "ILM_CORES": "2", "OMP_WAIT_POLICY": "PASSIVE"}
+    threads._current = threads.plan("4", environ={}, cores=8, load=0.0)
+    env = threads.child_environment(4)
+    assert env["ILM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+
+
+def test_a_run_gives_the_same_numbers_with_one_thread_or_two(cli, tmp_path, monkeypatch, fresh_plan) -> None:
+    """Teacher LM pretraining (cache off), lanes and episodes: identical records whatever the plan."""
+    records = {}
+    for plan in ("1", "2", "auto"):
+        monkeypatch.setenv("ILM_THREADS", plan)
+        out = tmp_path / f"run-{plan}"
+        args = [*TINY, "--students", "4", "--executor", "batched", "--set", "executor.max_group=2"]
+        code, stdout, err = cli("run", *args, "--no-cache", "--out", str(out))
+        assert code == 0, err
+        summary = json.loads(stdout[: stdout.rindex("}") + 1])
+        assert summary["threads"]["policy"] == ("auto" if plan == "auto" else "user")
+        lines = (out / "metrics.jsonl").read_text().splitlines()
+        records[plan] = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
+    assert records["1"] == records["2"] == records["auto"]
