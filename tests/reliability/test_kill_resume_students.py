@@ -20,7 +20,7 @@ from ilm_core.rundir import RunDir
 from ._support import SMALL, TINY_FLAGS, ilm_process, killed_at_random_points, metrics_lines, without_seconds
 from .test_kill_resume import finish
 
-EPISODES = 8
+EPISODES = 24  # enough that every kill lands before a fast run finishes
 LIFETIME = ["--set", "student_lifetime=run", "--interaction", "send-in-batches", "--set", "interaction.rounds=2"]
 ARGS = ["--episodes", str(EPISODES), *TINY_FLAGS, "--set", "student.updates=6", "--seed", "5", *LIFETIME]
 
