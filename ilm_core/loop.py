@@ -79,7 +79,8 @@ from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
 from ilm_core.reporting import LAST, last_mean, teacher_role
 from ilm_core.rundir import SUMMARY, RunDir, UnsavableStateError, json_text
-from ilm_core.signals import RunInterrupted
+from ilm_core.signals import RunInterrupted, deferred
+from ilm_core.signals import check as check_interrupted
 from ilm_core.trackers import build_trackers
 
 
@@ -785,7 +786,9 @@ class Experiment:
         self.saved_episodes = first + len(pending)
         for episode in range(first, cfg.episodes):
             self.current_episode = episode
-            record = self._episode(episode)
+            check_interrupted()  # a signal noted since the last episode (set-up, writes, observers)
+            with deferred():  # one noted during the episode stops the run when the episode ends
+                record = self._episode(episode)
             if pending:
                 kept = pending.pop(0)
                 if not _same_record(kept, record.to_json()):

@@ -1,9 +1,12 @@
 """SIGINT and SIGTERM during a run: stop between writes, then say where the run stopped.
 
-Inside `interruptible()` both signals raise `RunInterrupted` (an `IlmError`, so the CLI prints
-one paragraph and the loop adds which episodes are saved and the `--resume` command). A signal
-that arrives while a file of the run directory is being written (`deferred()`) waits until the
-write is complete, so an interrupted run never leaves half a line or half a file behind.
+Inside `interruptible()` both signals are noted, never raised where they land: an exception
+thrown from a signal handler can surface inside torch's autograd engine or a finaliser, where
+it is swallowed or leaves the process waiting. The interruption is raised as `RunInterrupted`
+(an `IlmError`, so the CLI prints one paragraph and the loop adds which episodes are saved and
+the `--resume` command) at the next safe point: the end of a `deferred()` block (an episode, a
+write to the run directory) or a `check()`. So an interrupted run never leaves half a line or
+half a file behind.
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ class _State:
 
 
 def _handler(signum: int, frame: Any) -> None:
-    if _State.depth:
-        _State.pending = signum
-        return
-    raise RunInterrupted(signum)
+    _State.pending = signum
+
+
+def check() -> None:
+    """Raise the interruption a signal asked for, unless inside a `deferred()` block."""
+    if not _State.depth and _State.pending is not None:
+        signum, _State.pending = _State.pending, None
+        raise RunInterrupted(signum)
 
 
 @contextmanager
@@ -63,6 +70,4 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _State.depth -= 1
-    if not _State.depth and _State.pending is not None:
-        signum, _State.pending = _State.pending, None
-        raise RunInterrupted(signum)
+    check()

@@ -16,6 +16,7 @@ from ilm_core.interfaces import Exam, Student, StudentGroup, TrainedStudents
 from ilm_core.messages import ComponentRef, StudentReport, TrainingJob
 from ilm_core.registry import Registry, default_registry
 from ilm_core.report_check import CheckedStudents
+from ilm_core.signals import RunInterrupted
 
 
 class Workbench:
@@ -140,8 +141,10 @@ def _key(ids: tuple[int, ...]) -> str:
     return ",".join(map(str, ids))
 
 
-def _plugin_failure(kind: str, name: str, stage: str, exc: Exception) -> PluginError:
-    if isinstance(exc, PluginError):
+def _plugin_failure(kind: str, name: str, stage: str, exc: Exception) -> Exception:
+    """The error to raise for `exc` from a plugin: a PluginError naming it, unless it already is
+    one or is the user's interruption (SIGINT/SIGTERM), which must reach the CLI as it is."""
+    if isinstance(exc, PluginError | RunInterrupted):
         return exc
     return PluginError(
         f"{kind} plugin '{name}' raised during {stage}: {type(exc).__name__}: {exc}",
