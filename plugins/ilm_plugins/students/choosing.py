@@ -108,9 +108,13 @@ class SelectingStudents(StackedStudents):
         return self._used
 
 
-class KnowWhenToStopStudent(TransformerLMStudent):
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> StoppingStudents:
-        return StoppingStudents(
+class _ChoosingStudent(TransformerLMStudent):
+    """The native student whose group decides what of each lesson it trains on (`groups`)."""
+
+    groups: type[StackedStudents]
+
+    def create(self, seeds: list[int], vocab_size: int, device: str) -> StackedStudents:
+        return self.groups(
             self.model(seeds, vocab_size, device),
             self.recipe,
             vocab_size=vocab_size,
@@ -120,13 +124,9 @@ class KnowWhenToStopStudent(TransformerLMStudent):
         )
 
 
-class SelectUsefulStudent(TransformerLMStudent):
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> SelectingStudents:
-        return SelectingStudents(
-            self.model(seeds, vocab_size, device),
-            self.recipe,
-            vocab_size=vocab_size,
-            device=device,
-            seeds=list(seeds),
-            params=self.params,
-        )
+class KnowWhenToStopStudent(_ChoosingStudent):
+    groups = StoppingStudents
+
+
+class SelectUsefulStudent(_ChoosingStudent):
+    groups = SelectingStudents
