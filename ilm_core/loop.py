@@ -39,7 +39,6 @@ from ilm_core.interfaces import (
     SetupTools,
     Teacher,
     TeacherContext,
-    fit_to_round,
 )
 from ilm_core.lessons import (
     LessonRules,
@@ -330,14 +329,6 @@ class Experiment:
                     stage="select",
                 )
 
-    def _select(self, context: RoundContext) -> list[Lesson]:
-        """The teacher's lessons for a round; a teacher without its own select_round is asked
-        through `select` directly, so an error in it names the method its author wrote."""
-        plugin = getattr(self.teacher, "_obj", self.teacher)
-        if type(plugin).select_round is Teacher.select_round:
-            return fit_to_round(self.teacher.select(context.n_students, context.episode), context)
-        return self.teacher.select_round(context)
-
     def _cohort(self, episode: int) -> str | None:
         """Under which name the executor keeps this episode's students (None: it need not)."""
         if self.config.student_lifetime == "run":
@@ -398,7 +389,7 @@ class Experiment:
             feedback=list(ep.history),
             repeats=rnd.repeats,
         )
-        lessons = self._select(context)
+        lessons = self.teacher.select_round(context)  # an error names the method that raised (guard)
         self._check_lessons(lessons, rnd, k, ep.sent)
         job = self._job(ep, k, rnd, lessons)
         if cfg.population:
