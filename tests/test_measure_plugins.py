@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import TINY_ANY_TEACHER
 
 from ilm_core import (
     DEFAULT_MEASURES,
@@ -21,23 +22,18 @@ from ilm_core import (
     UnknownPluginError,
     hookimpl,
 )
-from ilm_core.config import resolve
+from ilm_core.config import assemble, resolve
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 from ilm_plugins.environments import DomainsParams
 from ilm_plugins.environments.languages import DomainsEnvironment
 
-SMALL = {
-    "episodes": 2,
-    "students": 2,
-    "budget": 3,
-    "teacher": {"name": "random"},
-    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+#: a tiny run of the random teacher: conftest's tiny settings, 2 episodes of 2 students
+SMALL = assemble(
+    None,
+    {"teacher": "random", "episodes": 2, "students": 2, "budget": 3},
+    [TINY_ANY_TEACHER[i + 1] for i, flag in enumerate(TINY_ANY_TEACHER) if flag == "--set"],
+)
 
 
 class TokensTaught(Measure):
