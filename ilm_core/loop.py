@@ -250,7 +250,7 @@ class Experiment:
             self.data = build_environment(self.config, self.registry, self.environment)
         self.environment_seconds = time.perf_counter() - start
 
-    def _check_fits(self) -> None:
+    def _check_environment_needs(self) -> None:
         """What the config asks of the environment's data: the exam-domain labels for a privileged
         teacher or prior knowledge, and the measures set up for it (a new run: before its directory)."""
         cfg, env = self.config, self.config.environment.name
@@ -266,7 +266,7 @@ class Experiment:
         if not hasattr(self, "data"):  # a new run built it before making its directory
             self._build_environment()
         if not hasattr(self, "measures"):
-            self._check_fits()
+            self._check_environment_needs()
         self.priors = {
             g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
             for k, g in enumerate(cfg.population or [])
@@ -665,7 +665,7 @@ class Experiment:
             rd.check_new()
             if not rd.has_episodes():  # (an existing run is refused below, with its own message)
                 self._build_environment()
-                self._check_fits()
+                self._check_environment_needs()
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
         trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
         rd.create()

@@ -200,3 +200,16 @@ def test_inspect_of_a_run_without_labels_shows_the_ranking_and_says_why_no_domai
     saved = json.loads((tmp_path / "ranking.json").read_text())
     assert saved["exam_domain_in_top_budget"] is None
     assert len(saved["ranking"]) == 20 and all(row["exam_domain"] is None for row in saved["ranking"])
+
+
+@pytest.mark.parametrize("measures", [list(DEFAULT_MEASURES), []])
+def test_round_values_of_a_measure_go_to_the_round_entries(reg, tmp_path, measures):
+    interaction = {"name": "send-in-batches", "params": {"rounds": 3}}
+    _, records = run(reg, tmp_path, interaction=interaction, measures=measures)
+    for record in records:
+        assert [r["size"] for r in record["rounds"]] == [1, 1, 1]
+        if measures:  # rounds of one sentence each: their mean is the episode's fraction
+            by_round = [r["fraction_exam_domain"] for r in record["rounds"]]
+            assert statistics.fmean(by_round) == pytest.approx(record["fraction_exam_domain"])
+        else:
+            assert not any("fraction_exam_domain" in r for r in record["rounds"])
