@@ -32,6 +32,8 @@ from ilm_core.interfaces import (
     Executor,
     ExecutorContext,
     Interaction,
+    Measure,
+    MeasureContext,
     ReferenceTeacherContext,
     RoundContext,
     RoundResult,
@@ -46,15 +48,18 @@ from ilm_core.interfaces import (
 )
 from ilm_core.lessons import read_generated
 from ilm_core.loop import Experiment, RunInfo, build_environment
+from ilm_core.measures import DEFAULT_MEASURES
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
     EnvironmentData,
     EpisodeRecord,
+    EpisodeView,
     ExamResult,
     Feedback,
     InteractionOutcome,
     Lesson,
+    MeasureResult,
     MinimalPair,
     Round,
     SentencePreferences,
@@ -70,6 +75,7 @@ from ilm_core.records import (
     ExamSpec,
     ExecutorSpec,
     InteractionSpec,
+    MeasureSpec,
     NoParams,
     PluginSpec,
     RoadmapCell,
@@ -112,6 +118,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DEFAULT_MEASURES",
     "LAST_EPISODES",
     "CellStatus",
     "ComponentRef",
@@ -121,6 +128,7 @@ __all__ = [
     "EnvironmentData",
     "EnvironmentSpec",
     "EpisodeRecord",
+    "EpisodeView",
     "Exam",
     "ExamResult",
     "ExamSpec",
@@ -137,6 +145,10 @@ __all__ = [
     "InteractionSpec",
     "LabelAccessError",
     "Lesson",
+    "Measure",
+    "MeasureContext",
+    "MeasureResult",
+    "MeasureSpec",
     "MinimalPair",
     "NoParams",
     "PluginError",

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
+from ilm_core.measures import DEFAULT_MEASURES
 from ilm_core.messages import ComponentRef
 from ilm_core.population import PopulationGroup, check_population
 from ilm_core.records import COMPONENT_KINDS
@@ -81,6 +82,11 @@ class ExperimentConfig(BaseModel):
         "mlflow; `ilm plugins` lists them); they never change its numbers",
     )
 
+    measures: list[ComponentChoice] = Field(
+        default_factory=lambda: [ComponentChoice(name=name) for name in DEFAULT_MEASURES],
+        description="what is measured of each episode into metrics.jsonl, by measure plugin name with params "
+        "(`ilm plugins` lists them); default: the paper's (exam-domain fraction, n-gram overlap with the exam)",
+    )
     population: list[PopulationGroup] | None = Field(
         None,
         description="a mixed population: groups of students that differ in student plugin, size or prior "
@@ -100,7 +106,12 @@ class ExperimentConfig(BaseModel):
 
 
 #: fields added after runs were recorded, with the value that leaves them out of a dump
-_LATER_DEFAULTS: dict[str, Any] = {"student_lifetime": "episode", "trackers": {}, "population": None}
+_LATER_DEFAULTS: dict[str, Any] = {
+    "student_lifetime": "episode",
+    "trackers": {},
+    "population": None,
+    "measures": [{"name": name, "params": {}} for name in DEFAULT_MEASURES],
+}
 
 
 def config_identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +203,8 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     result = dict(raw)
     if "trackers" in result:
         result["trackers"] = parse_trackers(result["trackers"])
+    if isinstance(result.get("measures"), list):  # `measures = ["exam-domain"]`: names without params
+        result["measures"] = [{"name": m} if isinstance(m, str) else m for m in result["measures"]]
     for key in COMPONENTS:
         value = result.get(key)
         if isinstance(value, str):
@@ -229,13 +242,27 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
         except ValidationError as exc:
             detail = describe_validation_error(exc, prefix=f"trackers.{spec.name}", model=spec.params)
             raise ConfigError(detail) from None
-    config = config.model_copy(update={**updates, "trackers": trackers})
+    measures = _resolve_measures(config, registry)
+    config = config.model_copy(update={**updates, "trackers": trackers, "measures": measures})
     if config.population is not None:
         config = config.model_copy(update={"population": _resolve_population(config, registry)})
     from ilm_core.protocol import plan_of
 
     plan_of(config, registry)  # a plan the budget or the student cannot serve fails here, before any run
     return config
+
+
+def _resolve_measures(config: ExperimentConfig, registry: Registry) -> list[ComponentChoice]:
+    """Each measure named by an installed plugin (else "did you mean"), once, with validated params."""
+    out: list[ComponentChoice] = []
+    for k, choice in enumerate(config.measures):
+        spec = registry.get("measure", choice.name)
+        if any(c.name == spec.name for c in out):
+            raise ConfigError(f"'config.measures' names measure '{spec.name}' twice; list each measure once")
+        params = registry.validate_params("measure", spec.name, choice.params).model_dump(mode="json")
+        check_finite(params, f"measures[{k}].params")
+        out.append(ComponentChoice(name=spec.name, params=params))
+    return out
 
 
 def check_finite(params: Any, where: str) -> None:

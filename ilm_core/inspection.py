@@ -42,6 +42,7 @@ class TeacherView:
     def ranking(self, top: int | None = None) -> list[dict[str, Any]]:
         """Pool sentences from the most to the least favoured (ties: lower pool index first)."""
         prefs, data = self.preferences, self.data
+        labels = data.pool_in_exam_domain
         order = sorted(range(len(prefs.values)), key=lambda i: (-prefs.values[i], i))
         rows = []
         for rank, i in enumerate(order[:top] if top is not None else order, start=1):
@@ -51,15 +52,18 @@ class TeacherView:
                     "pool_index": i,
                     "value": prefs.values[i],
                     "std": prefs.std[i] if prefs.std is not None else None,
-                    "exam_domain": data.pool_in_exam_domain[i],
+                    "exam_domain": labels[i] if labels is not None else None,
                     "length": len(data.pool[i]),
                     "sentence": " ".join(data.vocabulary[t] for t in data.pool[i]),
                 }
             )
         return rows
 
-    def exam_domain_in_top(self, k: int) -> int:
-        """How many of the k most favoured sentences come from the exam's domain or structure."""
+    def exam_domain_in_top(self, k: int) -> int | None:
+        """How many of the k most favoured sentences come from the exam's domain or structure
+        (None: the environment does not label its pool so)."""
+        if self.data.pool_in_exam_domain is None:
+            return None
         return sum(row["exam_domain"] for row in self.ranking(k))
 
 

@@ -17,9 +17,11 @@ from ilm_core.errors import HeldOutAccessError, LabelAccessError
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
+    EpisodeView,
     ExamResult,
     Feedback,
     Lesson,
+    MeasureResult,
     Round,
     Sentence,
     SentencePreferences,
@@ -124,7 +126,8 @@ class TeacherContext:
             tools=tools or SetupTools(),
         )
         if privileged:
-            return ReferenceTeacherContext(**common, labels=list(data.pool_in_exam_domain))
+            labels = data.require_labels(None, "a privileged reference teacher (one that reads the pool's labels)")
+            return ReferenceTeacherContext(**common, labels=list(labels))
         return cls(**common)
 
     @property
@@ -466,6 +469,44 @@ class Tracker:
 
     def close(self) -> None:
         """Called once when the run stops, complete or not (after `ilm_run_end` when it completed)."""
+
+
+@dataclass(frozen=True)
+class MeasureContext:
+    """What a measure may know of a run: all of the environment's data, exams and labels included
+    (a measure evaluates, it never teaches), and the environment's labeller of generated sentences.
+
+    `environment` is the environment plugin's name (for messages); `label(sentence)` is
+    `Environment.label` (None: cannot tell); `notify(message)` shows the user a one-line notice.
+    """
+
+    data: EnvironmentData
+    environment: str
+    label: Callable[[Sentence], bool | None]
+    n_students: int
+    budget: int
+    episodes: int
+    notify: Callable[[str], None] = _ignore
+
+
+class Measure(ABC):
+    """Measures each episode: what the teacher taught and how the students did (metrics.jsonl).
+
+    The loop sets it up once per run, before the first episode (for a new run, before the run
+    directory is made, so a measure that cannot work with the environment stops the run early),
+    and calls `measure` once per episode, after the students took their final exam and before
+    the episode's record is written. Where each part of the result goes in the record is
+    declared by `ilm_core.MeasureResult`.
+    """
+
+    def setup(self, context: MeasureContext) -> None:
+        """Called once per run: keep what the measure needs of the environment. Raise a
+        `ConfigError` (one paragraph, naming the environment) when it cannot measure this run."""
+        self.context = context
+
+    @abstractmethod
+    def measure(self, episode: EpisodeView) -> MeasureResult:
+        """The measure's values for one finished episode (one per student, and episode-level)."""
 
 
 class SweepBackend(ABC):

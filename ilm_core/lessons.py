@@ -1,16 +1,14 @@
 """Lessons as the core sees them: checked against the run's rules, turned into sentences,
-labelled for the metrics, and, when a teacher generated them, kept in the run directory.
+and, when a teacher generated them, counted and kept in the run directory.
 
-A lesson holds pool indices, generated sentences, or both. Pool sentences carry the
-environment's labels; generated ones are labelled by `Environment.label` (None: it cannot tell),
-and any that equals an exam or held-out sentence is counted, since a teacher that writes the
-exam into its lessons would make the exam measure nothing.
+A lesson holds pool indices, generated sentences, or both. Of generated sentences the core counts
+those `Environment.label` cannot label, and any that equals an exam or held-out sentence, since a
+teacher that writes the exam into its lessons would make the exam measure nothing.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,22 +92,6 @@ class LessonRules:
 def sentences_of(lesson: Lesson, pool: Sequence[Sentence]) -> list[Sentence]:
     """The sentences a lesson sends: its pool sentences, then the generated ones."""
     return [list(pool[j]) for j in lesson.indices] + [list(s) for s in lesson.sentences]
-
-
-def exam_domain_labels(
-    lesson: Lesson, pool_labels: Sequence[bool], label: Callable[[Sentence], bool | None]
-) -> list[bool]:
-    """Whether each sentence of a lesson is in the exam's domain; a generated sentence the
-    environment cannot label counts as outside it (`generated_counts` reports how many there were)."""
-    return [pool_labels[j] for j in lesson.indices] + [label(s) is True for s in lesson.sentences]
-
-
-def exam_domain_fraction(
-    lesson: Lesson, pool_labels: Sequence[bool], label: Callable[[Sentence], bool | None]
-) -> float:
-    """Share of a lesson's sentences in the exam's domain (0 for an empty lesson)."""
-    labels = exam_domain_labels(lesson, pool_labels, label)
-    return statistics.fmean(labels) if labels else 0.0
 
 
 def generated_counts(

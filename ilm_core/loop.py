@@ -40,20 +40,13 @@ from ilm_core.interfaces import (
     Teacher,
     TeacherContext,
 )
-from ilm_core.lessons import (
-    LessonRules,
-    exam_domain_fraction,
-    exam_domain_labels,
-    generated_counts,
-    generated_summary,
-    sentences_of,
-    write_generated,
-)
-from ilm_core.measures import overlaps
+from ilm_core.lessons import LessonRules, generated_counts, generated_summary, sentences_of, write_generated
+from ilm_core.measures import Measured, build_measures, measure_episode, summary_of
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
     EpisodeRecord,
+    EpisodeView,
     Feedback,
     InteractionOutcome,
     Lesson,
@@ -106,6 +99,7 @@ class _EpisodeState:
     cohort: str | None
     seeds: list[int]
     sent: list[list[int]] = field(default_factory=list)  # pool indices each student received
+    sent_by_round: list[list[Lesson]] = field(default_factory=list)  # each round's lessons
     written: list[list[list[int]]] = field(default_factory=list)  # generated sentences each received
     used: list[list[int]] = field(default_factory=list)  # pool indices each trained on
     totals: list[dict[str, float]] = field(default_factory=list)  # student stats summed over rounds
@@ -130,6 +124,7 @@ class _EpisodeState:
 
     def add(self, lessons: list[Lesson], reports: list[StudentReport]) -> None:
         """A round's lessons and what the students did with them."""
+        self.sent_by_round.append(list(lessons))
         for i, lesson in enumerate(lessons):
             self.sent[i] += lesson.indices
             self.written[i] += lesson.sentences
@@ -255,10 +250,23 @@ class Experiment:
             self.data = build_environment(self.config, self.registry, self.environment)
         self.environment_seconds = time.perf_counter() - start
 
+    def _check_environment_needs(self) -> None:
+        """What the config asks of the environment's data: the exam-domain labels for a privileged
+        teacher or prior knowledge, and the measures set up for it (a new run: before its directory)."""
+        cfg, env = self.config, self.config.environment.name
+        if self.registry.get("teacher", cfg.teacher.name).privileged:
+            self.data.require_labels(env, f"teacher '{cfg.teacher.name}' (a privileged reference)")
+        for k, group in enumerate(cfg.population or []):
+            if group.prior != "none":
+                self.data.require_labels(env, f"population[{k}] ('{group.name}', prior = '{group.prior}')")
+        self.measures = build_measures(cfg, self.registry, self.data, self.environment.label, self.notify)
+
     def _build(self) -> None:
         cfg, reg, steps = self.config, self.registry, self.tools.steps
         if not hasattr(self, "data"):  # a new run built it before making its directory
             self._build_environment()
+        if not hasattr(self, "measures"):
+            self._check_environment_needs()
         self.priors = {
             g.name: prior_lesson(g, self.data, seeding.derive(cfg.seed, "prior", k))
             for k, g in enumerate(cfg.population or [])
@@ -366,15 +374,31 @@ class Experiment:
         outcome = InteractionOutcome(
             lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
         )
-        record = self._record(episode, outcome, feedback_items, time.perf_counter() - start)
+        measured = self._measure(ep, outcome)
         extras = self._extras(ep)
+        record = self._record(episode, outcome, extras, measured, time.perf_counter() - start)
+        for entry, values in zip(ep.rounds, measured.rounds or [{} for _ in ep.rounds], strict=True):
+            entry.update(values)
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
         plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
-        if extras or not plain:
-            record = record.model_copy(
-                update={"per_student": {**record.per_student, **extras}, "rounds": [] if plain else ep.rounds}
-            )
-        return record
+        return record if plain else record.model_copy(update={"rounds": ep.rounds})
+
+    def _measure(self, ep: _EpisodeState, outcome: InteractionOutcome) -> Measured:
+        """The run's measures of a finished episode, merged; their notes shown to the user."""
+        view = EpisodeView(
+            episode=ep.episode,
+            lessons=outcome.lessons,
+            taught=[sentences_of(lesson, self.data.pool) for lesson in outcome.lessons],
+            rounds=ep.sent_by_round,
+            used=ep.used,
+            feedback_items=ep.feedback_items,
+            reports=outcome.reports,
+            feedback=outcome.feedback,
+        )
+        measured = measure_episode(self.measures, view)
+        for note in dict.fromkeys(measured.notes):
+            self.notify(f"episode {ep.episode}: {note}")
+        return measured
 
     def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
         """One round: lessons, training and exams, feedback, the teacher's update."""
@@ -415,7 +439,7 @@ class Experiment:
             ep.history.append(ep.feedback)
             if rnd.reward:
                 ep.stats.update(self.teacher.learn(ep.feedback).stats)
-        ep.rounds.append(self._round_entry(k, rnd, lessons, got, ep.feedback))
+        ep.rounds.append(self._round_entry(k, rnd, got, ep.feedback))
         ep.reports = got
 
     def _job(self, ep: _EpisodeState, k: int, rnd: Round, lessons: list[Lesson]) -> TrainingJob:
@@ -450,10 +474,6 @@ class Experiment:
         """Per-student figures beyond the paper's: what students chose to train on, what they report."""
         extras: dict[str, list[float | None]] = {}
         if any(u != s for u, s in zip(ep.used, ep.sent, strict=True)):
-            inside = self.data.pool_in_exam_domain
-            extras["fraction_exam_domain_used"] = [
-                statistics.fmean(inside[j] for j in u) if u else None for u in ep.used
-            ]
             extras["sentences_used"] = [float(len(u)) for u in ep.used]
         for key in sorted({key for t in ep.totals for key in t}):
             extras[key] = [t.get(key) for t in ep.totals]
@@ -472,19 +492,10 @@ class Experiment:
             )
 
     def _round_entry(
-        self, k: int, rnd: Round, lessons: list[Lesson], reports: list[StudentReport], feedback: list[Feedback]
+        self, k: int, rnd: Round, reports: list[StudentReport], feedback: list[Feedback]
     ) -> dict[str, Any]:
-        """What the record keeps of one round of a several-round episode."""
-        inside, label = self.data.pool_in_exam_domain, self.environment.label
-        entry: dict[str, Any] = {
-            "round": k,
-            "size": rnd.size,
-            "exam": rnd.exam,
-            "reward": rnd.reward,
-            "fraction_exam_domain": statistics.fmean(
-                x for ls in lessons for x in exam_domain_labels(ls, inside, label)
-            ),
-        }
+        """What the record keeps of one round of a several-round episode (the measures add theirs)."""
+        entry: dict[str, Any] = {"round": k, "size": rnd.size, "exam": rnd.exam, "reward": rnd.reward}
         ppl = [r.exams["feedback"].perplexity for r in reports if "feedback" in r.exams]
         if ppl:
             entry["perplexity_mean"] = statistics.fmean(ppl)
@@ -536,25 +547,25 @@ class Experiment:
         return fixed
 
     def _record(
-        self, episode: int, outcome: InteractionOutcome, feedback_items: list[list[int]], seconds: float
+        self,
+        episode: int,
+        outcome: InteractionOutcome,
+        extras: dict[str, list[float | None]],
+        measured: Measured,
+        seconds: float,
     ) -> EpisodeRecord:
         data, lessons, reports = self.data, outcome.lessons, outcome.reports
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
         label = self.environment.label
-        fractions = [exam_domain_fraction(lesson, data.pool_in_exam_domain, label) for lesson in lessons]
         taught = [sentences_of(lesson, data.pool) for lesson in lessons]
-        per_overlap = [overlaps(t, feedback_items) for t in taught]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
             "perplexity": ppl,
-            "fraction_exam_domain": fractions,
             "final_loss": [r.final_loss if math.isfinite(r.final_loss) else None for r in reports],
         }
         if heldout:
             per_student["heldout_perplexity"] = heldout
-        for n in ("unigram", "bigram", "trigram"):
-            per_student[f"overlap_{n}"] = [o[n] for o in per_overlap]
         generated = generated_counts(lessons, data, label)
         per_student.update(generated)
         if generated:
@@ -566,6 +577,8 @@ class Experiment:
                 )
         stats = self._teacher_stats(dict(outcome.teacher.stats), episode)
         accuracy, evaluations, components = exam_scores(reports, per_student)
+        per_student.update(extras)
+        measured.add_to(per_student)
         return EpisodeRecord(
             episode=episode,
             reward_mean=statistics.fmean(rewards),
@@ -574,17 +587,16 @@ class Experiment:
             perplexity_std=statistics.pstdev(ppl),
             heldout_perplexity_mean=statistics.fmean(heldout) if heldout else None,
             heldout_perplexity_std=statistics.pstdev(heldout) if heldout else None,
-            fraction_exam_domain=statistics.fmean(fractions),
             entropy=stats.pop("entropy", None),
             tokens_sent=sum(len(s) for t in taught for s in t),
             seconds=round(seconds, 4),
             diverged_students=sum(r.diverged for r in reports),
-            overlap={k: statistics.fmean(o[k] for o in per_overlap) for k in ("unigram", "bigram", "trigram")},
             per_student=per_student,
             teacher=stats,
             accuracy_mean=accuracy,
             evaluations=evaluations,
             components=components,
+            measures=measured.episode,
         )
 
     def _teacher_stats(self, stats: dict[str, float], episode: int) -> dict[str, float]:
@@ -653,6 +665,7 @@ class Experiment:
             rd.check_new()
             if not rd.has_episodes():  # (an existing run is refused below, with its own message)
                 self._build_environment()
+                self._check_environment_needs()
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
         trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
         rd.create()
@@ -893,11 +906,10 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "students": config.students,
         "seconds": round(sum(r["seconds"] for r in records), 3),
         "last_episodes": len(tail),
-        "fraction_exam_domain_last": last_mean(records, "fraction_exam_domain"),
         "perplexity_last": last_mean(records, "perplexity_mean"),
         "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
         "reward_last": last_mean(records, "reward_mean"),
-        "fraction_exam_domain_first": records[0]["fraction_exam_domain"] if records else None,
+        **summary_of(records),
         "config_sha": hashlib.sha256(
             json.dumps(config_identity(config.model_dump(mode="json")), sort_keys=True).encode()
         ).hexdigest()[:12],

@@ -1,35 +1,137 @@
-"""Measures of what a teacher sent: n-gram overlap with the exam and the exam-domain fraction."""
+"""Measures as the core runs them: built from the config, set up once, asked once per episode,
+and their results merged into the episode's record by one rule (`merge`).
+
+The core knows no measure by name: the paper's (exam-domain fraction, n-gram overlap with the
+exam) are plugins like any other, chosen by the `measures` list of the config, whose default is
+the data below.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-Sentence = Sequence[int]
+from ilm_core.errors import PluginError
+from ilm_core.guard import Guarded
+from ilm_core.interfaces import Measure, MeasureContext
+from ilm_core.messages import EpisodeRecord, EpisodeView, MeasureResult, MeasureValue
+from ilm_core.reporting import last_mean
 
+if TYPE_CHECKING:
+    from ilm_core.config import ExperimentConfig
+    from ilm_core.messages import EnvironmentData, Sentence
+    from ilm_core.registry import Registry
 
-def ngrams(sentence: Sentence, n: int) -> list[tuple[int, ...]]:
-    return [tuple(sentence[i : i + n]) for i in range(len(sentence) - n + 1)]
-
-
-def ngram_overlap(taught: Sequence[Sentence], exam: Sequence[Sentence], n: int) -> float:
-    """Fraction of the n-grams in the taught sentences that also occur in the exam (Appendix C).
-
-    Counted over occurrences in the taught data, so the unigram overlap of Task 1 equals the
-    fraction of taught tokens from the exam vocabulary, as in the paper's Table 3. A lesson
-    with no n-gram of length n (all sentences shorter than n) has overlap 0.
-    """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    exam_grams = {g for s in exam for g in ngrams(s, n)}
-    taught_grams = [g for s in taught for g in ngrams(s, n)]
-    if not taught_grams:
-        return 0.0
-    return sum(g in exam_grams for g in taught_grams) / len(taught_grams)
+#: The measures a run takes when its config names none: the paper's, as plugins (`ilm plugins`
+#: lists them). `exam-domain`: the fraction of taught sentences from the exam's domain (Figure 2b);
+#: `ngram-overlap`: unigram, bigram and trigram overlap of the taught data with the exam (App. C).
+#: They take no params, so that a config that keeps the default writes no `measures` at all.
+DEFAULT_MEASURES: tuple[str, ...] = ("exam-domain", "ngram-overlap")
 
 
-def overlaps(taught: Sequence[Sentence], exam: Sequence[Sentence]) -> dict[str, float]:
-    return {
-        "unigram": ngram_overlap(taught, exam, 1),
-        "bigram": ngram_overlap(taught, exam, 2),
-        "trigram": ngram_overlap(taught, exam, 3),
-    }
+@dataclass
+class Measured:
+    """The merged results of an episode's measures, before they enter its record."""
+
+    per_student: dict[str, list[float | None]] = field(default_factory=dict)
+    episode: dict[str, MeasureValue] = field(default_factory=dict)
+    rounds: list[dict[str, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: which measure wrote each per-student name
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def add_to(self, per_student: dict[str, list[float | None]]) -> None:
+        """Add the per-student values to a record's, naming the measure that reuses a name already there."""
+        for key, values in self.per_student.items():
+            if key in per_student:
+                _fail(self.owners[key], f"per-student values under {key!r}, a name the core writes; choose another")
+            per_student[key] = values
+
+
+def _fail(name: str, problem: str) -> None:
+    raise PluginError(f"measure plugin '{name}' returned {problem}", plugin=name, stage="measure")
+
+
+def build_measures(
+    config: ExperimentConfig,
+    registry: Registry,
+    data: EnvironmentData,
+    label: Callable[[Sentence], bool | None],
+    notify: Callable[[str], None],
+) -> list[tuple[str, Measure]]:
+    """The config's measures, built, guarded (their errors name them) and set up for `data`."""
+    context = MeasureContext(
+        data=data,
+        environment=config.environment.name,
+        label=label,
+        n_students=config.students,
+        budget=config.budget,
+        episodes=config.episodes,
+        notify=notify,
+    )
+    built = []
+    for choice in config.measures:
+        measure: Measure = Guarded(registry.build("measure", choice.name, choice.params), "measure", choice.name)  # type: ignore[assignment]
+        measure.setup(context)
+        built.append((choice.name, measure))
+    return built
+
+
+def measure_episode(measures: Sequence[tuple[str, Measure]], view: EpisodeView) -> Measured:
+    """Ask every measure about one episode and merge what they return (see `merge`)."""
+    out = Measured()
+    for name, measure in measures:
+        merge(out, name, measure.measure(view), n_students=len(view.lessons), rounds=len(view.rounds))
+    return out
+
+
+#: top-level keys of a metrics.jsonl line that the core writes, which no measure may write
+CORE_FIELDS = frozenset(EpisodeRecord.model_fields)
+
+
+def merge(out: Measured, name: str, result: Any, *, n_students: int, rounds: int) -> None:
+    """Add one measure's result to `out`: per-student values to `per_student[key]`, episode-level
+    values to top-level keys, round values to the round entries. A measure that returns something
+    else, a list of the wrong length, or a name already written (by the core or another measure)
+    is named."""
+
+    def fail(problem: str) -> None:
+        _fail(name, problem)
+
+    if not isinstance(result, MeasureResult):
+        fail(f"a {type(result).__name__}, not an ilm_core.MeasureResult")
+    for key, values in result.per_student.items():
+        if key in out.per_student:
+            fail(f"per-student values under {key!r}, a name measure '{out.owners[key]}' writes; choose another")
+        if len(values) != n_students:
+            fail(f"{len(values)} per-student values under {key!r} for {n_students} students; give one per student")
+        out.per_student[key] = list(values)
+        out.owners[key] = name
+    for key, value in result.episode.items():
+        if key in CORE_FIELDS or key in out.episode:
+            fail(f"an episode value under {key!r}, a name already in the record; choose another")
+        out.episode[key] = value
+    if result.rounds:
+        if len(result.rounds) != rounds:
+            fail(f"values for {len(result.rounds)} rounds in an episode of {rounds}; give one entry per round")
+        if not out.rounds:
+            out.rounds = [{} for _ in range(rounds)]
+        for entry, values in zip(out.rounds, result.rounds, strict=True):
+            entry.update(values)
+    out.notes.extend(result.notes)
+
+
+def summary_of(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """summary.json's figures of the measures: for each numeric episode-level value K, `K_last`
+    (mean over the last 10 episodes) and `K_first` (the first episode's)."""
+    keys = {k: None for r in records for k, v in r.items() if k not in CORE_FIELDS and _number(v)}
+    out: dict[str, float | None] = {}
+    for key in keys:
+        out[f"{key}_last"] = last_mean(list(records), key)
+        out[f"{key}_first"] = records[0].get(key)
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

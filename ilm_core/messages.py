@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
+from ilm_core.errors import ConfigError
+
 Sentence = list[int]
 
 
@@ -47,18 +49,22 @@ class MinimalPair(Message):
 class EnvironmentData(OmitsAbsent):
     """What an environment builds for one seed.
 
-    `pool_in_exam_domain[i]` says whether pool sentence i comes from the exam's domain or
-    structure: the core computes the metrics from these labels and hands them only to reference
-    teachers that declare the "privileged" capability (the oracle and worst case). The feedback
-    exam, the exam bank and the held-out exam are drawn like each other; the held-out exam
-    never reaches a teacher.
+    `pool_in_exam_domain[i]`, when the environment has a notion of the exam's domain, says whether
+    pool sentence i comes from the exam's domain or structure: the `exam-domain` measure reads these
+    labels, and the core hands them only to reference teachers that declare the "privileged"
+    capability (the oracle and worst case). None: the environment has no such notion; what needs
+    the labels then refuses the run or skips, with a note (`require_labels`). The feedback exam,
+    the exam bank and the held-out exam are drawn like each other; the held-out exam never
+    reaches a teacher.
     """
 
     vocabulary: list[str] = Field(min_length=1)
     exam_domain: str = Field(description="human-readable name of the exam's domain, e.g. 'V1'")
     teacher_corpus: list[Sentence]
     pool: list[Sentence] = Field(min_length=1)
-    pool_in_exam_domain: list[bool]
+    pool_in_exam_domain: list[bool] | None = Field(
+        None, description="one label per pool sentence: in the exam's domain or not; None = no such notion"
+    )
     exam: list[Sentence] = Field(min_length=1)
     exam_bank: list[Sentence] = Field(default_factory=list)
     heldout_exam: list[Sentence] = Field(default_factory=list)
@@ -75,11 +81,16 @@ class EnvironmentData(OmitsAbsent):
         "e.g. the environment's trained tokenizer",
     )
 
-    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("minimal_pairs", "heldout_minimal_pairs", "artifacts")
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
+        "pool_in_exam_domain",
+        "minimal_pairs",
+        "heldout_minimal_pairs",
+        "artifacts",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EnvironmentData:
-        if len(self.pool_in_exam_domain) != len(self.pool):
+        if self.pool_in_exam_domain is not None and len(self.pool_in_exam_domain) != len(self.pool):
             raise ValueError(
                 f"pool_in_exam_domain has {len(self.pool_in_exam_domain)} labels for a pool of "
                 f"{len(self.pool)} sentences; give one label per pool sentence"
@@ -101,6 +112,17 @@ class EnvironmentData(OmitsAbsent):
             if not name or "/" in name or "\\" in name or name.startswith("."):
                 raise ValueError(f"artifact name {name!r} must be a plain file name (no folder, not hidden)")
         return self
+
+    def require_labels(self, environment: str | None, needed_by: str) -> list[bool]:
+        """The pool's exam-domain labels, or a ConfigError naming the environment and what needs them."""
+        if self.pool_in_exam_domain is None:
+            which = f"environment '{environment}'" if environment else "the environment"
+            raise ConfigError(
+                f"{needed_by} needs to know which pool sentences are in the exam's domain, but {which} "
+                "has no such notion (its data sets pool_in_exam_domain = None). Choose an "
+                "environment that labels its pool (e.g. domains, structures), or leave out what needs the labels."
+            )
+        return self.pool_in_exam_domain
 
     def overlaps(self) -> list[str]:
         """Pairs of data sets that share a sentence (they must be disjoint).
@@ -328,8 +350,58 @@ class InteractionOutcome(Message):
     teacher: TeacherUpdate = Field(default_factory=TeacherUpdate)
 
 
+#: an episode-level value of a measure: a number, numbers by name (e.g. by n-gram order), or None
+MeasureValue = float | dict[str, float] | None
+
+
+class EpisodeView(Message):
+    """What a measure sees of one episode, once its students are scored (`Measure.measure`).
+
+    `lessons[i]` is everything student i received in the episode (all rounds), `taught[i]` those
+    sentences (pool sentences, then generated ones) and `rounds[k][i]` what it received in round k.
+    `used[i]` are the pool indices student i trained on (all it received, unless its plugin chose
+    among them). `feedback_items` is the episode's feedback exam; `reports` are the students'
+    reports of the final round (their exam scores) and `feedback` what their teacher was told.
+    """
+
+    episode: int
+    lessons: list[Lesson]
+    taught: list[list[Sentence]]
+    rounds: list[list[Lesson]]
+    used: list[list[int]]
+    feedback_items: list[Sentence]
+    reports: list[StudentReport]
+    feedback: list[Feedback] = Field(default_factory=list)
+
+
+class MeasureResult(Message):
+    """What a measure returns for one episode, and where each part goes in its metrics.jsonl line.
+
+    - `per_student[name]`: one value per student (None: not defined for that student), written to
+      the line's `per_student[name]`;
+    - `episode[name]`: episode-level values, written as top-level keys of the line (`ilm report`,
+      trackers and summary.json read them there: a number K gets `K_last` and `K_first` in
+      summary.json);
+    - `rounds[k]`: values of round k, added to the line's entry of that round (episodes of several
+      rounds only; the paper's one-round protocol writes no round entries);
+    - `notes`: shown to the user once each (e.g. a measure that found nothing to measure).
+
+    A name may be written by one measure only, and never one the core writes itself.
+    """
+
+    per_student: dict[str, list[float | None]] = Field(default_factory=dict)
+    episode: dict[str, MeasureValue] = Field(default_factory=dict)
+    rounds: list[dict[str, float]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
 class EpisodeRecord(OmitsAbsent):
-    """One line of metrics.jsonl."""
+    """One line of metrics.jsonl.
+
+    `measures` holds the episode-level values of the run's measures (`MeasureResult.episode`):
+    they are written as top-level keys of the line (e.g. `fraction_exam_domain`, `overlap` with the
+    paper's measures), and read back into `measures` from there.
+    """
 
     episode: int
     reward_mean: float
@@ -338,12 +410,10 @@ class EpisodeRecord(OmitsAbsent):
     perplexity_std: float
     heldout_perplexity_mean: float | None = None
     heldout_perplexity_std: float | None = None
-    fraction_exam_domain: float
     entropy: float | None = None
     tokens_sent: int
     seconds: float
     diverged_students: int = 0
-    overlap: dict[str, float] = Field(default_factory=dict)
     per_student: dict[str, list[float | None]] = Field(default_factory=dict)  # None: a diverged loss
     teacher: dict[str, float] = Field(default_factory=dict)
     #: one entry per round, when an episode had several or its feedback was not the exam score
@@ -356,9 +426,29 @@ class EpisodeRecord(OmitsAbsent):
     components: dict[str, float] = Field(
         default_factory=dict, description="'exam/component' -> mean component score over the students"
     )
+    measures: dict[str, MeasureValue] = Field(
+        default_factory=dict, description="episode-level values of the run's measures, by name (top-level keys)"
+    )
 
     OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy_mean", "evaluations", "components")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_measures(cls, data: Any) -> Any:
+        """A line read back from metrics.jsonl: its keys that are no field are measures' values."""
+        if isinstance(data, dict):
+            extra = {k: v for k, v in data.items() if k not in cls.model_fields}
+            if extra:
+                kept = {k: v for k, v in data.items() if k in cls.model_fields}
+                data = {**kept, "measures": {**kept.get("measures", {}), **extra}}
+        return data
+
     def to_json(self) -> dict[str, Any]:
-        """The metrics.jsonl line; `rounds` only when there are any (see above)."""
-        return self.model_dump(mode="json", exclude=None if self.rounds else {"rounds"})
+        """The metrics.jsonl line: the measures' values at the top level; `rounds` only when there are any."""
+        line = self.model_dump(mode="json", exclude={"measures"} if self.rounds else {"rounds", "measures"})
+        line.update(self.model_dump(mode="json", include={"measures"})["measures"])
+        return line
+
+    def value(self, name: str) -> MeasureValue:
+        """A measure's episode-level value (None when the run did not measure it)."""
+        return self.measures.get(name)

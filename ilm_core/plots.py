@@ -90,13 +90,23 @@ def draw_figure2(settings: list[Setting], domain: str):
         title=f"(b) fraction from {domain}",
         ylim=(-0.02, 1.02),
     )
+    if not _measured(settings, "fraction_exam_domain"):
+        b.text(0.5, 0.5, "not measured in these runs\n(the exam-domain measure)", ha="center", transform=b.transAxes)
     fig.suptitle(spread_title(settings))
     _finish(fig, (a, b))
     return fig
 
 
-def overlaps(settings: list[Setting], path: Path) -> Path:
-    """Appendix C: unigram, bigram and trigram overlap between taught data and the exam."""
+def _measured(settings: list[Setting], key: str) -> bool:
+    """Whether any run of `settings` recorded `key` (a measure's value) in an episode."""
+    return any(key in record for s in settings for run in s.runs for record in run.records)
+
+
+def overlaps(settings: list[Setting], path: Path) -> Path | None:
+    """Appendix C: unigram, bigram and trigram overlap between taught data and the exam (None: no run
+    measured it)."""
+    if not _measured(settings, "overlap"):
+        return None
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, n in zip(axes, ("unigram", "bigram", "trigram"), strict=True):
@@ -167,8 +177,9 @@ def run_figures(run_dir: Path, out: Path, domain: str) -> list[Path]:
     """One run's figures, as `ilm report RUN_DIR` draws them, written into `out` (for trackers)."""
     settings = group_settings([load_run(run_dir)])
     out.mkdir(parents=True, exist_ok=True)
-    return [
+    drawn = [
         figure2(settings, out / "figure2.png", domain),
         overlaps(settings, out / "overlaps.png"),
         exams(settings, {}, out / "exams.png"),
     ]
+    return [path for path in drawn if path is not None]

@@ -85,7 +85,8 @@ def prior_lesson(group: PopulationGroup, data: EnvironmentData, seed: int) -> li
     if group.prior == "none":
         return []
     inside = group.prior == "exam-domain"
-    candidates = [s for s, label in zip(data.pool, data.pool_in_exam_domain, strict=True) if label == inside]
+    labels = data.require_labels(None, f"population group '{group.name}' (prior = '{group.prior}')")
+    candidates = [s for s, label in zip(data.pool, labels, strict=True) if label == inside]
     if len(candidates) < group.prior_sentences:
         raise ConfigError(
             f"population group '{group.name}' asks for {group.prior_sentences} {group.prior} prior sentences, "

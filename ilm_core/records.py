@@ -207,6 +207,16 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "resumable run directory, so the per-setting summary is the same whichever ran it.",
         one_per_run=False,
     ),
+    ComponentKind(
+        "measure",
+        "Measure",
+        "measures each finished episode (what was taught, how the students did) for metrics.jsonl",
+        "measures (figures of each episode written to metrics.jsonl)",
+        "A run uses the measures its config lists in `measures` (default: the paper's, "
+        "`ilm_core.DEFAULT_MEASURES`); each is set up once with the environment's data and called once per "
+        "episode, after the students are scored and before the record is written.",
+        one_per_run=False,
+    ),
 )
 KIND_OF: dict[str, ComponentKind] = {kind.name: kind for kind in COMPONENT_KINDS}
 KINDS: tuple[str, ...] = tuple(KIND_OF)
@@ -229,6 +239,7 @@ ExamSpec = SPEC_TYPES["exam"]
 ExecutorSpec = SPEC_TYPES["executor"]
 TrackerSpec = SPEC_TYPES["tracker"]
 SweepBackendSpec = SPEC_TYPES["backend"]
+MeasureSpec = SPEC_TYPES["measure"]
 
 
 class RoadmapCell(BaseModel):

@@ -18,7 +18,7 @@ from ilm_core.rundir import SUMMARY, RunDir
 
 LAST = 10
 #: config fields that do not define a setting (runs differing only here are seeds of one setting)
-NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints", "trackers")
+NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints", "trackers", "measures")
 
 
 def last_mean(records: list[dict[str, Any]], key: str, n: int = LAST) -> float | None:

@@ -10,11 +10,12 @@ import pytest
 
 from ilm_core import Lesson, PluginError, Teacher, TeacherSpec, hookimpl
 from ilm_core.config import resolve
-from ilm_core.lessons import LessonRules, exam_domain_fraction, generated_counts, read_generated
+from ilm_core.lessons import LessonRules, generated_counts, read_generated
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 from ilm_plugins.environments import DomainsParams
 from ilm_plugins.environments.languages import DomainsEnvironment
+from ilm_plugins.measures.exam_domain import exam_domain_fraction
 
 SMALL = {
     "episodes": 2,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ilm_core.measures import ngram_overlap, overlaps
+from ilm_plugins.measures.ngram import ngram_overlap, overlaps
 
 
 def test_unigram_overlap_counts_taught_tokens_from_the_exam():

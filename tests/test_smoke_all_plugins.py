@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ilm_core import RunOptions, RunSpec, SentencePreferences
+from ilm_core import EpisodeRecord, RunOptions, RunSpec, SentencePreferences
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.records import KINDS
@@ -72,6 +72,8 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, req
     raw = dict(BASE)
     if kind == "tracker":  # trackers watch a run beside its components
         raw["trackers"] = {name: TINY_PARAMS.get((kind, name), {})}
+    elif kind == "measure":  # a run takes any number of measures: this one alone
+        raw["measures"] = [{"name": name, "params": TINY_PARAMS.get((kind, name), {})}]
     else:
         raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
     if name == "per-item":  # the example's interaction is meant for its own teacher
@@ -83,6 +85,13 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, req
     summary = experiment.run()
     assert summary["episodes"] == 2
     assert summary["perplexity_last"] is not None and summary["perplexity_last"] > 1
+    if kind == "measure":  # the measure wrote something into every record
+        records = RunDir(tmp_path / "run").read_metrics()
+        fields = set(EpisodeRecord.model_fields) | {"per_student"}
+        assert all(
+            set(r) - fields or set(r["per_student"]) - {"perplexity", "final_loss", "heldout_perplexity"}
+            for r in records
+        )
     if kind == "teacher":  # `ilm inspect` needs one finite value per pool sentence, or None
         prefs = experiment.teacher.preferences()
         if prefs is not None:

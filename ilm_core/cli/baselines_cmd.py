@@ -52,7 +52,7 @@ def baseline_row(path: Path) -> dict[str, Any]:
     row["rank"], row["privileged"] = run.role["reference_rank"], run.role["privileged"]
     for col in COLUMNS:
         values = per.get(col)
-        if values is None and col.startswith("overlap_"):
+        if values is None and col.startswith("overlap_") and "overlap" in record:
             values = [record["overlap"][col.removeprefix("overlap_")]]
         row[col] = _stats(values or [])
     return row

@@ -53,10 +53,10 @@ class ProgressDisplay:
     def ilm_episode_end(self, run: Any, record: Any) -> None:
         if self.progress is None:
             return
-        stats = (
-            f"reward {record.reward_mean:.3g}  ppl {record.perplexity_mean:.3g}  "
-            f"exam-domain ({run.environment.exam_domain}) fraction {record.fraction_exam_domain:.2f}"
-        )
+        stats = f"reward {record.reward_mean:.3g}  ppl {record.perplexity_mean:.3g}"
+        fraction = record.value("fraction_exam_domain")  # when the run measures it (the default)
+        if isinstance(fraction, float):
+            stats += f"  exam-domain ({run.environment.exam_domain}) fraction {fraction:.2f}"
         self.progress.update(self.task, advance=1, stats=stats)
 
     @hookimpl
@@ -81,7 +81,7 @@ def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
     table.add_column("value", justify="right")
     rows = [
         ("episodes", summary["episodes"]),
-        (exam_domain_label(domain or summary.get("exam_domain")), summary["fraction_exam_domain_last"]),
+        (exam_domain_label(domain or summary.get("exam_domain")), summary.get("fraction_exam_domain_last")),
         ("feedback-exam perplexity", summary["perplexity_last"]),
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
         ("reward (-feedback perplexity; a teacher may transform it)", summary["reward_last"]),

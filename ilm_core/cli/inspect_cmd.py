@@ -79,9 +79,15 @@ def _print_ranking(console: Console, view: TeacherView, top: int) -> None:
     table.add_column("sentence", overflow="fold")
     for row in view.ranking(top):
         value = f"{row['value']:+.3f}" + (f" ± {row['std']:.3f}" if row["std"] is not None else "")
-        table.add_row(str(row["rank"]), value, "yes" if row["exam_domain"] else "[red]no[/]", row["sentence"])
+        table.add_row(str(row["rank"]), value, _in_domain(row["exam_domain"]), row["sentence"])
     console.print(table)
     k = cfg.budget
+    if view.data.pool_in_exam_domain is None:
+        console.print(
+            f"environment '{cfg.environment.name}' does not label its pool by the exam's domain, so the ranking "
+            "cannot say which favoured sentences are from it."
+        )
+        return
     console.print(
         f"{view.exam_domain_in_top(k)} of the {k} most favoured sentences (one lesson's budget) are from "
         f"{view.data.exam_domain}; the pool holds {sum(view.data.pool_in_exam_domain)} of {len(view.data.pool)}."
@@ -94,15 +100,19 @@ def _print_overview(console: Console, views: list[TeacherView], top: int) -> Non
         table.add_column(col, overflow="fold")
     for view in views:
         k = view.config.budget
-        outside = [f"#{row['rank']} {row['sentence']}" for row in view.ranking(top) if not row["exam_domain"]]
+        outside = [f"#{row['rank']} {row['sentence']}" for row in view.ranking(top) if row["exam_domain"] is False]
         table.add_row(
             str(view.run),
             view.config.teacher.name,
             str(view.episode),
-            f"{view.exam_domain_in_top(k)} of {k}",
+            "-" if view.exam_domain_in_top(k) is None else f"{view.exam_domain_in_top(k)} of {k}",
             "; ".join(outside) or "-",
         )
     console.print(table)
+
+
+def _in_domain(label: bool | None) -> str:
+    return "-" if label is None else "yes" if label else "[red]no[/]"
 
 
 def _document(view: TeacherView) -> dict[str, Any]:

@@ -60,14 +60,13 @@ def report(
     settings = group_settings(all_runs)
     learners = [s for s in settings if not any(run.is_reference() for run in s.runs)] or settings
     domain = "the exam domain"
-    files = [
+    drawn = [
         plots.figure2(learners, out / "figure2.png", domain),
-        plots.overlaps(learners, out / "overlaps.png"),
+        plots.overlaps(learners, out / "overlaps.png"),  # runs that measured the overlaps only
         plots.exams(learners, oracles, out / "exams.png"),
+        plots.components(learners, out / "components.png"),  # exams with components or pairs only
     ]
-    scored = plots.components(learners, out / "components.png")  # exams with components or pairs only
-    if scored is not None:
-        files.append(scored)
+    files = [path for path in drawn if path is not None]
     rows = summary_rows(settings, oracles)
     several = any(len(s.runs) > 1 for s in settings)
     table = Table(title=f"last {10} episodes" + (", mean ± std over seeds" if several else ", one run per setting"))

@@ -82,7 +82,7 @@ def sweep(
     rows = [(spec.label, results[spec.out].summary) for spec in specs]
     for label, summary in rows:
         console.print(
-            f"{label}: fraction (last 10) {summary['fraction_exam_domain_last']:.3f}, "
+            f"{label}: fraction (last 10) {_three(summary.get('fraction_exam_domain_last'))}, "
             f"perplexity {summary['perplexity_last']:.4g}, {summary['seconds']:.1f} s episodes, "
             f"{summary.get('setup_seconds', 0.0):.1f} s set-up"
         )
@@ -105,3 +105,8 @@ def settings_table(rows: list[dict]) -> Table:
             *(f"{c['mean']:.4g} ± {c['std']:.2g}" if c["mean"] is not None else "-" for c in cells),
         )
     return table
+
+
+def _three(value: float | None) -> str:
+    """A figure with three decimals, or "-" for one the run did not measure."""
+    return "-" if value is None else f"{value:.3f}"

@@ -16,7 +16,6 @@ TAGS = {
     "perplexity_std": "perplexity/feedback_std",
     "heldout_perplexity_mean": "perplexity/heldout",
     "heldout_perplexity_std": "perplexity/heldout_std",
-    "fraction_exam_domain": "fraction_exam_domain",
     "entropy": "teacher/entropy",
     "seconds": "seconds",
     "tokens_sent": "tokens_sent",
@@ -25,10 +24,15 @@ TAGS = {
 
 
 def scalars(record: EpisodeRecord) -> dict[str, float]:
-    """The episode's finite scalars by tag: rewards, both exams' perplexities, exam-domain
-    fraction, teacher entropy and stats, n-gram overlaps, seconds."""
+    """The episode's finite scalars by tag: rewards, both exams' perplexities, teacher entropy and
+    stats, seconds, and the run's measures (a measure's values by name under its own tag:
+    `fraction_exam_domain`, `overlap/bigram`)."""
     values: dict[str, Any] = {tag: getattr(record, field) for field, tag in TAGS.items()}
-    values.update({f"overlap/{n}": v for n, v in record.overlap.items()})
+    for name, value in record.measures.items():
+        if isinstance(value, dict):
+            values.update({f"{name}/{part}": v for part, v in value.items()})
+        else:
+            values[name] = value
     values.update({f"teacher/{k}": v for k, v in record.teacher.items()})
     return {tag: float(v) for tag, v in values.items() if isinstance(v, int | float) and math.isfinite(v)}
 
