@@ -44,6 +44,7 @@ from ilm_core.interfaces import (
     TeacherContext,
     Tracker,
     TrainedStudents,
+    set_up,
 )
 from ilm_core.lessons import read_generated
 from ilm_core.loop import Experiment, RunInfo, build_environment
@@ -203,5 +204,6 @@ __all__ = [
     "run_figures",
     "run_in_worker",
     "seeding",
+    "set_up",
     "thread_plan",
 ]

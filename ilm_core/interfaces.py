@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ilm_core.cache import SetupCache
 from ilm_core.errors import HeldOutAccessError, LabelAccessError
@@ -177,7 +177,8 @@ class RoundContext:
 
     `sent[i]` are the pool indices student i has received in earlier rounds of this episode;
     `feedback` the feedback of each earlier round that had any (oldest first), whether or not
-    it rewarded the teacher. `size` is the most new sentences each student may get this round.
+    it rewarded the teacher. `size` is the most new sentences each student may get this round
+    (in the paper's one-round protocol: the whole budget).
     """
 
     episode: int
@@ -189,6 +190,13 @@ class RoundContext:
     feedback: list[list[Feedback]] = field(default_factory=list)
     repeats: bool = False
 
+    @classmethod
+    def one_round(cls, *, n_students: int, episode: int, size: int) -> RoundContext:
+        """The only round of an episode in the paper's protocol: `size` (the budget) sentences per student."""
+        return cls(
+            episode=episode, round=0, rounds=1, size=size, n_students=n_students, sent=[[] for _ in range(n_students)]
+        )
+
     @property
     def first(self) -> bool:
         """Whether nothing has been sent yet in this episode."""
@@ -196,25 +204,27 @@ class RoundContext:
 
 
 class Teacher(ABC):
-    """Chooses lessons from the pool and learns from the students' feedback."""
+    """Chooses lessons from the pool and learns from the students' feedback.
+
+    The core sets `self.context` (the `TeacherContext`) before it calls `setup`, so the other
+    methods may read it and an override of `setup` need not call `super().setup`.
+    """
+
+    context: TeacherContext
 
     def setup(self, context: TeacherContext) -> None:
         """Called once before the first episode (pretrain a language model, embed the pool)."""
-        self.context = context
 
     @abstractmethod
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        """Return one lesson (pool indices, at most `budget`, no repeats) per student."""
+    def select(self, context: RoundContext) -> list[Lesson]:
+        """One lesson per student for a round: called by the loop at the start of every round.
 
-    def select_round(self, context: RoundContext) -> list[Lesson]:
-        """The lessons of one round: at most `context.size` new pool indices per student.
-
-        The loop calls this, once per round. The default serves teachers written for one round:
-        it calls `select` and keeps, in order, each lesson's first `size` sentences the student
-        has not received yet (in the one-round protocol: `select`'s lessons unchanged). Override
-        it to choose with what earlier rounds sent and returned (`context.sent`, `.feedback`).
+        A lesson holds at most `context.size` new sentences; the loop keeps, in order, each
+        lesson's first `size` sentences its student has not received in the episode (see
+        `fit_to_round`), so a teacher written for one round (`size` = the budget) may return whole
+        lessons under any interaction. Choose with what earlier rounds sent and returned
+        (`context.sent`, `context.feedback`) when the round matters.
         """
-        return fit_to_round(self.select(context.n_students, context.episode), context)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one round's feedback; return stats for the metrics (e.g. entropy).
@@ -232,21 +242,25 @@ class Teacher(ABC):
         return None
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume this teacher (checkpointed after episodes)."""
+        """Everything needed to resume this teacher: called after an episode when a checkpoint is written."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned."""
+        """Restore what `state_dict` returned: called after `setup` when a run resumes from a checkpoint."""
 
 
 def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
-    """One-round lessons cut to a round: each lesson's first `size` sentences its student has not
-    received in the episode (all of them, unchanged, in the first round when they fit)."""
+    """Lessons cut to a round: each lesson's first `size` sentences its student has not received
+    in the episode. Lessons that already fit the round come back unchanged (all of them, in the
+    first round of an episode). Anything but a list of lessons comes back as it is, for the
+    loop's checks to name."""
+    if not isinstance(lessons, list) or not all(isinstance(lesson, Lesson) for lesson in lessons):
+        return lessons
     if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
         return lessons
     out = []
     for lesson in lessons:
-        seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
+        seen = set(context.sent[lesson.student]) if 0 <= lesson.student < len(context.sent) else set()
         fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
         out.append(lesson.model_copy(update={"indices": fresh}))
     return out
@@ -371,19 +385,26 @@ class Interaction(ABC):
     """Describes the rounds of an episode and what students send back; the loop runs them.
 
     The paper's protocol is one round of the whole budget with the average exam score back.
+    The core sets `self.context` before it calls `setup` (an override need not call `super().setup`).
     """
+
+    context: TeacherContext
 
     def setup(self, context: TeacherContext) -> None:
         """Called once before the first episode, with what a teacher may know of the run."""
-        self.context = context
 
     @abstractmethod
     def plan(self, budget: int, n_students: int) -> list[Round]:
-        """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam."""
+        """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam.
+
+        Called on a freshly built instance, never set up, when a config is resolved and when a run
+        starts: the plan depends on the params, the budget and the number of students only.
+        """
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
-        """One Feedback per student from a round's reports; default: its average exam score, with
-        the exam's minimal-pair accuracy and component scores when it has them."""
+        """One Feedback per student from a round's reports: called after every round that ends with
+        an exam or a probe. Default: its average exam perplexity, with the exam's minimal-pair
+        accuracy and component scores when it has them."""
         out = []
         for r in result.reports:
             exam = r.exams["feedback"]
@@ -392,7 +413,7 @@ class Interaction(ABC):
                 Feedback(
                     student=r.student,
                     lesson=result.lessons[r.student],
-                    score=exam.perplexity,
+                    perplexity=exam.perplexity,
                     round=result.round,
                     accuracy=exam.accuracy,
                     components=components,
@@ -417,8 +438,11 @@ class Executor(ABC):
 
     Students of a job with a `cohort` stay where they were trained (the device, the worker)
     between jobs; only `StudentReport`s come back. `save_students`/`load_students` move a
-    cohort's state in and out for checkpoints.
+    cohort's state in and out for checkpoints. The core sets `self.context` before it calls
+    `prepare` (an override need not call `super().prepare`).
     """
+
+    context: ExecutorContext
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
@@ -428,22 +452,42 @@ class Executor(ABC):
 
     def prepare(self, context: ExecutorContext) -> None:
         """Called once before the first episode: pick groups and devices, start workers."""
-        self.context = context
 
     @abstractmethod
     def run(self, job: TrainingJob) -> list[StudentReport]:
-        """Train every student of `job` and score it on every exam in `job.exams`."""
+        """Train every student of `job` and score it on every exam in `job.exams`: called once per round."""
 
     def save_students(self, cohort: str) -> dict[str, Any]:
-        """The state of a kept cohort (for a checkpoint); {} when it has not been made yet."""
+        """The state of a kept cohort (for a checkpoint); {} when it has not been made yet.
+
+        Called after an episode when a checkpoint is written and the run keeps students across episodes.
+        """
         raise NotImplementedError(f"executor {type(self).__name__} cannot checkpoint its students")
 
     def load_students(self, cohort: str, state: dict[str, Any]) -> None:
-        """Restore a cohort saved by `save_students`; its students are made when it is next named."""
+        """Restore a cohort saved by `save_students`; its students are made when it is next named.
+
+        Called after `prepare` when a run that keeps students resumes from a checkpoint.
+        """
         raise NotImplementedError(f"executor {type(self).__name__} cannot restore students")
 
     def close(self) -> None:
         """Release workers or devices. Called once at the end of a run, even after an error."""
+
+
+@overload
+def set_up(component: Executor, context: ExecutorContext) -> None: ...
+@overload
+def set_up(component: Teacher | Interaction, context: TeacherContext) -> None: ...
+def set_up(component: Any, context: Any) -> None:
+    """How the core sets up a teacher or an interaction (`setup`) and an executor (`prepare`): it
+    sets `component.context` first, so the component's own methods may read it whatever its
+    `setup` does. Call it too when a test or a composite plugin sets up a component by hand."""
+    component.context = context
+    if isinstance(component, Executor):
+        component.prepare(context)
+    else:
+        component.setup(context)
 
 
 class Tracker:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from ilm_core import Lesson, PluginError, Registry, Teacher, TeacherSpec, hookimpl, resolve
+from ilm_core import Lesson, PluginError, Registry, RoundContext, Teacher, TeacherSpec, hookimpl, resolve
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 
@@ -26,7 +26,7 @@ class Scripted(Teacher):
 
     lessons: ClassVar[list[Lesson]] = []
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         return Scripted.lessons
 
     def learn(self, feedback):

@@ -86,19 +86,19 @@ class V1Writer(Teacher):
         self.params = params
 
     def setup(self, context):
-        super().setup(context)
         self.rng = random.Random(context.seed)
 
-    def select(self, n_students, episode):
+    def select(self, context):
         def sentence():
             return [self.rng.randrange(10) for _ in range(10)]
 
-        return [Lesson(student=i, indices=[i], sentences=[sentence() for _ in range(3)]) for i in range(n_students)]
+        n = context.n_students
+        return [Lesson(student=i, indices=[i], sentences=[sentence() for _ in range(3)]) for i in range(n)]
 
 
 class OovWriter(V1Writer):
-    def select(self, n_students, episode):
-        return [Lesson(student=i, sentences=[[0, 99]]) for i in range(n_students)]
+    def select(self, context):
+        return [Lesson(student=i, sentences=[[0, 99]]) for i in range(context.n_students)]
 
 
 class Plugins:

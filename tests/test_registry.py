@@ -36,7 +36,6 @@ SMALL = {
 
 class PeekingTeacher(RandomTeacher):
     def setup(self, context):
-        super().setup(context)
         self.peek = context.heldout_exam
 
 
@@ -55,8 +54,8 @@ class InlinePlugin:
 
 
 class FirstTeacher(RandomTeacher):
-    def select(self, n_students, episode):
-        return [Lesson(student=i, indices=list(range(self.context.budget))) for i in range(n_students)]
+    def select(self, context):
+        return [Lesson(student=i, indices=list(range(context.size))) for i in range(context.n_students)]
 
 
 def test_inline_plugin_is_listed_and_runs(registry, tmp_path):

@@ -131,10 +131,10 @@ class FlakyTeacher(SelectBinTeacher):
         self._fault("setup", -1)
         super().setup(context)
 
-    def select(self, n_students: int, episode: int) -> Any:
-        self.episode = episode
-        self._fault("select", episode)
-        return super().select(n_students, episode)
+    def select(self, context: Any) -> Any:
+        self.episode = context.episode
+        self._fault("select", context.episode)
+        return super().select(context)
 
     def learn(self, feedback: Any) -> Any:
         self._fault("learn", self.episode)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ilm_core import ConfigError, Lesson, Teacher, TeacherContext
+from ilm_core import ConfigError, Lesson, RoundContext, Teacher, TeacherContext
 
 
 class _SubsetTeacher(Teacher):
@@ -24,7 +24,6 @@ class _SubsetTeacher(Teacher):
         return list(range(len(context.pool)))
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         self.rng = random.Random(context.seed)
         self.candidates = self.allowed(context)
         if len(self.candidates) < context.budget:
@@ -33,10 +32,9 @@ class _SubsetTeacher(Teacher):
                 f"sentences, but the pool has {len(self.candidates)}"
             )
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        return [
-            Lesson(student=i, indices=self.rng.sample(self.candidates, self.context.budget)) for i in range(n_students)
-        ]
+    def select(self, context: RoundContext) -> list[Lesson]:
+        budget = self.context.budget
+        return [Lesson(student=i, indices=self.rng.sample(self.candidates, budget)) for i in range(context.n_students)]
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.getstate()}

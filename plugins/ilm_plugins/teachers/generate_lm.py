@@ -103,7 +103,6 @@ class GenerateLMTeacher(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         torch.manual_seed(context.seed)
         self.vocab = len(context.vocabulary)
         self.max_length = max(len(s) for s in [*context.teacher_corpus, *context.pool])
@@ -120,10 +119,7 @@ class GenerateLMTeacher(Teacher):
         drawn = sample_sentences(self.lm, n_students * k, self.vocab, self.max_length, self.generator)
         return [Lesson(student=i, sentences=drawn[i * k : (i + 1) * k]) for i in range(n_students)]
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        return self.write(n_students, self.context.budget)
-
-    def select_round(self, context: RoundContext) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         return self.write(context.n_students, context.size)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:

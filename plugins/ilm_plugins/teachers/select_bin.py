@@ -10,6 +10,7 @@ import torch
 from ilm_core import (
     Feedback,
     Lesson,
+    RoundContext,
     SentencePreferences,
     Teacher,
     TeacherContext,
@@ -48,7 +49,6 @@ class SelectBinTeacher(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         p = self.params
         torch.manual_seed(context.seed)
         self.generator = torch.Generator().manual_seed(context.seed)
@@ -134,10 +134,11 @@ class SelectBinTeacher(Teacher):
             values=values.tolist(), meaning="policy score (the logit Gumbel-top-k draws lessons by)"
         )
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         with torch.no_grad():
             scores = self.scores()
-        self._lessons = [gumbel_top_k(scores, self.context.budget, self.generator) for _ in range(n_students)]
+        budget = self.context.budget
+        self._lessons = [gumbel_top_k(scores, budget, self.generator) for _ in range(context.n_students)]
         return [Lesson(student=i, indices=idx.tolist()) for i, idx in enumerate(self._lessons)]
 
     def rewards(self, feedback: list[Feedback]) -> torch.Tensor:
