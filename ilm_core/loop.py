@@ -202,7 +202,7 @@ def setup_teacher(
         TeacherContext.of(
             data,
             budget=config.budget,
-            n_students=config.students,
+            n_students=config.n_students,
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
@@ -270,7 +270,7 @@ class Experiment:
         self.rules = LessonRules.of(
             self.data,
             teacher=cfg.teacher.name,
-            n_students=cfg.students,
+            n_students=cfg.n_students,
             budget=cfg.budget,
             max_length=self.environment.max_sentence_length(),
         )
@@ -289,7 +289,7 @@ class Experiment:
                     ExecutorContext(
                         registry=reg,
                         student=ComponentRef(**cfg.student.model_dump()),
-                        n_students=cfg.students,
+                        n_students=cfg.n_students,
                         device=cfg.device,
                         notify=self.notify,
                     ),
@@ -312,7 +312,7 @@ class Experiment:
             TeacherContext.of(
                 self.data,
                 budget=cfg.budget,
-                n_students=cfg.students,
+                n_students=cfg.n_students,
                 seed=seeding.derive(cfg.seed, "interaction"),
                 device=cfg.device,
                 episodes=cfg.episodes,
@@ -346,7 +346,7 @@ class Experiment:
         born = 0 if cfg.student_lifetime == "run" else episode  # students of a run are made in its first episode
         return [
             seeding.derive(cfg.seed, "student", born, 0 if cfg.student_init == "shared" else i)
-            for i in range(cfg.students)
+            for i in range(cfg.n_students)
         ]
 
     def _episode(self, episode: int) -> EpisodeRecord:
@@ -360,7 +360,7 @@ class Experiment:
         )
         ep = _EpisodeState(
             episode=episode,
-            n=cfg.students,
+            n=cfg.n_students,
             feedback_items=feedback_items,
             labels=self.exam.labels(feedback_items),
             evaluations=self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode)),
@@ -896,7 +896,7 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "seed": config.seed,
         "environment": config.environment.name,
         "teacher": config.teacher.name,
-        "students": config.students,
+        "students": config.n_students,
         "seconds": round(sum(r["seconds"] for r in records), 3),
         "last_episodes": len(tail),
         "fraction_exam_domain_last": last_mean(records, "fraction_exam_domain"),

@@ -18,7 +18,7 @@ from ilm_plugins.environments.languages import DomainsEnvironment
 
 SMALL = {
     "episodes": 2,
-    "students": 2,
+    "n_students": 2,
     "budget": 4,
     "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
     "environment": {

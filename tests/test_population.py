@@ -16,7 +16,7 @@ from ilm_plugins.teachers.baselines import RandomTeacher
 
 SMALL = {
     "episodes": 2,
-    "students": 4,
+    "n_students": 4,
     "budget": 4,
     "student_lifetime": "run",
     "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
@@ -93,7 +93,7 @@ def test_prior_knowledge_shows_before_any_lesson(registry, tmp_path):
 @pytest.mark.parametrize(
     ("population", "message"),
     [
-        ([{"name": "a", "count": 3}], r"population groups hold 3 = 3 students but students = 4"),
+        ([{"name": "a", "count": 3}], r"population groups hold 3 = 3 students but n_students = 4"),
         ([{"name": "a", "count": 2}, {"name": "a", "count": 2}], "names must differ"),
         ([{"name": "a", "count": 4, "student": {"name": "lstm-lm", "params": {"dimm": 3}}}], "dimm"),
     ],

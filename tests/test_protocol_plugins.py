@@ -47,7 +47,7 @@ def test_round_plans(registry: Registry) -> None:
 
 SMALL_RUN: dict[str, Any] = {
     "episodes": 2,
-    "students": 3,
+    "n_students": 3,
     "budget": 3,
     "student": {"name": "transformer-lm", "params": {"updates": 3, **TINY}},
     "teacher": {"name": "select-bin", "params": {"lm_updates": 3, "lm_dim": 16}},

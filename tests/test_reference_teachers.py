@@ -24,7 +24,7 @@ from ilm_plugins.teachers.baselines import OracleTeacher, RandomTeacher
 DATA = Path(__file__).parent / "data" / "baselines-before"
 SMALL = {
     "episodes": 1,
-    "students": 2,
+    "n_students": 2,
     "budget": 3,
     "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
     "environment": {

@@ -127,7 +127,7 @@ def test_a_job_without_cohort_keeps_nothing(registry: Registry) -> None:
 
 TINY_RUN: dict[str, Any] = {
     "episodes": 2,
-    "students": 3,
+    "n_students": 3,
     "budget": 6,
     "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
     "teacher": {"name": "value-bandit"},

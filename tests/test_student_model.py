@@ -63,7 +63,7 @@ def test_tracking_measures_each_turn():
 
 def test_take_turns_hands_persistent_students_from_teacher_to_teacher(registry, tmp_path):
     raw = {
-        "episodes": 4, "students": 2, "budget": 4, "student_lifetime": "run",
+        "episodes": 4, "n_students": 2, "budget": 4, "student_lifetime": "run",
         "teacher": {"name": "take-turns", "params": {"teachers": [{"name": "worst-case"}, {"name": "oracle"}],
                                                      "turn": 2}},
         "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},

@@ -20,7 +20,7 @@ from ilm_plugins.teachers.select_bin import SelectBinTeacher
 #: the tiny run of the in-process fault tests (a few tenths of a second per run)
 SMALL: dict[str, Any] = {
     "episodes": 4,
-    "students": 2,
+    "n_students": 2,
     "budget": 4,
     "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
     "teacher": {"name": "select-bin", "params": {"lm_updates": 5, "lm_dim": 16}},
