@@ -7,7 +7,7 @@ happens. Each measurement is a fresh `ilm run ... --quiet` process (the thread p
 OpenMP wait policy are fixed when a process starts) with the policy in `ILM_THREADS`:
 
 - `old`: `ILM_THREADS=torch`, torch's own default (every core for every operation, OpenMP's
-  default waits): what ilm did before the thread plan existed;
+  default waits): torch's own defaults, without a thread plan;
 - `auto`: the default plan (ilm_core/threads.py);
 - `1`: one thread in all, as `OMP_NUM_THREADS=1`;
 - `2-passive`: two threads per operation with sleeping OpenMP waits (`ILM_THREADS=2`; on a

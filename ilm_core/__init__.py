@@ -11,7 +11,6 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
-from ilm_core.batch import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
 from ilm_core.config import ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
@@ -94,9 +93,10 @@ from ilm_core.reporting import (
 )
 from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
 from ilm_core.rundir import RunDir, atomic_write_json
+from ilm_core.sweeps import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.threads import ThreadPlan
 from ilm_core.threads import current as thread_plan
-from ilm_core.training import Workbench
+from ilm_core.training import StudentTrainer
 
 __version__ = "0.1.0"
 
@@ -168,6 +168,7 @@ __all__ = [
     "StudentGroup",
     "StudentReport",
     "StudentSpec",
+    "StudentTrainer",
     "SweepBackend",
     "SweepBackendSpec",
     "Teacher",
@@ -182,7 +183,6 @@ __all__ = [
     "TrainedStudents",
     "TrainingJob",
     "UnknownPluginError",
-    "Workbench",
     "atomic_write_json",
     "build_environment",
     "build_roadmap",

@@ -19,11 +19,11 @@ from ilm_core.report_check import CheckedStudents
 from ilm_core.signals import RunInterrupted
 
 
-class Workbench:
+class StudentTrainer:
     """Builds the student and exam plugins of a job once and reuses them across episodes.
 
     It also keeps the students of every open cohort (see `TrainingJob`), one group per set of
-    student ids, so whoever owns the workbench (an executor, a worker process) keeps them.
+    student ids, so whoever owns the trainer (an executor, a worker process) keeps them.
     """
 
     def __init__(self, registry: Registry | None = None):

@@ -9,7 +9,7 @@ import pytest
 
 from ilm_core.registry import Registry
 
-# Tiny models on a shared 2-core machine: one thread per process is many times faster than two
+# Tiny models: one thread per process is many times faster than two
 # contending threads, and subprocesses (`ilm run` in kill tests, workers) inherit the setting.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # The set-up cache (ilm_core/cache.py) of a test session lives in a fresh folder, never the user's.
@@ -26,7 +26,7 @@ def _single_thread():
     torch.set_num_threads(before)
 
 
-#: settings that make a run take about a second on a 2-core CPU
+#: settings that make a run take about a second on a CPU
 TINY_ANY_TEACHER = [
     "--episodes", "3", "--students", "3", "--budget", "4",
     "--set", "student.updates=3", "--set", "student.dim=16", "--set", "student.ffn=32",

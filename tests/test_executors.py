@@ -34,7 +34,7 @@ V = 12
 
 @pytest.fixture(autouse=True)
 def one_torch_thread() -> Iterator[None]:
-    """In-process training on one thread: fast and steady on a shared 2-core machine."""
+    """In-process training on one thread: tiny models run fastest and steadiest on one thread."""
     import torch
 
     before = torch.get_num_threads()
@@ -183,14 +183,14 @@ def test_batched_lanes_train_the_same_students_and_leave_the_main_thread_alone(r
     executor = build(registry, "batched", {"lanes": 2}, job)
     try:
         seen: set[str] = set()
-        original = executor.bench.train_and_score
+        original = executor.trainer.train_and_score
 
         def spy(*args, **kwargs):
             seen.add(threading.current_thread().name)
             assert torch.get_num_threads() == executor.threads
             return original(*args, **kwargs)
 
-        executor.bench.train_and_score = spy
+        executor.trainer.train_and_score = spy
         assert_same(summary(executor.run(job)), reference)
         assert_same(summary(executor.run(job)), reference)  # the lanes are reused across episodes
     finally:

@@ -137,7 +137,7 @@ def test_the_checker_fails_on_private_imports(tmp_path: Path) -> None:
         import torch
         import ilm_core.loop
         from ilm_core import Teacher, _secret, not_exported
-        from ilm_core.training import Workbench
+        from ilm_core.training import StudentTrainer
         from other.pkg import _helper
         from torch._dynamo import config
         from ._mine import ok  # its own package's private module is fine

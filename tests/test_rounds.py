@@ -122,7 +122,7 @@ def test_a_job_without_cohort_keeps_nothing(registry: Registry) -> None:
     a = executor.run(job(1, cohort=None))
     b = executor.run(job(1, cohort=None))
     assert [r.exams["feedback"].perplexity for r in a] == [r.exams["feedback"].perplexity for r in b]
-    assert executor.bench.cohorts == {}
+    assert executor.trainer.cohorts == {}
 
 
 TINY_RUN: dict[str, Any] = {

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from ilm_core import RunOptions, RunSpec, SentencePreferences
-from ilm_core.batch import run_all
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.records import KINDS
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
+from ilm_core.sweeps import run_all
 
 BASE = {
     "episodes": 2, "n_students": 2, "budget": 3,

@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ilm_core.batch import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble
 from ilm_core.errors import ConfigError
@@ -25,6 +24,7 @@ from ilm_core.records import REFERENCE_RANKS
 from ilm_core.registry import Registry, default_registry
 from ilm_core.reporting import declared_role, load_run, mean_std
 from ilm_core.rundir import atomic_write_bytes, atomic_write_json
+from ilm_core.sweeps import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
 
 #: the order of the paper's baseline tables: random (chance), oracle (best), worst case
 TABLE_ORDER = ("chance", "best", "worst")
@@ -148,7 +148,7 @@ def baselines(
     runs: int = typer.Option(5, "--runs", help="students (runs) per seed and baseline"),
     set_: list[str] = typer.Option(None, "--set", "-s", help="override: path=value"),
     out: Path = typer.Option(None, "--out", "-o", help="folder (default runs/baselines-<env>)"),
-    # -- parallel runs (ilm_core/batch.py) --
+    # -- parallel runs (ilm_core/sweeps.py) --
     jobs: int = typer.Option(1, "--jobs", "-j", help="runs at the same time, each in its own process, cores split"),
 ) -> None:
     """Oracle, random and worst case for each seed x runs, laid out as the paper's Tables 3 and 4."""

@@ -95,7 +95,7 @@ def wait_for(check: Any, proc: subprocess.Popen[bytes], timeout: float = 120) ->
 
 
 def ilm_process(*args: str) -> subprocess.Popen[bytes]:
-    """`ilm ARGS` in a fresh process (single-threaded torch: fast on a shared 2-core machine)."""
+    """`ilm ARGS` in a fresh process (single-threaded torch: tiny models run fastest on one thread)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.Popen(
         [sys.executable, "-c", "from ilm_core.cli import main; main()", "run", *args],

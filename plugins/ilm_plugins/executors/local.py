@@ -5,10 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ilm_core import Executor, ExecutorContext, StudentReport, TrainingJob, Workbench, set_up, thread_plan
+from ilm_core import Executor, ExecutorContext, StudentReport, StudentTrainer, TrainingJob, set_up, thread_plan
 
-#: students per stacked model on a CPU by default: batching pays up to about here on a 2-core
-#: machine, and 12 students make two lanes of 6, one per core (benchmarks/README.md)
+#: students per stacked model on a CPU by default: batching stops paying beyond about this many
+#: students (measured in benchmarks/README.md); 12 students on two cores make two lanes of 6
 CPU_GROUP = 6
 
 
@@ -33,20 +33,20 @@ class SequentialExecutor(Executor):
         self.params = params
 
     def prepare(self, context: ExecutorContext) -> None:
-        self.bench = Workbench(context.registry)
+        self.trainer = StudentTrainer(context.registry)
         self.description = f"sequential ({context.n_students} students one at a time on {context.device})"
 
     def run(self, job: TrainingJob) -> list[StudentReport]:
         reports = []
         for i in range(len(job.seeds)):
-            reports += self.bench.train_and_score(job.subset([i]), self.context.device, ids=[i])
+            reports += self.trainer.train_and_score(job.subset([i]), self.context.device, ids=[i])
         return reports
 
     def save_students(self, cohort: str) -> dict[str, Any]:
-        return self.bench.save(cohort)
+        return self.trainer.save(cohort)
 
     def load_students(self, cohort: str, state: dict[str, Any]) -> None:
-        self.bench.load(cohort, state)
+        self.trainer.load(cohort, state)
 
 
 class BatchedExecutor(SequentialExecutor):
@@ -60,7 +60,7 @@ class BatchedExecutor(SequentialExecutor):
 
     def prepare(self, context: ExecutorContext) -> None:
         super().prepare(context)
-        self.batched = self.bench.supports(context.student, "batched")
+        self.batched = self.trainer.supports(context.student, "batched")
         n = context.n_students
         self.max_group = self.params.max_group if self.params else None
         auto = (self.params.lanes if self.params else "auto") == "auto"
@@ -102,7 +102,7 @@ class BatchedExecutor(SequentialExecutor):
             n_groups = -(-context.n_students // self.max_group) if self.max_group else 1
             wanted = plan.max_lanes(n_groups) if on_cpu else 1
         lanes = min(int(wanted), context.n_students)
-        if lanes > 1 and not self.bench.supports(context.student, "concurrent"):
+        if lanes > 1 and not self.trainer.supports(context.student, "concurrent"):
             context.notify(
                 f"student '{context.student.name}' does not declare the 'concurrent' capability; "
                 "the batched executor trains its groups one after another"
@@ -125,8 +125,8 @@ class BatchedExecutor(SequentialExecutor):
         device = self.context.device
         groups = self.groups(len(job.seeds))
         if self._pool is None:
-            return [r for ids in groups for r in self.bench.train_and_score(job.subset(ids), device, ids=ids)]
-        futures = [self._pool.submit(self.bench.train_and_score, job.subset(ids), device, ids) for ids in groups]
+            return [r for ids in groups for r in self.trainer.train_and_score(job.subset(ids), device, ids=ids)]
+        futures = [self._pool.submit(self.trainer.train_and_score, job.subset(ids), device, ids) for ids in groups]
         return [r for f in futures for r in f.result()]
 
     def close(self) -> None:

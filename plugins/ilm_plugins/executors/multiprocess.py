@@ -1,7 +1,7 @@
 """The `multiprocess` executor: one worker process per device, reused across episodes.
 
 The N students of a job are split into contiguous chunks, one per worker; each worker trains
-its chunk through the same `Workbench.train_and_score` path as the in-process executors
+its chunk through the same `StudentTrainer.train_and_score` path as the in-process executors
 (batched when the student can), so every executor gives the same students. Jobs travel as
 `model_dump()` dicts over a pipe and only `StudentReport`s come back, never weights: students
 of a cohort stay in their worker from round to round (the chunks do not change), and their
@@ -23,7 +23,7 @@ import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any, NoReturn
 
-from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, TrainingJob, Workbench
+from ilm_core import Executor, ExecutorContext, PluginError, StudentReport, StudentTrainer, TrainingJob
 
 from .local import chunks
 
@@ -37,18 +37,20 @@ def _span(ids: list[int]) -> str:
     return f"student {ids[0]}" if len(ids) == 1 else f"students {ids[0]}-{ids[-1]}"
 
 
-def train_chunk(bench: Workbench, job: TrainingJob, device: str, ids: list[int], batched: bool) -> list[StudentReport]:
+def train_chunk(
+    trainer: StudentTrainer, job: TrainingJob, device: str, ids: list[int], batched: bool
+) -> list[StudentReport]:
     """A worker's share of an episode: one batched group, or its students one at a time."""
     if batched:
-        return bench.train_and_score(job, device, ids)
+        return trainer.train_and_score(job, device, ids)
     reports = []
     for k, sid in enumerate(ids):
-        reports += bench.train_and_score(job.subset([k]), device, [sid])
+        reports += trainer.train_and_score(job.subset([k]), device, [sid])
     return reports
 
 
 def worker_main(index: int, device: str, conn: Connection, threads: int | None) -> None:
-    """Worker loop: build a Workbench once, then train every chunk the parent sends."""
+    """Worker loop: build a StudentTrainer once, then train every chunk the parent sends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
     try:
         import torch
@@ -57,7 +59,7 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
             torch.set_num_threads(threads)
         from ilm_core import default_registry
 
-        bench = Workbench(default_registry())
+        trainer = StudentTrainer(default_registry())
         conn.send(("ready", os.getpid(), None))
     except BaseException as exc:  # report any start-up failure, then stop
         conn.send(("error", None, f"failed to start: {type(exc).__name__}: {exc}"))
@@ -72,13 +74,13 @@ def worker_main(index: int, device: str, conn: Connection, threads: int | None) 
         job_id, kind, payload, ids, batched = item
         try:
             if kind == "save":  # the worker's students of a cohort, for a checkpoint
-                conn.send(("result", job_id, bench.save(payload)))
+                conn.send(("result", job_id, trainer.save(payload)))
                 continue
             if kind == "load":
-                bench.load(*payload)
+                trainer.load(*payload)
                 conn.send(("result", job_id, None))
                 continue
-            reports = train_chunk(bench, TrainingJob.model_validate(payload), device, ids, batched)
+            reports = train_chunk(trainer, TrainingJob.model_validate(payload), device, ids, batched)
             conn.send(("result", job_id, [r.model_dump() for r in reports]))
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -111,7 +113,7 @@ class MultiprocessExecutor(Executor):
         import multiprocessing
 
         devices = list(self.params.devices)[: max(1, context.n_students)]
-        self.batched = Workbench(context.registry).supports(context.student, "batched")
+        self.batched = StudentTrainer(context.registry).supports(context.student, "batched")
         cpu_workers = sum(1 for d in devices if d.startswith("cpu"))
         mp = multiprocessing.get_context(self.params.start_method)
         atexit.register(self.close)
@@ -169,7 +171,7 @@ class MultiprocessExecutor(Executor):
 
     # -- one episode -------------------------------------------------------------------------
     def run(self, job: TrainingJob) -> list[StudentReport]:
-        batched = Workbench(self.context.registry).supports(job.student, "batched")
+        batched = StudentTrainer(self.context.registry).supports(job.student, "batched")
         parts = chunks(len(job.seeds), len(self.workers))
         results = self._ask("train", [job.subset(ids).model_dump() for ids in parts], parts, batched)
         return [StudentReport.model_validate(r) for index in sorted(results) for r in results[index]]

@@ -1,7 +1,7 @@
 """The `ray` executor: an episode's students trained by Ray actors, one actor per student group.
 
 Each actor (`StudentGroup`) holds the student and exam plugins, built once, and trains its
-group of students every round through the same `Workbench` path as every other executor
+group of students every round through the same `StudentTrainer` path as every other executor
 (batched when the student can), so its students equal `batched`'s. Students that persist
 (a job's `cohort`: from round to round, or through the run) stay in their actor, which always
 trains the same students; their state travels only for a checkpoint (`save_students` /
@@ -35,8 +35,8 @@ from ilm_core import (
     ExecutorContext,
     PluginError,
     StudentReport,
+    StudentTrainer,
     TrainingJob,
-    Workbench,
     default_registry,
 )
 
@@ -53,7 +53,7 @@ class StudentGroup:
         import torch
 
         torch.set_num_threads(threads)
-        self.bench = Workbench(default_registry())
+        self.trainer = StudentTrainer(default_registry())
 
     def where(self) -> dict[str, Any]:
         """Where this actor runs (for messages), once its plugins are loaded."""
@@ -63,16 +63,16 @@ class StudentGroup:
         return {"node": context.get_node_id()[:12], "host": socket.gethostname(), "pid": os.getpid()}
 
     def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool) -> list:
-        reports = train_chunk(self.bench, TrainingJob.model_validate(payload), device, ids, batched)
+        reports = train_chunk(self.trainer, TrainingJob.model_validate(payload), device, ids, batched)
         return [r.model_dump() for r in reports]
 
     def save(self, cohort: str) -> dict[str, Any]:
         """The state of this actor's students of a cohort (for a checkpoint)."""
-        return self.bench.save(cohort)
+        return self.trainer.save(cohort)
 
     def load(self, cohort: str, state: dict[str, Any]) -> None:
         """Restore this actor's students of a cohort; they are remade when next trained."""
-        self.bench.load(cohort, state)
+        self.trainer.load(cohort, state)
 
 
 def connect(ray: Any, address: str | None, local_cpus: int | None, who: str, field: str) -> tuple[str, bool]:
@@ -124,7 +124,7 @@ class RayExecutor(Executor):
         import ray
 
         p = self.params
-        self.batched = Workbench(context.registry).supports(context.student, "batched")
+        self.batched = StudentTrainer(context.registry).supports(context.student, "batched")
         self.device = "cuda" if p.num_gpus > 0 else "cpu"
         if context.device.startswith("cuda") and p.num_gpus == 0:
             context.notify(
@@ -191,7 +191,7 @@ class RayExecutor(Executor):
 
     # -- rounds and checkpoints --------------------------------------------------------------
     def run(self, job: TrainingJob) -> list[StudentReport]:
-        batched = Workbench(self.context.registry).supports(job.student, "batched")
+        batched = StudentTrainer(self.context.registry).supports(job.student, "batched")
         parts = chunks(len(job.seeds), len(self.actors))
         self._job += 1
         calls = []
