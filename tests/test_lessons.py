@@ -7,6 +7,7 @@ import json
 import random
 
 import pytest
+from conftest import small_run
 
 from ilm_core import Lesson, PluginError, Teacher, TeacherSpec, hookimpl
 from ilm_core.config import resolve
@@ -16,16 +17,7 @@ from ilm_core.rundir import RunDir
 from ilm_plugins.environments import DomainsParams
 from ilm_plugins.environments.languages import DomainsEnvironment
 
-SMALL = {
-    "episodes": 2,
-    "n_students": 2,
-    "budget": 4,
-    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL = small_run(budget=4)
 
 
 @pytest.fixture(scope="module")

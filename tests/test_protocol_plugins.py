@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import small_run
 
 from ilm_core import ExamResult, Lesson, Round, RoundResult, StudentReport, TeacherContext
 from ilm_core.config import resolve
@@ -45,17 +46,11 @@ def test_round_plans(registry: Registry) -> None:
         assert [r.reward for r in plan] == rewarded and [r.exam for r in plan] == ["mid-term", "mid-term", "final"]
 
 
-SMALL_RUN: dict[str, Any] = {
-    "episodes": 2,
-    "n_students": 3,
-    "budget": 3,
-    "student": {"name": "transformer-lm", "params": {"updates": 3, **TINY}},
-    "teacher": {"name": "select-bin", "params": {"lm_updates": 3, "lm_dim": 16}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL_RUN = small_run(
+    n_students=3,
+    student={"name": "transformer-lm", "params": {"updates": 3, **TINY}},
+    teacher={"name": "select-bin", "params": {"lm_updates": 3, "lm_dim": 16}},
+)
 
 
 def run(registry: Registry, out: Path, **changes: Any) -> tuple[Experiment, list[dict[str, Any]]]:

@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import small_run
 
 from ilm_core import (
     ConfigError,
@@ -22,16 +23,7 @@ from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 from ilm_plugins.teachers.baselines import RandomTeacher
 
-SMALL = {
-    "episodes": 2,
-    "n_students": 2,
-    "budget": 3,
-    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL = small_run()
 
 
 class PeekingTeacher(RandomTeacher):

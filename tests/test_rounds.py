@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import small_run, tiny_student
 
 from ilm_core import ComponentRef, ExecutorContext, TrainingJob, set_up
 from ilm_core.config import resolve
@@ -125,18 +126,13 @@ def test_a_job_without_cohort_keeps_nothing(registry: Registry) -> None:
     assert executor.trainer.cohorts == {}
 
 
-TINY_RUN: dict[str, Any] = {
-    "episodes": 2,
-    "n_students": 3,
-    "budget": 6,
-    "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
-    "teacher": {"name": "value-bandit"},
-    "interaction": {"name": "send-in-batches", "params": {"rounds": 3}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+TINY_RUN = small_run(
+    n_students=3,
+    budget=6,
+    student=tiny_student(3),
+    teacher={"name": "value-bandit"},
+    interaction={"name": "send-in-batches", "params": {"rounds": 3}},
+)
 
 
 def run_records(registry: Registry, out: Path, **changes: Any) -> list[dict[str, Any]]:
