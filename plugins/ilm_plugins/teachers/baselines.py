@@ -15,7 +15,8 @@ from ilm_core import ConfigError, Lesson, RoundContext, Teacher, TeacherContext
 class _SubsetTeacher(Teacher):
     """Sends each student `budget` sentences drawn uniformly from a subset of the pool."""
 
-    which = "all"
+    #: the name the teacher is registered under, for its errors
+    plugin_name = "subset"
 
     def __init__(self, params: Any = None):
         self.params = params
@@ -28,7 +29,7 @@ class _SubsetTeacher(Teacher):
         self.candidates = self.allowed(context)
         if len(self.candidates) < context.budget:
             raise ConfigError(
-                f"the {self.which} teacher needs at least budget = {context.budget} suitable pool "
+                f"the {self.plugin_name} teacher needs at least budget = {context.budget} suitable pool "
                 f"sentences, but the pool has {len(self.candidates)}"
             )
 
@@ -44,18 +45,18 @@ class _SubsetTeacher(Teacher):
 
 
 class RandomTeacher(_SubsetTeacher):
-    which = "random"
+    plugin_name = "random"
 
 
 class OracleTeacher(_SubsetTeacher):
-    which = "oracle"
+    plugin_name = "oracle"
 
     def allowed(self, context: TeacherContext) -> list[int]:
         return [i for i, inside in enumerate(context.pool_in_exam_domain) if inside]
 
 
 class WorstCaseTeacher(_SubsetTeacher):
-    which = "worst-case"
+    plugin_name = "worst-case"
 
     def allowed(self, context: TeacherContext) -> list[int]:
         return [i for i, inside in enumerate(context.pool_in_exam_domain) if not inside]

@@ -21,6 +21,7 @@ from ilm_core import (
 from ilm_plugins.teacher_lm import TeacherLM
 from ilm_plugins.teachers import SelectBinParams, TeacherLMParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
+from ilm_plugins.teachers.reinforce import ReinforceState, advantages
 from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.torchlm.model import StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
@@ -41,9 +42,11 @@ def pretrained_lm(context: TeacherContext, p: TeacherLMParams) -> StackedTransfo
     return lm.model
 
 
-class SelectBinTeacher(Teacher):
+class SelectBinTeacher(ReinforceState, Teacher):
     """Scores every pool sentence with a one-layer policy over the teacher LM's embeddings,
     samples a lesson per student with Gumbel-top-k and learns with REINFORCE + entropy bonus."""
+
+    MODEL = "policy"
 
     def __init__(self, params: SelectBinParams):
         self.params = params
@@ -147,11 +150,7 @@ class SelectBinTeacher(Teacher):
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         p = self.params
         reward = self.rewards(feedback).float()
-        advantage = reward
-        if p.baseline in ("mean", "standardize") and len(reward) > 1:
-            advantage = reward - reward.mean()
-            if p.baseline == "standardize":
-                advantage = advantage / (reward.std() + 1e-8)
+        advantage = advantages(reward, p.baseline)
         lessons = [torch.tensor(f.lesson.indices) for f in feedback]
         scores = self.scores()
         log_prob = plackett_luce_log_prob if p.log_prob == "plackett-luce" else sample_log_prob
@@ -173,17 +172,3 @@ class SelectBinTeacher(Teacher):
                 "reward_mean": float(reward.mean()),
             }
         )
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "updates": self.updates,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.updates = int(state.get("updates", 0))
