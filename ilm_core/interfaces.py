@@ -39,17 +39,25 @@ class Environment(ABC):
 
     @abstractmethod
     def build(self, seed: int) -> EnvironmentData:
-        """Build all data sets for `seed`. They must be pairwise disjoint (the core checks)."""
+        """Build all data sets for `seed`. They must be pairwise disjoint (the core checks).
+
+        Called once per run, in the run's process, before any other plugin is set up (and by tools
+        that need the data, e.g. `ilm inspect`).
+        """
 
     def label(self, sentence: Sentence) -> bool | None:
         """Whether any sentence (e.g. one a teacher generated) is in the exam's domain or structure.
 
-        The core labels generated lessons with it for the metrics; None = cannot tell (the default).
+        Called for every generated sentence of a lesson when the episode is recorded (the metrics);
+        None = cannot tell (the default).
         """
         return None
 
     def max_sentence_length(self) -> int | None:
-        """The longest sentence a teacher may generate; None = the longest of the built data sets."""
+        """The longest sentence a teacher may generate; None = the longest of the built data sets.
+
+        Called once when a run is built, for the bound the loop checks generated lessons against.
+        """
         return None
 
 
@@ -267,7 +275,11 @@ def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
 
 
 class TrainedStudents(ABC):
-    """A group of trained students that can be scored. Lives only inside an executor."""
+    """A group of trained students that can be scored. Lives only inside an executor.
+
+    After each training call the executor reads `final_losses`, `stats` and `used`, has the exam
+    `score` it (through `sentence_nll`) and, in a round with a probe, calls `generate`.
+    """
 
     @property
     @abstractmethod
@@ -303,15 +315,21 @@ class StudentGroup(TrainedStudents):
 
     @abstractmethod
     def train(self, lessons: list[list[Sentence]]) -> None:
-        """Continue training student i on lessons[i] from where its last lesson left it."""
+        """Continue training student i on lessons[i] from where its last lesson left it: called by
+        the executor once per round for every job that names the group's cohort."""
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
-        """Everything to restore these students: weights, optimiser state, samplers (picklable)."""
+        """Everything to restore these students: weights, optimiser state, samplers (picklable).
+
+        Called when a checkpoint is written after an episode, for students kept for the run
+        (`student_lifetime = "run"`).
+        """
 
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned, into a group created from the same seeds."""
+        """Restore what `state_dict` returned, into a group created from the same seeds: called
+        when a resumed run first trains the cohort again."""
 
 
 class Student:
@@ -323,11 +341,18 @@ class Student:
     """
 
     def create(self, seeds: list[int], vocab_size: int, device: str) -> StudentGroup:
-        """Make one untrained student per seed, student i initialised from seeds[i] alone."""
+        """Make one untrained student per seed, student i initialised from seeds[i] alone.
+
+        Called by the executor when a job first names a cohort (several rounds, or students kept
+        for the run), in whichever process trains them.
+        """
         raise NotImplementedError(f"student {type(self).__name__} cannot persist (it implements no create)")
 
     def train(self, lessons: list[list[Sentence]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
-        """Train one student per lesson, student i initialised from seeds[i] alone."""
+        """Train one student per lesson, student i initialised from seeds[i] alone.
+
+        Called by the executor for every job without a cohort (the one-round protocol: once per episode).
+        """
         group = self.create(seeds, vocab_size, device)
         group.train(lessons)
         return group
@@ -346,23 +371,36 @@ class Exam(ABC):
         keep what the exam needs of the environment, e.g. its minimal pairs."""
 
     def feedback_items(self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int) -> list[Sentence]:
-        """The sentences of this episode's feedback exam (default: the environment's exam)."""
+        """The sentences of this episode's feedback exam (default: the environment's exam).
+
+        Called at the start of every episode, in the run's process.
+        """
         return exam
 
     def labels(self, items: list[Sentence]) -> list[str] | None:
-        """One label per feedback item, handed to `score` with them (None: no labels)."""
+        """One label per feedback item, handed to `score` with them (None: no labels).
+
+        Called at the start of every episode, with what `feedback_items` returned.
+        """
         return None
 
     def evaluations(self, episode: int, seed: int) -> dict[str, tuple[list[Sentence], list[str] | None]]:
         """Exams scored every episode besides the feedback and held-out exams, as name -> (items,
-        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher."""
+        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher.
+
+        Called at the start of every episode; they are scored with the final round's exams.
+        """
         return {}
 
     @abstractmethod
     def score(
         self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
     ) -> list[ExamResult]:
-        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave)."""
+        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave).
+
+        Called by the executor after training, once per exam of a round that has one, in whichever
+        process trained the students (a worker's exam is built there from its name and params).
+        """
 
 
 @dataclass(frozen=True)
