@@ -1,7 +1,8 @@
 """Compare the native `transformer-lm` student with `fairseq-lm` at one size (tiny preset).
 
 For each task (domains, structures) and lesson kind (oracle, random, worst case), N students of
-each kind are taught the same lessons under the same recipe (both students' defaults) and take
+each kind are taught the same lessons under the same recipe (the task's student recipe, the one
+`ilm baselines` and the teachers use: 20 updates at lr 1e-3 on Task 1, 1e-2 on Task 2) and take
 the same fixed exam. Reported: exam perplexity mean and std over the students, and student
 updates per second (students x updates / training seconds, after a warm-up call, so fairseq's
 import and first-call costs are excluded). The native student is timed both as it runs by
@@ -33,6 +34,8 @@ from ilm_plugins.exams import PerplexityParams
 from ilm_plugins.exams.perplexity import PerplexityExam
 
 LESSONS = ("oracle", "random", "worst")
+#: the student recipe of each task (configs/baselines-task1.toml, configs/baselines-task2.toml)
+RECIPES: dict[str, dict[str, Any]] = {"domains": {"updates": 20, "lr": 1e-3}, "structures": {"updates": 20, "lr": 1e-2}}
 #: (row label, student plugin, train all N students in one call?)
 STUDENTS = (
     ("transformer-lm (batched)", "transformer-lm", True),
@@ -97,15 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     if reg.get("student", "fairseq-lm").missing_requirements():
         print("fairseq is not installed: pip install -e '.[fairseq]'", file=sys.stderr)
         return 2
-    students = {
-        name: reg.build("student", name, {"preset": "tiny"} if name == "fairseq-lm" else {}) for _, name, _ in STUDENTS
-    }
-    updates = {name: s.params.updates for name, s in students.items()}
     seeds = [args.seed * 1000 + i for i in range(args.students)]
     rows: list[dict[str, Any]] = []
+    recipes: dict[str, dict[str, Any]] = {}
     for task in args.tasks.split(","):
-        params = {"reading": "alternation"} if task == "structures" else {}  # the reading of the quoted results
-        data = reg.build("environment", task, params).build(args.seed)
+        recipes[task] = RECIPES[task]
+        students = {
+            name: reg.build("student", name, {**RECIPES[task], **({"preset": "tiny"} if name == "fairseq-lm" else {})})
+            for _, name, _ in STUDENTS
+        }
+        updates = {name: s.params.updates for name, s in students.items()}
+        data = reg.build("environment", task, {}).build(args.seed)
         for label, name, batched in STUDENTS:
             warm = make_lessons(data, "random", 1, args.budget, args.seed + 1)
             train_and_score(students[name], warm, [0], data, batched)  # warm-up: imports, first calls
@@ -130,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "budget": args.budget,
         "threads": torch.get_num_threads(),
-        "updates": updates,
-        "recipe": students["fairseq-lm"].params.recipe(),
+        "recipes": recipes,
+        "fairseq_recipe": students["fairseq-lm"].params.recipe(),
         "fairseq_architecture": students["fairseq-lm"].arch,
         "torch": torch.__version__,
     }

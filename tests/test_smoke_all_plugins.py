@@ -44,8 +44,8 @@ TINY_PARAMS = {
 }  # fmt: skip
 
 
-#: plugins whose tiny run still starts worker processes (seconds): in the full suite only
-SLOW = {("executor", "multiprocess")}
+#: plugins whose tiny run still starts worker processes or a Ray cluster (seconds): in the full suite only
+SLOW = {("executor", "multiprocess"), ("executor", "ray"), ("backend", "ray")}
 
 
 def _shipped() -> list[Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 TINY_SETS = [
     "--set", "student.updates=2", "--set", "student.dim=16", "--set", "student.ffn=32",
     "--set", "environment.pool_size=20", "--set", "environment.teacher_corpus_size=10",
@@ -41,6 +43,7 @@ def test_bad_grid_is_a_clear_error(cli, tmp_path):
     assert code == 2 and "--grid 'students'" in err
 
 
+@pytest.mark.slow  # worker processes
 def test_sweep_with_two_jobs_gives_the_same_runs_and_per_setting_summary_as_one_at_a_time(cli, tmp_path):
     """Two worker processes at once: the same records and per-setting figures as the sequential sweep."""
     args = ["--grid", "n_students=1,2", "--seeds", "3,4", "--set", "teacher.name=random", *TINY_SETS]
@@ -62,6 +65,7 @@ def test_sweep_with_two_jobs_gives_the_same_runs_and_per_setting_summary_as_one_
         ]
 
 
+@pytest.mark.slow  # worker processes
 def test_an_interrupted_parallel_sweep_resumes(cli, tmp_path):
     """A run left half done (as a killed worker leaves it) is finished by the next sweep, the rest reused."""
     args = ["--seeds", "3,4", "--set", "teacher.name=random", *TINY_SETS, "--out", str(tmp_path / "s")]
