@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import torch
 
+from ilm_plugins.torchlm.optim import FusedAdam
+
 
 def advantages(reward: torch.Tensor, baseline: str) -> torch.Tensor:
     """Each lesson's reward against the episode's: as it is ("none"), minus the mean ("mean"), or
@@ -24,7 +26,7 @@ class ReinforceState:
 
     #: the attribute that holds the trained module, and its key in the state
     MODEL: ClassVar[str]
-    optimizer: torch.optim.Optimizer
+    optimizer: FusedAdam
     generator: torch.Generator
     updates: int
 
