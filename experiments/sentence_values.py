@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from task2_setup import add_arguments, build
 
-from ilm_core import Feedback, Lesson, TeacherContext, seeding
+from ilm_core import Feedback, Lesson, TeacherContext, seeding, set_up
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
@@ -39,7 +39,7 @@ def value_model(data: Any, budget: int, students: int, ridge: float, seed: int) 
     """The value-bandit teacher's own model, used here only to fit: fixed unit noise and a prior
     wide enough that its ridge is `ridge`, so the fit is within-group least squares."""
     teacher = ValueBanditTeacher(ValueBanditParams(noise_std=1.0, prior_std=1.0 / math.sqrt(ridge)))
-    teacher.setup(TeacherContext.of(data, budget=budget, n_students=students, seed=seed))
+    set_up(teacher, TeacherContext.of(data, budget=budget, n_students=students, seed=seed))
     return teacher
 
 
@@ -74,7 +74,7 @@ def main() -> None:
         reports = exam.score(trained, data.heldout_exam)
         model.learn(
             [
-                Feedback(student=i, lesson=Lesson(student=i, indices=p), score=r.perplexity)
+                Feedback(student=i, lesson=Lesson(student=i, indices=p), perplexity=r.perplexity)
                 for i, (p, r) in enumerate(zip(picks, reports, strict=True))
             ]
         )

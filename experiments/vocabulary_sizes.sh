@@ -9,7 +9,7 @@ for v in 20 100 1000; do
   ilm baselines --env domains --config configs/task1-cpu.toml --set environment.vocabulary_size=$v \
     --out "$out/baselines-$v"
 done
-ilm sweep --config configs/task1-cpu.toml --set episodes=12 --set students=6 --grid environment.vocabulary_size=20,100,1000 --out "$out/select-bin"
+ilm sweep --config configs/task1-cpu.toml --set episodes=12 --set n_students=6 --grid environment.vocabulary_size=20,100,1000 --out "$out/select-bin"
 # how far select-bin gets at 1000 tokens with more episodes (two seeds)
-ilm sweep --config configs/task1-cpu.toml --set episodes=40 --set students=6 --seeds 6639,7519 \
+ilm sweep --config configs/task1-cpu.toml --set episodes=40 --set n_students=6 --seeds 6639,7519 \
   --grid environment.vocabulary_size=1000 --out "$out/select-bin-40"

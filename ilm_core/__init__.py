@@ -45,6 +45,7 @@ from ilm_core.interfaces import (
     TeacherContext,
     Tracker,
     TrainedStudents,
+    set_up,
 )
 from ilm_core.lessons import read_generated
 from ilm_core.loop import Experiment, RunInfo, build_environment
@@ -215,5 +216,6 @@ __all__ = [
     "run_figures",
     "run_in_worker",
     "seeding",
+    "set_up",
     "thread_plan",
 ]

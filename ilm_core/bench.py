@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ilm_core import seeding
 from ilm_core.errors import ConfigError, IlmError
-from ilm_core.interfaces import ExecutorContext
+from ilm_core.interfaces import ExecutorContext, set_up
 from ilm_core.messages import ComponentRef, TrainingJob
 from ilm_core.registry import Registry
 
@@ -189,7 +189,7 @@ class TimedPair:
         self.in_workers = executor in setup.in_workers
         self.ex = registry.build("executor", executor, executor_params(executor, device, setup))
         n = len(job.seeds)
-        self.ex.prepare(ExecutorContext(registry=registry, student=student, n_students=n, device=device, notify=notify))
+        set_up(self.ex, ExecutorContext(registry=registry, student=student, n_students=n, device=device, notify=notify))
         self.times: list[float] = []
         self.rss_peak = 0.0
         self.cuda_peak = 0.0

@@ -29,6 +29,9 @@ COMPONENTS = tuple(kind.name for kind in COMPONENT_KINDS if kind.one_per_run)
 CONFIG_SUFFIXES = (".toml", ".json", ".yaml", ".yml")
 #: fields that only watch a run: they may change when it resumes and are not part of its identity
 OBSERVING = ("trackers",)
+#: fields renamed since runs were recorded, old name -> new: a config that uses an old name is refused
+#: with the new one suggested; a run directory's config.json is read in the new names (`upgrade_recorded`)
+RENAMED = {"students": "n_students"}
 
 
 class ComponentChoice(BaseModel):
@@ -47,7 +50,7 @@ class ExperimentConfig(BaseModel):
 
     seed: int = Field(6639, description="seeds the environment, the teacher and every student")
     episodes: int = Field(40, ge=1, description="teacher training episodes")
-    students: int = Field(12, ge=1, description="students per teacher (lessons per episode)")
+    n_students: int = Field(12, ge=1, description="students per teacher (lessons per episode)")
     budget: int = Field(10, ge=1, description="sentences per lesson")
     environment: ComponentChoice = ComponentChoice(name="domains")
     teacher: ComponentChoice = ComponentChoice(name="select-bin")
@@ -90,7 +93,7 @@ class ExperimentConfig(BaseModel):
     population: list[PopulationGroup] | None = Field(
         None,
         description="a mixed population: groups of students that differ in student plugin, size or prior "
-        "knowledge (their counts add up to `students`); None: every student is `student`",
+        "knowledge (their counts add up to `n_students`); None: every student is `student`",
     )
 
     @model_serializer(mode="wrap")
@@ -112,6 +115,11 @@ _LATER_DEFAULTS: dict[str, Any] = {
     "population": None,
     "measures": [{"name": name, "params": {}} for name in DEFAULT_MEASURES],
 }
+
+
+def upgrade_recorded(config: dict[str, Any]) -> dict[str, Any]:
+    """A config recorded by an earlier run (its config.json) in today's field names."""
+    return {(RENAMED[k] if k in RENAMED and RENAMED[k] not in config else k): v for k, v in config.items()}
 
 
 def config_identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +233,8 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     try:
         config = ExperimentConfig.model_validate(normalise(raw))
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, prefix="config", model=ExperimentConfig)) from None
+        detail = describe_validation_error(exc, prefix="config", model=ExperimentConfig, renamed=RENAMED)
+        raise ConfigError(detail) from None
     updates = {}
     for kind in COMPONENTS:
         choice: ComponentChoice = getattr(config, kind)
@@ -322,7 +331,7 @@ def check_sweep(spec: Any, seeds: str | None) -> None:
         grid = spec["grid"]
         if not isinstance(grid, dict) or not grid:
             raise ConfigError(
-                f"[sweep.grid] = {grid!r} is empty; give each swept param its values (e.g. students = [2, 4, 8]), "
+                f"[sweep.grid] = {grid!r} is empty; give each swept param its values (e.g. n_students = [2, 4, 8]), "
                 "or remove the section to run only the base config"
             )
         for key, values in grid.items():
@@ -333,7 +342,7 @@ def check_sweep(spec: Any, seeds: str | None) -> None:
 def _resolve_population(config: ExperimentConfig, registry: Registry) -> list[PopulationGroup]:
     """Each group's student validated like a component; the counts and prior knowledge checked."""
     groups = config.population or []
-    problem = check_population(groups, config.students)
+    problem = check_population(groups, config.n_students)
     if problem:
         raise ConfigError(f"population: {problem}.")
     out = []

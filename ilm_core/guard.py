@@ -1,20 +1,41 @@
-"""Wrap a plugin object so that an exception from any of its methods names the plugin and the stage."""
+"""Call a plugin through a guard: an exception from any of its methods names the plugin and the method.
+
+`guard_plugin(teacher, "teacher", "select-bin")` returns an object that behaves as the teacher
+(its static type is the teacher's, `isinstance(guarded, Teacher)` holds, attributes read and
+write through), except that an exception raised by a method call becomes a `PluginError`
+such as "teacher plugin 'select-bin' raised in select(): ...".
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ilm_core.errors import IlmError, PluginError
 
+T = TypeVar("T")
 
-class Guarded:
-    """Wraps a plugin object so an exception from any of its methods names the plugin."""
 
-    def __init__(self, obj: Any, kind: str, name: str):
-        self._obj, self._kind, self._name = obj, kind, name
+class PluginCallGuard:
+    """Stands in for a plugin object; every method call that raises is reported naming the plugin.
+
+    It passes for the plugin's class (`__class__`, as `unittest.mock` does), so `isinstance`
+    checks see the plugin, not the guard.
+    """
+
+    def __init__(self, plugin: Any, kind: str, name: str):
+        object.__setattr__(self, "_plugin", plugin)
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_name", name)
+
+    @property  # type: ignore[misc]  # object.__class__ is writable; this one only reads
+    def __class__(self) -> type:
+        return type(self._plugin)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        setattr(self._plugin, attr, value)
 
     def __getattr__(self, attr: str) -> Any:
-        value = getattr(self._obj, attr)
+        value = getattr(self._plugin, attr)
         if not callable(value):
             return value
 
@@ -29,31 +50,15 @@ class Guarded:
             except (IlmError, KeyboardInterrupt, GeneratorExit):
                 raise
             except (Exception, SystemExit) as exc:  # a plugin's sys.exit() must not end ilm without a word
-                stage = _stage(self._obj, attr, exc)
                 if isinstance(exc, SystemExit):
-                    what = f"called sys.exit({exc.code!r}) in {stage}()"
+                    what = f"called sys.exit({exc.code!r}) in {attr}()"
                 else:
-                    what = f"raised in {stage}(): {type(exc).__name__}: {exc}"
-                raise PluginError(
-                    f"{self._kind} plugin '{self._name}' {what}",
-                    plugin=self._name,
-                    stage=stage,
-                ) from exc
+                    what = f"raised in {attr}(): {type(exc).__name__}: {exc}"
+                raise PluginError(f"{self._kind} plugin '{self._name}' {what}", plugin=self._name, stage=attr) from exc
 
         return call
 
 
-def _stage(obj: Any, attr: str, exc: BaseException) -> str:
-    """The interface method that raised: `select`, not the default `select_round` that called it.
-
-    The innermost frame of the traceback that runs a method of `obj` named as in an ilm_core
-    interface; `attr` (the method the core called) when there is none.
-    """
-    interface = {name for cls in type(obj).__mro__ if cls.__module__.startswith("ilm_core.") for name in vars(cls)}
-    stage, tb = attr, exc.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        if frame.f_code.co_name in interface and frame.f_locals.get("self") is obj:
-            stage = frame.f_code.co_name
-        tb = tb.tb_next
-    return stage
+def guard_plugin(plugin: T, kind: str, name: str) -> T:
+    """`plugin` behind a `PluginCallGuard`, typed as the plugin itself (see the module docstring)."""
+    return cast(T, PluginCallGuard(plugin, kind, name))

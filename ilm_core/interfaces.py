@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ilm_core.cache import SetupCache
 from ilm_core.errors import HeldOutAccessError, LabelAccessError
@@ -41,17 +41,25 @@ class Environment(ABC):
 
     @abstractmethod
     def build(self, seed: int) -> EnvironmentData:
-        """Build all data sets for `seed`. They must be pairwise disjoint (the core checks)."""
+        """Build all data sets for `seed`. They must be pairwise disjoint (the core checks).
+
+        Called once per run, in the run's process, before any other plugin is set up (and by tools
+        that need the data, e.g. `ilm inspect`).
+        """
 
     def label(self, sentence: Sentence) -> bool | None:
         """Whether any sentence (e.g. one a teacher generated) is in the exam's domain or structure.
 
-        The core labels generated lessons with it for the metrics; None = cannot tell (the default).
+        Called for every generated sentence of a lesson when the episode is recorded (the metrics);
+        None = cannot tell (the default).
         """
         return None
 
     def max_sentence_length(self) -> int | None:
-        """The longest sentence a teacher may generate; None = the longest of the built data sets."""
+        """The longest sentence a teacher may generate; None = the longest of the built data sets.
+
+        Called once when a run is built, for the bound the loop checks generated lessons against.
+        """
         return None
 
 
@@ -180,7 +188,8 @@ class RoundContext:
 
     `sent[i]` are the pool indices student i has received in earlier rounds of this episode;
     `feedback` the feedback of each earlier round that had any (oldest first), whether or not
-    it rewarded the teacher. `size` is the most new sentences each student may get this round.
+    it rewarded the teacher. `size` is the most new sentences each student may get this round
+    (in the paper's one-round protocol: the whole budget).
     """
 
     episode: int
@@ -192,6 +201,13 @@ class RoundContext:
     feedback: list[list[Feedback]] = field(default_factory=list)
     repeats: bool = False
 
+    @classmethod
+    def one_round(cls, *, n_students: int, episode: int, size: int) -> RoundContext:
+        """The only round of an episode in the paper's protocol: `size` (the budget) sentences per student."""
+        return cls(
+            episode=episode, round=0, rounds=1, size=size, n_students=n_students, sent=[[] for _ in range(n_students)]
+        )
+
     @property
     def first(self) -> bool:
         """Whether nothing has been sent yet in this episode."""
@@ -199,25 +215,27 @@ class RoundContext:
 
 
 class Teacher(ABC):
-    """Chooses lessons from the pool and learns from the students' feedback."""
+    """Chooses lessons from the pool and learns from the students' feedback.
+
+    The core sets `self.context` (the `TeacherContext`) before it calls `setup`, so the other
+    methods may read it and an override of `setup` need not call `super().setup`.
+    """
+
+    context: TeacherContext
 
     def setup(self, context: TeacherContext) -> None:
         """Called once before the first episode (pretrain a language model, embed the pool)."""
-        self.context = context
 
     @abstractmethod
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        """Return one lesson (pool indices, at most `budget`, no repeats) per student."""
+    def select(self, context: RoundContext) -> list[Lesson]:
+        """One lesson per student for a round: called by the loop at the start of every round.
 
-    def select_round(self, context: RoundContext) -> list[Lesson]:
-        """The lessons of one round: at most `context.size` new pool indices per student.
-
-        The loop calls this, once per round. The default serves teachers written for one round:
-        it calls `select` and keeps, in order, each lesson's first `size` sentences the student
-        has not received yet (in the one-round protocol: `select`'s lessons unchanged). Override
-        it to choose with what earlier rounds sent and returned (`context.sent`, `.feedback`).
+        A lesson holds at most `context.size` new sentences; the loop keeps, in order, each
+        lesson's first `size` sentences its student has not received in the episode (see
+        `fit_to_round`), so a teacher written for one round (`size` = the budget) may return whole
+        lessons under any interaction. Choose with what earlier rounds sent and returned
+        (`context.sent`, `context.feedback`) when the round matters.
         """
-        return fit_to_round(self.select(context.n_students, context.episode), context)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one round's feedback; return stats for the metrics (e.g. entropy).
@@ -235,28 +253,36 @@ class Teacher(ABC):
         return None
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume this teacher (checkpointed after episodes)."""
+        """Everything needed to resume this teacher: called after an episode when a checkpoint is written."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned."""
+        """Restore what `state_dict` returned: called after `setup` when a run resumes from a checkpoint."""
 
 
 def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
-    """One-round lessons cut to a round: each lesson's first `size` sentences its student has not
-    received in the episode (all of them, unchanged, in the first round when they fit)."""
+    """Lessons cut to a round: each lesson's first `size` sentences its student has not received
+    in the episode. Lessons that already fit the round come back unchanged (all of them, in the
+    first round of an episode). Anything but a list of lessons comes back as it is, for the
+    loop's checks to name."""
+    if not isinstance(lessons, list) or not all(isinstance(lesson, Lesson) for lesson in lessons):
+        return lessons
     if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):
         return lessons
     out = []
     for lesson in lessons:
-        seen = set(context.sent[lesson.student]) if lesson.student < len(context.sent) else set()
+        seen = set(context.sent[lesson.student]) if 0 <= lesson.student < len(context.sent) else set()
         fresh = [j for j in lesson.indices if context.repeats or j not in seen][: context.size]
         out.append(lesson.model_copy(update={"indices": fresh}))
     return out
 
 
 class TrainedStudents(ABC):
-    """A group of trained students that can be scored. Lives only inside an executor."""
+    """A group of trained students that can be scored. Lives only inside an executor.
+
+    After each training call the executor reads `final_losses`, `stats` and `used`, has the exam
+    `score` it (through `sentence_nll`) and, in a round with a probe, calls `generate`.
+    """
 
     @property
     @abstractmethod
@@ -292,15 +318,21 @@ class StudentGroup(TrainedStudents):
 
     @abstractmethod
     def train(self, lessons: list[list[Sentence]]) -> None:
-        """Continue training student i on lessons[i] from where its last lesson left it."""
+        """Continue training student i on lessons[i] from where its last lesson left it: called by
+        the executor once per round for every job that names the group's cohort."""
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
-        """Everything to restore these students: weights, optimiser state, samplers (picklable)."""
+        """Everything to restore these students: weights, optimiser state, samplers (picklable).
+
+        Called when a checkpoint is written after an episode, for students kept for the run
+        (`student_lifetime = "run"`).
+        """
 
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned, into a group created from the same seeds."""
+        """Restore what `state_dict` returned, into a group created from the same seeds: called
+        when a resumed run first trains the cohort again."""
 
 
 class Student:
@@ -312,11 +344,18 @@ class Student:
     """
 
     def create(self, seeds: list[int], vocab_size: int, device: str) -> StudentGroup:
-        """Make one untrained student per seed, student i initialised from seeds[i] alone."""
+        """Make one untrained student per seed, student i initialised from seeds[i] alone.
+
+        Called by the executor when a job first names a cohort (several rounds, or students kept
+        for the run), in whichever process trains them.
+        """
         raise NotImplementedError(f"student {type(self).__name__} cannot persist (it implements no create)")
 
     def train(self, lessons: list[list[Sentence]], seeds: list[int], vocab_size: int, device: str) -> TrainedStudents:
-        """Train one student per lesson, student i initialised from seeds[i] alone."""
+        """Train one student per lesson, student i initialised from seeds[i] alone.
+
+        Called by the executor for every job without a cohort (the one-round protocol: once per episode).
+        """
         group = self.create(seeds, vocab_size, device)
         group.train(lessons)
         return group
@@ -335,23 +374,36 @@ class Exam(ABC):
         keep what the exam needs of the environment, e.g. its minimal pairs."""
 
     def feedback_items(self, exam: list[Sentence], bank: list[Sentence], episode: int, seed: int) -> list[Sentence]:
-        """The sentences of this episode's feedback exam (default: the environment's exam)."""
+        """The sentences of this episode's feedback exam (default: the environment's exam).
+
+        Called at the start of every episode, in the run's process.
+        """
         return exam
 
     def labels(self, items: list[Sentence]) -> list[str] | None:
-        """One label per feedback item, handed to `score` with them (None: no labels)."""
+        """One label per feedback item, handed to `score` with them (None: no labels).
+
+        Called at the start of every episode, with what `feedback_items` returned.
+        """
         return None
 
     def evaluations(self, episode: int, seed: int) -> dict[str, tuple[list[Sentence], list[str] | None]]:
         """Exams scored every episode besides the feedback and held-out exams, as name -> (items,
-        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher."""
+        labels): recorded in metrics.jsonl, never sent to an interaction or a teacher.
+
+        Called at the start of every episode; they are scored with the final round's exams.
+        """
         return {}
 
     @abstractmethod
     def score(
         self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
     ) -> list[ExamResult]:
-        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave)."""
+        """Score every student of the group on `sentences` (`labels`: what `labels`/`evaluations` gave).
+
+        Called by the executor after training, once per exam of a round that has one, in whichever
+        process trained the students (a worker's exam is built there from its name and params).
+        """
 
 
 @dataclass(frozen=True)
@@ -374,19 +426,26 @@ class Interaction(ABC):
     """Describes the rounds of an episode and what students send back; the loop runs them.
 
     The paper's protocol is one round of the whole budget with the average exam score back.
+    The core sets `self.context` before it calls `setup` (an override need not call `super().setup`).
     """
+
+    context: TeacherContext
 
     def setup(self, context: TeacherContext) -> None:
         """Called once before the first episode, with what a teacher may know of the run."""
-        self.context = context
 
     @abstractmethod
     def plan(self, budget: int, n_students: int) -> list[Round]:
-        """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam."""
+        """The rounds of every episode. Their sizes add up to at most `budget`; the last has the final exam.
+
+        Called on a freshly built instance, never set up, when a config is resolved and when a run
+        starts: the plan depends on the params, the budget and the number of students only.
+        """
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
-        """One Feedback per student from a round's reports; default: its average exam score, with
-        the exam's minimal-pair accuracy and component scores when it has them."""
+        """One Feedback per student from a round's reports: called after every round that ends with
+        an exam or a probe. Default: its average exam perplexity, with the exam's minimal-pair
+        accuracy and component scores when it has them."""
         out = []
         for r in result.reports:
             exam = r.exams["feedback"]
@@ -395,7 +454,7 @@ class Interaction(ABC):
                 Feedback(
                     student=r.student,
                     lesson=result.lessons[r.student],
-                    score=exam.perplexity,
+                    perplexity=exam.perplexity,
                     round=result.round,
                     accuracy=exam.accuracy,
                     components=components,
@@ -420,8 +479,11 @@ class Executor(ABC):
 
     Students of a job with a `cohort` stay where they were trained (the device, the worker)
     between jobs; only `StudentReport`s come back. `save_students`/`load_students` move a
-    cohort's state in and out for checkpoints.
+    cohort's state in and out for checkpoints. The core sets `self.context` before it calls
+    `prepare` (an override need not call `super().prepare`).
     """
+
+    context: ExecutorContext
 
     #: a one-line description of what the executor decided (shown by `ilm run`)
     description: str = ""
@@ -431,22 +493,44 @@ class Executor(ABC):
 
     def prepare(self, context: ExecutorContext) -> None:
         """Called once before the first episode: pick groups and devices, start workers."""
-        self.context = context
 
     @abstractmethod
     def run(self, job: TrainingJob) -> list[StudentReport]:
-        """Train every student of `job` and score it on every exam in `job.exams`."""
+        """Train every student of `job` and score it on every exam in `job.exams`: called once per round."""
 
     def save_students(self, cohort: str) -> dict[str, Any]:
-        """The state of a kept cohort (for a checkpoint); {} when it has not been made yet."""
+        """The state of a kept cohort (for a checkpoint); {} when it has not been made yet.
+
+        Called after an episode when a checkpoint is written and the run keeps students across episodes.
+        """
         raise NotImplementedError(f"executor {type(self).__name__} cannot checkpoint its students")
 
     def load_students(self, cohort: str, state: dict[str, Any]) -> None:
-        """Restore a cohort saved by `save_students`; its students are made when it is next named."""
+        """Restore a cohort saved by `save_students`; its students are made when it is next named.
+
+        Called after `prepare` when a run that keeps students resumes from a checkpoint.
+        """
         raise NotImplementedError(f"executor {type(self).__name__} cannot restore students")
 
     def close(self) -> None:
         """Release workers or devices. Called once at the end of a run, even after an error."""
+
+
+@overload
+def set_up(component: Executor, context: ExecutorContext) -> None: ...
+@overload
+def set_up(component: Teacher | Interaction, context: TeacherContext) -> None: ...
+@overload
+def set_up(component: Measure, context: MeasureContext) -> None: ...
+def set_up(component: Any, context: Any) -> None:
+    """How the core sets up a teacher, an interaction or a measure (`setup`) and an executor (`prepare`): it
+    sets `component.context` first, so the component's own methods may read it whatever its
+    `setup` does. Call it too when a test or a composite plugin sets up a component by hand."""
+    component.context = context
+    if isinstance(component, Executor):
+        component.prepare(context)
+    else:
+        component.setup(context)
 
 
 class Tracker:
@@ -502,7 +586,6 @@ class Measure(ABC):
     def setup(self, context: MeasureContext) -> None:
         """Called once per run: keep what the measure needs of the environment. Raise a
         `ConfigError` (one paragraph, naming the environment) when it cannot measure this run."""
-        self.context = context
 
     @abstractmethod
     def measure(self, episode: EpisodeView) -> MeasureResult:

@@ -27,7 +27,7 @@ from ilm_core.errors import (
     StudentDivergedError,
     TeacherDivergedError,
 )
-from ilm_core.guard import Guarded
+from ilm_core.guard import guard_plugin
 from ilm_core.interfaces import (
     Environment,
     Exam,
@@ -39,6 +39,8 @@ from ilm_core.interfaces import (
     SetupTools,
     Teacher,
     TeacherContext,
+    fit_to_round,
+    set_up,
 )
 from ilm_core.lessons import LessonRules, generated_counts, generated_summary, sentences_of, write_generated
 from ilm_core.measures import Measured, build_measures, measure_episode, summary_of
@@ -144,7 +146,8 @@ def _fingerprint(data: EnvironmentData) -> str:
 def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
     """The config's environment plugin, guarded so that its errors name it."""
     name = config.environment.name
-    return Guarded(registry.build("environment", name, config.environment.params), "environment", name)  # type: ignore[return-value]
+    environment: Environment = registry.build("environment", name, config.environment.params)
+    return guard_plugin(environment, "environment", name)
 
 
 def build_environment(config: ExperimentConfig, registry: Registry, env: Environment | None = None) -> EnvironmentData:
@@ -176,8 +179,8 @@ def build_environment(config: ExperimentConfig, registry: Registry, env: Environ
 
 def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
     """The config's teacher plugin, guarded so that its errors name it (not yet set up)."""
-    teacher = registry.build("teacher", config.teacher.name, config.teacher.params)
-    return Guarded(teacher, "teacher", config.teacher.name)  # type: ignore[return-value]
+    teacher: Teacher = registry.build("teacher", config.teacher.name, config.teacher.params)
+    return guard_plugin(teacher, "teacher", config.teacher.name)
 
 
 def setup_teacher(
@@ -189,18 +192,19 @@ def setup_teacher(
 ) -> None:
     """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
     privileged reference teacher), its own seed and the set-up tools."""
-    teacher.setup(
+    set_up(
+        teacher,
         TeacherContext.of(
             data,
             budget=config.budget,
-            n_students=config.students,
+            n_students=config.n_students,
             seed=seeding.derive(config.seed, "teacher"),
             device=config.device,
             episodes=config.episodes,
             privileged=registry.get("teacher", config.teacher.name).privileged,
             students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
             tools=tools,
-        )
+        ),
     )
 
 
@@ -274,28 +278,29 @@ class Experiment:
         self.rules = LessonRules.of(
             self.data,
             teacher=cfg.teacher.name,
-            n_students=cfg.students,
+            n_students=cfg.n_students,
             budget=cfg.budget,
             max_length=self.environment.max_sentence_length(),
         )
         self.teacher = build_teacher(cfg, reg)
-        self.interaction: Interaction = Guarded(
-            reg.build("interaction", cfg.interaction.name, cfg.interaction.params), "interaction", cfg.interaction.name
-        )  # type: ignore[assignment]
-        self.exam: Exam = Guarded(reg.build("exam", cfg.exam.name, cfg.exam.params), "exam", cfg.exam.name)  # type: ignore[assignment]
+        interaction: Interaction = reg.build("interaction", cfg.interaction.name, cfg.interaction.params)
+        self.interaction = guard_plugin(interaction, "interaction", cfg.interaction.name)
+        exam: Exam = reg.build("exam", cfg.exam.name, cfg.exam.params)
+        self.exam = guard_plugin(exam, "exam", cfg.exam.name)
         self.exam.attach(self.data)
         self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             with steps.step("starting the executor"):
-                executor.prepare(
+                set_up(
+                    executor,
                     ExecutorContext(
                         registry=reg,
                         student=ComponentRef(**cfg.student.model_dump()),
-                        n_students=cfg.students,
+                        n_students=cfg.n_students,
                         device=cfg.device,
                         notify=self.notify,
-                    )
+                    ),
                 )
         except IlmError:
             raise
@@ -305,21 +310,22 @@ class Experiment:
                 plugin=cfg.executor.name,
                 stage="prepare",
             ) from exc
-        self.executor: Executor = Guarded(executor, "executor", cfg.executor.name)  # type: ignore[assignment]
+        self.executor = guard_plugin(executor, "executor", cfg.executor.name)
         # the student plugin is checked here so a missing extra fails before any training
         reg.build("student", cfg.student.name, cfg.student.params)
         with steps.step("setting up the teacher"):
             setup_teacher(self.teacher, cfg, self.data, reg, self.tools)
-        self.interaction.setup(
+        set_up(
+            self.interaction,
             TeacherContext.of(
                 self.data,
                 budget=cfg.budget,
-                n_students=cfg.students,
+                n_students=cfg.n_students,
                 seed=seeding.derive(cfg.seed, "interaction"),
                 device=cfg.device,
                 episodes=cfg.episodes,
                 tools=self.tools,
-            )
+            ),
         )
 
     # -- one episode -----------------------------------------------------------------------
@@ -348,7 +354,7 @@ class Experiment:
         born = 0 if cfg.student_lifetime == "run" else episode  # students of a run are made in its first episode
         return [
             seeding.derive(cfg.seed, "student", born, 0 if cfg.student_init == "shared" else i)
-            for i in range(cfg.students)
+            for i in range(cfg.n_students)
         ]
 
     def _episode(self, episode: int) -> EpisodeRecord:
@@ -362,7 +368,7 @@ class Experiment:
         )
         ep = _EpisodeState(
             episode=episode,
-            n=cfg.students,
+            n=cfg.n_students,
             feedback_items=feedback_items,
             labels=self.exam.labels(feedback_items),
             evaluations=self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode)),
@@ -413,7 +419,7 @@ class Experiment:
             feedback=list(ep.history),
             repeats=rnd.repeats,
         )
-        lessons = self.teacher.select_round(context)  # an error names the method that raised (guard)
+        lessons = fit_to_round(self.teacher.select(context), context)
         self._check_lessons(lessons, rnd, k, ep.sent)
         job = self._job(ep, k, rnd, lessons)
         if cfg.population:
@@ -500,7 +506,7 @@ class Experiment:
         if ppl:
             entry["perplexity_mean"] = statistics.fmean(ppl)
         if feedback:
-            entry["feedback_mean"] = statistics.fmean(f.score for f in feedback)
+            entry["feedback_mean"] = statistics.fmean(f.perplexity for f in feedback)
         return entry
 
     def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
@@ -903,7 +909,7 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "seed": config.seed,
         "environment": config.environment.name,
         "teacher": config.teacher.name,
-        "students": config.students,
+        "students": config.n_students,
         "seconds": round(sum(r["seconds"] for r in records), 3),
         "last_episodes": len(tail),
         "perplexity_last": last_mean(records, "perplexity_mean"),

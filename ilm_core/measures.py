@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ilm_core.errors import PluginError
-from ilm_core.guard import Guarded
-from ilm_core.interfaces import Measure, MeasureContext
+from ilm_core.guard import guard_plugin
+from ilm_core.interfaces import Measure, MeasureContext, set_up
 from ilm_core.messages import EpisodeRecord, EpisodeView, MeasureResult, MeasureValue
 from ilm_core.reporting import last_mean
 
@@ -65,15 +65,15 @@ def build_measures(
         data=data,
         environment=config.environment.name,
         label=label,
-        n_students=config.students,
+        n_students=config.n_students,
         budget=config.budget,
         episodes=config.episodes,
         notify=notify,
     )
     built = []
     for choice in config.measures:
-        measure: Measure = Guarded(registry.build("measure", choice.name, choice.params), "measure", choice.name)  # type: ignore[assignment]
-        measure.setup(context)
+        measure: Measure = guard_plugin(registry.build("measure", choice.name, choice.params), "measure", choice.name)
+        set_up(measure, context)
         built.append((choice.name, measure))
     return built
 

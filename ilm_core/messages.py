@@ -226,9 +226,12 @@ class Feedback(OmitsAbsent):
     student: int
     lesson: Lesson
     round: int = Field(0, ge=0, description="the round of the episode this feedback follows")
-    score: float = Field(description="average exam perplexity (lower is better)")
-    item_scores: list[float] | None = Field(
-        default=None, description="per-item perplexities, when the interaction sends them"
+    perplexity: float = Field(
+        description="the student's perplexity, lower is better: its average on the feedback exam, or what the "
+        "interaction measures instead (e.g. a judge's perplexity on the student's samples)"
+    )
+    item_perplexities: list[float] | None = Field(
+        default=None, description="its perplexity on each exam item, when the interaction sends them"
     )
     accuracy: float | None = Field(
         default=None, description="minimal-pair accuracy (higher is better), when the exam has pairs"
@@ -239,11 +242,11 @@ class Feedback(OmitsAbsent):
 
     OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components")
 
-    @field_validator("score")
+    @field_validator("perplexity")
     @classmethod
     def _finite(cls, value: float) -> float:
         if math.isnan(value):
-            raise ValueError("score is NaN")
+            raise ValueError("perplexity is NaN")
         return value
 
 

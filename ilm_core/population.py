@@ -46,19 +46,19 @@ class StudentDescriptor(BaseModel):
 
 
 def groups_of(config: Any) -> list[PopulationGroup]:
-    """The config's population, or one group "all" of `students` students of the run's student."""
-    return list(config.population or [PopulationGroup(name="all", count=config.students)])
+    """The config's population, or one group "all" of `n_students` students of the run's student."""
+    return list(config.population or [PopulationGroup(name="all", count=config.n_students)])
 
 
-def check_population(groups: Sequence[PopulationGroup], students: int) -> str | None:
-    """Why the groups do not describe `students` students (None when they do)."""
+def check_population(groups: Sequence[PopulationGroup], n_students: int) -> str | None:
+    """Why the groups do not describe `n_students` students (None when they do)."""
     names = [g.name for g in groups]
     if len(set(names)) != len(names):
         return f"population group names must differ, got {names}"
     total = sum(g.count for g in groups)
-    if total != students:
+    if total != n_students:
         counts = "+".join(str(g.count) for g in groups)
-        return f"population groups hold {counts} = {total} students but students = {students}; make them add up"
+        return f"population groups hold {counts} = {total} students but n_students = {n_students}; make them add up"
     return None
 
 

@@ -69,7 +69,7 @@ def plan_of(config: ExperimentConfig, registry: Registry) -> list[Round]:
     name, params = config.interaction.name, config.interaction.params
     interaction = registry.build("interaction", name, params)
     try:
-        plan = interaction.plan(config.budget, config.students)
+        plan = interaction.plan(config.budget, config.n_students)
     except IlmError:
         raise
     except Exception as exc:

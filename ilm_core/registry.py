@@ -223,8 +223,11 @@ def _new_manager() -> pluggy.PluginManager:
     return pm
 
 
-def describe_validation_error(exc: ValidationError, prefix: str, model: type[BaseModel] | None = None) -> str:
-    """One paragraph naming each bad field, its value and what is allowed."""
+def describe_validation_error(
+    exc: ValidationError, prefix: str, model: type[BaseModel] | None = None, renamed: dict[str, str] | None = None
+) -> str:
+    """One paragraph naming each bad field, its value and what is allowed (`renamed`: old name -> the
+    name a field has now, suggested for an unknown name before any close spelling)."""
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
@@ -232,7 +235,9 @@ def describe_validation_error(exc: ValidationError, prefix: str, model: type[Bas
         if err["type"] == "extra_forbidden":
             allowed = ", ".join(model.model_fields) if model is not None else ""
             allowed_text = f" Allowed names: {allowed}." if allowed else " This component takes no params."
-            close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields) if model else [], n=1)
+            name = str(err["loc"][-1])
+            close = [renamed[name]] if renamed and name in renamed else []
+            close = close or difflib.get_close_matches(name, list(model.model_fields) if model else [], n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             parts.append(f"unknown param '{where}'.{hint}{allowed_text}")
         else:

@@ -123,7 +123,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def label_settings(settings: list[dict[str, Any]]) -> list[str]:
-    """Short labels: only the fields in which the settings differ (e.g. 'students=4')."""
+    """Short labels: only the fields in which the settings differ (e.g. 'n_students=4')."""
     flat = [_flatten(s) for s in settings]
     keys = sorted({k for f in flat for k in f})
     varying = [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flat}) > 1]
@@ -186,7 +186,7 @@ def group_settings(runs: list[Run]) -> list[Setting]:
 
 
 def _natural(text: str) -> list[Any]:
-    """Sort key that puts 'students=2' before 'students=12'."""
+    """Sort key that puts 'n_students=2' before 'n_students=12'."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 

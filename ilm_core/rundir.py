@@ -21,6 +21,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from ilm_core.config import upgrade_recorded
 from ilm_core.errors import RunDirError
 from ilm_core.signals import deferred
 
@@ -257,22 +258,26 @@ class RunDir:
 
     def check_config_unchanged(self) -> dict[str, Any]:
         """The saved config, refused when config.json no longer matches the hash written with it."""
-        config = self.read_config()
+        written = self._config_as_written()
         try:
             recorded = (self.path / CONFIG_HASH).read_text().strip()
         except FileNotFoundError:
-            return config  # a run written before hashes were kept
+            return upgrade_recorded(written)  # a run written before hashes were kept
         except OSError as exc:
             raise RunDirError(f"cannot read {self.path / CONFIG_HASH}: {exc.strerror or exc}") from None
-        if recorded != config_hash(config):
+        if recorded != config_hash(written):
             raise RunDirError(
                 f"{self.path / CONFIG} was changed after the run started (it no longer matches {CONFIG_HASH}), so it "
                 "no longer describes the config that ran. Restore it to continue the run, or start a new run "
                 f"from the edited file: `ilm run --config {self.path / CONFIG} --out NEW_DIR`."
             )
-        return config
+        return upgrade_recorded(written)
 
     def read_config(self) -> dict[str, Any]:
+        """The saved config, in today's field names (a run recorded before a field was renamed reads as new)."""
+        return upgrade_recorded(self._config_as_written())
+
+    def _config_as_written(self) -> dict[str, Any]:
         try:
             config = json.loads((self.path / CONFIG).read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):

@@ -33,12 +33,12 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def parse_grid(items: list[str]) -> list[tuple[str, list[Any]]]:
-    """`--grid students=1,2,4` -> [("students", [1, 2, 4])]."""
+    """`--grid n_students=1,2,4` -> [("n_students", [1, 2, 4])]."""
     grid = []
     for item in items:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not values.strip():
-            raise ConfigError(f"--grid {item!r} is not of the form path.to.param=v1,v2,... (e.g. students=1,2,4)")
+            raise ConfigError(f"--grid {item!r} is not of the form path.to.param=v1,v2,... (e.g. n_students=1,2,4)")
         grid.append((key.strip(), [parse_value(v.strip()) for v in values.split(",")]))
     return grid
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
+from typing import Any
 
 import pytest
 
@@ -36,6 +38,25 @@ TINY_ANY_TEACHER = [
 ]  # fmt: skip
 #: the same for the default teacher (select-bin), whose own LM is made tiny too
 TINY = [*TINY_ANY_TEACHER, "--set", "teacher.lm_updates=5", "--set", "teacher.lm_dim=16"]
+
+
+#: the tiny domains language of in-process runs
+TINY_DOMAINS: dict[str, Any] = {
+    "name": "domains",
+    "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
+}
+
+
+def tiny_student(updates: int = 2) -> dict[str, Any]:
+    """The tiny native Transformer student, `updates` training steps per lesson."""
+    return {"name": "transformer-lm", "params": {"updates": updates, "dim": 16, "ffn": 32}}
+
+
+def small_run(**changes: Any) -> dict[str, Any]:
+    """The raw config of a tiny in-process run (tenths of a second an episode): 2 episodes of 2 tiny
+    students, budget 3, on the tiny domains language; `changes` replace whole top-level fields."""
+    base = {"episodes": 2, "n_students": 2, "budget": 3, "student": tiny_student(), "environment": TINY_DOMAINS}
+    return copy.deepcopy({**base, **changes})
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import TINY
+from conftest import TINY, TINY_ANY_TEACHER
 
 
 def read_metrics(path):
@@ -16,7 +16,7 @@ def test_run_writes_a_complete_run_directory(cli, tmp_path):
     code, _, stderr = cli("run", "--teacher", "select-bin", "--env", "domains", *TINY, "--out", str(out))
     assert code == 0, stderr
     config = json.loads((out / "config.json").read_text())
-    assert config["teacher"]["name"] == "select-bin" and config["students"] == 3
+    assert config["teacher"]["name"] == "select-bin" and config["n_students"] == 3
     assert config["teacher"]["params"]["embedding"] in ("word", "hidden")  # defaults filled in
     records = read_metrics(out)
     assert [r["episode"] for r in records] == [0, 1, 2]
@@ -37,6 +37,22 @@ def test_run_writes_a_complete_run_directory(cli, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["episodes"] == 3
     assert list((out / "checkpoints").glob("episode-*.pt"))
+
+
+def test_a_run_recorded_with_the_old_field_name_students_still_reads_and_resumes(cli, tmp_path):
+    """A run directory written when the count was `students` (config.json and its hash) is read in
+    today's names: `--resume` finds it complete, the sweep and the report see `n_students`."""
+    from ilm_core.rundir import CONFIG_HASH, RunDir, config_hash
+
+    out = tmp_path / "run"
+    assert cli("run", "--teacher", "random", *TINY_ANY_TEACHER, "--out", str(out))[0] == 0
+    config = json.loads((out / "config.json").read_text())
+    old = {("students" if k == "n_students" else k): v for k, v in config.items()}
+    (out / "config.json").write_text(json.dumps(old))
+    (out / CONFIG_HASH).write_text(config_hash(old) + "\n")
+    assert RunDir(out).read_config() == config and RunDir(out).check_config_unchanged() == config
+    code, out_text, err = cli("run", "--resume", str(out))
+    assert code == 0 and "already complete" in out_text + err, err
 
 
 def test_same_config_and_seed_give_the_same_numbers(cli, tmp_path):

@@ -10,7 +10,7 @@ import random
 import pytest
 from conftest import TINY_ANY_TEACHER
 
-from ilm_core import Feedback, Lesson, TeacherContext
+from ilm_core import Feedback, Lesson, RoundContext, TeacherContext, set_up
 from ilm_plugins.environments import StructuresParams
 from ilm_plugins.environments.languages import StructuresEnvironment
 from ilm_plugins.exams import MinimalPairsParams, PerplexityParams
@@ -54,8 +54,8 @@ def test_phenomenon_components_add_up_to_the_accuracy(trained):
 
 def test_component_mean_counts_every_component_the_same():
     lesson = Lesson(student=0, indices=[0])
-    ppl = Feedback(student=0, lesson=lesson, score=5.0, components={"rare": math.e, "common": math.e**3})
-    pairs = Feedback(student=0, lesson=lesson, score=5.0, accuracy=0.9, components={"a": 1.0, "b": 0.5})
+    ppl = Feedback(student=0, lesson=lesson, perplexity=5.0, components={"rare": math.e, "common": math.e**3})
+    pairs = Feedback(student=0, lesson=lesson, perplexity=5.0, accuracy=0.9, components={"a": 1.0, "b": 0.5})
     assert rewards([ppl], "component_mean").item() == pytest.approx(-2.0)
     assert rewards([pairs], "component_mean").item() == pytest.approx(0.75)
 
@@ -71,7 +71,7 @@ def synthetic_feedback(lessons: list[Lesson], kind_a: set[int], rng: random.Rand
         long = 3 - 0.03 * n_b + rng.gauss(0, 0.02)
         overall = (10 * short + 90 * long) / 100  # 10 and 90 tokens
         components = {"short": math.exp(short), "long": math.exp(long)}
-        out.append(Feedback(student=lesson.student, lesson=lesson, score=math.exp(overall), components=components))
+        out.append(Feedback(student=lesson.student, lesson=lesson, perplexity=math.exp(overall), components=components))
     return out
 
 
@@ -80,7 +80,7 @@ def test_value_bandit_learns_from_component_scores(reward, prefers_a):
     pool = [[i % 5 + 1, i % 3 + 1] for i in range(20)]
     kind_a = set(range(10))
     teacher = ValueBanditTeacher(ValueBanditParams(reward=reward))
-    teacher.setup(
+    set_up(teacher,
         TeacherContext(
             vocabulary=list("abcdef"), teacher_corpus=[], pool=pool,
             budget=5, n_students=6, seed=3, episodes=40,
@@ -88,7 +88,11 @@ def test_value_bandit_learns_from_component_scores(reward, prefers_a):
     )  # fmt: skip
     rng = random.Random(0)
     for episode in range(40):
-        teacher.learn(synthetic_feedback(teacher.select(6, episode), kind_a, rng))
+        teacher.learn(
+            synthetic_feedback(
+                teacher.select(RoundContext.one_round(n_students=6, episode=episode, size=5)), kind_a, rng
+            )
+        )
     best = set(teacher.scores().topk(5).indices.tolist())
     assert (best <= kind_a) if prefers_a else not (best & kind_a)
 

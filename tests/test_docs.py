@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ilm_core import RoundContext
 from ilm_core.hookspecs import IlmSpecs
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "writing-plugins.md"
@@ -68,5 +69,5 @@ def test_readme_plugin_example_registers_and_teaches():
     spec = next(module.ilm_teachers())
     teacher = spec.factory(spec.params(offset=3))
     teacher.context = types.SimpleNamespace(budget=4)
-    lessons = teacher.select(2, episode=0)
+    lessons = teacher.select(RoundContext.one_round(n_students=2, episode=0, size=4))
     assert [lesson.indices for lesson in lessons] == [[3, 4, 5, 6]] * 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import ilm_core
-from ilm_core import SentencePreferences, Teacher, TeacherContext
+from ilm_core import RoundContext, SentencePreferences, Teacher, TeacherContext, set_up
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "writing-plugins.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -88,15 +88,16 @@ def test_the_teacher_lm_example_and_table():
     exec(code_blocks(text)[0].replace("updates=300", "updates=5"), namespace)
     teacher = namespace["MostFluent"]()
     sentences = [[i % 4, (i + 1) % 4, 3] for i in range(12)]
-    teacher.setup(
+    set_up(
+        teacher,
         TeacherContext(
             vocabulary=list("abcd"), teacher_corpus=sentences[:6], pool=sentences[6:], budget=2, n_students=2, seed=0
-        )
+        ),
     )
     assert tuple(teacher.features.shape) == (6, 64)
     for name in names - {"TeacherLM"}:
         assert hasattr(teacher.lm, name), name  # every documented method and attribute exists
-    lessons = teacher.select(2, 0)
+    lessons = teacher.select(RoundContext.one_round(n_students=2, episode=0, size=2))
     assert [len(lesson.indices) for lesson in lessons] == [2, 2]
 
 

@@ -22,6 +22,7 @@ from ilm_core import (
     StudentSpec,
     TrainingJob,
     hookimpl,
+    set_up,
 )
 from ilm_core.registry import Registry
 from ilm_plugins.executors import MultiprocessParams
@@ -60,14 +61,15 @@ def make_job(n: int = 5, updates: int = 20, seed: int = 0) -> TrainingJob:
 
 def build(registry: Registry, name: str, params: dict, job: TrainingJob, notices: list[str] | None = None):
     executor = registry.build("executor", name, params)
-    executor.prepare(
+    set_up(
+        executor,
         ExecutorContext(
             registry=registry,
             student=job.student,
             n_students=len(job.seeds),
             device="cpu",
             notify=(notices.append if notices is not None else lambda m: None),
-        )
+        ),
     )
     return executor
 

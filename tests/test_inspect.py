@@ -18,7 +18,7 @@ from ilm_core.rundir import RunDir
 def _tiny_config(registry, teacher: str, *extra: str):
     sets = [TINY[i + 1] for i, x in enumerate(TINY) if x == "--set"] if teacher == "select-bin" else []
     sets += [TINY_ANY_TEACHER[i + 1] for i, x in enumerate(TINY_ANY_TEACHER) if x == "--set"]
-    flags = {"teacher": teacher, "environment": "structures", "episodes": 4, "students": 3, "budget": 4, "seed": 5}
+    flags = {"teacher": teacher, "environment": "structures", "episodes": 4, "n_students": 3, "budget": 4, "seed": 5}
     return resolve(assemble(None, flags, [*dict.fromkeys(sets), *extra]), registry)
 
 

@@ -25,7 +25,7 @@ def test_every_kind_has_its_hook_record_interface_and_config_field(kind) -> None
 class NotATeacher:
     """Has a teacher's methods but does not subclass `ilm_core.Teacher`."""
 
-    def select(self, n_students, episode):
+    def select(self, context):
         return []
 
 
@@ -37,7 +37,7 @@ class Impostor:
 
 
 class Honest(Teacher):
-    def select(self, n_students, episode):
+    def select(self, context):
         return []
 
     def learn(self, feedback):

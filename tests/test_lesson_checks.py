@@ -9,12 +9,12 @@ from typing import ClassVar
 
 import pytest
 
-from ilm_core import Lesson, PluginError, Registry, Teacher, TeacherSpec, hookimpl, resolve
+from ilm_core import Lesson, PluginError, Registry, RoundContext, Teacher, TeacherSpec, hookimpl, resolve
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 
 TINY = {
-    "episodes": 1, "students": 2, "budget": 3,
+    "episodes": 1, "n_students": 2, "budget": 3,
     "student": {"name": "transformer-lm", "params": {"updates": 1, "dim": 16, "ffn": 32}},
     "environment": {"name": "domains", "params": {"pool_size": 20, "teacher_corpus_size": 10,
                                                    "exam_bank_size": 20, "heldout_size": 5}},
@@ -26,7 +26,7 @@ class Scripted(Teacher):
 
     lessons: ClassVar[list[Lesson]] = []
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         return Scripted.lessons
 
     def learn(self, feedback):

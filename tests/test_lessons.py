@@ -7,6 +7,7 @@ import json
 import random
 
 import pytest
+from conftest import small_run
 
 from ilm_core import Lesson, PluginError, Teacher, TeacherSpec, hookimpl
 from ilm_core.config import resolve
@@ -17,16 +18,7 @@ from ilm_plugins.environments import DomainsParams
 from ilm_plugins.environments.languages import DomainsEnvironment
 from ilm_plugins.measures.exam_domain import exam_domain_fraction
 
-SMALL = {
-    "episodes": 2,
-    "students": 2,
-    "budget": 4,
-    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL = small_run(budget=4)
 
 
 @pytest.fixture(scope="module")
@@ -87,19 +79,19 @@ class V1Writer(Teacher):
         self.params = params
 
     def setup(self, context):
-        super().setup(context)
         self.rng = random.Random(context.seed)
 
-    def select(self, n_students, episode):
+    def select(self, context):
         def sentence():
             return [self.rng.randrange(10) for _ in range(10)]
 
-        return [Lesson(student=i, indices=[i], sentences=[sentence() for _ in range(3)]) for i in range(n_students)]
+        n = context.n_students
+        return [Lesson(student=i, indices=[i], sentences=[sentence() for _ in range(3)]) for i in range(n)]
 
 
 class OovWriter(V1Writer):
-    def select(self, n_students, episode):
-        return [Lesson(student=i, sentences=[[0, 99]]) for i in range(n_students)]
+    def select(self, context):
+        return [Lesson(student=i, sentences=[[0, 99]]) for i in range(context.n_students)]
 
 
 class Plugins:

@@ -31,7 +31,7 @@ from ilm_plugins.environments.languages import DomainsEnvironment
 #: a tiny run of the random teacher: conftest's tiny settings, 2 episodes of 2 students
 SMALL = assemble(
     None,
-    {"teacher": "random", "episodes": 2, "students": 2, "budget": 3},
+    {"teacher": "random", "episodes": 2, "n_students": 2, "budget": 3},
     [TINY_ANY_TEACHER[i + 1] for i, flag in enumerate(TINY_ANY_TEACHER) if flag == "--set"],
 )
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from ilm_core import ConfigError, TeacherSpec, hookimpl
+from ilm_core import ConfigError, Feedback, Lesson, RoundContext, TeacherSpec, hookimpl
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
@@ -16,7 +16,7 @@ from ilm_plugins.teachers.baselines import RandomTeacher
 
 SMALL = {
     "episodes": 2,
-    "students": 4,
+    "n_students": 4,
     "budget": 4,
     "student_lifetime": "run",
     "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
@@ -93,7 +93,7 @@ def test_prior_knowledge_shows_before_any_lesson(registry, tmp_path):
 @pytest.mark.parametrize(
     ("population", "message"),
     [
-        ([{"name": "a", "count": 3}], r"population groups hold 3 = 3 students but students = 4"),
+        ([{"name": "a", "count": 3}], r"population groups hold 3 = 3 students but n_students = 4"),
         ([{"name": "a", "count": 2}, {"name": "a", "count": 2}], "names must differ"),
         ([{"name": "a", "count": 4, "student": {"name": "lstm-lm", "params": {"dimm": 3}}}], "dimm"),
     ],
@@ -128,3 +128,21 @@ def test_a_reference_teaches_each_kind_its_own_lessons(registry, tmp_path):
     bad = {**raw, "teacher": {"name": "by-group", "params": {"teachers": {"native": {"name": "oracle"}}}}}
     with pytest.raises(ConfigError, match=r"groups \['lstm-v2'\] without a teacher"):
         Experiment(resolve(bad, registry), registry, RunDir(tmp_path / "bad")).run()
+
+
+def test_a_group_teacher_sees_its_round_with_its_own_students_only():
+    """by-group hands each group's teacher the round as that group sees it: its students, renumbered."""
+    from ilm_plugins.teachers.take_turns import group_round
+
+    sent = [[0], [1, 2], [3], [4, 5]]
+    feedback = [
+        [Feedback(student=i, lesson=Lesson(student=i, indices=s), perplexity=10.0 + i) for i, s in enumerate(sent)]
+    ]
+    context = RoundContext(episode=3, round=1, rounds=2, size=2, n_students=4, sent=sent, feedback=feedback)
+    mine = group_round(context, [1, 3])
+    assert (mine.episode, mine.round, mine.size, mine.n_students) == (3, 1, 2, 2)
+    assert mine.sent == [[1, 2], [4, 5]]
+    assert [(f.student, f.lesson.student, f.lesson.indices, f.perplexity) for f in mine.feedback[0]] == [
+        (0, 0, [1, 2], 11.0),
+        (1, 1, [4, 5], 13.0),
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import small_run
 
 from ilm_core import ExamResult, Lesson, Round, RoundResult, StudentReport, TeacherContext
 from ilm_core.config import resolve
@@ -45,17 +46,11 @@ def test_round_plans(registry: Registry) -> None:
         assert [r.reward for r in plan] == rewarded and [r.exam for r in plan] == ["mid-term", "mid-term", "final"]
 
 
-SMALL_RUN: dict[str, Any] = {
-    "episodes": 2,
-    "students": 3,
-    "budget": 3,
-    "student": {"name": "transformer-lm", "params": {"updates": 3, **TINY}},
-    "teacher": {"name": "select-bin", "params": {"lm_updates": 3, "lm_dim": 16}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL_RUN = small_run(
+    n_students=3,
+    student={"name": "transformer-lm", "params": {"updates": 3, **TINY}},
+    teacher={"name": "select-bin", "params": {"lm_updates": 3, "lm_dim": 16}},
+)
 
 
 def run(registry: Registry, out: Path, **changes: Any) -> tuple[Experiment, list[dict[str, Any]]]:
@@ -83,7 +78,7 @@ def test_mid_term_exams_reward_what_the_param_says(
 
     calls: list[int] = []
     seen: list[int] = []
-    learn, select_round = SelectBinTeacher.learn, SelectBinTeacher.select_round
+    learn, select = SelectBinTeacher.learn, SelectBinTeacher.select
 
     def spy_learn(self, feedback):
         calls.append(feedback[0].round)
@@ -91,15 +86,15 @@ def test_mid_term_exams_reward_what_the_param_says(
 
     def spy_select(self, context):
         seen.append(len(context.feedback))
-        return select_round(self, context)
+        return select(self, context)
 
-    SelectBinTeacher.learn, SelectBinTeacher.select_round = spy_learn, spy_select
+    SelectBinTeacher.learn, SelectBinTeacher.select = spy_learn, spy_select
     try:
         run(
             registry, tmp_path / "run", episodes=1, interaction={"name": "mid-term-exams", "params": {"reward": reward}}
         )
     finally:
-        SelectBinTeacher.learn, SelectBinTeacher.select_round = learn, select_round
+        SelectBinTeacher.learn, SelectBinTeacher.select = learn, select
     assert len(calls) == learns and calls[-1] == 1
     assert seen == [0, 1]  # the mid-term's feedback reached the teacher before round 2 either way
 
@@ -180,9 +175,9 @@ def test_ask_for_feedback_scores_the_samples_with_the_teachers_lm(registry: Regi
     feedback = interaction.feedback(
         RoundResult(episode=0, round=0, plan=only, lessons=lessons, sent=lessons, reports=reports)
     )
-    assert [f.score for f in feedback] == [interaction.judge_score(like_teacher), interaction.judge_score(unlike)]
-    assert feedback[0].score < feedback[1].score  # speaking like the teacher's corpus is judged better
-    assert all(math.isfinite(f.score) and f.score != 50.0 for f in feedback)  # the exam never reaches it
+    assert [f.perplexity for f in feedback] == [interaction.judge_score(like_teacher), interaction.judge_score(unlike)]
+    assert feedback[0].perplexity < feedback[1].perplexity  # speaking like the teacher's corpus is judged better
+    assert all(math.isfinite(f.perplexity) and f.perplexity != 50.0 for f in feedback)  # the exam never reaches it
 
 
 def test_round_plans_reach_the_record(registry: Registry, tmp_path: Path) -> None:

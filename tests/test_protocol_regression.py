@@ -27,7 +27,7 @@ _SMALL_STUDENT = {"name": "transformer-lm", "params": {"updates": 4, "dim": 16, 
 CASES: dict[str, dict[str, Any]] = {
     "domains-select-bin": {
         "episodes": 3,
-        "students": 4,
+        "n_students": 4,
         "budget": 4,
         "student": _SMALL_STUDENT,
         "teacher": {"name": "select-bin", "params": {"lm_updates": 5, "lm_dim": 16}},
@@ -38,7 +38,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "structures-select-bin": {
         "episodes": 3,
-        "students": 3,
+        "n_students": 3,
         "budget": 4,
         "student": _SMALL_STUDENT,
         "teacher": {"name": "select-bin", "params": {"lm_updates": 5, "lm_dim": 16}},
@@ -49,7 +49,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "structures-value-bandit": {
         "episodes": 3,
-        "students": 3,
+        "n_students": 3,
         "budget": 4,
         "student": _SMALL_STUDENT,
         "teacher": {"name": "value-bandit"},

@@ -14,7 +14,7 @@ from conftest import TINY
 from test_executors import assert_same, build, make_job, summary
 from test_rounds import N, distance, job, per_student, reference
 
-from ilm_core import ComponentRef, ConfigError, ExecutorContext, PluginError, Registry, resolve, seeding
+from ilm_core import ComponentRef, ConfigError, ExecutorContext, PluginError, Registry, resolve, seeding, set_up
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 
@@ -68,8 +68,9 @@ def test_actors_keep_their_students_between_rounds(registry: Registry) -> None:
     """A cohort's students stay in their actor: round 2 trains each student's round-1 self."""
     two_rounds, round_two_only = reference()
     executor = registry.build("executor", "ray", {"group_size": 3})
-    executor.prepare(
-        ExecutorContext(registry=registry, student=job(1).student, n_students=N, device="cpu", notify=lambda m: None)
+    set_up(
+        executor,
+        ExecutorContext(registry=registry, student=job(1).student, n_students=N, device="cpu", notify=lambda m: None),
     )
     try:
         executor.run(job(1))

@@ -17,7 +17,7 @@ def records(run) -> list[dict]:
 
 @pytest.mark.slow
 def test_a_ray_sweep_gives_the_runs_and_summary_of_one_at_a_time(cli, tmp_path, ray_local):
-    args = ["--grid", "students=1,2", "--seeds", "3,4", "--set", "teacher.name=random", *TINY_SETS]
+    args = ["--grid", "n_students=1,2", "--seeds", "3,4", "--set", "teacher.name=random", *TINY_SETS]
     out = {how: tmp_path / how for how in ("local", "ray")}
     for how, path in out.items():
         code, stdout, err = cli("sweep", *args, "--backend", how, "--out", str(path))
@@ -25,22 +25,22 @@ def test_a_ray_sweep_gives_the_runs_and_summary_of_one_at_a_time(cli, tmp_path, 
         assert "per setting" in stdout
     summaries = [json.loads((out[how] / "sweep-summary.json").read_text()) for how in ("local", "ray")]
     assert summaries[0] == summaries[1]
-    assert [row["setting"] for row in summaries[0]] == ["students-1", "students-2"]
+    assert [row["setting"] for row in summaries[0]] == ["n_students-1", "n_students-2"]
     runs = sorted(out["local"].rglob("metrics.jsonl"))
     assert len(runs) == 4
     for run in runs:
         assert records(run) == records(out["ray"] / run.relative_to(out["local"]))
     assert ray_local.is_initialized()  # the session's Ray: the sweep did not stop it
 
-    partial = out["ray"] / "students-2" / "seed-4"  # as a killed worker leaves a run
+    partial = out["ray"] / "n_students-2" / "seed-4"  # as a killed worker leaves a run
     (partial / "summary.json").unlink()
     lines = (partial / "metrics.jsonl").read_text().splitlines()
     (partial / "metrics.jsonl").write_text(lines[0] + "\n")
-    done = (out["ray"] / "students-1" / "seed-3" / "metrics.jsonl").read_bytes()
+    done = (out["ray"] / "n_students-1" / "seed-3" / "metrics.jsonl").read_bytes()
     code, _, err = cli("sweep", *args, "--backend", "ray", "--out", str(out["ray"]))
     assert code == 0, err
-    assert records(partial / "metrics.jsonl") == records(out["local"] / "students-2" / "seed-4" / "metrics.jsonl")
-    assert (out["ray"] / "students-1" / "seed-3" / "metrics.jsonl").read_bytes() == done  # reused
+    assert records(partial / "metrics.jsonl") == records(out["local"] / "n_students-2" / "seed-4" / "metrics.jsonl")
+    assert (out["ray"] / "n_students-1" / "seed-3" / "metrics.jsonl").read_bytes() == done  # reused
 
 
 def test_an_unknown_backend_names_the_installed_ones(cli, tmp_path):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TINY_ANY_TEACHER
+from conftest import TINY_ANY_TEACHER, small_run
 from pydantic import ValidationError
 
 from ilm_core import LabelAccessError, TeacherContext, TeacherSpec, hookimpl
@@ -22,16 +22,7 @@ from ilm_plugins.environments.languages import DomainsEnvironment
 from ilm_plugins.teachers.baselines import OracleTeacher, RandomTeacher
 
 DATA = Path(__file__).parent / "data" / "baselines-before"
-SMALL = {
-    "episodes": 1,
-    "students": 2,
-    "budget": 3,
-    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL = small_run(episodes=1)
 
 
 class LabelReadingTeacher(RandomTeacher):

@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import small_run
 
 from ilm_core import (
     ConfigError,
@@ -22,21 +23,11 @@ from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 from ilm_plugins.teachers.baselines import RandomTeacher
 
-SMALL = {
-    "episodes": 2,
-    "students": 2,
-    "budget": 3,
-    "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL = small_run()
 
 
 class PeekingTeacher(RandomTeacher):
     def setup(self, context):
-        super().setup(context)
         self.peek = context.heldout_exam
 
 
@@ -55,8 +46,8 @@ class InlinePlugin:
 
 
 class FirstTeacher(RandomTeacher):
-    def select(self, n_students, episode):
-        return [Lesson(student=i, indices=list(range(self.context.budget))) for i in range(n_students)]
+    def select(self, context):
+        return [Lesson(student=i, indices=list(range(context.size))) for i in range(context.n_students)]
 
 
 def test_inline_plugin_is_listed_and_runs(registry, tmp_path):

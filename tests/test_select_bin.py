@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from ilm_core import Feedback, TeacherContext
+from ilm_core import Feedback, RoundContext, TeacherContext, set_up
 from ilm_plugins.teachers import SelectBinParams
 from ilm_plugins.teachers.select_bin import SelectBinTeacher
 
@@ -24,7 +24,8 @@ def _pool() -> list[list[int]]:
 def _teacher(**params) -> SelectBinTeacher:
     pool = _pool()
     teacher = SelectBinTeacher(SelectBinParams(lm_updates=30, lm_dim=16, lm_heads=2, **params))
-    teacher.setup(
+    set_up(
+        teacher,
         TeacherContext(
             vocabulary=list("abcdef"),
             teacher_corpus=pool,
@@ -32,18 +33,18 @@ def _teacher(**params) -> SelectBinTeacher:
             budget=5,
             n_students=8,
             seed=7,
-        )
+        ),
     )
     return teacher
 
 
 def _episode(teacher: SelectBinTeacher, rng: random.Random, signal: float) -> float:
-    lessons = teacher.select(8, 0)
+    lessons = teacher.select(RoundContext.one_round(n_students=8, episode=0, size=5))
     feedback = []
     for lesson in lessons:
         good = sum(i < GOOD for i in lesson.indices) / len(lesson.indices)
         perplexity = 20.0 * (1.0 - 0.5 * signal * good) * (1.0 + 0.1 * rng.random())
-        feedback.append(Feedback(student=lesson.student, lesson=lesson, score=perplexity))
+        feedback.append(Feedback(student=lesson.student, lesson=lesson, perplexity=perplexity))
     teacher.learn(feedback)
     return sum(i < GOOD for lesson in lessons for i in lesson.indices) / (8 * 5)
 
@@ -76,12 +77,12 @@ def test_entropy_bonus_decays_per_update_and_resumes() -> None:
     rng = random.Random(3)
     coefs = []
     for _ in range(3):
-        lessons = teacher.select(8, 0)
-        feedback = [Feedback(student=x.student, lesson=x, score=10.0 + rng.random()) for x in lessons]
+        lessons = teacher.select(RoundContext.one_round(n_students=8, episode=0, size=5))
+        feedback = [Feedback(student=x.student, lesson=x, perplexity=10.0 + rng.random()) for x in lessons]
         coefs.append(teacher.learn(feedback).stats["entropy_coef"])
     assert coefs == pytest.approx([0.1, 0.05, 0.025])
     resumed = _teacher(entropy_coef=0.1, entropy_decay=0.5)
     resumed.load_state_dict(teacher.state_dict())
-    lessons = resumed.select(8, 0)
-    feedback = [Feedback(student=x.student, lesson=x, score=10.0) for x in lessons]
+    lessons = resumed.select(RoundContext.one_round(n_students=8, episode=0, size=5))
+    feedback = [Feedback(student=x.student, lesson=x, perplexity=10.0) for x in lessons]
     assert resumed.learn(feedback).stats["entropy_coef"] == pytest.approx(0.0125)

@@ -20,7 +20,7 @@ from ilm_core.rundir import RunDir
 from ilm_core.sweeps import run_all
 
 BASE = {
-    "episodes": 2, "students": 2, "budget": 3,
+    "episodes": 2, "n_students": 2, "budget": 3,
     "teacher": {"name": "random"},
     "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},
     "environment": {"name": "domains", "params": {"pool_size": 20, "teacher_corpus_size": 10,

@@ -7,7 +7,7 @@ import json
 import math
 import random
 
-from ilm_core import Feedback, TeacherContext
+from ilm_core import Feedback, RoundContext, TeacherContext, set_up
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.population import StudentDescriptor
@@ -29,17 +29,17 @@ def simulate(group_by: str, episodes: int = 30) -> list[float]:
         n_students=N, seed=3, students=[StudentDescriptor(group=k, student="x") for k in kinds],
     )  # fmt: skip
     teacher = StudentModelTeacher(StudentModelParams(group_by=group_by))
-    teacher.setup(context)
+    set_up(teacher, context)
     rng = random.Random(0)
     log_ppl = [3.0] * N
     useful_share: list[list[float]] = [[], []]
     for episode in range(episodes):
-        lessons = teacher.select(N, episode)
+        lessons = teacher.select(RoundContext.one_round(n_students=N, episode=episode, size=BUDGET))
         feedback = []
         for s, lesson in enumerate(lessons):
             useful = sum((j < 10) == (kinds[s] == "a") for j in lesson.indices) / BUDGET
             log_ppl[s] -= 0.2 * useful + rng.gauss(0, 0.02)
-            feedback.append(Feedback(student=s, lesson=lesson, score=math.exp(log_ppl[s])))
+            feedback.append(Feedback(student=s, lesson=lesson, perplexity=math.exp(log_ppl[s])))
             if episode >= episodes - 5:
                 useful_share[kinds[s] == "b"].append(useful)
         teacher.learn(feedback)
@@ -63,7 +63,7 @@ def test_tracking_measures_each_turn():
 
 def test_take_turns_hands_persistent_students_from_teacher_to_teacher(registry, tmp_path):
     raw = {
-        "episodes": 4, "students": 2, "budget": 4, "student_lifetime": "run",
+        "episodes": 4, "n_students": 2, "budget": 4, "student_lifetime": "run",
         "teacher": {"name": "take-turns", "params": {"teachers": [{"name": "worst-case"}, {"name": "oracle"}],
                                                      "turn": 2}},
         "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},

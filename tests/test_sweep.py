@@ -16,18 +16,18 @@ TINY_SETS = [
 
 def test_sweep_runs_every_grid_point_for_every_seed_and_reuses_finished_runs(cli, tmp_path):
     config = tmp_path / "sweep.toml"
-    config.write_text('teacher = "random"\n[sweep]\nseeds = [1, 2]\ngrid = { students = [1, 2] }\n')
+    config.write_text('teacher = "random"\n[sweep]\nseeds = [1, 2]\ngrid = { n_students = [1, 2] }\n')
     out = tmp_path / "sweep"
     code, _, err = cli("sweep", "--config", str(config), "--seeds", "3", *TINY_SETS, "--out", str(out))
     assert code == 0, err
     runs = sorted(p.parent.relative_to(out).as_posix() for p in out.rglob("summary.json"))
-    assert runs == ["students-1/seed-3", "students-2/seed-3"]
-    students = json.loads((out / "students-2" / "seed-3" / "config.json").read_text())["students"]
+    assert runs == ["n_students-1/seed-3", "n_students-2/seed-3"]
+    students = json.loads((out / "n_students-2" / "seed-3" / "config.json").read_text())["n_students"]
     assert students == 2
-    before = (out / "students-1" / "seed-3" / "metrics.jsonl").read_bytes()
+    before = (out / "n_students-1" / "seed-3" / "metrics.jsonl").read_bytes()
     code, _, err = cli("sweep", "--config", str(config), "--seeds", "3", *TINY_SETS, "--out", str(out))
     assert code == 0, err
-    assert (out / "students-1" / "seed-3" / "metrics.jsonl").read_bytes() == before  # reused, not rerun
+    assert (out / "n_students-1" / "seed-3" / "metrics.jsonl").read_bytes() == before  # reused, not rerun
 
 
 def test_sweep_without_seeds_uses_the_configs(cli, tmp_path):
@@ -46,7 +46,7 @@ def test_bad_grid_is_a_clear_error(cli, tmp_path):
 @pytest.mark.slow  # worker processes
 def test_sweep_with_two_jobs_gives_the_same_runs_and_per_setting_summary_as_one_at_a_time(cli, tmp_path):
     """Two worker processes at once: the same records and per-setting figures as the sequential sweep."""
-    args = ["--grid", "students=1,2", "--seeds", "3,4", "--set", "teacher.name=random", *TINY_SETS]
+    args = ["--grid", "n_students=1,2", "--seeds", "3,4", "--set", "teacher.name=random", *TINY_SETS]
     out = {}
     for jobs in ("1", "2"):
         out[jobs] = tmp_path / f"jobs-{jobs}"
@@ -55,7 +55,7 @@ def test_sweep_with_two_jobs_gives_the_same_runs_and_per_setting_summary_as_one_
         assert "per setting" in stdout
     summaries = [json.loads((out[j] / "sweep-summary.json").read_text()) for j in ("1", "2")]
     assert summaries[0] == summaries[1]
-    assert [row["setting"] for row in summaries[0]] == ["students-1", "students-2"]
+    assert [row["setting"] for row in summaries[0]] == ["n_students-1", "n_students-2"]
     assert summaries[0][1]["seeds"] == [3, 4]
     for run in sorted(out["1"].rglob("metrics.jsonl")):
         twin = out["2"] / run.relative_to(out["1"])

@@ -16,7 +16,7 @@ from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 
 BASE = {
-    "episodes": 3, "students": 2, "budget": 3, "seed": 11,
+    "episodes": 3, "n_students": 2, "budget": 3, "seed": 11,
     "teacher": {"name": "random"},
     "executor": {"name": "sequential"},
     "student": {"name": "transformer-lm", "params": {"updates": 2, "dim": 16, "ffn": 32}},

@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from ilm_core import ConfigError, Feedback, Lesson, TeacherContext
+from ilm_core import ConfigError, Feedback, Lesson, RoundContext, TeacherContext, set_up
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
@@ -24,7 +24,8 @@ def _values() -> list[float]:
 def _teacher(**params) -> ValueBanditTeacher:
     teacher = ValueBanditTeacher(ValueBanditParams(**params))
     pool = [[i % 7, (i + 1) % 7] for i in range(N)]
-    teacher.setup(
+    set_up(
+        teacher,
         TeacherContext(
             vocabulary=list("abcdefg"),
             teacher_corpus=pool,
@@ -32,7 +33,7 @@ def _teacher(**params) -> ValueBanditTeacher:
             budget=BUDGET,
             n_students=STUDENTS,
             seed=11,
-        )
+        ),
     )
     return teacher
 
@@ -43,7 +44,7 @@ def _feedback(lessons: list[Lesson], rng: random.Random, offset: float = 0.0, no
     out = []
     for lesson in lessons:
         reward = offset + sum(values[i] for i in lesson.indices) / len(lesson.indices) + rng.gauss(0, noise)
-        out.append(Feedback(student=lesson.student, lesson=lesson, score=math.exp(-reward)))
+        out.append(Feedback(student=lesson.student, lesson=lesson, perplexity=math.exp(-reward)))
     return out
 
 
@@ -52,7 +53,7 @@ def _run(teacher: ValueBanditTeacher, episodes: int, seed: int = 1, offsets: flo
     rng, values = random.Random(seed), _values()
     sent = []
     for episode in range(episodes):
-        lessons = teacher.select(STUDENTS, episode)
+        lessons = teacher.select(RoundContext.one_round(n_students=STUDENTS, episode=episode, size=BUDGET))
         sent.append(sum(values[i] for lesson in lessons for i in lesson.indices) / (STUDENTS * BUDGET))
         teacher.learn(_feedback(lessons, rng, offset=rng.uniform(-offsets, offsets)))
     return sent
@@ -60,7 +61,7 @@ def _run(teacher: ValueBanditTeacher, episodes: int, seed: int = 1, offsets: flo
 
 def test_lessons_are_valid_and_start_random() -> None:
     teacher = _teacher()
-    lessons = teacher.select(STUDENTS, 0)
+    lessons = teacher.select(RoundContext.one_round(n_students=STUDENTS, episode=0, size=BUDGET))
     assert len(lessons) == STUDENTS
     for lesson in lessons:
         assert len(lesson.indices) == BUDGET == len(set(lesson.indices))
@@ -95,9 +96,9 @@ def test_an_episode_with_a_non_finite_score_is_skipped_not_learned() -> None:
     """The loop scores diverged students before a teacher sees them; a direct caller might not."""
     teacher = _teacher()
     before = teacher.scores()
-    lessons = teacher.select(STUDENTS, 0)
+    lessons = teacher.select(RoundContext.one_round(n_students=STUDENTS, episode=0, size=BUDGET))
     feedback = _feedback(lessons, random.Random(0))
-    feedback[0] = Feedback(student=0, lesson=lessons[0], score=math.inf)
+    feedback[0] = Feedback(student=0, lesson=lessons[0], perplexity=math.inf)
     assert teacher.learn(feedback).stats == {"skipped": 1.0}
     assert torch.equal(teacher.scores(), before) and teacher.lessons_seen == 0
 
@@ -107,13 +108,13 @@ def test_resuming_from_state_gives_the_same_lessons(split: int) -> None:
     whole, first = _teacher(), _teacher()
     rng_a, rng_b = random.Random(5), random.Random(5)
     for episode in range(20):
-        a = whole.select(STUDENTS, episode)
+        a = whole.select(RoundContext.one_round(n_students=STUDENTS, episode=episode, size=BUDGET))
         whole.learn(_feedback(a, rng_a))
         if episode == split:
             resumed = _teacher()
             resumed.load_state_dict(first.state_dict())
             first = resumed
-        b = first.select(STUDENTS, episode)
+        b = first.select(RoundContext.one_round(n_students=STUDENTS, episode=episode, size=BUDGET))
         first.learn(_feedback(b, rng_b))
         assert [x.indices for x in a] == [y.indices for y in b]
 
@@ -133,7 +134,7 @@ def test_exploration_scale_trades_spread_for_commitment() -> None:
     for scale in (0.05, 1.0):
         teacher = _teacher(exploration=scale)
         _run(teacher, 10)
-        lessons = teacher.select(STUDENTS, 10)
+        lessons = teacher.select(RoundContext.one_round(n_students=STUDENTS, episode=10, size=BUDGET))
         distinct[scale] = len({tuple(sorted(lesson.indices)) for lesson in lessons})
     assert distinct[0.05] < distinct[1.0], distinct
 
@@ -142,10 +143,10 @@ def test_commit_last_sends_the_posterior_best_lesson_to_everyone_at_the_end():
     teacher = ValueBanditTeacher(ValueBanditParams(commit_last=3))
     pool = [[i % 7, (i + 1) % 7] for i in range(N)]
     context = dict(vocabulary=list("abcdefg"), teacher_corpus=pool, pool=pool)
-    teacher.setup(TeacherContext(**context, budget=BUDGET, n_students=STUDENTS, seed=11, episodes=30))
+    set_up(teacher, TeacherContext(**context, budget=BUDGET, n_students=STUDENTS, seed=11, episodes=30))
     rng = random.Random(1)
     for episode in range(30):
-        lessons = teacher.select(STUDENTS, episode)
+        lessons = teacher.select(RoundContext.one_round(n_students=STUDENTS, episode=episode, size=BUDGET))
         distinct = {tuple(sorted(lesson.indices)) for lesson in lessons}
         if episode < 27:
             assert len(distinct) > 1, episode  # Thompson draws differ between students
@@ -172,7 +173,7 @@ def test_commit_last_needs_the_horizon():
     teacher = ValueBanditTeacher(ValueBanditParams(commit_last=3))
     pool = [[0, 1]] * 4
     with pytest.raises(ConfigError, match="commit_last"):
-        teacher.setup(
+        set_up(teacher,
             TeacherContext(
                 vocabulary=list("ab"), teacher_corpus=pool, pool=pool,
                 budget=2, n_students=2, seed=1,

@@ -158,7 +158,7 @@ def baselines(
     out = out or Path("runs") / f"baselines-{env}"
     specs = [
         RunSpec(
-            apply_overrides({**base, "teacher": {"name": t}}, [f"seed={s}", "episodes=1", f"students={runs}"]),
+            apply_overrides({**base, "teacher": {"name": t}}, [f"seed={s}", "episodes=1", f"n_students={runs}"]),
             out / f"{t}-seed-{s}",
             f"{t} seed {s}",
         )

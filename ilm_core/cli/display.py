@@ -34,7 +34,7 @@ class ProgressDisplay:
         cfg = run.config
         self.console.print(
             f"[bold]ilm run[/]: teacher [cyan]{cfg.teacher.name}[/], environment [cyan]{cfg.environment.name}[/], "
-            f"{cfg.students} students per teacher, budget {cfg.budget}, seed {cfg.seed}\n"
+            f"{cfg.n_students} students per teacher, budget {cfg.budget}, seed {cfg.seed}\n"
             f"executor: {run.executor}\nrun directory: {run.run_dir.path}"
         )
         self.progress = Progress(

@@ -25,7 +25,7 @@ class ${params}(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    item_scores: bool = Field(False, description="also send the per-item perplexities back to the teacher")
+    item_perplexities: bool = Field(False, description="also send the per-item perplexities back to the teacher")
 
 
 class ${cls}(Interaction):
@@ -46,8 +46,8 @@ class ${cls}(Interaction):
                 Feedback(
                     student=report.student,
                     lesson=result.lessons[report.student],  # all it received this episode
-                    score=exam.perplexity,
-                    item_scores=list(exam.item_perplexities) if self.params.item_scores else None,
+                    perplexity=exam.perplexity,
+                    item_perplexities=list(exam.item_perplexities) if self.params.item_perplexities else None,
                     round=result.round,
                 )
             )
@@ -100,14 +100,14 @@ def feedback_of(params: dict) -> list:
     ]
     feedback = interaction.feedback(RoundResult(episode=0, round=0, plan=only, lessons=lessons, sent=lessons,
                                                 reports=reports))
-    assert [f.score for f in feedback] == [10.0, 11.0, 12.0]
+    assert [f.perplexity for f in feedback] == [10.0, 11.0, 12.0]
     return feedback
 
 
 def test_sends_average_scores_back():
-    assert all(f.item_scores is None for f in feedback_of({}))
+    assert all(f.item_perplexities is None for f in feedback_of({}))
 
 
-def test_sends_item_scores_when_asked():
-    assert all(f.item_scores == [9.0, 11.0] for f in feedback_of({"item_scores": True}))
+def test_sends_item_perplexities_when_asked():
+    assert all(f.item_perplexities == [9.0, 11.0] for f in feedback_of({"item_perplexities": True}))
 '''

@@ -18,7 +18,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherSpec, TeacherUpdate, hookimpl
+from ilm_core import Feedback, Lesson, RoundContext, Teacher, TeacherContext, TeacherSpec, TeacherUpdate, hookimpl
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -38,13 +38,13 @@ class ${cls}(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
+        # the core has set self.context (the run's budget, pool, ...) before calling setup
         self.rng = random.Random(context.seed)
         self.values = [0.0] * len(context.pool)
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        k = min(self.context.budget, len(self.values))
-        return [Lesson(student=i, indices=self._sample(k)) for i in range(n_students)]
+    def select(self, context: RoundContext) -> list[Lesson]:
+        k = min(context.size, len(self.values))  # the round's size: the whole budget in one round
+        return [Lesson(student=i, indices=self._sample(k)) for i in range(context.n_students)]
 
     def _sample(self, k: int) -> list[int]:
         # Gumbel-top-k: the k largest value/T + Gumbel noise are a sample without replacement
@@ -55,7 +55,7 @@ class ${cls}(Teacher):
         return sorted(range(len(keys)), key=keys.__getitem__, reverse=True)[:k]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
-        rewards = [-math.log(max(f.score, 1e-12)) for f in feedback]  # lower perplexity is better
+        rewards = [-math.log(max(f.perplexity, 1e-12)) for f in feedback]  # lower perplexity is better
         mean = sum(rewards) / len(rewards)
         for f, reward in zip(feedback, rewards, strict=True):
             for index in f.lesson.indices:
@@ -104,8 +104,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
 TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
-from ilm_core import Feedback, Lesson, TeacherContext
-from ilm_core.registry import Registry
+from ilm_core import Feedback, Lesson, Registry, RoundContext, TeacherContext, set_up
 
 import ${module}
 
@@ -125,17 +124,18 @@ def test_learns_to_prefer_sentences_of_good_lessons():
     teacher = make_registry().build("teacher", "${name}", {"lr": 1.0})
     pool = [[i % 4, (i + 1) % 4] for i in range(20)]
     good = [i < 10 for i in range(20)]  # students taught sentences 0..9 score better
-    teacher.setup(TeacherContext(vocabulary=list("abcd"), teacher_corpus=[], pool=pool,
-                                 budget=4, n_students=6, seed=1))
+    set_up(teacher, TeacherContext(vocabulary=list("abcd"), teacher_corpus=[], pool=pool,
+                                   budget=4, n_students=6, seed=1))
     for episode in range(30):
-        lessons = teacher.select(6, episode)
+        lessons = teacher.select(RoundContext.one_round(n_students=6, episode=episode, size=4))
         assert all(isinstance(lesson, Lesson) and len(set(lesson.indices)) == 4 for lesson in lessons)
         feedback = [
             Feedback(student=lesson.student, lesson=lesson,
-                     score=20.0 - 2.0 * sum(good[i] for i in lesson.indices))
+                     perplexity=20.0 - 2.0 * sum(good[i] for i in lesson.indices))
             for lesson in lessons
         ]
         teacher.learn(feedback)
-    chosen = [i for lesson in teacher.select(6, 30) for i in lesson.indices]
+    chosen = [i for lesson in teacher.select(RoundContext.one_round(n_students=6, episode=30, size=4))
+              for i in lesson.indices]
     assert sum(good[i] for i in chosen) / len(chosen) > 0.8
 '''

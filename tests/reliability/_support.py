@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conftest import small_run, tiny_student
+
 from ilm_core import Environment, EnvironmentData, EnvironmentSpec, StudentSpec, TeacherSpec, hookimpl
 from ilm_plugins.students import TransformerLMParams
 from ilm_plugins.students.transformer_lm import TransformerLMStudent
@@ -18,17 +20,12 @@ from ilm_plugins.teachers import SelectBinParams
 from ilm_plugins.teachers.select_bin import SelectBinTeacher
 
 #: the tiny run of the in-process fault tests (a few tenths of a second per run)
-SMALL: dict[str, Any] = {
-    "episodes": 4,
-    "students": 2,
-    "budget": 4,
-    "student": {"name": "transformer-lm", "params": {"updates": 3, "dim": 16, "ffn": 32}},
-    "teacher": {"name": "select-bin", "params": {"lm_updates": 5, "lm_dim": 16}},
-    "environment": {
-        "name": "domains",
-        "params": {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20, "heldout_size": 5},
-    },
-}
+SMALL = small_run(
+    episodes=4,
+    budget=4,
+    student=tiny_student(3),
+    teacher={"name": "select-bin", "params": {"lm_updates": 5, "lm_dim": 16}},
+)
 
 #: the same tiny settings as `ilm run` flags
 TINY_FLAGS = [
@@ -131,10 +128,10 @@ class FlakyTeacher(SelectBinTeacher):
         self._fault("setup", -1)
         super().setup(context)
 
-    def select(self, n_students: int, episode: int) -> Any:
-        self.episode = episode
-        self._fault("select", episode)
-        return super().select(n_students, episode)
+    def select(self, context: Any) -> Any:
+        self.episode = context.episode
+        self._fault("select", context.episode)
+        return super().select(context)
 
     def learn(self, feedback: Any) -> Any:
         self._fault("learn", self.episode)

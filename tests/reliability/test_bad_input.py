@@ -40,6 +40,14 @@ def test_unknown_param_lists_the_allowed_names(cli):
     assert "episode" in err and "episodes" in err
 
 
+def test_a_config_with_the_old_name_students_is_told_n_students(cli, tmp_path):
+    """`students` (the count) is now `n_students`: refused, and the new name suggested over `student`."""
+    path = tmp_path / "old.toml"
+    path.write_text('teacher = "random"\nstudents = 12\n')
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
+    assert "unknown param 'config.students'. Did you mean 'n_students'?" in err and "Allowed names:" in err
+
+
 @pytest.mark.parametrize(
     ("override", "field", "value"),
     [
@@ -85,7 +93,7 @@ def test_budget_larger_than_the_pool(cli, tmp_path):
     ("args", "field"),
     [
         (["--episodes", "0"], "episodes"),
-        (["--students", "-1"], "students"),
+        (["--students", "-1"], "n_students"),  # the flag sets the config's n_students
         (["--budget", "0"], "budget"),
         (["--set", "environment.pool_size=0"], "environment.params.pool_size"),
         (["--set", "checkpoint_every=0"], "checkpoint_every"),
@@ -279,7 +287,7 @@ def test_sweep_with_no_seeds_is_refused(cli, tmp_path, args, expected):
     [
         ("[sweep]\nseeds = [1]\n[sweep.grid]\n", "[sweep.grid] = {} is empty"),
         ("[sweep]\nseeds = []\n", "seeds = [] names no seed"),
-        ("[sweep]\nseeds = [1]\n[sweep.grid]\nstudents = []\n", "students = [] is invalid"),
+        ("[sweep]\nseeds = [1]\n[sweep.grid]\nn_students = []\n", "n_students = [] is invalid"),
     ],
 )
 def test_sweep_with_an_empty_grid_or_seed_list_is_refused(cli, tmp_path, text, expected):

@@ -92,7 +92,7 @@ top_level = st.fixed_dictionaries(
     optional={
         "seed": st.integers(min_value=-(2**62), max_value=2**62),
         "episodes": st.integers(min_value=1, max_value=10**6),
-        "students": st.integers(min_value=1, max_value=10**4),
+        "n_students": st.integers(min_value=1, max_value=10**4),
         "budget": st.integers(min_value=1, max_value=100),
         "checkpoint_every": st.integers(min_value=1, max_value=50),
         "keep_checkpoints": st.integers(min_value=1, max_value=50),

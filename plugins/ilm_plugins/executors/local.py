@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ilm_core import Executor, ExecutorContext, StudentReport, StudentTrainer, TrainingJob, thread_plan
+from ilm_core import Executor, ExecutorContext, StudentReport, StudentTrainer, TrainingJob, set_up, thread_plan
 
 #: students per stacked model on a CPU by default: batching stops paying beyond about this many
 #: students (measured in benchmarks/README.md); 12 students on two cores make two lanes of 6
@@ -33,7 +33,6 @@ class SequentialExecutor(Executor):
         self.params = params
 
     def prepare(self, context: ExecutorContext) -> None:
-        super().prepare(context)
         self.trainer = StudentTrainer(context.registry)
         self.description = f"sequential ({context.n_students} students one at a time on {context.device})"
 
@@ -157,7 +156,7 @@ class AutoExecutor(Executor):
             self.inner = context.registry.build("executor", "multiprocess", {"devices": devices})
         else:
             self.inner = context.registry.build("executor", "batched", {})
-        self.inner.prepare(context)
+        set_up(self.inner, context)
         self.description = f"auto -> {self.inner.description}"
 
     def run(self, job: TrainingJob) -> list[StudentReport]:

@@ -110,7 +110,6 @@ class MultiprocessExecutor(Executor):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self, context: ExecutorContext) -> None:
-        super().prepare(context)
         import multiprocessing
 
         devices = list(self.params.devices)[: max(1, context.n_students)]

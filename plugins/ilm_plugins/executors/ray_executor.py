@@ -121,7 +121,6 @@ class RayExecutor(Executor):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self, context: ExecutorContext) -> None:
-        super().prepare(context)
         import ray
 
         p = self.params

@@ -20,7 +20,6 @@ class AskForFeedback(Interaction):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         p = self.params
         self.judge = TeacherLM(len(context.vocabulary), layers=p.judge_layers, dim=p.judge_dim, seed=context.seed)
         with torch.random.fork_rng():  # the run's RNG stream stays the same as without a judge
@@ -45,7 +44,7 @@ class AskForFeedback(Interaction):
             Feedback(
                 student=r.student,
                 lesson=result.lessons[r.student],
-                score=self.judge_score(r.samples),
+                perplexity=self.judge_score(r.samples),
                 round=result.round,
             )
             for r in result.reports

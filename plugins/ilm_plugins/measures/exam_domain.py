@@ -37,7 +37,6 @@ class ExamDomainMeasure(Measure):
         self.params = params
 
     def setup(self, context: MeasureContext) -> None:
-        super().setup(context)
         self.labels = context.data.pool_in_exam_domain
         self.label = context.label
         if self.labels is None:

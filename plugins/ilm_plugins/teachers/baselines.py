@@ -9,13 +9,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ilm_core import ConfigError, Lesson, Teacher, TeacherContext
+from ilm_core import ConfigError, Lesson, RoundContext, Teacher, TeacherContext
 
 
 class _SubsetTeacher(Teacher):
     """Sends each student `budget` sentences drawn uniformly from a subset of the pool."""
 
-    which = "all"
+    #: the name the teacher is registered under, for its errors
+    plugin_name = "subset"
 
     def __init__(self, params: Any = None):
         self.params = params
@@ -24,19 +25,17 @@ class _SubsetTeacher(Teacher):
         return list(range(len(context.pool)))
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         self.rng = random.Random(context.seed)
         self.candidates = self.allowed(context)
         if len(self.candidates) < context.budget:
             raise ConfigError(
-                f"the {self.which} teacher needs at least budget = {context.budget} suitable pool "
+                f"the {self.plugin_name} teacher needs at least budget = {context.budget} suitable pool "
                 f"sentences, but the pool has {len(self.candidates)}"
             )
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        return [
-            Lesson(student=i, indices=self.rng.sample(self.candidates, self.context.budget)) for i in range(n_students)
-        ]
+    def select(self, context: RoundContext) -> list[Lesson]:
+        budget = self.context.budget
+        return [Lesson(student=i, indices=self.rng.sample(self.candidates, budget)) for i in range(context.n_students)]
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.getstate()}
@@ -46,18 +45,18 @@ class _SubsetTeacher(Teacher):
 
 
 class RandomTeacher(_SubsetTeacher):
-    which = "random"
+    plugin_name = "random"
 
 
 class OracleTeacher(_SubsetTeacher):
-    which = "oracle"
+    plugin_name = "oracle"
 
     def allowed(self, context: TeacherContext) -> list[int]:
         return [i for i, inside in enumerate(context.pool_in_exam_domain) if inside]
 
 
 class WorstCaseTeacher(_SubsetTeacher):
-    which = "worst-case"
+    plugin_name = "worst-case"
 
     def allowed(self, context: TeacherContext) -> list[int]:
         return [i for i, inside in enumerate(context.pool_in_exam_domain) if not inside]

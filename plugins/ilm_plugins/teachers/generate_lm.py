@@ -12,12 +12,12 @@ position, keeps the LM writing the language it learned while the feedback moves 
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import torch
 
 from ilm_core import Feedback, Lesson, RoundContext, Teacher, TeacherContext, TeacherUpdate
 from ilm_plugins.teachers import GenerateLMParams
+from ilm_plugins.teachers.reinforce import ReinforceState, advantages
 from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.teachers.select_bin import pretrained_lm
 from ilm_plugins.torchlm.data import eos_id, pack, pad_id
@@ -96,14 +96,15 @@ def sequence_log_probs(
     return log_prob, kl, entropy
 
 
-class GenerateLMTeacher(Teacher):
+class GenerateLMTeacher(ReinforceState, Teacher):
     """Writes `budget` sentences per student with its LM; learns from the feedback by REINFORCE."""
+
+    MODEL = "lm"
 
     def __init__(self, params: GenerateLMParams):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         torch.manual_seed(context.seed)
         self.vocab = len(context.vocabulary)
         self.max_length = max(len(s) for s in [*context.teacher_corpus, *context.pool])
@@ -120,20 +121,13 @@ class GenerateLMTeacher(Teacher):
         drawn = sample_sentences(self.lm, n_students * k, self.vocab, self.max_length, self.generator)
         return [Lesson(student=i, sentences=drawn[i * k : (i + 1) * k]) for i in range(n_students)]
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        return self.write(n_students, self.context.budget)
-
-    def select_round(self, context: RoundContext) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         return self.write(context.n_students, context.size)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         p = self.params
         reward = rewards(feedback, p.reward).float()
-        advantage = reward
-        if p.baseline in ("mean", "standardize") and len(reward) > 1:
-            advantage = reward - reward.mean()
-            if p.baseline == "standardize":
-                advantage = advantage / (reward.std() + 1e-8)
+        advantage = advantages(reward, p.baseline)
         sentences = [s for f in feedback for s in f.lesson.sentences]
         owner = torch.tensor([i for i, f in enumerate(feedback) for _ in f.lesson.sentences])
         if not sentences:
@@ -155,17 +149,3 @@ class GenerateLMTeacher(Teacher):
                 "reward_mean": float(reward.mean()),
             }
         )
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "lm": self.lm.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "updates": self.updates,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.lm.load_state_dict(state["lm"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.updates = int(state["updates"])

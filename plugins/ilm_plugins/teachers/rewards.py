@@ -32,7 +32,7 @@ def rewards(feedback: list[Feedback], kind: RewardKind) -> torch.Tensor:
                 "or --exam perplexity with exam.components = length"
             )
         return torch.tensor([component_mean(f) for f in feedback], dtype=torch.float64)
-    scores = torch.tensor([f.score for f in feedback], dtype=torch.float64)
+    scores = torch.tensor([f.perplexity for f in feedback], dtype=torch.float64)
     if kind == "neg_log_perplexity":
         return -torch.log(scores.clamp_min(1e-12))
     return -scores

@@ -10,6 +10,7 @@ import torch
 from ilm_core import (
     Feedback,
     Lesson,
+    RoundContext,
     SentencePreferences,
     Teacher,
     TeacherContext,
@@ -20,6 +21,7 @@ from ilm_core import (
 from ilm_plugins.teacher_lm import TeacherLM
 from ilm_plugins.teachers import SelectBinParams, TeacherLMParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
+from ilm_plugins.teachers.reinforce import ReinforceState, advantages
 from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.torchlm.model import StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
@@ -40,15 +42,16 @@ def pretrained_lm(context: TeacherContext, p: TeacherLMParams) -> StackedTransfo
     return lm.model
 
 
-class SelectBinTeacher(Teacher):
+class SelectBinTeacher(ReinforceState, Teacher):
     """Scores every pool sentence with a one-layer policy over the teacher LM's embeddings,
     samples a lesson per student with Gumbel-top-k and learns with REINFORCE + entropy bonus."""
+
+    MODEL = "policy"
 
     def __init__(self, params: SelectBinParams):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         p = self.params
         torch.manual_seed(context.seed)
         self.generator = torch.Generator().manual_seed(context.seed)
@@ -134,10 +137,11 @@ class SelectBinTeacher(Teacher):
             values=values.tolist(), meaning="policy score (the logit Gumbel-top-k draws lessons by)"
         )
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         with torch.no_grad():
             scores = self.scores()
-        self._lessons = [gumbel_top_k(scores, self.context.budget, self.generator) for _ in range(n_students)]
+        budget = self.context.budget
+        self._lessons = [gumbel_top_k(scores, budget, self.generator) for _ in range(context.n_students)]
         return [Lesson(student=i, indices=idx.tolist()) for i, idx in enumerate(self._lessons)]
 
     def rewards(self, feedback: list[Feedback]) -> torch.Tensor:
@@ -146,11 +150,7 @@ class SelectBinTeacher(Teacher):
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         p = self.params
         reward = self.rewards(feedback).float()
-        advantage = reward
-        if p.baseline in ("mean", "standardize") and len(reward) > 1:
-            advantage = reward - reward.mean()
-            if p.baseline == "standardize":
-                advantage = advantage / (reward.std() + 1e-8)
+        advantage = advantages(reward, p.baseline)
         lessons = [torch.tensor(f.lesson.indices) for f in feedback]
         scores = self.scores()
         log_prob = plackett_luce_log_prob if p.log_prob == "plackett-luce" else sample_log_prob
@@ -172,17 +172,3 @@ class SelectBinTeacher(Teacher):
                 "reward_mean": float(reward.mean()),
             }
         )
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "updates": self.updates,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.updates = int(state.get("updates", 0))

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ilm_core import Feedback, Lesson, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import Feedback, Lesson, RoundContext, Teacher, TeacherContext, TeacherUpdate, set_up
 from ilm_plugins.teachers import StudentModelParams, ValueBanditParams
 from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
@@ -39,14 +39,13 @@ class StudentModelTeacher(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         p = self.params
         self.group = groups_of(context, p.group_by)
         inner = ValueBanditParams(prior_std=p.prior_std, exploration=p.exploration, reward="neg_log_perplexity")
         self.models: dict[str, ValueBanditTeacher] = {}
         for name in dict.fromkeys(self.group):
             model = ValueBanditTeacher(inner)
-            model.setup(context)
+            set_up(model, context)
             self.models[name] = model
         n = len(context.pool)
         self.k = min(context.budget, n)
@@ -69,9 +68,9 @@ class StudentModelTeacher(Teacher):
         """The estimated gain of every pool sentence for this student (posterior mean)."""
         return self.models[self.group[student]].mean + self.correction(student)
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
+    def select(self, context: RoundContext) -> list[Lesson]:
         lessons = []
-        for s in range(n_students):
+        for s in range(context.n_students):
             model = self.models[self.group[s]]
             chol = torch.linalg.cholesky(model.cov + 1e-12 * torch.eye(model.n, dtype=torch.float64))
             noise = torch.randn(model.n, generator=self.generator, dtype=torch.float64)
@@ -82,17 +81,17 @@ class StudentModelTeacher(Teacher):
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         gains: dict[int, float] = {}
         for f in feedback:
-            now = math.log(max(f.score, 1e-12))
+            now = math.log(max(f.perplexity, 1e-12))
             before = self.competence[f.student]
             gains[f.student] = -now if before is None else before - now
             self.competence[f.student] = now
-            if f.item_scores:
-                self.items[f.student] = [math.log(max(x, 1e-12)) for x in f.item_scores]
+            if f.item_perplexities:
+                self.items[f.student] = [math.log(max(x, 1e-12)) for x in f.item_perplexities]
         stats: dict[str, float] = {}
         for name, model in self.models.items():
             mine = [f for f in feedback if self.group[f.student] == name]
-            # a gain g as the score exp(-g): the inner model's reward, minus the log score, is the gain
-            as_scores = [f.model_copy(update={"score": math.exp(-gains[f.student])}) for f in mine]
+            # a gain g as the perplexity exp(-g): the inner model's reward, minus the log perplexity, is the gain
+            as_scores = [f.model_copy(update={"perplexity": math.exp(-gains[f.student])}) for f in mine]
             before = model.mean.clone()
             model.learn(as_scores)
             for f in mine:

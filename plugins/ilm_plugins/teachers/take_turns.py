@@ -28,10 +28,12 @@ from ilm_core import (
     ConfigError,
     Feedback,
     Lesson,
+    RoundContext,
     Teacher,
     TeacherContext,
     TeacherUpdate,
     default_registry,
+    set_up,
 )
 from ilm_plugins.teachers import ByGroupParams, TakeTurnsParams
 
@@ -41,14 +43,36 @@ def without_labels(context: TeacherContext) -> TeacherContext:
     return TeacherContext(**{f.name: getattr(context, f.name) for f in dataclasses.fields(TeacherContext)})
 
 
+def local_feedback(feedback: list[Feedback], ids: list[int]) -> list[Feedback]:
+    """The feedback of the students `ids`, renumbered as a group's own teacher knows them (0, 1, ...)."""
+    local = {s: i for i, s in enumerate(ids)}
+    return [
+        f.model_copy(
+            update={"student": local[f.student], "lesson": f.lesson.model_copy(update={"student": local[f.student]})}
+        )
+        for f in feedback
+        if f.student in local
+    ]
+
+
+def group_round(context: RoundContext, ids: list[int]) -> RoundContext:
+    """A round as the teacher of the students `ids` sees it: only its students, renumbered."""
+    return dataclasses.replace(
+        context,
+        n_students=len(ids),
+        sent=[context.sent[i] for i in ids],
+        feedback=[local_feedback(earlier, ids) for earlier in context.feedback],
+    )
+
+
 def build_teachers(refs: list[ComponentRef], context: TeacherContext) -> list[Teacher]:
     """Build and set up each teacher; only those that declare "privileged" see the labels."""
     registry = default_registry()
     teachers: list[Teacher] = []
     for ref in refs:
         spec = registry.get("teacher", ref.name)
-        teacher = registry.build("teacher", spec.name, ref.params)
-        teacher.setup(context if spec.privileged else without_labels(context))  # type: ignore[attr-defined]
+        teacher: Teacher = registry.build("teacher", spec.name, ref.params)
+        set_up(teacher, context if spec.privileged else without_labels(context))
         teachers.append(teacher)
     return teachers
 
@@ -58,7 +82,6 @@ class TakeTurnsTeacher(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         self.teachers = build_teachers(self.params.teachers, context)
         self.current = 0
 
@@ -66,9 +89,9 @@ class TakeTurnsTeacher(Teacher):
         """Index of the teacher whose turn `episode` is."""
         return (episode // self.params.turn) % len(self.teachers)
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        self.current = self.active(episode)
-        return self.teachers[self.current].select(n_students, episode)
+    def select(self, context: RoundContext) -> list[Lesson]:
+        self.current = self.active(context.episode)
+        return self.teachers[self.current].select(context)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         update = self.teachers[self.current].learn(feedback)
@@ -90,7 +113,6 @@ class ByGroupTeacher(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         kinds = [d.group for d in context.students] or ["all"] * context.n_students
         self.members = {g: [i for i, k in enumerate(kinds) if k == g] for g in dict.fromkeys(kinds)}
         teachers = self.params.teachers
@@ -108,28 +130,17 @@ class ByGroupTeacher(Teacher):
             ref = teachers.get(group, teachers.get("*"))
             self.teachers[group] = build_teachers([ref], mine)[0]  # type: ignore[list-item]
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        lessons: list[Lesson | None] = [None] * n_students
+    def select(self, context: RoundContext) -> list[Lesson]:
+        lessons: list[Lesson | None] = [None] * context.n_students
         for group, ids in self.members.items():
-            for lesson in self.teachers[group].select(len(ids), episode):
+            for lesson in self.teachers[group].select(group_round(context, ids)):
                 lessons[ids[lesson.student]] = lesson.model_copy(update={"student": ids[lesson.student]})
         return lessons  # type: ignore[return-value]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         stats: dict[str, float] = {}
         for group, ids in self.members.items():
-            local = {s: i for i, s in enumerate(ids)}
-            mine = [
-                f.model_copy(
-                    update={
-                        "student": local[f.student],
-                        "lesson": f.lesson.model_copy(update={"student": local[f.student]}),
-                    }
-                )
-                for f in feedback
-                if f.student in local
-            ]
-            update = self.teachers[group].learn(mine)
+            update = self.teachers[group].learn(local_feedback(feedback, ids))
             stats.update({f"{group}.{k}": v for k, v in update.stats.items()})
         return TeacherUpdate(stats=stats)
 

@@ -22,7 +22,16 @@ from typing import Any
 
 import torch
 
-from ilm_core import ConfigError, Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import (
+    ConfigError,
+    Feedback,
+    Lesson,
+    RoundContext,
+    SentencePreferences,
+    Teacher,
+    TeacherContext,
+    TeacherUpdate,
+)
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.rewards import rewards
 
@@ -42,7 +51,6 @@ class ValueBanditTeacher(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         n = len(context.pool)
         if n > MAX_POOL:
             raise ConfigError(
@@ -100,8 +108,9 @@ class ValueBanditTeacher(Teacher):
         horizon = self.context.episodes
         return bool(self.params.commit_last) and horizon is not None and episode >= horizon - self.params.commit_last
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        if self.committed(episode):
+    def select(self, context: RoundContext) -> list[Lesson]:
+        n_students = context.n_students
+        if self.committed(context.episode):
             best = torch.topk(self.mean, self.k).indices.tolist()
             return [Lesson(student=i, indices=list(best)) for i in range(n_students)]
         chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(self.n, dtype=torch.float64))

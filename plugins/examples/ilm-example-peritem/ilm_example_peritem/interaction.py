@@ -23,8 +23,8 @@ class PerItem(Interaction):
                 Feedback(
                     student=report.student,
                     lesson=result.lessons[report.student],
-                    score=exam.perplexity,
-                    item_scores=list(exam.item_perplexities),
+                    perplexity=exam.perplexity,
+                    item_perplexities=list(exam.item_perplexities),
                     round=result.round,
                 )
             )

@@ -15,7 +15,7 @@ import math
 import random
 from typing import Any
 
-from ilm_core import Feedback, Lesson, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
+from ilm_core import Feedback, Lesson, RoundContext, SentencePreferences, Teacher, TeacherContext, TeacherUpdate
 from ilm_example_peritem import PerItemBanditParams
 
 
@@ -24,13 +24,12 @@ class PerItemBandit(Teacher):
         self.params = params
 
     def setup(self, context: TeacherContext) -> None:
-        super().setup(context)
         self.rng = random.Random(context.seed)
         self.values = [0.0] * len(context.pool)
 
-    def select(self, n_students: int, episode: int) -> list[Lesson]:
-        k = min(self.context.budget, len(self.values))
-        return [Lesson(student=i, indices=self._sample(k)) for i in range(n_students)]
+    def select(self, context: RoundContext) -> list[Lesson]:
+        k = min(context.size, len(self.values))
+        return [Lesson(student=i, indices=self._sample(k)) for i in range(context.n_students)]
 
     def _sample(self, k: int) -> list[int]:
         keys = [v / self.params.temperature - math.log(-math.log(self.rng.random() or 1e-300)) for v in self.values]
@@ -38,10 +37,10 @@ class PerItemBandit(Teacher):
 
     def advantages(self, feedback: list[Feedback]) -> list[float]:
         """How much better than the episode's other students each student did, item by item."""
-        if all(f.item_scores for f in feedback) and len({len(f.item_scores or ()) for f in feedback}) == 1:
-            rows = [[_log(x) for x in f.item_scores or ()] for f in feedback]
+        if all(f.item_perplexities for f in feedback) and len({len(f.item_perplexities or ()) for f in feedback}) == 1:
+            rows = [[_log(x) for x in f.item_perplexities or ()] for f in feedback]
         else:
-            rows = [[_log(f.score)] for f in feedback]
+            rows = [[_log(f.perplexity)] for f in feedback]
         columns = list(zip(*rows, strict=True))
         stats = [(sum(c) / len(c), max(_std(c), self.params.min_std)) for c in columns]
         return [sum((mean - x) / std for x, (mean, std) in zip(row, stats, strict=True)) / len(row) for row in rows]
