@@ -12,7 +12,7 @@ from typing import Any
 
 from ilm_core import seeding
 from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
-from ilm_core.config import ExperimentConfig, config_identity, resolve
+from ilm_core.config import DEFAULT_MEASURES, ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
     HeldOutAccessError,
@@ -49,7 +49,6 @@ from ilm_core.interfaces import (
 )
 from ilm_core.lessons import read_generated
 from ilm_core.loop import Experiment, RunInfo, build_environment
-from ilm_core.measures import DEFAULT_MEASURES
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,

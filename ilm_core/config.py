@@ -17,7 +17,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ilm_core.errors import ConfigError
-from ilm_core.measures import DEFAULT_MEASURES
 from ilm_core.messages import ComponentRef
 from ilm_core.population import PopulationGroup, check_population
 from ilm_core.records import COMPONENT_KINDS
@@ -32,6 +31,12 @@ OBSERVING = ("trackers",)
 #: fields renamed since runs were recorded, old name -> new: a config that uses an old name is refused
 #: with the new one suggested; a run directory's config.json is read in the new names (`upgrade_recorded`)
 RENAMED = {"students": "n_students"}
+
+#: The measures a run takes when its config names none: the paper's, as plugins (`ilm plugins`
+#: lists them). `exam-domain`: the fraction of taught sentences from the exam's domain (Figure 2b);
+#: `ngram-overlap`: unigram, bigram and trigram overlap of the taught data with the exam (App. C).
+#: They take no params, so that a config that keeps the default writes no `measures` at all.
+DEFAULT_MEASURES: tuple[str, ...] = ("exam-domain", "ngram-overlap")
 
 
 class ComponentChoice(BaseModel):

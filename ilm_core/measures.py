@@ -3,7 +3,7 @@ and their results merged into the episode's record by one rule (`merge`).
 
 The core knows no measure by name: the paper's (exam-domain fraction, n-gram overlap with the
 exam) are plugins like any other, chosen by the `measures` list of the config, whose default is
-the data below.
+the data `ilm_core.config.DEFAULT_MEASURES`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,6 @@ if TYPE_CHECKING:
     from ilm_core.config import ExperimentConfig
     from ilm_core.messages import EnvironmentData, Sentence
     from ilm_core.registry import Registry
-
-#: The measures a run takes when its config names none: the paper's, as plugins (`ilm plugins`
-#: lists them). `exam-domain`: the fraction of taught sentences from the exam's domain (Figure 2b);
-#: `ngram-overlap`: unigram, bigram and trigram overlap of the taught data with the exam (App. C).
-#: They take no params, so that a config that keeps the default writes no `measures` at all.
-DEFAULT_MEASURES: tuple[str, ...] = ("exam-domain", "ngram-overlap")
 
 
 @dataclass
