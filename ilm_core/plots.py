@@ -52,7 +52,8 @@ def _finish(fig, axes, legend_size: int = 8) -> None:
         ax.grid(alpha=0.3)
         if ax.get_yscale() == "log":
             _plain_log_ticks(ax)
-    fig.tight_layout()
+    # leave the top strip to the figure's title, which tight_layout does not see
+    fig.tight_layout(rect=(0, 0, 1, 0.94) if fig.get_suptitle() else (0, 0, 1, 1))
 
 
 def _save(plt, fig, path: Path) -> Path:
