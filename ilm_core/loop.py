@@ -53,6 +53,7 @@ from ilm_core.messages import (
     InteractionOutcome,
     Lesson,
     Round,
+    Sentence,
     StudentReport,
     TeacherUpdate,
     TrainingJob,
@@ -380,17 +381,6 @@ class Experiment:
         outcome = InteractionOutcome(
             lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
         )
-        measured = self._measure(ep, outcome)
-        extras = self._extras(ep)
-        record = self._record(episode, outcome, extras, measured, time.perf_counter() - start)
-        for entry, values in zip(ep.rounds, measured.rounds or [{} for _ in ep.rounds], strict=True):
-            entry.update(values)
-        # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
-        plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
-        return record if plain else record.model_copy(update={"rounds": ep.rounds})
-
-    def _measure(self, ep: _EpisodeState, outcome: InteractionOutcome) -> Measured:
-        """The run's measures of a finished episode, merged; their notes shown to the user."""
         view = EpisodeView(
             episode=ep.episode,
             lessons=outcome.lessons,
@@ -401,9 +391,20 @@ class Experiment:
             reports=outcome.reports,
             feedback=outcome.feedback,
         )
+        measured = self._measure(view)
+        extras = self._extras(ep)
+        record = self._record(episode, outcome, view.taught, extras, measured, time.perf_counter() - start)
+        for entry, values in zip(ep.rounds, measured.rounds, strict=False):  # no round values: none to add
+            entry.update(values)
+        # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
+        plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
+        return record if plain else record.model_copy(update={"rounds": ep.rounds})
+
+    def _measure(self, view: EpisodeView) -> Measured:
+        """The run's measures of a finished episode, merged; their notes shown to the user."""
         measured = measure_episode(self.measures, view)
         for note in dict.fromkeys(measured.notes):
-            self.notify(f"episode {ep.episode}: {note}")
+            self.notify(f"episode {view.episode}: {note}")
         return measured
 
     def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
@@ -556,6 +557,7 @@ class Experiment:
         self,
         episode: int,
         outcome: InteractionOutcome,
+        taught: list[list[Sentence]],
         extras: dict[str, list[float | None]],
         measured: Measured,
         seconds: float,
@@ -564,7 +566,6 @@ class Experiment:
         ppl = [r.exams["feedback"].perplexity for r in reports]
         rewards = [-p for p in ppl]
         label = self.environment.label
-        taught = [sentences_of(lesson, data.pool) for lesson in lessons]
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
             "perplexity": ppl,
