@@ -137,10 +137,7 @@ class GenerateLMTeacher(ReinforceState, Teacher):
             per_lesson_log_prob = torch.zeros(len(feedback)).index_add(0, owner, log_prob)
             per_lesson_kl = torch.zeros(len(feedback)).index_add(0, owner, kl)
             loss = (-(advantage * per_lesson_log_prob) + p.kl_coef * per_lesson_kl).mean()
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            self.updates += 1
+            self.update_policy(loss)
         return TeacherUpdate(
             stats={
                 "entropy": float(entropy),

@@ -1,6 +1,6 @@
-"""What the REINFORCE teachers (`select-bin`, `generate-lm`) share: each lesson's advantage and the
-shape of their checkpoint (the trained torch module, its optimiser, the teacher's sampling
-generator and the count of updates)."""
+"""What the REINFORCE teachers (`select-bin`, `generate-lm`) share: each lesson's advantage, one
+policy update, and the shape of their checkpoint (the trained torch module, its optimiser, the
+teacher's sampling generator and the count of updates)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,22 @@ def advantages(reward: torch.Tensor, baseline: str) -> torch.Tensor:
 
 
 class ReinforceState:
-    """`state_dict`/`load_state_dict` of a teacher that trains `self.<MODEL>` with `self.optimizer`,
-    samples with `self.generator` and counts `self.updates` (the module is saved under MODEL)."""
+    """`update_policy`, `state_dict` and `load_state_dict` of a teacher that trains `self.<MODEL>`
+    with `self.optimizer`, samples with `self.generator` and counts `self.updates` (the module is
+    saved under MODEL)."""
 
     #: the attribute that holds the trained module, and its key in the state
     MODEL: ClassVar[str]
     optimizer: FusedAdam
     generator: torch.Generator
     updates: int
+
+    def update_policy(self, loss: torch.Tensor) -> None:
+        """One policy update on `loss`, counted in `updates` (what checkpoints and decays count)."""
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.updates += 1
 
     def state_dict(self) -> dict[str, Any]:
         return {

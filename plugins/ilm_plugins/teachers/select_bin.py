@@ -159,10 +159,7 @@ class SelectBinTeacher(ReinforceState, Teacher):
         entropy = -(probs * torch.log_softmax(scores, -1)).sum()
         entropy_coef = p.entropy_coef * p.entropy_decay**self.updates
         loss = -(advantage * log_probs).mean() - entropy_coef * entropy
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        self.updates += 1
+        self.update_policy(loss)
         return TeacherUpdate(
             stats={
                 "entropy": float(entropy.detach()),
