@@ -59,6 +59,14 @@ def make_job(n: int = 5, updates: int = 20, seed: int = 0) -> TrainingJob:
     )
 
 
+def faulty_job(n: int, mode: str, student: int) -> TrainingJob:
+    """`make_job(n, updates=2)` trained by the `faulty-lm` test student, which fails (`mode`) while
+    training student number `student`."""
+    job = make_job(n=n, updates=2)
+    faulty = {**job.student.params, "mode": mode, "fail_seed": job.seeds[student]}
+    return job.model_copy(update={"student": ComponentRef(name="faulty-lm", params=faulty)})
+
+
 def build(registry: Registry, name: str, params: dict, job: TrainingJob, notices: list[str] | None = None):
     executor = registry.build("executor", name, params)
     set_up(
@@ -323,9 +331,7 @@ def worker_faults(registry: Registry, tmp_path, monkeypatch) -> Registry:
     ],
 )
 def test_worker_faults_end_the_run_in_bounded_time(worker_faults: Registry, mode, student, params, expected) -> None:
-    job = make_job(n=5, updates=2)
-    faulty = {**job.student.params, "mode": mode, "fail_seed": job.seeds[student]}
-    job = job.model_copy(update={"student": ComponentRef(name="faulty-lm", params=faulty)})
+    job = faulty_job(5, mode, student)
     executor = build(worker_faults, "multiprocess", {"devices": "cpu,cpu", **params}, job)
     try:
         start = time.monotonic()

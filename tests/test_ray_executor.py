@@ -11,10 +11,10 @@ import time
 
 import pytest
 from conftest import TINY
-from test_executors import assert_same, build, make_job, summary
+from test_executors import assert_same, build, faulty_job, make_job, summary
 from test_rounds import N, distance, job, per_student, reference
 
-from ilm_core import ComponentRef, ConfigError, ExecutorContext, PluginError, Registry, resolve, seeding, set_up
+from ilm_core import ConfigError, ExecutorContext, PluginError, Registry, resolve, seeding, set_up
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 
@@ -107,9 +107,7 @@ def faults(registry: Registry) -> Registry:
     ],
 )
 def test_actor_faults_end_the_run_in_bounded_time(faults, ray_local, mode, params, expected) -> None:
-    job = make_job(n=4, updates=2)
-    faulty = {**job.student.params, "mode": mode, "fail_seed": job.seeds[1]}
-    job = job.model_copy(update={"student": ComponentRef(name="faulty-lm", params=faulty)})
+    job = faulty_job(4, mode, 1)
     executor = build(faults, "ray", {"group_size": 4, **params}, job)
     try:
         executor._await_ready(ray_local)  # start-up is not part of the bound
