@@ -45,6 +45,7 @@ from ilm_core.interfaces import (
     TeacherContext,
     Tracker,
     TrainedStudents,
+    fit_to_round,
     set_up,
 )
 from ilm_core.lessons import read_generated
@@ -57,6 +58,7 @@ from ilm_core.messages import (
     EpisodeView,
     ExamResult,
     Feedback,
+    Goal,
     InteractionOutcome,
     Lesson,
     MeasureResult,
@@ -138,6 +140,7 @@ __all__ = [
     "Experiment",
     "ExperimentConfig",
     "Feedback",
+    "Goal",
     "HeldOutAccessError",
     "IlmError",
     "Interaction",
@@ -202,6 +205,7 @@ __all__ = [
     "data_fingerprint",
     "default_registry",
     "find_runs",
+    "fit_to_round",
     "group_settings",
     "hookimpl",
     "inspect_teacher",

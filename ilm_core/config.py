@@ -78,6 +78,13 @@ class ExperimentConfig(BaseModel):
         "every episode (they remember earlier lessons; checkpoints hold them). Needs a student plugin with "
         "the 'persistent' capability.",
     )
+    teacher_feedback: Literal["given", "withheld"] = Field(
+        "given",
+        description="'given': the teacher sees each earlier round's feedback when it chooses the next lessons "
+        "(RoundContext.feedback, with item and component scores); 'withheld': it sees none within an episode "
+        "and learns only from its rewards, whose item and component scores are removed (the ablation that "
+        "measures what listening adds)",
+    )
     on_diverged: Literal["worst", "stop"] = Field(
         "worst",
         description="a student whose loss or exam perplexity is NaN/inf: 'worst' scores it as the "
@@ -116,6 +123,7 @@ class ExperimentConfig(BaseModel):
 #: fields added after runs were recorded, with the value that leaves them out of a dump
 _LATER_DEFAULTS: dict[str, Any] = {
     "student_lifetime": "episode",
+    "teacher_feedback": "given",
     "trackers": {},
     "population": None,
     "measures": [{"name": name, "params": {}} for name in DEFAULT_MEASURES],

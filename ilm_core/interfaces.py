@@ -134,8 +134,11 @@ class TeacherContext:
             tools=tools or SetupTools(),
         )
         if privileged:
-            labels = data.require_labels(None, "a privileged reference teacher (one that reads the pool's labels)")
-            return ReferenceTeacherContext(**common, labels=list(labels))
+            goal_labels = {name: list(goal.pool) for name, goal in data.goals.items()}
+            labels = data.pool_in_exam_domain if goal_labels else None
+            if not goal_labels:
+                labels = data.require_labels(None, "a privileged reference teacher (one that reads the pool's labels)")
+            return ReferenceTeacherContext(**common, labels=list(labels or []), goal_labels=goal_labels)
         return cls(**common)
 
     @property
@@ -150,6 +153,14 @@ class TeacherContext:
             "exam's domain: only a reference teacher whose record declares the 'privileged' capability "
             "(TeacherSpec(role='reference', capabilities={'privileged'})) receives them, and its runs are "
             "marked as privileged references; a learning teacher learns from the feedback instead"
+        )
+
+    def goal_pool(self, goal: str) -> list[bool]:
+        """Which pool sentences serve a hidden goal (environments with goals): a privileged reference's only."""
+        raise LabelAccessError(
+            f"a teacher asked which pool sentences serve the hidden goal {goal!r}: only a reference teacher whose "
+            "record declares the 'privileged' capability receives them; a learning teacher infers what each "
+            "student needs from its feedback (RoundContext.feedback)"
         )
 
     @property
@@ -172,6 +183,8 @@ class ReferenceTeacherContext(TeacherContext):
     """A privileged reference teacher's context: also which pool sentences are in the exam's domain."""
 
     labels: list[bool] = field(default_factory=list)
+    #: goal name -> which pool sentences serve it (environments with hidden per-student goals)
+    goal_labels: dict[str, list[bool]] = field(default_factory=dict)
 
     @property
     def privileged(self) -> bool:
@@ -181,15 +194,22 @@ class ReferenceTeacherContext(TeacherContext):
     def pool_in_exam_domain(self) -> list[bool]:
         return self.labels
 
+    def goal_pool(self, goal: str) -> list[bool]:
+        return self.goal_labels[goal]
+
 
 @dataclass(frozen=True)
 class RoundContext:
     """What a teacher knows when it chooses the lessons of one round of an episode.
 
     `sent[i]` are the pool indices student i has received in earlier rounds of this episode;
-    `feedback` the feedback of each earlier round that had any (oldest first), whether or not
-    it rewarded the teacher. `size` is the most new sentences each student may get this round
-    (in the paper's one-round protocol: the whole budget).
+    `feedback[k][i]` what student i sent back after the k-th earlier round that had feedback
+    (oldest first), whether or not it rewarded the teacher: empty in the first round, and always
+    empty when the run withholds feedback from the teacher (`teacher_feedback = "withheld"`).
+    `size` is the most new sentences each student may get this round (in the paper's one-round
+    protocol: the whole budget); a lesson may not repeat what `sent` holds unless `repeats`.
+    `goals` (each student's hidden goal, in environments with goals) is a privileged reference
+    teacher's only: any other teacher that reads it gets an error.
     """
 
     episode: int
@@ -200,6 +220,26 @@ class RoundContext:
     sent: list[list[int]]
     feedback: list[list[Feedback]] = field(default_factory=list)
     repeats: bool = False
+    hidden_goals: bool = field(default=False, repr=False)  # the episode's students have hidden goals
+    privileged_goals: list[str] | None = field(default=None, repr=False)  # set for a privileged teacher only
+
+    @property
+    def goals(self) -> list[str] | None:
+        """Each student's hidden goal this episode (a privileged reference's only); None without goals."""
+        if self.hidden_goals and self.privileged_goals is None:
+            raise LabelAccessError(
+                "a teacher asked for the students' hidden goals (RoundContext.goals): only a reference teacher "
+                "whose record declares the 'privileged' capability receives them; a learning teacher infers "
+                "what each student needs from its feedback (RoundContext.feedback)"
+            )
+        return self.privileged_goals
+
+    def unsent(self, student: int, pool_size: int) -> list[int]:
+        """The pool indices student `student` may still receive this round (all of them when `repeats`)."""
+        if self.repeats or not self.sent[student]:
+            return list(range(pool_size))
+        seen = set(self.sent[student])
+        return [j for j in range(pool_size) if j not in seen]
 
     @classmethod
     def one_round(cls, *, n_students: int, episode: int, size: int) -> RoundContext:
@@ -230,11 +270,11 @@ class Teacher(ABC):
     def select(self, context: RoundContext) -> list[Lesson]:
         """One lesson per student for a round: called by the loop at the start of every round.
 
-        A lesson holds at most `context.size` new sentences; the loop keeps, in order, each
-        lesson's first `size` sentences its student has not received in the episode (see
-        `fit_to_round`), so a teacher written for one round (`size` = the budget) may return whole
-        lessons under any interaction. Choose with what earlier rounds sent and returned
-        (`context.sent`, `context.feedback`) when the round matters.
+        A lesson holds 1 to `context.size` sentences (the whole budget in the paper's one-round
+        protocol), none of them sent to its student earlier in the episode (`context.sent`,
+        `context.unsent`) unless `context.repeats`; the loop refuses any other lesson, naming the
+        teacher. Choose with what earlier rounds sent and returned (`context.sent`,
+        `context.feedback`) when the round matters.
         """
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
@@ -262,9 +302,9 @@ class Teacher(ABC):
 
 def fit_to_round(lessons: list[Lesson], context: RoundContext) -> list[Lesson]:
     """Lessons cut to a round: each lesson's first `size` sentences its student has not received
-    in the episode. Lessons that already fit the round come back unchanged (all of them, in the
-    first round of an episode). Anything but a list of lessons comes back as it is, for the
-    loop's checks to name."""
+    in the episode. A helper for a teacher written for one round that wants to run in rounds
+    (`return fit_to_round(lessons, context)`): the loop itself never trims a lesson. Lessons that
+    already fit come back unchanged; anything but a list of lessons comes back as it is."""
     if not isinstance(lessons, list) or not all(isinstance(lesson, Lesson) for lesson in lessons):
         return lessons
     if context.first and all(len(lesson.indices) <= context.size for lesson in lessons):

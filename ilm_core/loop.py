@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -39,7 +40,6 @@ from ilm_core.interfaces import (
     SetupTools,
     Teacher,
     TeacherContext,
-    fit_to_round,
     set_up,
 )
 from ilm_core.lessons import LessonRules, generated_counts, generated_summary, sentences_of, write_generated
@@ -101,6 +101,9 @@ class _EpisodeState:
     evaluations: dict[str, Any]  # the exam's extra evaluations, taken after the final round
     cohort: str | None
     seeds: list[int]
+    goals: list[str] | None = None  # each student's hidden goal (environments with goals)
+    item_sets: dict[str, list[list[int]]] = field(default_factory=dict)  # per exam: each student's items
+    heldout_items: list[list[int]] = field(default_factory=list)  # the held-out exam (all goals' with goals)
     sent: list[list[int]] = field(default_factory=list)  # pool indices each student received
     sent_by_round: list[list[Lesson]] = field(default_factory=list)  # each round's lessons
     written: list[list[list[int]]] = field(default_factory=list)  # generated sentences each received
@@ -259,7 +262,7 @@ class Experiment:
         """What the config asks of the environment's data: the exam-domain labels for a privileged
         teacher or prior knowledge, and the measures set up for it (a new run: before its directory)."""
         cfg, env = self.config, self.config.environment.name
-        if self.registry.get("teacher", cfg.teacher.name).privileged:
+        if self.registry.get("teacher", cfg.teacher.name).privileged and not self.data.goals:
             self.data.require_labels(env, f"teacher '{cfg.teacher.name}' (a privileged reference)")
         for k, group in enumerate(cfg.population or []):
             if group.prior != "none":
@@ -284,6 +287,7 @@ class Experiment:
             max_length=self.environment.max_sentence_length(),
         )
         self.teacher = build_teacher(cfg, reg)
+        self.privileged = reg.get("teacher", cfg.teacher.name).privileged
         interaction: Interaction = reg.build("interaction", cfg.interaction.name, cfg.interaction.params)
         self.interaction = guard_plugin(interaction, "interaction", cfg.interaction.name)
         exam: Exam = reg.build("exam", cfg.exam.name, cfg.exam.params)
@@ -332,14 +336,20 @@ class Experiment:
     # -- one episode -----------------------------------------------------------------------
     def _check_lessons(self, lessons: list[Lesson], rnd: Round, k: int, sent: list[list[int]]) -> None:
         cfg, name = self.config, self.config.teacher.name
-        allows = f"the budget allows 1 to {cfg.budget}" if len(self.plan) == 1 else f"round {k} allows 1 to {rnd.size}"
+        allows = (
+            f"the budget allows 1 to {cfg.budget}"
+            if len(self.plan) == 1
+            else f"round {k} of {len(self.plan)} allows 1 to {rnd.size} (RoundContext.size); the core does not trim "
+            "lessons: draw the round's size, or return ilm_core.fit_to_round(lessons, context)"
+        )
         self.rules.check(lessons, size=rnd.size, allows=allows)
         for i, lesson in enumerate(lessons):
             again = sorted(set(lesson.indices) & set(sent[i]))
             if again and not rnd.repeats:
                 raise PluginError(
                     f"teacher plugin '{name}' sent an invalid lesson: round {k} resends to student {i} sentence(s) "
-                    f"{again} it got in an earlier round of the episode",
+                    f"{again} it got in an earlier round of the episode (RoundContext.sent; RoundContext.unsent lists "
+                    "what it may still get)",
                     plugin=name,
                     stage="select",
                 )
@@ -364,18 +374,23 @@ class Experiment:
         import torch
 
         torch.manual_seed(seeding.derive(cfg.seed, "episode", episode))
-        feedback_items = self.exam.feedback_items(
-            list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
-        )
         ep = _EpisodeState(
             episode=episode,
             n=cfg.n_students,
-            feedback_items=feedback_items,
-            labels=self.exam.labels(feedback_items),
+            feedback_items=[],
+            labels=None,
             evaluations=self.exam.evaluations(episode, seeding.derive(cfg.seed, "evaluation", episode)),
             cohort=self._cohort(episode),
             seeds=self._seeds(episode),
+            heldout_items=list(data.heldout_exam),
         )
+        if data.goals:
+            self._goal_exams(ep)
+        else:
+            ep.feedback_items = self.exam.feedback_items(
+                list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
+            )
+            ep.labels = self.exam.labels(ep.feedback_items)
         for k, rnd in enumerate(self.plan):
             self._round(ep, k, rnd)
         outcome = InteractionOutcome(
@@ -390,6 +405,7 @@ class Experiment:
             feedback_items=ep.feedback_items,
             reports=outcome.reports,
             feedback=outcome.feedback,
+            goals=ep.goals,
         )
         measured = self._measure(view)
         extras = self._extras(ep)
@@ -399,6 +415,34 @@ class Experiment:
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
         plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
         return record if plain else record.model_copy(update={"rounds": ep.rounds})
+
+    def _goal_exams(self, ep: _EpisodeState) -> None:
+        """Hidden goals: each student gets one (balanced over the goals, shuffled per episode) and is
+        examined on its goal's feedback and held-out exams only; the job's exams hold every goal's."""
+        cfg, names = self.config, sorted(self.data.goals)
+        goals = [names[i % len(names)] for i in range(ep.n)]
+        random.Random(seeding.derive(cfg.seed, "goals", ep.episode)).shuffle(goals)
+        ep.goals = goals
+        feedback: list[list[int]] = []
+        heldout: list[list[int]] = []
+        labels: list[str] = []
+        where: dict[str, tuple[list[int], list[int]]] = {}
+        for k, name in enumerate(names):
+            goal = self.data.goals[name]
+            items = self.exam.feedback_items(
+                list(goal.exam), list(goal.exam_bank), ep.episode, seeding.derive(cfg.seed, "exam", ep.episode, k)
+            )
+            labels += self.exam.labels(items) or []
+            at = list(range(len(feedback), len(feedback) + len(items)))
+            held = list(range(len(heldout), len(heldout) + len(goal.heldout_exam)))
+            feedback += items
+            heldout += goal.heldout_exam
+            where[name] = (at, held)
+        ep.feedback_items, ep.heldout_items = feedback, heldout
+        ep.labels = labels if len(labels) == len(feedback) else None
+        ep.item_sets = {"feedback": [where[g][0] for g in goals]}
+        if heldout and all(where[g][1] for g in goals):
+            ep.item_sets["heldout"] = [where[g][1] for g in goals]
 
     def _measure(self, view: EpisodeView) -> Measured:
         """The run's measures of a finished episode, merged; their notes shown to the user."""
@@ -410,6 +454,7 @@ class Experiment:
     def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
         """One round: lessons, training and exams, feedback, the teacher's update."""
         cfg = self.config
+        withheld = cfg.teacher_feedback == "withheld"
         context = RoundContext(
             episode=ep.episode,
             round=k,
@@ -417,10 +462,12 @@ class Experiment:
             size=rnd.size,
             n_students=ep.n,
             sent=[list(s) for s in ep.sent],
-            feedback=list(ep.history),
+            feedback=[] if withheld else list(ep.history),
             repeats=rnd.repeats,
+            hidden_goals=ep.goals is not None,
+            privileged_goals=list(ep.goals) if ep.goals is not None and self.privileged else None,
         )
-        lessons = fit_to_round(self.teacher.select(context), context)
+        lessons = self.teacher.select(context)
         self._check_lessons(lessons, rnd, k, ep.sent)
         job = self._job(ep, k, rnd, lessons)
         if cfg.population:
@@ -445,7 +492,7 @@ class Experiment:
             self._check_feedback(ep.feedback, k)
             ep.history.append(ep.feedback)
             if rnd.reward:
-                ep.stats.update(self.teacher.learn(ep.feedback).stats)
+                ep.stats.update(self.teacher.learn(_rewards_only(ep.feedback) if withheld else ep.feedback).stats)
         ep.rounds.append(self._round_entry(k, rnd, got, ep.feedback))
         ep.reports = got
 
@@ -458,8 +505,8 @@ class Experiment:
             exams["feedback"] = ep.feedback_items
             if ep.labels:
                 item_labels["feedback"] = ep.labels
-            if final and data.heldout_exam:
-                exams["heldout"] = data.heldout_exam
+            if final and ep.heldout_items:
+                exams["heldout"] = ep.heldout_items
             if final:  # the exam's extra evaluations (e.g. minimal pairs), recorded, never sent
                 exams.update({name: items for name, (items, _) in ep.evaluations.items()})
                 item_labels.update({name: lab for name, (_, lab) in ep.evaluations.items() if lab})
@@ -475,6 +522,7 @@ class Experiment:
             probe=rnd.probe,
             probe_seeds=[seeding.derive(cfg.seed, "probe", ep.episode, k, i) for i in range(ep.n)] if rnd.probe else [],
             labels=item_labels,
+            item_sets={name: sets for name, sets in ep.item_sets.items() if name in exams},
         )
 
     def _extras(self, ep: _EpisodeState) -> dict[str, list[float | None]]:
@@ -487,6 +535,9 @@ class Experiment:
         if self.config.population:
             groups = enumerate(members(self.config.population))
             extras["population_group"] = [float(k) for k, ids in groups for _ in ids]
+        if ep.goals is not None:  # the goal's position among the environment's goals, sorted by name
+            names = sorted(self.data.goals)
+            extras["goal"] = [float(names.index(g)) for g in ep.goals]
         return extras
 
     def _check_feedback(self, feedback: list[Feedback], k: int) -> None:
@@ -829,6 +880,11 @@ class Experiment:
         rd.write_summary(summary)
         call_observers(self.registry.pm, "ilm_run_end", run=info, summary=summary)
         return summary
+
+
+def _rewards_only(feedback: list[Feedback]) -> list[Feedback]:
+    """Feedback without its item and component scores: what a teacher learns from when feedback is withheld."""
+    return [f.model_copy(update={"item_perplexities": None, "components": None}) for f in feedback]
 
 
 def exam_scores(

@@ -46,6 +46,21 @@ class MinimalPair(Message):
     phenomenon: str = ""
 
 
+class Goal(Message):
+    """One hidden per-student goal of an environment: the exams of a student that has it.
+
+    In an environment with goals, the core gives every student of an episode one goal (drawn
+    per episode, balanced over the goals, never shown to a learning teacher) and examines it on
+    its goal's exams only, mid-terms and final alike. `pool[i]` says whether pool sentence i
+    serves the goal: like `pool_in_exam_domain`, only a privileged reference teacher gets it.
+    """
+
+    exam: list[Sentence] = Field(min_length=1)
+    exam_bank: list[Sentence] = Field(default_factory=list)
+    heldout_exam: list[Sentence] = Field(default_factory=list)
+    pool: list[bool] = Field(description="one label per pool sentence: whether it serves this goal")
+
+
 class EnvironmentData(OmitsAbsent):
     """What an environment builds for one seed.
 
@@ -80,12 +95,18 @@ class EnvironmentData(OmitsAbsent):
         description="files the core writes into the run directory's environment/ folder (file name -> text), "
         "e.g. the environment's trained tokenizer",
     )
+    goals: dict[str, Goal] = Field(
+        default_factory=dict,
+        description="hidden per-student goals (at least two, or none): each student of an episode is examined "
+        "on one goal's exams only; the top-level exam sets then hold every goal's sets together",
+    )
 
     OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
         "pool_in_exam_domain",
         "minimal_pairs",
         "heldout_minimal_pairs",
         "artifacts",
+        "goals",
     )
 
     @model_validator(mode="after")
@@ -111,7 +132,27 @@ class EnvironmentData(OmitsAbsent):
         for name in self.artifacts:
             if not name or "/" in name or "\\" in name or name.startswith("."):
                 raise ValueError(f"artifact name {name!r} must be a plain file name (no folder, not hidden)")
+        self._check_goals()
         return self
+
+    def _check_goals(self) -> None:
+        if not self.goals:
+            return
+        if len(self.goals) < 2:
+            raise ValueError(f"goals has {len(self.goals)} goal ({list(self.goals)}); give at least two, or none")
+        for name, goal in self.goals.items():
+            if len(goal.pool) != len(self.pool):
+                raise ValueError(
+                    f"goals.{name}.pool has {len(goal.pool)} labels for a pool of {len(self.pool)} sentences"
+                )
+            for part in ("exam", "exam_bank", "heldout_exam"):
+                whole = {tuple(s) for s in getattr(self, part)}
+                outside = [i for i, s in enumerate(getattr(goal, part)) if tuple(s) not in whole]
+                if outside:
+                    raise ValueError(
+                        f"goals.{name}.{part}[{outside[0]}] is not in the top-level {part}: the top-level exam "
+                        "sets hold every goal's sets (so that the data sets stay disjoint)"
+                    )
 
     def require_labels(self, environment: str | None, needed_by: str) -> list[bool]:
         """The pool's exam-domain labels, or a ConfigError naming the environment and what needs them."""
@@ -280,6 +321,11 @@ class TrainingJob(Message):
     labels: dict[str, list[str]] = Field(
         default_factory=dict, description="per exam, one label per item that the exam plugin's score() reads"
     )
+    item_sets: dict[str, list[list[int]]] = Field(
+        default_factory=dict,
+        description="per exam, per student: the positions of the items that student is examined on "
+        "(students with hidden goals); an exam not named here is taken whole by every student",
+    )
 
     @model_validator(mode="after")
     def _same_length(self) -> TrainingJob:
@@ -290,6 +336,12 @@ class TrainingJob(Message):
         for name, labels in self.labels.items():
             if len(labels) != len(self.exams.get(name, [])):
                 raise ValueError(f"exam {name!r} has {len(self.exams.get(name, []))} items but {len(labels)} labels")
+        for name, sets in self.item_sets.items():
+            size = len(self.exams.get(name, []))
+            if len(sets) != len(self.seeds):
+                raise ValueError(f"item_sets[{name!r}] has {len(sets)} sets for {len(self.seeds)} students")
+            if any(not s or not all(0 <= j < size for j in s) for s in sets):
+                raise ValueError(f"item_sets[{name!r}] has an empty set or a position outside 0..{size - 1}")
         return self
 
     def subset(self, indices: list[int]) -> TrainingJob:
@@ -298,6 +350,7 @@ class TrainingJob(Message):
                 "lessons": [self.lessons[i] for i in indices],
                 "seeds": [self.seeds[i] for i in indices],
                 "probe_seeds": [self.probe_seeds[i] for i in indices] if self.probe_seeds else [],
+                "item_sets": {name: [sets[i] for i in indices] for name, sets in self.item_sets.items()},
             }
         )
 
@@ -375,6 +428,9 @@ class EpisodeView(Message):
     feedback_items: list[Sentence]
     reports: list[StudentReport]
     feedback: list[Feedback] = Field(default_factory=list)
+    goals: list[str] | None = Field(
+        None, description="each student's hidden goal in this episode (environments with goals), else None"
+    )
 
 
 class MeasureResult(Message):

@@ -106,8 +106,7 @@ class StudentTrainer:
         group = CheckedStudents(group, job.student.name, len(ids))  # scores of the wrong shape name the student
         for name, sentences in job.exams.items():
             try:
-                labels = job.labels.get(name)
-                results[name] = exam.score(group, sentences, labels) if labels else exam.score(group, sentences)
+                results[name] = _score(exam, group, sentences, job.labels.get(name), job.item_sets.get(name))
             except Exception as exc:
                 raise _plugin_failure("exam", job.exam.name, f"score ({name} exam)", exc) from exc
         samples: list[list[list[int]]] = [[] for _ in ids]
@@ -135,6 +134,23 @@ class StudentTrainer:
                 )
             )
         return reports
+
+
+def _score(
+    exam: Exam, group: Any, items: list[Any], labels: list[str] | None, sets: list[list[int]] | None
+) -> list[Any]:
+    """Each student's result on the exam: on all its items, or (students with hidden goals) on the
+    items of its own set, one scoring call per distinct set (as many items in all as one whole exam)."""
+    if not sets:
+        return exam.score(group, items, labels) if labels else exam.score(group, items)
+    results: list[Any] = [None] * len(sets)
+    for chosen in dict.fromkeys(tuple(s) for s in sets):
+        part, part_labels = [items[j] for j in chosen], [labels[j] for j in chosen] if labels else None
+        scored = exam.score(group, part, part_labels) if part_labels else exam.score(group, part)
+        for i, s in enumerate(sets):
+            if tuple(s) == chosen:
+                results[i] = scored[i]
+    return results
 
 
 def _key(ids: tuple[int, ...]) -> str:

@@ -61,6 +61,13 @@ class DomainsParams(SplitSizes):
     shared_tokens: int = Field(
         0, ge=0, description="overlapping domains: V2 sentences use the last N tokens of V1 in place of N of their own"
     )
+    goals: bool = Field(
+        False,
+        strict=True,
+        description="hidden per-student goals: each student's exams (mid-terms, final, held-out) are V1 or V2, "
+        "drawn per student and episode and never shown to a learning teacher, which must infer them from the "
+        "feedback; the exam sizes are per goal",
+    )
 
     @model_validator(mode="after")
     def _disjoint_vocabularies(self) -> DomainsParams:
@@ -119,6 +126,12 @@ class StructuresParams(SplitSizes):
         description="'no-repeat': Structure 1 = no two identical neighbours, Structure 2 = any tokens in "
         "pairs; 'alternation': Structure 1 = xyxy..., Structure 2 = xxyyxx... (two tokens, the strict "
         "reading of the paper's '(xy)^n')",
+    )
+    goals: bool = Field(
+        False,
+        strict=True,
+        description="hidden per-student goals: each student's exams are Structure 1 or Structure 2, drawn per "
+        "student and episode and never shown to a learning teacher; the exam sizes are per goal",
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ import itertools
 import random
 from collections.abc import Callable
 
-from ilm_core import ConfigError, Environment, EnvironmentData, MinimalPair
+from ilm_core import ConfigError, Environment, EnvironmentData, Goal, MinimalPair
 from ilm_plugins.environments import (
     DomainsParams,
     RandomParams,
@@ -91,6 +91,53 @@ def split(
     )
 
 
+def split_goals(
+    sizes: SplitSizes,
+    exam_fraction_pool: float,
+    exam_fraction_corpus: float,
+    goals: dict[str, Generator],
+    seed: int,
+    vocabulary: list[str],
+) -> EnvironmentData:
+    """Hidden per-student goals over two languages: each goal gets its own exam, exam bank and
+    held-out exam (each of the split's sizes); the pool and the teacher corpus mix the two
+    languages as the split says (the first goal's share is `exam_fraction_*`)."""
+    (first, in_domain), (second, out_domain) = goals.items()
+    rng = random.Random(seed)
+    used: set[tuple[int, ...]] = set()
+    sets: dict[str, dict[str, list[Sentence]]] = {}
+    for name, make in goals.items():
+        sets[name] = {
+            "exam": draw_unique(make, sizes.exam_size, used, rng, f"exam ({name})"),
+            "heldout_exam": draw_unique(make, sizes.heldout_size, used, rng, f"held-out exam ({name})"),
+            "exam_bank": draw_unique(make, sizes.exam_bank_size, used, rng, f"exam bank ({name})"),
+        }
+    n_pool_in = round(sizes.pool_size * exam_fraction_pool)
+    pool_in = draw_unique(in_domain, n_pool_in, used, rng, f"pool ({first})")
+    pool_out = draw_unique(out_domain, sizes.pool_size - n_pool_in, used, rng, f"pool ({second})")
+    n_corpus_in = round(sizes.teacher_corpus_size * exam_fraction_corpus)
+    corpus = draw_unique(in_domain, n_corpus_in, used, rng, "teacher corpus") + draw_unique(
+        out_domain, sizes.teacher_corpus_size - n_corpus_in, used, rng, "teacher corpus"
+    )
+    rng.shuffle(corpus)
+    labelled = [(s, True) for s in pool_in] + [(s, False) for s in pool_out]
+    rng.shuffle(labelled)
+    in_first = [label for _, label in labelled]
+    return EnvironmentData(
+        vocabulary=vocabulary,
+        exam_domain=f"{first} or {second}, a hidden goal per student",
+        teacher_corpus=corpus,
+        pool=[s for s, _ in labelled],
+        exam=[s for g in sets.values() for s in g["exam"]],
+        exam_bank=[s for g in sets.values() for s in g["exam_bank"]],
+        heldout_exam=[s for g in sets.values() for s in g["heldout_exam"]],
+        goals={
+            first: Goal(**sets[first], pool=in_first),
+            second: Goal(**sets[second], pool=[not x for x in in_first]),
+        },
+    )
+
+
 class DomainsEnvironment(Environment):
     """Task 1: sentences of `sentence_length` tokens drawn from V1 or from V2."""
 
@@ -112,6 +159,9 @@ class DomainsEnvironment(Environment):
             return foreign_token_pairs(sentences, v2, rng)
 
         in_domain, out_domain = from_vocab(v1), from_vocab(v2)
+        if p.goals:
+            goals = {"V1": in_domain, "V2": out_domain}
+            return split_goals(p, p.pool_exam_fraction, p.corpus_exam_fraction, goals, seed, vocabulary)
         return split(
             p, p.pool_exam_fraction, p.corpus_exam_fraction, in_domain, out_domain, seed, vocabulary, "V1", make_pairs
         )
@@ -175,6 +225,9 @@ class StructuresEnvironment(Environment):
         size = len(vocabulary)
         s1 = single_repetition(p.reading, p.min_length, p.max_length, size)
         s2 = double_repetition(p.reading, p.min_length, p.max_length, size)
+        if p.goals:
+            goals = {"Structure 1": s1, "Structure 2": s2}
+            return split_goals(p, p.pool_exam_fraction, p.corpus_exam_fraction, goals, seed, vocabulary)
         return split(
             p, p.pool_exam_fraction, p.corpus_exam_fraction, s1, s2, seed, vocabulary, "Structure 1", repetition_pairs
         )

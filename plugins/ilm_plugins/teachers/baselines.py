@@ -13,7 +13,9 @@ from ilm_core import ConfigError, Lesson, RoundContext, Teacher, TeacherContext
 
 
 class _SubsetTeacher(Teacher):
-    """Sends each student `budget` sentences drawn uniformly from a subset of the pool."""
+    """Sends each student the round's size of sentences drawn uniformly from a subset of the pool
+    (never one it got earlier in the episode). They use no feedback: their lessons are fixed
+    rules, the references a learning teacher is compared with."""
 
     #: the name the teacher is registered under, for its errors
     plugin_name = "subset"
@@ -24,18 +26,32 @@ class _SubsetTeacher(Teacher):
     def allowed(self, context: TeacherContext) -> list[int]:
         return list(range(len(context.pool)))
 
+    def allowed_for_goal(self, context: TeacherContext, goal: str) -> list[int]:
+        """The subset for a student with a hidden goal (environments with goals)."""
+        return self.allowed(context)
+
     def setup(self, context: TeacherContext) -> None:
         self.rng = random.Random(context.seed)
-        self.candidates = self.allowed(context)
-        if len(self.candidates) < context.budget:
-            raise ConfigError(
-                f"the {self.plugin_name} teacher needs at least budget = {context.budget} suitable pool "
-                f"sentences, but the pool has {len(self.candidates)}"
-            )
+        goals = getattr(context, "goal_labels", None) or {}
+        self.by_goal = {goal: self.allowed_for_goal(context, goal) for goal in goals}
+        self.candidates = self.allowed(context) if not goals else []
+        for what, subset in [("", self.candidates)] if not goals else self.by_goal.items():
+            if len(subset) < context.budget:
+                which = f" for goal {what!r}" if what else ""
+                raise ConfigError(
+                    f"the {self.plugin_name} teacher needs at least budget = {context.budget} suitable pool "
+                    f"sentences{which}, but the pool has {len(subset)}"
+                )
 
     def select(self, context: RoundContext) -> list[Lesson]:
-        budget = self.context.budget
-        return [Lesson(student=i, indices=self.rng.sample(self.candidates, budget)) for i in range(context.n_students)]
+        goals = context.goals if self.by_goal else None
+        lessons = []
+        for i in range(context.n_students):
+            subset = self.by_goal[goals[i]] if goals else self.candidates
+            seen = set() if context.repeats else set(context.sent[i])
+            left = [j for j in subset if j not in seen] if seen else subset
+            lessons.append(Lesson(student=i, indices=self.rng.sample(left, min(context.size, len(left)))))
+        return lessons
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.getstate()}
@@ -49,14 +65,24 @@ class RandomTeacher(_SubsetTeacher):
 
 
 class OracleTeacher(_SubsetTeacher):
+    """The pool's exam-domain sentences; with hidden goals, those that serve each student's own goal."""
+
     plugin_name = "oracle"
 
     def allowed(self, context: TeacherContext) -> list[int]:
         return [i for i, inside in enumerate(context.pool_in_exam_domain) if inside]
 
+    def allowed_for_goal(self, context: TeacherContext, goal: str) -> list[int]:
+        return [i for i, inside in enumerate(context.goal_pool(goal)) if inside]
+
 
 class WorstCaseTeacher(_SubsetTeacher):
+    """The pool's other sentences; with hidden goals, those that serve another goal than the student's."""
+
     plugin_name = "worst-case"
 
     def allowed(self, context: TeacherContext) -> list[int]:
         return [i for i, inside in enumerate(context.pool_in_exam_domain) if not inside]
+
+    def allowed_for_goal(self, context: TeacherContext, goal: str) -> list[int]:
+        return [i for i, inside in enumerate(context.goal_pool(goal)) if not inside]

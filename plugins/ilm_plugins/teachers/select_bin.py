@@ -23,6 +23,7 @@ from ilm_plugins.teachers import SelectBinParams, TeacherLMParams
 from ilm_plugins.teachers.gumbel import gumbel_top_k, plackett_luce_log_prob, sample_log_prob
 from ilm_plugins.teachers.reinforce import ReinforceState, advantages
 from ilm_plugins.teachers.rewards import rewards
+from ilm_plugins.teachers.rounds import unsent_scores
 from ilm_plugins.torchlm.model import StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
 from ilm_plugins.torchlm.train import sentence_embeddings
@@ -138,10 +139,16 @@ class SelectBinTeacher(ReinforceState, Teacher):
         )
 
     def select(self, context: RoundContext) -> list[Lesson]:
+        """Each student's lesson: the round's size drawn from the policy, among what it has not got yet.
+
+        The draw ignores the round's feedback (`context.feedback`): the paper's teacher learns one
+        policy for all students from its rewards; `feedback-bin` is the one that listens."""
         with torch.no_grad():
             scores = self.scores()
-        budget = self.context.budget
-        self._lessons = [gumbel_top_k(scores, budget, self.generator) for _ in range(context.n_students)]
+        self._lessons = [
+            gumbel_top_k(unsent_scores(scores, context, i), context.size, self.generator)
+            for i in range(context.n_students)
+        ]
         return [Lesson(student=i, indices=idx.tolist()) for i, idx in enumerate(self._lessons)]
 
     def rewards(self, feedback: list[Feedback]) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 
 from ilm_core import Feedback, Lesson, RoundContext, Teacher, TeacherContext, TeacherUpdate, set_up
 from ilm_plugins.teachers import StudentModelParams, ValueBanditParams
+from ilm_plugins.teachers.rounds import unsent_scores
 from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
 
@@ -75,7 +76,8 @@ class StudentModelTeacher(Teacher):
             chol = torch.linalg.cholesky(model.cov + 1e-12 * torch.eye(model.n, dtype=torch.float64))
             noise = torch.randn(model.n, generator=self.generator, dtype=torch.float64)
             draw = model.mean + self.params.exploration * (chol @ noise) + self.correction(s)
-            lessons.append(Lesson(student=s, indices=torch.topk(draw, self.k).indices.tolist()))
+            draw = unsent_scores(draw, context, s)
+            lessons.append(Lesson(student=s, indices=torch.topk(draw, min(context.size, self.k)).indices.tolist()))
         return lessons
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:

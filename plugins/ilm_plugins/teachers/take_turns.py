@@ -62,6 +62,7 @@ def group_round(context: RoundContext, ids: list[int]) -> RoundContext:
         n_students=len(ids),
         sent=[context.sent[i] for i in ids],
         feedback=[local_feedback(earlier, ids) for earlier in context.feedback],
+        privileged_goals=[context.privileged_goals[i] for i in ids] if context.privileged_goals else None,
     )
 
 

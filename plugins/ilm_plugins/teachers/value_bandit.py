@@ -34,6 +34,7 @@ from ilm_core import (
 )
 from ilm_plugins.teachers import ValueBanditParams
 from ilm_plugins.teachers.rewards import rewards
+from ilm_plugins.teachers.rounds import unsent_scores
 
 REWARD_UNITS = {
     "neg_log_perplexity": "minus log perplexity",
@@ -109,14 +110,22 @@ class ValueBanditTeacher(Teacher):
         return bool(self.params.commit_last) and horizon is not None and episode >= horizon - self.params.commit_last
 
     def select(self, context: RoundContext) -> list[Lesson]:
-        n_students = context.n_students
+        """The round's size of the best sentences of one posterior draw per student (not yet sent to it).
+
+        Feedback acts only through `learn`: the draw does not read `context.feedback`."""
+        n_students, k = context.n_students, min(context.size, self.k)
         if self.committed(context.episode):
-            best = torch.topk(self.mean, self.k).indices.tolist()
-            return [Lesson(student=i, indices=list(best)) for i in range(n_students)]
+            return [
+                Lesson(student=i, indices=torch.topk(unsent_scores(self.mean, context, i), k).indices.tolist())
+                for i in range(n_students)
+            ]
         chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(self.n, dtype=torch.float64))
         noise = torch.randn(self.n, n_students, generator=self.generator, dtype=torch.float64)
         draws = self.mean[:, None] + self.params.exploration * (chol @ noise)
-        return [Lesson(student=i, indices=torch.topk(draws[:, i], self.k).indices.tolist()) for i in range(n_students)]
+        return [
+            Lesson(student=i, indices=torch.topk(unsent_scores(draws[:, i], context, i), k).indices.tolist())
+            for i in range(n_students)
+        ]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         reward = rewards(feedback, self.params.reward)
