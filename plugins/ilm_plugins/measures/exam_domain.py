@@ -30,31 +30,43 @@ def exam_domain_fraction(
 
 class ExamDomainMeasure(Measure):
     """`fraction_exam_domain` per student and its mean per episode and round; `fraction_exam_domain_used`
-    per student when students trained on part of what they received. Records nothing, with a note,
-    in an environment without exam-domain labels."""
+    per student when students trained on part of what they received. With hidden per-student goals
+    the exam's domain is each student's own goal. Records nothing, with a note, in an environment
+    without exam-domain labels."""
 
     def __init__(self, params: NoParams | None = None):
         self.params = params
 
     def setup(self, context: MeasureContext) -> None:
         self.labels = context.data.pool_in_exam_domain
+        self.goal_labels = {name: goal.pool for name, goal in context.data.goals.items()}
         self.label = context.label
-        if self.labels is None:
+        if self.labels is None and not self.goal_labels:
             context.notify(
                 f"environment '{context.environment}' does not label its pool by the exam's domain "
                 "(pool_in_exam_domain = None), so the exam-domain measure records nothing in this run"
             )
 
     def measure(self, episode: EpisodeView) -> MeasureResult:
-        labels = self.labels
-        if labels is None:
+        n = len(episode.lessons)
+        if episode.goals is not None and self.goal_labels:  # each student's own goal is its exam's domain
+            mine = [self.goal_labels[goal] for goal in episode.goals]
+        elif self.labels is not None:
+            mine = [self.labels] * n
+        else:
             return MeasureResult()
-        fractions = [exam_domain_fraction(lesson, labels, self.label) for lesson in episode.lessons]
+        fractions = [exam_domain_fraction(lesson, mine[i], self.label) for i, lesson in enumerate(episode.lessons)]
         per_student: dict[str, list[float | None]] = {KEY: list(fractions)}
         if any(used != lesson.indices for used, lesson in zip(episode.used, episode.lessons, strict=True)):
-            per_student[f"{KEY}_used"] = [statistics.fmean(labels[j] for j in u) if u else None for u in episode.used]
+            per_student[f"{KEY}_used"] = [
+                statistics.fmean(mine[i][j] for j in u) if u else None for i, u in enumerate(episode.used)
+            ]
         rounds = [
-            {KEY: statistics.fmean(x for lesson in sent for x in exam_domain_labels(lesson, labels, self.label))}
+            {
+                KEY: statistics.fmean(
+                    x for lesson in sent for x in exam_domain_labels(lesson, mine[lesson.student], self.label)
+                )
+            }
             for sent in episode.rounds
         ]
         return MeasureResult(per_student=per_student, episode={KEY: statistics.fmean(fractions)}, rounds=rounds)

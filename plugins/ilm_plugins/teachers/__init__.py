@@ -76,6 +76,38 @@ class SelectBinParams(TeacherLMParams):
     )
 
 
+class FeedbackBinParams(SelectBinParams):
+    """select-bin with a per-student memory of what was sent and how the student scored after it."""
+
+    lr: float = Field(0.1, gt=0, description="policy learning rate (Adam), shared and listening parts alike")
+    components: int | None = Field(
+        4,
+        ge=1,
+        description="principal components of the pool's embeddings the policy and the student memories use "
+        "(None = all): the listening matrix has components^2 entries",
+    )
+    baseline: Literal["none", "mean", "standardize"] = Field(
+        "mean", description="variance reduction across the N students of an episode (see select-bin)"
+    )
+    log_prob: Literal["plackett-luce"] = Field(
+        "plackett-luce", description="the exact probability of each round's Gumbel-top-k draw among unsent sentences"
+    )
+    probe: float = Field(
+        2.0,
+        ge=0,
+        description="the first round probes: even students' lessons lean to one side of the pool's first "
+        "principal component and odd students' to the other, by this many logits per std (0 = no probe)",
+    )
+    memory_slots: int = Field(
+        2, ge=1, description="rounds of evidence the memory keeps apart (later rounds share the last slot)"
+    )
+    listen_init: float = Field(
+        0.0,
+        description="the listening matrix starts as this times the identity: 0 = learn from nothing whether to "
+        "follow the memory; > 0 = start by sending each student more of what helped it",
+    )
+
+
 class GenerateLMParams(TeacherLMParams):
     """A teacher that writes its lessons with its own LM and trains that LM on the feedback."""
 
@@ -188,6 +220,21 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.awareness.no-student-model",
             "task.teacher.select-optimal-data",
             "evaluation.teacher.protocol-accuracy",
+        ),
+    )
+    yield TeacherSpec(
+        name="feedback-bin",
+        summary="select-bin that listens: each student's next lesson follows what helped it in earlier rounds "
+        "(its mid-term scores against the other students'); REINFORCE",
+        factory="ilm_plugins.teachers.feedback_bin:FeedbackBinTeacher",
+        params=FeedbackBinParams,
+        roadmap=(
+            "teacher.speaking.select-from-bin",
+            "teacher.awareness.memory-buffer",
+            "teacher.awareness.student-model",
+            "task.teacher.adapt-to-students",
+            "interaction.teacher.send-in-batches",
+            "interaction.teacher.mid-term-exams",
         ),
     )
     yield TeacherSpec(

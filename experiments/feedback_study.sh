@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The teacher-feedback study (docs/feedback.md): feedback-bin with feedback given and withheld,
+# random and the privileged oracle, over ten seeds, on the hidden-goal task and on plain Task 1
+# (the control, where feedback should not matter). Resumable: finished runs are skipped.
+#   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
+#   python experiments/feedback_study.py OUT          the tables
+set -euo pipefail
+out=${1:-runs/feedback-study}
+config=configs/hidden-goals.toml
+seeds=$(python -c 'import sys, tomllib; print(*tomllib.load(open(sys.argv[1], "rb"))["sweep"]["seeds"])' "$config")
+run() {  # run DIR ARGS...: one run, skipped when finished, resumed when interrupted
+  local dir=$1; shift
+  if [ -f "$dir/summary.json" ]; then return; fi
+  if [ -f "$dir/config.json" ]; then ilm run --resume "$dir" --quiet > /dev/null; return; fi
+  ilm run --config "$config" --out "$dir" --quiet "$@" > /dev/null
+}
+jobs=()
+for task in goals task1; do
+  env_set=()
+  episodes=60
+  if [ "$task" = task1 ]; then env_set=(--set environment.goals=false); episodes=40; fi
+  for seed in $seeds; do
+    jobs+=("$out/$task/feedback-given/seed-$seed --seed $seed --episodes $episodes ${env_set[*]}")
+    jobs+=("$out/$task/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld ${env_set[*]}")
+    jobs+=("$out/$task/random/seed-$seed --seed $seed --episodes 20 --teacher random ${env_set[*]}")
+    jobs+=("$out/$task/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle ${env_set[*]}")
+  done
+done
+export -f run
+export config
+printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
