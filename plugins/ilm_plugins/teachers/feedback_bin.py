@@ -62,7 +62,9 @@ class FeedbackBinTeacher(SelectBinTeacher):
         with torch.no_grad():  # default zero: start as select-bin, the memory has no say yet
             self.listen.weight.copy_(self.params.listen_init * torch.eye(dim).repeat(1, slots))
         self.model = torch.nn.ModuleDict({"policy": self.policy, "listen": self.listen})
-        self.optimizer = FusedAdam(list(self.model.parameters()), lr=self.params.lr, weight_decay=self.params.weight_decay)
+        self.optimizer = FusedAdam(
+            list(self.model.parameters()), lr=self.params.lr, weight_decay=self.params.weight_decay
+        )
         self._draws: list[_Draw] = []
 
     # -- the student memory ---------------------------------------------------------------------
