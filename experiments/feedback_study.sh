@@ -6,6 +6,7 @@
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
 out=${1:-runs/feedback-study}
+export ILM_THREADS=${ILM_THREADS:-1}  # one thread per run, ILM_STUDY_JOBS (default 2) runs at a time
 config=configs/hidden-goals.toml
 seeds=$(python -c 'import sys, tomllib; print(*tomllib.load(open(sys.argv[1], "rb"))["sweep"]["seeds"])' "$config")
 run() {  # run DIR ARGS...: one run, skipped when finished, resumed when interrupted
