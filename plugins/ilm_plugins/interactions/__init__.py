@@ -59,17 +59,27 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
     )
     yield InteractionSpec(
         name="send-in-batches",
-        summary="the lesson goes out in rounds; students take an exam after each, the teacher learns before the next",
+        summary="the lesson goes out in rounds; students take an exam after each (average, per-item and component "
+        "scores back), the teacher learns before the next",
         factory="ilm_plugins.interactions.rounds:SendInBatches",
         params=SendInBatchesParams,
-        roadmap=("interaction.teacher.send-in-batches", "interaction.student.single-average-score"),
+        roadmap=(
+            "interaction.teacher.send-in-batches",
+            "interaction.student.single-average-score",
+            "interaction.student.per-item-score",
+        ),
     )
     yield InteractionSpec(
         name="mid-term-exams",
-        summary="mid-term exams between rounds and a final exam; a param says which of them reward the teacher",
+        summary="mid-term exams between rounds and a final exam (average, per-item and component scores back); "
+        "a param says which of them reward the teacher",
         factory="ilm_plugins.interactions.rounds:MidTermExams",
         params=MidTermExamsParams,
-        roadmap=("interaction.teacher.mid-term-exams", "interaction.student.single-average-score"),
+        roadmap=(
+            "interaction.teacher.mid-term-exams",
+            "interaction.student.single-average-score",
+            "interaction.student.per-item-score",
+        ),
     )
     yield InteractionSpec(
         name="ask-for-feedback",

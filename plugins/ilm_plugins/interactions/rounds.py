@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ilm_core import ConfigError, Interaction, Round
+from ilm_core import ConfigError, Feedback, Interaction, Round, RoundResult
 from ilm_plugins.interactions import MidTermExamsParams, SendInBatchesParams
 
 
@@ -12,7 +12,18 @@ def split(budget: int, rounds: int) -> list[int]:
     return [size + (1 if k < extra else 0) for k in range(rounds)]
 
 
-class SendInBatches(Interaction):
+class _WithItemScores(Interaction):
+    """Feedback that carries, besides the average and the component scores, the student's
+    perplexity on every item of the exam it took: a teacher between rounds can see which parts
+    of its own exam a student still finds hard."""
+
+    def feedback(self, result: RoundResult) -> list[Feedback]:
+        plain = super().feedback(result)
+        exams = {r.student: r.exams["feedback"] for r in result.reports}
+        return [f.model_copy(update={"item_perplexities": list(exams[f.student].item_perplexities)}) for f in plain]
+
+
+class SendInBatches(_WithItemScores):
     """R rounds of b sentences; the students are examined after each and the teacher learns from
     every round's feedback before it chooses the next batch (with `mid_terms` off: only at the end)."""
 
@@ -45,7 +56,7 @@ class SendInBatches(Interaction):
         ]
 
 
-class MidTermExams(Interaction):
+class MidTermExams(_WithItemScores):
     """The budget in `rounds` parts with a mid-term exam after each but the last and the final exam
     at the end; `reward` says which exams the teacher learns from (the others it only sees)."""
 
