@@ -367,7 +367,10 @@ class Roadmap:
             "table": self.table,
             "coverage": self.coverage().to_dict(),
             "cells": [s.to_dict() for s in shown],
-            "broken_plugins": [{"name": b.name, "distribution": b.distribution, "reason": b.reason} for b in self.broken],
+            "broken_plugins": [
+                {"name": b.name, "distribution": b.distribution, "reason": b.reason, "claims": _claims_in_source(b)}
+                for b in self.broken
+            ],
             "warnings": list(self.warnings),
         }
 

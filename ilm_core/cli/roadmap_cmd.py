@@ -100,7 +100,7 @@ def study(
         console.print(Text(f"the study's command failed (exit {run.returncode}); output in {folder}", style="red"))
         raise typer.Exit(1)
     if run.agrees is None:
-        console.print(f"done; output in {folder}. No number to compare automatically: compare with the recorded result:")
+        console.print(f"done; output in {folder}. No number to compare automatically; the recorded result:")
         console.print(Padding(Text(recorded.result or recorded.headline), (0, 0, 0, 2)))
         return
     verdict = "agrees" if run.agrees else "DISAGREES"
@@ -146,7 +146,7 @@ def _print(console: Console, result: Roadmap, status: str | None) -> None:
     console.print(
         f"\nTable 1 coverage: {c.implemented} implemented, {c.partial} partial, {c.missing} missing of the "
         f"paper's {c.steps} steps ({c.printed_leaves} leaf items as printed, less the {c.conditions} "
-        f"\"(No{STAR})\" conditions the paper took, shown as conditions). Implemented = a plugin claims it and its "
+        f'"(No{STAR})" conditions the paper took, shown as conditions). Implemented = a plugin claims it and its '
         "study shows the mechanism working against an ablation (roadmap/README.md)."
         + ("" if status else " `ilm roadmap --status partial` lists the partial ones with their reasons.")
     )
