@@ -615,8 +615,8 @@ def rerun_study(study: Study, out: Path, *, full: bool = False, dry_run: bool = 
     check = (study.full or StudyCheck(command=study.command)) if full else study.quick
     if check is None:
         raise ConfigError(
-            f"the study of {study.cell!r} records no cut-down re-run ('quick:'); run it in full with --full "
-            f"({study.command})"
+            f"the study of {study.cell!r} records no cut-down re-run ('quick:'); run it in full with "
+            f"`ilm roadmap study {study.cell} --full` ({len(study.command.splitlines())} command(s))"
         )
     command = check.command.replace("{out}", str(out))
     if dry_run:

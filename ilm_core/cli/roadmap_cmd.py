@@ -72,8 +72,9 @@ def study(
     dry_run: bool = typer.Option(False, "--dry-run", help="print the command and the recorded number, run nothing"),
     table: Path | None = TABLE_OPTION,
 ) -> None:
-    """Re-run a cell's study (cut down by default; --full for all of it) in the current folder (a
-    checkout of ilm: the commands read configs/) and compare its number with the recorded one."""
+    """Re-run a cell's study (cut down; --full for all of it) and compare with the recorded number.
+
+    Run it from a checkout of ilm: the studies' commands read configs/ and experiments/."""
     table = table or (ctx.obj or {}).get("table")
     result = build_roadmap(default_registry(), table=table)
     try:
@@ -86,7 +87,12 @@ def study(
     recorded = status.study
     console.print(Text(f"{cell} [{status.status}]", style="bold " + STYLE.get(status.status, "")))
     console.print(f"recorded ({recorded.date}, commit {recorded.commit or '?'}): {recorded.headline}")
-    folder = out or Path(tempfile.mkdtemp(prefix=f"ilm-study-{cell}-"))
+    if out is not None:
+        folder = out
+    elif dry_run:
+        folder = Path(tempfile.gettempdir()) / f"ilm-study-{cell}"
+    else:
+        folder = Path(tempfile.mkdtemp(prefix=f"ilm-study-{cell}-"))
     run = rerun_study(recorded, folder, full=full, dry_run=dry_run)
     console.print(Text(f"$ {run.command}", style="dim"))
     check = recorded.full if full else recorded.quick
