@@ -185,6 +185,11 @@ class Study(BaseModel):
     quick: StudyCheck | None = None
     full: StudyCheck | None = None
 
+    @property
+    def was_run(self) -> bool:
+        """False for a file that only records why a cell is partial (`command: "not run; ..."`)."""
+        return not self.command.lower().startswith("not run")
+
     @field_validator("date", "commit", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
@@ -232,19 +237,23 @@ class Implementer:
 
 @dataclass(frozen=True)
 class FailedClaim:
-    """A plugin that names a cell in its source but failed to load."""
+    """A plugin that names a cell but cannot run: it failed to load (its claims read from its
+    source), or it is `unavailable` (a library it requires is not installed)."""
 
     plugin: str
     distribution: str | None
     reason: str
+    unavailable: bool = False
 
 
 def judge(claimed_by: list[Implementer], failed: list[FailedClaim], study: Study | None) -> tuple[str, str]:
     """The status rule: (status, reason). See the module docstring."""
     if not claimed_by:
+        broken = [f for f in failed if not f.unavailable]
         if failed:
-            names = ", ".join(f"{f.plugin} ({f.reason})" for f in failed)
-            return "missing", f"claimed by a plugin that failed to load: {names}"
+            names = ", ".join(f"{f.plugin} ({f.reason})" for f in broken or failed)
+            what = "a plugin that failed to load" if broken else "a plugin that is not available"
+            return "missing", f"claimed by {what}: {names}"
         return "missing", "no installed plugin claims it" + (f"; {study.reason}" if study and study.reason else "")
     if study is None:
         return "partial", "no study recorded"
@@ -294,7 +303,8 @@ class CellStatus:
         study = None
         if self.study is not None:
             study = self.study.model_dump(mode="json", exclude={"quick", "full"})
-            study.update(file=self.study_file, rerun=f"ilm roadmap study {self.cell.id}")
+            rerun = f"ilm roadmap study {self.cell.id}" if self.study.was_run else None
+            study.update(file=self.study_file, rerun=rerun)
             study["quick"] = self.study.quick.model_dump(mode="json") if self.study.quick else None
         return {
             **self.cell.model_dump(mode="json"),
@@ -423,9 +433,17 @@ def build_roadmap(
 
     specs = registry.all_specs()  # collecting specs may record more broken plugins
     for spec in specs:
+        needs = spec.missing_requirements()
         for named in spec.roadmap:
             cell_id = _resolve(named, aliases, status, warnings, f"{spec.kind} plugin '{spec.name}'", spec.distribution)
             if cell_id is None:
+                continue
+            if needs:  # installed, but it cannot run here: shown, not counted as a claim
+                hint = f"; {spec.install_hint}" if spec.install_hint else ""
+                reason = f"needs {', '.join(needs)}{hint}"
+                why = FailedClaim(f"{spec.kind} {spec.name}", spec.distribution, reason, unavailable=True)
+                if why not in status[cell_id].failed_claims:
+                    status[cell_id].failed_claims.append(why)
                 continue
             claimer = Implementer(spec.kind, spec.name, spec.distribution)
             if claimer not in status[cell_id].implemented_by:
@@ -612,6 +630,8 @@ def rerun_study(study: Study, out: Path, *, full: bool = False, dry_run: bool = 
     import json
     import subprocess
 
+    if full and study.full is None and not study.was_run:
+        raise ConfigError(f"no study has been run for {study.cell!r}: {study.reason or study.headline}")
     check = (study.full or StudyCheck(command=study.command)) if full else study.quick
     if check is None:
         raise ConfigError(

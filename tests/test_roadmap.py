@@ -380,6 +380,33 @@ def test_a_broken_plugin_shows_its_cells_as_failed_not_gone(tmp_path: Path, monk
     assert next(c for c in data["cells"] if c["id"] == UNIMPLEMENTED)["failed_claims"]
 
 
+class NeedsALibrary:
+    """A plugin whose spec needs a library that is not installed (listed as unavailable)."""
+
+    __name__ = "needs-a-library"
+
+    @staticmethod
+    @hookimpl
+    def ilm_teachers() -> Iterator[TeacherSpec]:
+        yield TeacherSpec(
+            name="needs-lib",
+            summary="s",
+            factory="builtins:object",
+            requires=("wt_no_such_library",),
+            install_hint="pip install wt-no-such-library",
+            roadmap=(UNIMPLEMENTED,),
+        )
+
+
+def test_an_unavailable_plugins_claims_are_shown_not_counted():
+    registry = Registry()
+    registry.register(NeedsALibrary, name="needs-a-library")
+    cell = build_roadmap(registry).get(UNIMPLEMENTED)
+    assert cell.status == "missing" and not cell.implemented_by
+    assert "not available" in cell.reason and "wt_no_such_library" in cell.reason
+    assert cell.failed_claims[0].unavailable
+
+
 # ---------------------------------------------------------------------------------- files
 def test_table_errors_are_config_errors(tmp_path: Path):
     bad = tmp_path / "t.yaml"

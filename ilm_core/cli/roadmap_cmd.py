@@ -173,14 +173,16 @@ def _details(s: CellStatus) -> list[Text]:
     if who:
         lines.append(Text(f"claimed by: {who}", style="green" if s.status == "implemented" else ""))
     for f in s.failed_claims:
-        lines.append(
-            Text(f"claimed by a plugin that failed to load: {f.plugin} (from {f.distribution}): {f.reason}", "red")
-        )
+        what = "an unavailable plugin" if f.unavailable else "a plugin that failed to load"
+        style = "yellow" if f.unavailable else "red"
+        lines.append(Text(f"claimed by {what}: {f.plugin} (from {f.distribution}): {f.reason}", style))
     if s.reason and s.status != "implemented":
         lines.append(Text(f"why: {s.reason}", style=STYLE.get(s.status, "")))
     if s.study is not None:
         lines.append(Text(f"study: {s.study.headline}"))
-        lines.append(Text(f"re-run: ilm roadmap study {cell.id}" + ("" if s.study.quick else " --full"), style="dim"))
+        if s.study.was_run:
+            rerun = f"ilm roadmap study {cell.id}" + ("" if s.study.quick else " --full")
+            lines.append(Text(f"re-run: {rerun}", style="dim"))
     return lines
 
 
