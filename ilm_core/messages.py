@@ -83,7 +83,8 @@ class EnvironmentData(OmitsAbsent):
     exam: list[Sentence] = Field(min_length=1)
     exam_bank: list[Sentence] = Field(default_factory=list)
     heldout_exam: list[Sentence] = Field(default_factory=list)
-    # -- minimal pairs and artifacts (road map: evaluation.student.specific-tasks, environment.language.human-subset)
+    # -- minimal pairs and artifacts (road map:
+    # evaluation.student.specific-tasks.known-subset, environment.language.human-subset.semantics)
     minimal_pairs: list[MinimalPair] = Field(
         default_factory=list, description="pairs for feedback exams (like the exam bank); never reach a teacher"
     )

@@ -252,7 +252,9 @@ class RoadmapCell(BaseModel):
         text: the step in words.
         items: sub-items, as in Table 1.
         paper: whether the paper took this step (the starred cells).
-        parent: id of the cell this one refines, if any.
+        parent: id of the cell this one refines, or of the bullet a sub-item belongs to.
+        no_star: the item is printed "(No∗) X": the paper took the condition "no X".
+        condition: with `no_star`, the id of that "no X" condition (shown, never counted).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -264,4 +266,6 @@ class RoadmapCell(BaseModel):
     items: tuple[str, ...] = ()
     paper: bool = False
     parent: str | None = None
+    no_star: bool = False
+    condition: str | None = None
     contributed_by: str | None = None

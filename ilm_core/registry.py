@@ -15,6 +15,7 @@ import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -37,6 +38,8 @@ class BrokenPlugin:
     distribution: str | None
     reason: str
     detail: str = ""
+    #: the module the plugin lives in, where known (so its source can still be read)
+    module: str | None = None
 
 
 @dataclass
@@ -64,7 +67,8 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must never stop ilm
-                self.broken.append(BrokenPlugin(ep.name, dist, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+                reason = f"{type(exc).__name__}: {exc}"
+                self.broken.append(BrokenPlugin(ep.name, dist, reason, traceback.format_exc(), ep.module))
                 continue
             self.register(plugin, name=ep.name, distribution=dist)
             count += 1
@@ -201,7 +205,9 @@ class Registry:
             except Exception as exc:
                 reason = f"{hook_name} failed: {type(exc).__name__}: {exc}"
                 if not any(b.name == plugin_name and b.reason == reason for b in self.broken):
-                    self.broken.append(BrokenPlugin(plugin_name, dist, reason, traceback.format_exc()))
+                    plugin = impl.plugin
+                    module = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
+                    self.broken.append(BrokenPlugin(plugin_name, dist, reason, traceback.format_exc(), module))
                 continue
             for record in records:
                 if isinstance(record, PluginSpec):

@@ -20,14 +20,15 @@ app = typer.Typer(
 )
 
 
-#: command name -> "module:function" under ilm_core.cli; one small module per command
+#: command name -> "module:function" under ilm_core.cli (or "module:app" for a command with
+#: subcommands, a typer.Typer); one small module per command
 COMMANDS = {
     "run": "run_cmd:run",
     "plugins": "plugins_cmd:plugins",
     "baselines": "baselines_cmd:baselines",
     "sweep": "sweep_cmd:sweep",
     "report": "report_cmd:report",
-    "roadmap": "roadmap_cmd:roadmap",
+    "roadmap": "roadmap_cmd:app",  # a group: `ilm roadmap`, `ilm roadmap study CELL`
     "new-plugin": "new_plugin_cmd:new_plugin",
     "bench": "bench_cmd:bench",
     "inspect": "inspect_cmd:inspect",
@@ -39,7 +40,11 @@ def _register_commands() -> None:
 
     for name, target in COMMANDS.items():
         module, _, func = target.partition(":")
-        app.command(name)(getattr(importlib.import_module(f"ilm_core.cli.{module}"), func))
+        command = getattr(importlib.import_module(f"ilm_core.cli.{module}"), func)
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
 
 
 _register_commands()

@@ -53,7 +53,9 @@ a description, and `ilm run --dry-run` shows the values a run will use.
 - `${module}/__init__.py` holds everything: the params model, the component
   (`${cls}`) and the `@hookimpl` function that registers it.
 - The `roadmap=` field names the cells of the paper's Table 1 it implements
-  (`ilm roadmap` lists every id). To add a step that is not in the table yet, uncomment
+  (`ilm roadmap` lists every id); a claimed cell shows as partial until a study with an
+  ablation of its mechanism is recorded (ilm's roadmap/README.md). To add a step that is not
+  in the table yet, uncomment
   the `ilm_roadmap_cells` hook and name the new cell's id in `roadmap=`.
 - `pytest` runs `tests/`, which registers the module in a fresh registry in-process: no
   install needed to test it.

@@ -241,7 +241,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
         factory="ilm_plugins.environments.languages:DomainsEnvironment",
         params=DomainsParams,
         roadmap=(
-            "environment.language.artificial.different-domains",
+            "environment.language.artificial.random",
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
@@ -269,5 +269,5 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
         summary="real text split by domain (files or folders per domain; ships two public-domain books), BPE tokens",
         factory="ilm_plugins.environments.text:TextEnvironment",
         params=TextParams,
-        roadmap=("environment.language.human-subset", "task.teacher.select-optimal-data"),
+        roadmap=("environment.language.human-subset.semantics", "task.teacher.select-optimal-data"),
     )

@@ -75,7 +75,7 @@ def ilm_exams() -> Iterator[ExamSpec]:
         factory="ilm_plugins.exams.minimal_pairs:MinimalPairsExam",
         params=MinimalPairsParams,
         roadmap=(
-            "evaluation.student.specific-tasks",
+            "evaluation.student.specific-tasks.known-subset",
             "evaluation.student.fine-grained-score",
             "evaluation.student.heldout-final-exam",
         ),

@@ -98,7 +98,7 @@ def ilm_students() -> Iterator[StudentSpec]:
         summary="native torch causal LSTM LM (trains many students as one model), so populations can mix architectures",
         factory="ilm_plugins.students.transformer_lm:LSTMLMStudent",
         params=LSTMLMParams,
-        roadmap=("student.speaking.standard-lm", "student.data.use-all", "task.teacher.adapt-to-students"),
+        roadmap=("student.speaking.standard-lm", "student.data.use-all"),
         capabilities=NATIVE,
     )
     yield StudentSpec(

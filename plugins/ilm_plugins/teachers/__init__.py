@@ -219,7 +219,6 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.awareness.no-memory-buffer",
             "teacher.awareness.no-student-model",
             "task.teacher.select-optimal-data",
-            "evaluation.teacher.protocol-accuracy",
         ),
     )
     yield TeacherSpec(
@@ -253,7 +252,8 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.awareness.student-model",
             "teacher.awareness.memory-buffer",
             "teacher.speaking.select-from-bin",
-            "task.teacher.adapt-to-students",
+            "task.teacher.adapt-to-students.architectures",
+            "task.teacher.adapt-to-students.prior-knowledge",
         ),
     )
     yield TeacherSpec(
@@ -261,7 +261,8 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         summary="reference: several teachers teach the same students in turn (do students adapt to each?)",
         factory="ilm_plugins.teachers.take_turns:TakeTurnsTeacher",
         params=TakeTurnsParams,
-        roadmap=("task.student.adapt-to-teachers",),
+        # a harness that measures how students follow a change of teacher; no student here learns to
+        # adapt, so it claims no cell (roadmap/studies/task.student.adapt-to-teachers.yaml)
         role="reference",
         capabilities=frozenset({"privileged"}),
     )
@@ -270,7 +271,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         summary="reference: teaches each kind of student (its descriptor's group) with that kind's own teacher",
         factory="ilm_plugins.teachers.take_turns:ByGroupTeacher",
         params=ByGroupParams,
-        roadmap=("task.teacher.adapt-to-students",),
+        # a reference that gives each labelled group a fixed teacher: it does not learn to adapt
         role="reference",
         capabilities=frozenset({"privileged"}),
     )
