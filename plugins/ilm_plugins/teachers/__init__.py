@@ -231,7 +231,6 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.speaking.select-from-bin",
             "teacher.awareness.memory-buffer",
             "teacher.awareness.student-model",
-            "task.teacher.adapt-to-students",
             "interaction.teacher.send-in-batches",
             "interaction.teacher.mid-term-exams",
         ),
