@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The teacher-feedback study (docs/feedback.md): feedback-bin with feedback given and withheld,
 # random and the privileged oracle, over ten seeds, on the hidden-goal task and on plain Task 1
-# (the control, where feedback should not matter). Resumable: finished runs are skipped.
+# (the control, where feedback should not matter); then feedback-bin given and withheld on the
+# hidden-goal task with send-in-batches (a reward after every round; the fixed teachers' lessons
+# and exams are those of the first task). Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -26,6 +28,11 @@ for task in goals task1; do
     jobs+=("$out/$task/random/seed-$seed --seed $seed --episodes 20 --teacher random ${env_set[*]}")
     jobs+=("$out/$task/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle ${env_set[*]}")
   done
+done
+for seed in $seeds; do
+  batches="--seed $seed --interaction send-in-batches --set interaction.rounds=3"
+  jobs+=("$out/batches/feedback-given/seed-$seed $batches")
+  jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done
 export -f run
 export config

@@ -122,6 +122,8 @@ class GenerateLMTeacher(ReinforceState, Teacher):
         return [Lesson(student=i, sentences=drawn[i * k : (i + 1) * k]) for i in range(n_students)]
 
     def select(self, context: RoundContext) -> list[Lesson]:
+        """The round's size of new sentences per student; it learns from rewards and does not read
+        `context.feedback`."""
         return self.write(context.n_students, context.size)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:

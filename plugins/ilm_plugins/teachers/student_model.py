@@ -70,6 +70,10 @@ class StudentModelTeacher(Teacher):
         return self.models[self.group[student]].mean + self.correction(student)
 
     def select(self, context: RoundContext) -> list[Lesson]:
+        """The round's size of the best sentences of each student's own posterior draw (not yet sent to it).
+
+        Feedback reaches the choice only through `learn` (the per-student corrections); the draw
+        does not read `context.feedback`, so in rounds it acts on mid-terms only when they reward."""
         lessons = []
         for s in range(context.n_students):
             model = self.models[self.group[s]]

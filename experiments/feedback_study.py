@@ -1,0 +1,103 @@
+"""Tables of the teacher-feedback study (docs/feedback.md) from the runs of experiments/feedback_study.sh.
+
+For each task (the hidden-goal task, plain Task 1) and teacher, per seed: the held-out exam
+perplexity averaged over the last `--last` episodes (the references, which do not learn, over all
+their episodes) and the share of each student's own exam domain in the lessons of the rounds after
+the first. Then the mean over seeds with its 95% t-interval, the paired difference feedback given
+minus withheld, and the share of the blind-to-oracle gap that listening closes.
+
+    python experiments/feedback_study.py runs/feedback-study [--last 20] [--csv docs/data/feedback-study.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from pathlib import Path
+
+from ilm_core import mean_ci95
+
+TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
+#: tasks whose fixed teachers (random, oracle) get the same lessons and exams as another task's
+REFERENCES_FROM = {"batches": "goals"}
+
+
+def run_values(run: Path, last: int | None) -> dict[str, float]:
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    tail = records[-last:] if last else records
+    later = [r["rounds"][k]["fraction_exam_domain"] for r in tail for k in range(1, len(r["rounds"]))]
+    return {
+        "heldout": statistics.fmean(r["heldout_perplexity_mean"] for r in tail),
+        "later_fraction": statistics.fmean(later),
+        "seconds_per_episode": statistics.fmean(r["seconds"] for r in records),
+        "episodes": float(len(records)),
+    }
+
+
+def pm(pair: tuple[float, float], spec: str = ".2f") -> str:
+    mean, half = pair
+    return f"{mean:{spec}} ± {half:{spec}}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--last", type=int, default=20, help="episodes of a learning teacher's run to average")
+    parser.add_argument("--csv", type=Path, default=None, help="write the per-seed values here")
+    args = parser.parse_args()
+    rows = []
+    for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
+        values: dict[str, dict[int, dict[str, float]]] = {}
+        for teacher in TEACHERS:
+            where = task_dir if (task_dir / teacher).is_dir() else args.out / REFERENCES_FROM.get(task_dir.name, "")
+            for run in sorted((where / teacher).glob("seed-*")):
+                if not (run / "summary.json").is_file():
+                    continue
+                seed = int(run.name.removeprefix("seed-"))
+                learner = teacher.startswith("feedback")
+                values.setdefault(teacher, {})[seed] = run_values(run, args.last if learner else None)
+                rows.append({"task": task_dir.name, "teacher": teacher, "seed": seed, **values[teacher][seed]})
+        seeds = sorted(set.intersection(*(set(v) for v in values.values()))) if len(values) == len(TEACHERS) else []
+        print(f"\n## {task_dir.name}: {len(seeds)} seeds with every teacher ({', '.join(map(str, seeds))})")
+        print("| teacher | held-out ppl | own-goal share, rounds 2+ | s/episode |")
+        print("|---|---|---|---|")
+        for teacher in TEACHERS:
+            got = [values[teacher][s] for s in seeds]
+            print(
+                f"| {teacher} | {pm(mean_ci95([g['heldout'] for g in got]))} | "
+                f"{pm(mean_ci95([g['later_fraction'] for g in got]))} | "
+                f"{statistics.fmean(g['seconds_per_episode'] for g in got):.2f} |"
+            )
+        if not seeds:
+            continue
+        held = {t: [values[t][s]["heldout"] for s in seeds] for t in TEACHERS}
+        diff = [g - w for g, w in zip(held["feedback-given"], held["feedback-withheld"], strict=True)]
+        gap = [r - o for r, o in zip(held["random"], held["oracle"], strict=True)]
+        closed = [
+            (r - g) / (r - o) for r, g, o in zip(held["random"], held["feedback-given"], held["oracle"], strict=True)
+        ]
+        print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
+        print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")
+        of_mean = (statistics.fmean(held["random"]) - statistics.fmean(held["feedback-given"])) / statistics.fmean(gap)
+        print(
+            f"share of that gap feedback-bin closes, (random - given) / (random - oracle): {pm(mean_ci95(closed))}; "
+            f"of the mean gap: {of_mean:.2f}"
+        )
+        oracle_vs_given = [o - g for o, g in zip(held["oracle"], held["feedback-given"], strict=True)]
+        print(f"oracle - given: {pm(mean_ci95(oracle_vs_given))}")
+        print("per seed (held-out ppl): seed | " + " | ".join(TEACHERS))
+        for s in seeds:
+            print(f"  {s} | " + " | ".join(f"{values[t][s]['heldout']:.2f}" for t in TEACHERS))
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with args.csv.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"\nper-seed values: {args.csv}")
+
+
+if __name__ == "__main__":
+    main()
