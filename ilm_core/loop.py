@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core import seeding, threads
+from ilm_core import provenance, seeding, threads
 from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, config_identity
 from ilm_core.errors import (
@@ -757,6 +757,7 @@ class Experiment:
                     return summary
         if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
+        provenance.record(rd.path, resume)  # versions, commit, command line, host, threads
         built_before = hasattr(self, "data")  # a new run builds its environment before its directory
         setup_start = time.perf_counter()
         self._build()

@@ -34,8 +34,10 @@ LOCK = "run.lock"
 CHECKPOINTS = "checkpoints"
 #: files the environment made for the run (e.g. its trained tokenizer)
 ENVIRONMENT = "environment"
+#: where the run came from (ilm_core/provenance.py)
+PROVENANCE = "provenance.json"
 #: what ilm writes into a run directory (anything else there means the folder is not a run)
-RUN_FILES = frozenset({CONFIG, CONFIG_HASH, METRICS, SUMMARY, LOCK, CHECKPOINTS, ENVIRONMENT})
+RUN_FILES = frozenset({CONFIG, CONFIG_HASH, METRICS, SUMMARY, LOCK, CHECKPOINTS, ENVIRONMENT, PROVENANCE})
 _CKPT = re.compile(r"^episode-(\d{6})\.pt$")
 
 
@@ -196,7 +198,7 @@ class RunDir:
         """Remove what a new run wrote before its first episode finished (a failed start)."""
         if self.has_episodes():
             return
-        for name in (CONFIG, CONFIG_HASH, METRICS, LOCK):
+        for name in (CONFIG, CONFIG_HASH, METRICS, LOCK, PROVENANCE):
             try:
                 (self.path / name).unlink(missing_ok=True)
             except OSError:

@@ -10,7 +10,7 @@ import importlib
 from string import Template
 
 #: component kinds `ilm new-plugin --kind` can write, and the template module of each
-SUPPORTED_KINDS: tuple[str, ...] = ("teacher", "environment", "interaction")
+SUPPORTED_KINDS: tuple[str, ...] = ("teacher", "environment", "interaction", "measure")
 
 
 def names(name: str) -> dict[str, str]:
@@ -20,6 +20,7 @@ def names(name: str) -> dict[str, str]:
         "name": name,
         "dist": f"ilm-{name}",
         "module": "ilm_" + name.replace("-", "_"),
+        "snake": name.replace("-", "_"),
         "cls": camel,
         "params": f"{camel}Params",
     }
