@@ -21,7 +21,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from ilm_core import hookspecs, interfaces
-from ilm_core.errors import ConfigError, PluginError, UnknownPluginError
+from ilm_core.errors import ConfigError, IlmError, PluginError, UnknownPluginError
 from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
 
 ENTRY_POINT_GROUP = "ilm"
@@ -64,7 +64,7 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must never stop ilm
-                self.broken.append(BrokenPlugin(ep.name, dist, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+                self.broken.append(BrokenPlugin(ep.name, dist, load_error(exc), traceback.format_exc()))
                 continue
             self.register(plugin, name=ep.name, distribution=dist)
             count += 1
@@ -135,7 +135,7 @@ class Registry:
             )
         others = ""
         if self.broken:
-            listed = ", ".join(f"{b.name!r} (from {b.distribution})" for b in self.broken)
+            listed = "; ".join(f"{b.name!r} (from {b.distribution}): {b.reason}" for b in self.broken)
             others = f" Broken plugins that could not be loaded, and may provide it: {listed}."
         raise UnknownPluginError(
             f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}.{others} "
@@ -163,6 +163,8 @@ class Registry:
         try:
             factory = spec.load_factory()
             component = factory(validated)
+        except IlmError:
+            raise  # the plugin's own one-paragraph error (a config it refuses, a server that does not answer)
         except Exception as exc:
             raise PluginError(
                 f"{kind} plugin '{spec.name}' (from {spec.distribution}) failed while being built: "
@@ -209,6 +211,13 @@ class Registry:
                 elif isinstance(record, RoadmapCell) and record.contributed_by is None:
                     record = record.model_copy(update={"contributed_by": f"{plugin_name} ({dist})"})
                 yield record
+
+
+def load_error(exc: BaseException) -> str:
+    """Why a plugin failed to import, in one line; a syntax error names its file and line."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _may_provide(broken: BrokenPlugin, name: str) -> bool:
