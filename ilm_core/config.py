@@ -20,7 +20,7 @@ from ilm_core.errors import ConfigError
 from ilm_core.messages import ComponentRef
 from ilm_core.population import PopulationGroup, check_population
 from ilm_core.records import COMPONENT_KINDS
-from ilm_core.registry import Registry, describe_validation_error
+from ilm_core.registry import Registry, check_scalar_types, describe_validation_error
 from ilm_core.trackers import choose_trackers, parse_trackers
 
 #: the kinds a run chooses exactly one of, each a field of ExperimentConfig
@@ -235,6 +235,7 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     both `ilm sweep` and a single `ilm run`.
     """
     raw = {k: v for k, v in raw.items() if k != "sweep"}
+    check_scalar_types(ExperimentConfig, raw, prefix="config")  # budget = true is not budget = 1
     try:
         config = ExperimentConfig.model_validate(normalise(raw))
     except ValidationError as exc:
@@ -251,6 +252,7 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     trackers = {}
     for name, params in config.trackers.items():
         spec = registry.get("tracker", name)
+        check_scalar_types(spec.params, params, prefix=f"trackers.{spec.name}")
         try:
             trackers[spec.name] = spec.params.model_validate(params).model_dump(mode="json")
         except ValidationError as exc:

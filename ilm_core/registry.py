@@ -9,6 +9,8 @@ naming every provider.
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 import functools
 import importlib.metadata
 import os
@@ -145,6 +147,7 @@ class Registry:
     def validate_params(self, kind: str, name: str, params: dict[str, Any]) -> BaseModel:
         """Validate params against the plugin's params model; errors name each field."""
         spec = self.get(kind, name)
+        check_scalar_types(spec.params, params, prefix=f"{kind}.params")
         try:
             return spec.params.model_validate(params)
         except ValidationError as exc:
@@ -230,6 +233,45 @@ def _new_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs.IlmSpecs)
     return pm
+
+
+#: what a scalar field allows, said to a user whose value pydantic would have converted silently
+_SCALARS = {
+    bool: "true or false (not a string or a number)",
+    int: "a whole number (true/false is not one)",
+    float: "a number (true/false is not one)",
+}
+
+
+def check_scalar_types(model: type[BaseModel], params: Any, prefix: str) -> None:
+    """Refuse a value that pydantic would convert silently into a number or a flag: `true` for a
+    count (it would become 1), `"yes"` or `1` for a flag. Fields of any other type are left to the model."""
+    if not isinstance(params, dict):
+        return
+    for name, value in params.items():
+        field = model.model_fields.get(name)
+        if field is None or value is None:
+            continue
+        annotation = field.annotation
+        kinds = (
+            set(typing.get_args(annotation))
+            if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+            else {annotation}
+        )
+        kinds.discard(type(None))
+        if not kinds or not kinds <= set(_SCALARS):
+            continue
+        if isinstance(value, bool):
+            ok = bool in kinds
+        elif isinstance(value, int | float):
+            ok = bool(kinds & {int, float}) and (float in kinds or isinstance(value, int) or value.is_integer())
+        else:
+            ok = False
+        if not ok:
+            allowed = " or ".join(
+                _SCALARS[k] for k in (bool, int, float) if k in kinds and not (k is int and float in kinds)
+            )
+            raise ConfigError(f"'{prefix}.{name}' = {value!r} is invalid: {allowed} is allowed.")
 
 
 def describe_validation_error(

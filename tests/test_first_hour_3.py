@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from conftest import TINY
 
 
@@ -25,3 +26,43 @@ def test_a_run_directory_records_where_it_came_from_and_inspect_shows_it(cli, tm
     assert code == 0, err
     text = " ".join(stdout.split())
     assert "provenance.json" in text and document["host"] in text and f"torch {torch.__version__}" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "budget=true"], "'config.budget' = True is invalid: a whole number"),
+        (["--set", "episodes=2.5"], "'config.episodes' = 2.5 is invalid: a whole number"),
+        (
+            ["--interaction", "send-in-batches", "--set", 'interaction.mid_terms="yes"'],
+            "'interaction.params.mid_terms' = 'yes' is invalid: true or false",
+        ),
+        (["--set", "interaction.mid_terms=1", "--interaction", "send-in-batches"], "true or false"),
+        (["--set", "teacher.lr=true"], "'teacher.params.lr' = True is invalid: a number"),
+        (["--set", 'environment.exam_vocabulary=["a","b","a"]'], "'a' listed more than once"),
+        (
+            [
+                "--interaction",
+                "mid-term-exams",
+                "--set",
+                "interaction.rounds=1",
+                "--set",
+                "interaction.reward=mid-terms",
+            ],
+            "the teacher would never be rewarded",
+        ),
+    ],
+)
+def test_values_that_would_be_converted_or_never_used_are_refused(cli, args, message):
+    code, _, err = cli("run", "--dry-run", *args)
+    assert code == 2, err
+    assert message in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_numbers_and_flags_of_the_right_type_are_still_accepted(cli):
+    args = ["--interaction", "send-in-batches", "--set", "interaction.mid_terms=false", "--set", "teacher.lr=1"]
+    code, out, err = cli("run", "--dry-run", "--set", "budget=6", *args)
+    assert code == 0, err
+    resolved = json.loads(out)
+    assert resolved["budget"] == 6 and resolved["interaction"]["params"]["mid_terms"] is False
+    assert resolved["teacher"]["params"]["lr"] == 1.0
