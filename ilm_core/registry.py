@@ -9,12 +9,12 @@ naming every provider.
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 import functools
 import importlib.metadata
 import os
 import traceback
+import types
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
