@@ -177,6 +177,26 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return result
 
 
+def not_a_file(path: Path) -> str | None:
+    """What `path` is when it exists but is not a regular file ("a named pipe (FIFO)", "a folder", ...);
+    None for a regular file or a path that does not exist. Never opens it (opening a FIFO blocks)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML, JSON or YAML config file into a dict."""
     if path.suffix.lower() not in CONFIG_SUFFIXES:
@@ -184,6 +204,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
             f"config file {str(path)!r} has an unknown format {path.suffix!r}; use one of: "
             + ", ".join(CONFIG_SUFFIXES)
         )
+    not_file = not_a_file(path)
+    if not_file:  # reading a named pipe would wait for a writer for ever
+        raise ConfigError(f"config file {str(path)!r} is {not_file}, not a file; give a config file (TOML, JSON or YAML)")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

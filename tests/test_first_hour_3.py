@@ -66,3 +66,29 @@ def test_numbers_and_flags_of_the_right_type_are_still_accepted(cli):
     resolved = json.loads(out)
     assert resolved["budget"] == 6 and resolved["interaction"]["params"]["mid_terms"] is False
     assert resolved["teacher"]["params"]["lr"] == 1.0
+
+
+def _ilm(*args: str, timeout: float = 120):
+    import subprocess
+    from pathlib import Path
+
+    ilm = str(Path(sys.executable).with_name("ilm"))
+    return subprocess.run([ilm, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_config_or_text_source_is_refused_at_once(tmp_path):
+    import os
+
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    done = _ilm("run", "-c", str(fifo), "--dry-run", timeout=60)  # a read would wait for ever
+    assert done.returncode == 2 and "is a named pipe (FIFO), not a file" in " ".join(done.stderr.split())
+    book = tmp_path / "book.txt"
+    os.mkfifo(book)
+    other = tmp_path / "other.txt"
+    other.write_text("A sentence of the other domain. And another one here.\n")
+    sources = f'environment.sources={{"a": ["{book}"], "b": ["{other}"]}}'
+    done = _ilm("run", "--env", "text", "--set", sources, "--dry-run", timeout=60)
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 2 and "is not a regular file (a named pipe" in message and "does not exist" not in message
