@@ -92,3 +92,17 @@ def test_a_named_pipe_as_config_or_text_source_is_refused_at_once(tmp_path):
     done = _ilm("run", "--env", "text", "--set", sources, "--dry-run", timeout=60)
     message = " ".join(done.stderr.split())
     assert done.returncode == 2 and "is not a regular file (a named pipe" in message and "does not exist" not in message
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--budget", "x"], "error: --budget 'x' is invalid: a whole number is allowed. See `ilm run --help`."),
+        (["run", "--episodes=2.5"], "error: --episodes '2.5' is invalid: a whole number is allowed."),
+        (["run", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_a_bad_option_value_is_one_paragraph_and_exit_2(cli, args, message):
+    code, _, err = cli(*args)
+    assert code == 2
+    assert message in " ".join(err.split()) and "╭" not in err and "Usage:" not in err

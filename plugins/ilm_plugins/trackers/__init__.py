@@ -45,7 +45,7 @@ def ilm_trackers() -> Iterator[TrackerSpec]:
         factory="ilm_plugins.trackers.tensorboard_tracker:TensorBoardTracker",
         params=TensorBoardParams,
         requires=("tensorboard",),
-        install_hint="pip install 'ilm[tensorboard]' (from a clone of ilm: pip install -e '.[tensorboard]')",
+        install_hint="pip install -e '.[tensorboard]'",
     )
     yield TrackerSpec(
         name="mlflow",
@@ -53,5 +53,5 @@ def ilm_trackers() -> Iterator[TrackerSpec]:
         factory="ilm_plugins.trackers.mlflow_tracker:MlflowTracker",
         params=MlflowParams,
         requires=("mlflow",),
-        install_hint="pip install 'ilm[mlflow]' (from a clone of ilm: pip install -e '.[mlflow]')",
+        install_hint="pip install -e '.[mlflow]'",
     )
