@@ -8,6 +8,8 @@ import sys
 import pytest
 from conftest import TINY
 
+from ilm_core.reporting import find_runs, group_settings
+
 
 def test_a_run_directory_records_where_it_came_from_and_inspect_shows_it(cli, tmp_path):
     out = tmp_path / "run"
@@ -106,3 +108,68 @@ def test_a_bad_option_value_is_one_paragraph_and_exit_2(cli, args, message):
     code, _, err = cli(*args)
     assert code == 2
     assert message in " ".join(err.split()) and "╭" not in err and "Usage:" not in err
+
+
+# -- ilm report: readable on a short run and on a long one, with the students' spread, reward and entropy --
+@pytest.fixture(scope="module")
+def four_episodes(tmp_path_factory):
+    from ilm_core.cli import main
+
+    out = tmp_path_factory.mktemp("report") / "four"
+    with pytest.raises(SystemExit) as done:
+        main(["run", *TINY, "--episodes", "4", "--out", str(out)])
+    assert done.value.code == 0
+    return out
+
+
+def test_report_of_a_short_run_says_how_many_episodes_and_draws_the_teacher(cli, four_episodes, tmp_path):
+    code, out, err = cli("report", str(four_episodes), "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    assert "all 4 episodes" in out and "last 10" not in out
+    assert (tmp_path / "rep" / "teacher.png").is_file()
+
+
+def test_the_teacher_figure_shows_its_reward_and_entropy_and_a_long_run_is_smoothed(four_episodes):
+    from ilm_core import plots
+    from ilm_core.reporting import Run, Setting
+
+    run = find_runs([four_episodes])[0]
+    long = Run(run.path, run.config, [dict(run.records[i % 4], episode=i) for i in range(200)])
+    plt = plots._plt()
+    for setting, smoothed in ((group_settings([run])[0], False), (Setting("long", run.config, [long]), True)):
+        fig = plots.draw_teacher([setting])
+        reward, entropy = fig.axes
+        assert "reward" in reward.get_ylabel() and "entropy" in entropy.get_ylabel()
+        assert len(entropy.get_lines()[0].get_xdata()) == len(setting.runs[0].records)
+        assert any("rolling mean" in text.get_text() for text in fig.legends[0].get_texts()) is smoothed
+        plt.close(fig)
+
+
+def test_a_measure_plugins_values_reach_the_summary_table_and_the_report(cli, tmp_path):
+    from ilm_core import MeasureResult, MeasureSpec, hookimpl
+    from ilm_core.testing import run_tiny
+
+    class Count:
+        @staticmethod
+        @hookimpl
+        def ilm_measures():
+            from ilm_core import Measure
+
+            class Taught(Measure):
+                def measure(self, episode):
+                    return MeasureResult(episode={"sentences_taught": float(sum(map(len, episode.taught)))})
+
+            yield MeasureSpec(name="sentences-taught", summary="test", factory=lambda params: Taught())
+
+    run = run_tiny(Count, out=tmp_path, measures=["exam-domain", "sentences-taught"], episodes=2)
+    from rich.console import Console
+
+    from ilm_core.cli.display import summary_table
+
+    console = Console(record=True, width=120)
+    console.print(summary_table(run.summary, "V1"))
+    assert "sentences_taught" in console.export_text()
+    code, out, err = cli("report", str(run.path), "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    assert "sentences_taught" in out and "6" in out
+    assert (tmp_path / "rep" / "measures.png").is_file()

@@ -128,7 +128,7 @@ def test_mlflow_file_store_holds_params_metrics_per_step_and_the_figures(registr
     for tag in EVERY_EPISODE:
         assert len(client.get_metric_history(run_id, tag)) == 3, tag
     figures = {Path(f.path).name for f in client.list_artifacts(run_id, "figures")}
-    assert figures == {"figure2.png", "overlaps.png", "exams.png"}
+    assert figures == {"figure2.png", "overlaps.png", "exams.png", "teacher.png"}
     assert {"config.json", "summary.json"} <= {f.path for f in client.list_artifacts(run_id)}
 
 

@@ -53,7 +53,10 @@ class ProgressDisplay:
     def ilm_episode_end(self, run: Any, record: Any) -> None:
         if self.progress is None:
             return
-        stats = f"reward {record.reward_mean:.3g}  ppl {record.perplexity_mean:.3g}"
+        stats = f"exam ppl {record.perplexity_mean:.3g} ± {record.perplexity_std:.2g}"
+        reward = record.teacher.get("reward_mean")  # the teacher's own reward, when it reports one
+        if isinstance(reward, float):
+            stats += f"  teacher's reward {reward:.3g}"
         fraction = record.value("fraction_exam_domain")  # when the run measures it (the default)
         if isinstance(fraction, float):
             stats += f"  exam-domain ({run.environment.exam_domain}) fraction {fraction:.2f}"
@@ -75,6 +78,12 @@ def exam_domain_label(domain: str | None) -> str:
     return f"fraction of exam-domain sentences sent ({domain})" if domain else "fraction of exam-domain sentences sent"
 
 
+def measure_rows(summary: dict[str, Any], shown: set[str]) -> list[tuple[str, Any]]:
+    """One row per value a measure plugin recorded (summary.json's `K_last`, beside its `K_first`)."""
+    keys = [k[: -len("_first")] for k in summary if k.endswith("_first") and f"{k[: -len('_first')]}_last" in summary]
+    return [(f"{key} (a measure)", summary[f"{key}_last"]) for key in keys if key not in shown]
+
+
 def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
     table = Table(title=f"summary (last {summary['last_episodes']} episodes)")
     table.add_column("measure")
@@ -84,7 +93,7 @@ def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
         (exam_domain_label(domain or summary.get("exam_domain")), summary.get("fraction_exam_domain_last")),
         ("feedback-exam perplexity", summary["perplexity_last"]),
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
-        ("reward (-feedback perplexity; a teacher may transform it)", summary["reward_last"]),
+        *measure_rows(summary, shown={"fraction_exam_domain"}),
         ("seconds (episodes only)", summary["seconds"]),
         ("seconds (set-up: environment, teacher, executor)", summary.get("setup_seconds")),
     ]
