@@ -797,8 +797,8 @@ class Experiment:
         call_observers(self.registry.pm, "ilm_run_start", run=info)
         self.saved_episodes = first + len(pending)
         for episode in range(first, cfg.episodes):
-            self.current_episode = episode
-            check_interrupted()  # a signal noted since the last episode (set-up, writes, observers)
+            check_interrupted()  # a signal noted since the last episode (set-up, writes, observers): before
+            self.current_episode = episode  # this episode counts as started, so set-up says "while set up"
             with deferred():  # one noted during the episode stops the run when the episode ends
                 record = self._episode(episode)
             if pending:

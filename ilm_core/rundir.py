@@ -315,7 +315,22 @@ class RunDir:
                 _fsync_dir(self.path)
 
     def read_metrics(self, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-        return read_jsonl(self.metrics_path, notify)
+        """The finished episodes, in order. A line that repeats the one before it exactly (a file
+        copied or appended twice) is dropped with a notice; episodes out of order are an error."""
+        records: list[dict[str, Any]] = []
+        for number, record in enumerate(read_jsonl(self.metrics_path, notify), start=1):
+            episode = record.get("episode") if isinstance(record, dict) else None
+            if records and record == records[-1]:
+                if notify:
+                    notify(f"{self.metrics_path} line {number} repeats episode {episode} exactly; the copy is ignored")
+                continue
+            if episode != len(records):
+                raise RunDirError(
+                    f"{self.metrics_path} line {number} holds episode {episode!r} where episode {len(records)} was "
+                    "expected; the file was changed by something other than ilm (restore it, or start a new run)"
+                )
+            records.append(record)
+        return records
 
     def keep_metrics(
         self, n: int, notify: Callable[[str], None] | None = None, records: list[dict[str, Any]] | None = None

@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from conftest import TINY
+from conftest import TINY, TINY_ANY_TEACHER
 
 from ilm_core.reporting import find_runs, group_settings
 
@@ -173,3 +173,46 @@ def test_a_measure_plugins_values_reach_the_summary_table_and_the_report(cli, tm
     assert code == 0, err
     assert "sentences_taught" in out and "6" in out
     assert (tmp_path / "rep" / "measures.png").is_file()
+
+
+# -- misleading messages -------------------------------------------------------------------------------
+def test_a_signal_during_set_up_says_so_not_episode_0(cli, tmp_path, monkeypatch):
+    import signal
+
+    from ilm_core import Lesson, Teacher, TeacherSpec, hookimpl
+    from ilm_core.testing import plugin_registry
+
+    class StoppedInSetUp(Teacher):
+        def setup(self, context):
+            signal.raise_signal(signal.SIGTERM)  # as `kill` would, while the teacher sets up
+
+        def select(self, context):
+            return [Lesson(student=i, indices=list(range(context.size))) for i in range(context.n_students)]
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def ilm_teachers():
+            yield TeacherSpec(name="stopped-in-set-up", summary="test", factory=lambda params: StoppedInSetUp())
+
+    monkeypatch.setattr("ilm_core.cli.run_cmd.default_registry", lambda: plugin_registry(Plugin, installed=True))
+    code, _, err = cli("run", *TINY_ANY_TEACHER, "--teacher", "stopped-in-set-up", "--out", str(tmp_path / "run"))
+    text = " ".join(err.split())
+    assert code == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM" in text and "while it was being set up" in text and "episode 0" not in text
+
+
+def test_a_duplicated_metrics_line_is_dropped_with_a_notice_not_called_nondeterminism(cli, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = cli("run", *TINY, "--set", "checkpoint_every=2", "--out", str(out))  # 3 episodes
+    assert code == 0, err
+    metrics = out / "metrics.jsonl"
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("\n".join([lines[0], lines[1], lines[1], lines[2]]) + "\n")  # episode 1 twice: a bad copy
+    (out / "checkpoints" / "episode-000003.pt").unlink()  # resume from episode 2's checkpoint
+    (out / "summary.json").unlink()
+    code, stdout, err = cli("run", "--resume", str(out))
+    text = " ".join((stdout + err).split())
+    assert code == 0, err
+    assert "not deterministic" not in text and "repeats episode 1 exactly" in text
+    assert [json.loads(line)["episode"] for line in metrics.read_text().splitlines()] == [0, 1, 2]
