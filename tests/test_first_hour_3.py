@@ -216,3 +216,49 @@ def test_a_duplicated_metrics_line_is_dropped_with_a_notice_not_called_nondeterm
     assert code == 0, err
     assert "not deterministic" not in text and "repeats episode 1 exactly" in text
     assert [json.loads(line)["episode"] for line in metrics.read_text().splitlines()] == [0, 1, 2]
+
+
+def test_the_baselines_table_keeps_every_number_whole_at_80_columns(monkeypatch):
+    from rich.console import Console
+
+    from ilm_core.cli.baselines_cmd import baselines_table
+
+    stat = {"mean": 123.4567, "std": 12.345}
+    row = {"baseline": "worst-case", "seed": 6639, "heldout": stat}
+    from ilm_core.cli.baselines_cmd import COLUMNS
+
+    row |= {c: stat for c in COLUMNS}
+    console = Console(width=80, record=True)
+    console.print(baselines_table([row], "domains", 3))
+    text = console.export_text()
+    assert "…" not in text and text.count("123.5") == len(COLUMNS) and text.count("±12") == len(COLUMNS)
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_a_long_run_is_announced_after_its_first_episode_and_a_short_one_is_not():
+    from ilm_core.cli.display import long_run_warning
+
+    assert long_run_warning(1.0, 39) is None
+    warning = long_run_warning(13.0, 39)
+    assert "about 8 min" in warning and "GB of memory" in warning and "--episodes" in warning
+
+
+def test_a_set_up_step_without_a_count_shows_no_question_mark():
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ilm_core.cli.steps_display import step_columns
+
+    console = Console(width=80, record=True, force_terminal=True)
+    with Progress(*step_columns(), console=console, auto_refresh=False) as progress:
+        progress.add_task("pretraining the teacher's LM", total=None)
+        progress.add_task("embedding the pool", total=10, completed=3)
+        progress.refresh()
+    text = console.export_text()
+    assert "0/?" not in text and "3/10" in text
+
+
+def test_quiet_says_in_help_that_it_prints_the_summary_json(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = cli("run", "--help")
+    assert code == 0 and "the summary as JSON" in " ".join(out.split())

@@ -53,6 +53,10 @@ class ProgressDisplay:
     def ilm_episode_end(self, run: Any, record: Any) -> None:
         if self.progress is None:
             return
+        if record.episode == run.first_episode:
+            warning = long_run_warning(record.seconds, run.config.episodes - record.episode - 1)
+            if warning:
+                self.progress.console.print(f"[yellow]notice:[/] {warning}", highlight=False, soft_wrap=True)
         stats = f"exam ppl {record.perplexity_mean:.3g} ± {record.perplexity_std:.2g}"
         reward = record.teacher.get("reward_mean")  # the teacher's own reward, when it reports one
         if isinstance(reward, float):
@@ -71,6 +75,35 @@ class ProgressDisplay:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+#: a run expected to take longer than this after its first episode is announced, with how to shorten it
+LONG_RUN_SECONDS = 120.0
+
+
+def peak_memory_gb() -> float | None:
+    """The most memory this process has used so far (None where the platform does not say)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return None
+    return peak / 1e9 if sys.platform == "darwin" else peak / 1e6  # bytes on macOS, KiB elsewhere
+
+
+def long_run_warning(episode_seconds: float, remaining: int) -> str | None:
+    """What the rest of the run will cost, when it is long: time and memory, and how to cut them."""
+    left = episode_seconds * remaining
+    if left < LONG_RUN_SECONDS:
+        return None
+    memory = peak_memory_gb()
+    uses = f"; it uses {memory:.1f} GB of memory so far" if memory is not None else ""
+    return (
+        f"the first episode took {episode_seconds:.0f} s, so the {remaining} left take about {left / 60:.0f} min"
+        f"{uses}. Fewer --episodes or --students make it shorter; Ctrl-C stops it and --resume RUN_DIR continues."
+    )
 
 
 def exam_domain_label(domain: str | None) -> str:
