@@ -262,3 +262,48 @@ def test_quiet_says_in_help_that_it_prints_the_summary_json(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = cli("run", "--help")
     assert code == 0 and "the summary as JSON" in " ".join(out.split())
+
+
+# -- the docs: what they show works -----------------------------------------------------------------------
+def test_the_readme_plugin_in_the_package_new_plugin_writes_takes_offset(cli, tmp_path, monkeypatch):
+    import importlib
+    from pathlib import Path
+
+    from ilm_core import resolve
+    from ilm_core.testing import plugin_registry
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("## A plugin", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert "new-plugin first-k --kind teacher" in readme and "--set teacher.offset=5" in readme
+    assert cli("new-plugin", "first-k", "--kind", "teacher", "--out", str(tmp_path))[0] == 0
+    module = tmp_path / "ilm-first-k" / "ilm_first_k" / "__init__.py"
+    assert module.is_file()
+    module.write_text(code, encoding="utf-8")  # what the README says to do
+    monkeypatch.syspath_prepend(str(module.parent.parent))
+    plugin = importlib.import_module("ilm_first_k")
+    try:
+        config = resolve(
+            {"teacher": {"name": "first-k", "params": {"offset": 5}}}, plugin_registry(plugin, installed=True)
+        )
+        assert config.teacher.params == {"offset": 5}
+    finally:
+        sys.modules.pop("ilm_first_k", None)
+
+
+def test_the_minimal_pairs_example_file_builds_a_text_environment(cli):
+    from pathlib import Path
+
+    example = Path(__file__).parents[1] / "docs" / "examples" / "minimal-pairs.jsonl"
+    lines = [json.loads(line) for line in example.read_text().splitlines()]
+    assert all({"sentence_good", "sentence_bad", "UID"} <= set(line) for line in lines)
+    code, _, err = cli(
+        "run",
+        "--env",
+        "text",
+        "--exam",
+        "minimal-pairs",
+        "--set",
+        f'environment.minimal_pairs=["{example}"]',
+        "--dry-run",
+    )
+    assert code == 0, err
