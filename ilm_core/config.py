@@ -207,7 +207,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
     not_file = not_a_file(path)
     if not_file:  # reading a named pipe would wait for a writer for ever
         raise ConfigError(
-            f"config file {str(path)!r} is {not_file}, not a file; give a config file (TOML, JSON or YAML)"
+            f"config file {str(path)!r} cannot be read: it is {not_file}, not a file; give a config file "
+            "(TOML, JSON or YAML)"
         )
     try:
         text = path.read_text(encoding="utf-8")

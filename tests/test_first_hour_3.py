@@ -85,7 +85,7 @@ def test_a_named_pipe_as_config_or_text_source_is_refused_at_once(tmp_path):
     fifo = tmp_path / "config.toml"
     os.mkfifo(fifo)
     done = _ilm("run", "-c", str(fifo), "--dry-run", timeout=60)  # a read would wait for ever
-    assert done.returncode == 2 and "is a named pipe (FIFO), not a file" in " ".join(done.stderr.split())
+    assert done.returncode == 2 and "it is a named pipe (FIFO), not a file" in " ".join(done.stderr.split())
     book = tmp_path / "book.txt"
     os.mkfifo(book)
     other = tmp_path / "other.txt"
@@ -274,7 +274,8 @@ def test_the_readme_plugin_in_the_package_new_plugin_writes_takes_offset(cli, tm
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     code = readme.split("## A plugin", 1)[1].split("```python", 1)[1].split("```", 1)[0]
-    assert "new-plugin first-k --kind teacher" in readme and "--set teacher.offset=5" in readme
+    text = " ".join(readme.split())
+    assert "ilm new-plugin first-k --kind teacher" in text and "--set teacher.offset=5" in text
     assert cli("new-plugin", "first-k", "--kind", "teacher", "--out", str(tmp_path))[0] == 0
     module = tmp_path / "ilm-first-k" / "ilm_first_k" / "__init__.py"
     assert module.is_file()
