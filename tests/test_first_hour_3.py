@@ -308,3 +308,23 @@ def test_the_minimal_pairs_example_file_builds_a_text_environment(cli):
         "--dry-run",
     )
     assert code == 0, err
+
+
+def test_a_ray_address_nobody_answers_at_is_refused_before_ray_starts():
+    """Checked without Ray itself: the address is tried before `ray.init` is called."""
+    import time
+
+    from ilm_core import ConfigError
+    from ilm_plugins.executors.ray_executor import connect
+
+    class NoRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            raise AssertionError("ray.init must not be called for an address nobody answers at")
+
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match=r"Ray cluster at 'ray://127.0.0.1:9': nothing answers at 127.0.0.1:9"):
+        connect(NoRay(), "ray://127.0.0.1:9", None, "executor 'ray'", "executor.address")
+    assert time.monotonic() - start < 10
