@@ -291,7 +291,8 @@ def measures(settings: list[Setting], keys: list[str], path: Path) -> Path | Non
         for s in settings:
             _band(ax, *s.curve(key), s.label)
         ax.set(xlabel="episode", ylabel=key, title=f"{key} (a measure)")
-    fig.suptitle(spread_title(settings).split(" (")[0].replace(": mean ± std over its students", ""))
+    several = any(len(s.runs) > 1 for s in settings)
+    fig.suptitle("mean ± std over seeds" if several else "one run per setting: the episode's value (no spread)")
     _finish(fig, used)
     return _save(plt, fig, path)
 
