@@ -52,7 +52,9 @@ def _band(ax, means: list[float], stds: list[float], label: str) -> None:
     )
 
 
-def student_curve(setting: Setting, key: str, student_key: str | None) -> tuple[list[float], list[float]]:
+def student_curve(
+    setting: Setting, key: str | tuple[str, ...], student_key: str | None
+) -> tuple[list[float], list[float]]:
     """Mean and spread per episode: over seeds when the setting has several runs, else over the run's
     students (`per_student[student_key]` of each record), so a single run shows its students' spread too."""
     if len(setting.runs) > 1 or student_key is None:
@@ -81,8 +83,21 @@ def _log_ticks(ax) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _finish(fig, axes, legend_size: int = 8) -> None:
-    """Grid on every panel; one legend for the figure, below every panel and its axis label."""
+def _legends_below_labels(fig, axes, legend_size: int) -> None:
+    """A legend under each panel, just below its axis label (panels whose lines differ: one legend
+    for the figure would give one colour two meanings)."""
+    fig.tight_layout(rect=(0, 0, 1, 0.93 if fig.get_suptitle() else 1.0))
+    fig.canvas.draw()
+    for ax in axes:
+        if not ax.get_legend_handles_labels()[0]:
+            continue
+        label = ax.xaxis.label.get_window_extent().transformed(ax.transAxes.inverted())
+        ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, label.y0 - 0.03), frameon=False)
+
+
+def _finish(fig, axes, legend_size: int = 8, per_panel: bool = False) -> None:
+    """Grid on every panel; one legend for the figure, below every panel and its axis label
+    (`per_panel`: one under each panel, below its axis label)."""
     from matplotlib.ticker import MaxNLocator
 
     entries: dict[str, Any] = {}
@@ -94,6 +109,9 @@ def _finish(fig, axes, legend_size: int = 8) -> None:
         ax.grid(alpha=0.3)
         if ax.get_yscale() == "log":
             _log_ticks(ax)
+    if per_panel:
+        _legends_below_labels(fig, axes, legend_size)
+        return
     # leave the top strip to the figure's title, which tight_layout does not see
     top = 0.93 if fig.get_suptitle() else 1.0
     if not entries:
@@ -222,16 +240,17 @@ def components(settings: list[Setting], path: Path) -> Path | None:
         for s in settings:
             if panel == "evaluations":
                 for key in sorted(evaluations):
-                    path_ = (key,) if key == "accuracy_mean" else ("evaluations", key)
+                    path_ = "accuracy_mean" if key == "accuracy_mean" else ("evaluations", key)
                     label = "feedback accuracy" if key == "accuracy_mean" else key
-                    _band(ax, *s.curve(path_), f"{s.label}: {label}")
+                    students = "accuracy" if key == "accuracy_mean" else key  # per_student holds both
+                    _band(ax, *student_curve(s, path_, students), f"{s.label}: {label}")
             else:
                 for part in sorted(names[panel]):
                     _band(ax, *s.curve(("components", f"{panel}/{part}")), f"{s.label}: {part}")
         title = "evaluations (never sent to a teacher)" if panel == "evaluations" else f"components of the {panel} exam"
         ax.set(xlabel="episode", ylabel="score (accuracy, or perplexity)", title=title)
     fig.suptitle(spread_title(settings))
-    _finish(fig, list(axes[0]), legend_size=7)
+    _finish(fig, list(axes[0]), legend_size=7, per_panel=True)
     return _save(plt, fig, path)
 
 
