@@ -3,6 +3,11 @@
 SUMMARY = "mean length, in tokens, of the sentences each student was taught, and the share of long ones"
 RUN_EXAMPLE = 'ilm run --teacher select-bin --env domains --set \'measures=["exam-domain", "${name}"]\''
 
+PARAMS_HINT = (
+    "A measure's params go with its name in the run's `measures` list: "
+    '`--set \'measures=["exam-domain", {"name": "${name}", "params": {"long_from": 8}}]\'`.'
+)
+
 MODULE = '''\
 """${dist}: the measure `${name}`.
 
