@@ -26,6 +26,7 @@ import inspect
 import json
 import os
 import pickle
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,8 @@ ENV_SWITCH = "ILM_CACHE"
 _OFF = {"0", "off", "false", "no"}
 #: how long a process waits for another that builds the same entry before building it itself
 LOCK_TIMEOUT = 1800.0
+#: after this many seconds of waiting for that process, the user is told who it is and why the run waits
+WAIT_NOTICE_AFTER = 2.0
 
 
 def default_root() -> Path:
@@ -108,10 +111,27 @@ class SetupCache:
         from filelock import FileLock, Timeout
 
         path = self.entry(kind, key)
+        holder = path.with_suffix(".holder")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             lock = FileLock(str(path.with_suffix(".lock")), timeout=LOCK_TIMEOUT)
-            lock.acquire()
+            try:
+                lock.acquire(timeout=WAIT_NOTICE_AFTER)
+            except Timeout:  # another process builds this entry: say so, then wait for it
+                try:
+                    who = holder.read_text(encoding="utf-8").strip() or "another process"
+                except OSError:
+                    who = "another process"
+                self.notify(
+                    f"waiting for {who}, which is building '{kind}' in the set-up cache ({path.parent}); this run "
+                    f"reuses it when it is done (at most {LOCK_TIMEOUT / 60:.0f} min). To build it here instead, "
+                    "stop this run and start it with --no-cache (or ILM_CACHE=off)"
+                )
+                lock.acquire()
+            try:
+                holder.write_text(f"process {os.getpid()} on {socket.gethostname()}", encoding="utf-8")
+            except OSError:
+                pass
         except (OSError, Timeout) as exc:  # an unwritable or stuck cache: work without it
             self.notify(f"set-up cache {self.root} is not usable ({exc}); building '{kind}' without it")
             self.last = "off"

@@ -20,7 +20,7 @@ from ilm_core.errors import ConfigError
 from ilm_core.messages import ComponentRef
 from ilm_core.population import PopulationGroup, check_population
 from ilm_core.records import COMPONENT_KINDS
-from ilm_core.registry import Registry, describe_validation_error
+from ilm_core.registry import Registry, check_scalar_types, describe_validation_error
 from ilm_core.trackers import choose_trackers, parse_trackers
 
 #: the kinds a run chooses exactly one of, each a field of ExperimentConfig
@@ -185,12 +185,38 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return result
 
 
+def not_a_file(path: Path) -> str | None:
+    """What `path` is when it exists but is not a regular file ("a named pipe (FIFO)", "a folder", ...);
+    None for a regular file or a path that does not exist. Never opens it (opening a FIFO blocks)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML, JSON or YAML config file into a dict."""
     if path.suffix.lower() not in CONFIG_SUFFIXES:
         raise ConfigError(
             f"config file {str(path)!r} has an unknown format {path.suffix!r}; use one of: "
             + ", ".join(CONFIG_SUFFIXES)
+        )
+    not_file = not_a_file(path)
+    if not_file:  # reading a named pipe would wait for a writer for ever
+        raise ConfigError(
+            f"config file {str(path)!r} cannot be read: it is {not_file}, not a file; give a config file "
+            "(TOML, JSON or YAML)"
         )
     try:
         text = path.read_text(encoding="utf-8")
@@ -243,6 +269,7 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     both `ilm sweep` and a single `ilm run`.
     """
     raw = {k: v for k, v in raw.items() if k != "sweep"}
+    check_scalar_types(ExperimentConfig, raw, prefix="config")  # budget = true is not budget = 1
     try:
         config = ExperimentConfig.model_validate(normalise(raw))
     except ValidationError as exc:
@@ -259,6 +286,7 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     trackers = {}
     for name, params in config.trackers.items():
         spec = registry.get("tracker", name)
+        check_scalar_types(spec.params, params, prefix=f"trackers.{spec.name}")
         try:
             trackers[spec.name] = spec.params.model_validate(params).model_dump(mode="json")
         except ValidationError as exc:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core import seeding, threads
+from ilm_core import provenance, seeding, threads
 from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, config_identity
 from ilm_core.errors import (
@@ -808,6 +808,7 @@ class Experiment:
                     return summary
         if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
+        provenance.record(rd.path, resume)  # versions, commit, command line, host, threads
         built_before = hasattr(self, "data")  # a new run builds its environment before its directory
         setup_start = time.perf_counter()
         self._build()
@@ -847,8 +848,8 @@ class Experiment:
         call_observers(self.registry.pm, "ilm_run_start", run=info)
         self.saved_episodes = first + len(pending)
         for episode in range(first, cfg.episodes):
-            self.current_episode = episode
-            check_interrupted()  # a signal noted since the last episode (set-up, writes, observers)
+            check_interrupted()  # a signal noted since the last episode (set-up, writes, observers): before
+            self.current_episode = episode  # this episode counts as started, so set-up says "while set up"
             with deferred():  # one noted during the episode stops the run when the episode ends
                 record = self._episode(episode)
             if pending:

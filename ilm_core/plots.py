@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from pathlib import Path
+from typing import Any
 
-from ilm_core.reporting import Run, Setting, group_settings, load_run
+from ilm_core.reporting import Run, Setting, _lookup, group_settings, load_run
 
 
 def _plt():
@@ -16,9 +19,30 @@ def _plt():
     return plt
 
 
+#: above this many episodes a curve is drawn smoothed (a rolling mean) over its faint raw values
+SMOOTH_FROM = 50
+
+
+def _rolling(values: list[float], window: int) -> list[float]:
+    """The mean of the last `window` finite values at each point (fewer at the start)."""
+    out = []
+    for i in range(len(values)):
+        part = [v for v in values[max(0, i - window + 1) : i + 1] if math.isfinite(v)]
+        out.append(sum(part) / len(part) if part else math.nan)
+    return out
+
+
 def _band(ax, means: list[float], stds: list[float], label: str) -> None:
+    """A curve with its ± std band; a long run's curve is smoothed, its raw values kept faint behind it."""
     x = list(range(1, len(means) + 1))
-    (line,) = ax.plot(x, means, label=label)
+    if len(means) > SMOOTH_FROM:
+        window = max(2, len(means) // 20)
+        (raw,) = ax.plot(x, means, alpha=0.25, linewidth=0.8)
+        means, stds = _rolling(means, window), _rolling(stds, window)
+        label = f"{label} (rolling mean of {window})"
+        (line,) = ax.plot(x, means, label=label, color=raw.get_color())
+    else:
+        (line,) = ax.plot(x, means, label=label, marker="o" if len(means) <= 10 else None, markersize=3)
     ax.fill_between(
         x,
         [m - s for m, s in zip(means, stds, strict=True)],
@@ -28,32 +52,84 @@ def _band(ax, means: list[float], stds: list[float], label: str) -> None:
     )
 
 
-def _plain_log_ticks(ax) -> None:
-    """Plain numbers on a log axis ("17", not "1.7 × 10¹"): perplexities are read, not exponents."""
-    from matplotlib.ticker import FuncFormatter, LogFormatter
+def student_curve(
+    setting: Setting, key: str | tuple[str, ...], student_key: str | None
+) -> tuple[list[float], list[float]]:
+    """Mean and spread per episode: over seeds when the setting has several runs, else over the run's
+    students (`per_student[student_key]` of each record), so a single run shows its students' spread too."""
+    if len(setting.runs) > 1 or student_key is None:
+        return setting.curve(key)
+    means, stds = [], []
+    for record in setting.runs[0].records:
+        value = _lookup(record, key)
+        students = (record.get("per_student") or {}).get(student_key) or []
+        finite = [v for v in students if isinstance(v, int | float) and math.isfinite(v)]
+        means.append(float(value) if isinstance(value, int | float) else math.nan)
+        stds.append(statistics.pstdev(finite) if len(finite) > 1 else 0.0)
+    return means, stds
 
-    class Plain(LogFormatter):
-        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
-            return f"{x:g}"
 
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.yaxis.set_minor_formatter(Plain(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+def _log_ticks(ax) -> None:
+    """Readable numbers on a log axis: 10, 20, 50 over wide ranges, a few plain values ("17.5", not
+    "1.75 × 10¹") over the narrow ones perplexities often span; no crowded minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    low, high = ax.get_ylim()
+    if low > 0 and high / low >= 4:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _finish(fig, axes, legend_size: int = 8) -> None:
-    """Grid on every panel and its legend below it, where it covers no curve and no reference line."""
+def _legends_below_labels(fig, axes, legend_size: int) -> None:
+    """A legend under each panel, just below its axis label (panels whose lines differ: one legend
+    for the figure would give one colour two meanings)."""
+    fig.tight_layout(rect=(0, 0, 1, 0.93 if fig.get_suptitle() else 1.0))
+    fig.canvas.draw()
+    for ax in axes:
+        if not ax.get_legend_handles_labels()[0]:
+            continue
+        label = ax.xaxis.label.get_window_extent().transformed(ax.transAxes.inverted())
+        ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, label.y0 - 0.03), frameon=False)
+
+
+def _finish(fig, axes, legend_size: int = 8, per_panel: bool = False) -> None:
+    """Grid on every panel; one legend for the figure, below every panel and its axis label
+    (`per_panel`: one under each panel, below its axis label)."""
     from matplotlib.ticker import MaxNLocator
 
+    entries: dict[str, Any] = {}
     for ax in axes:
         if ax.get_xlabel() == "episode":
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # episode 1, 2, ...: not 1.2
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
         ax.grid(alpha=0.3)
         if ax.get_yscale() == "log":
-            _plain_log_ticks(ax)
+            _log_ticks(ax)
+    if per_panel:
+        _legends_below_labels(fig, axes, legend_size)
+        return
     # leave the top strip to the figure's title, which tight_layout does not see
-    fig.tight_layout(rect=(0, 0, 1, 0.94) if fig.get_suptitle() else (0, 0, 1, 1))
+    top = 0.93 if fig.get_suptitle() else 1.0
+    if not entries:
+        fig.tight_layout(rect=(0, 0, 1, top))
+        return
+    columns = min(len(entries), 3 if len(axes) > 1 else 2)
+    rows = math.ceil(len(entries) / columns)
+    bottom = min(0.45, (0.12 + 0.24 * rows) / fig.get_figheight())  # inches of legend, as a share of the figure
+    fig.tight_layout(rect=(0, bottom, 1, top))
+    fig.legend(
+        list(entries.values()),
+        list(entries),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=columns,
+        fontsize=legend_size,
+        frameon=False,
+    )
 
 
 def _save(plt, fig, path: Path) -> Path:
@@ -64,11 +140,11 @@ def _save(plt, fig, path: Path) -> Path:
 
 
 def spread_title(settings: list[Setting]) -> str:
-    """What the bands are: a spread over seeds only when a setting has more than one run."""
+    """What the bands are: the spread over seeds, or over a single run's students."""
     if any(len(s.runs) > 1 for s in settings):
-        return "mean ± std over seeds (a setting with one run has no band)"
+        return "mean ± std over seeds (a setting with one run: over its students)"
     seeds = sorted({r.seed for s in settings for r in s.runs})
-    return f"one run per setting (seed {', '.join(map(str, seeds))}), no spread over seeds"
+    return f"one run per setting (seed {', '.join(map(str, seeds))}): mean ± std over its students"
 
 
 def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
@@ -82,8 +158,8 @@ def draw_figure2(settings: list[Setting], domain: str):
     plt = _plt()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for s in settings:
-        _band(a, *s.curve("perplexity_mean"), s.label)
-        _band(b, *s.curve("fraction_exam_domain"), s.label)
+        _band(a, *student_curve(s, "perplexity_mean", "perplexity"), s.label)
+        _band(b, *student_curve(s, "fraction_exam_domain", "fraction_exam_domain"), s.label)
     a.set(xlabel="episode", ylabel="student exam perplexity", title="(a) student perplexity per episode", yscale="log")
     b.set(
         xlabel="episode",
@@ -98,9 +174,11 @@ def draw_figure2(settings: list[Setting], domain: str):
     return fig
 
 
-def _measured(settings: list[Setting], key: str) -> bool:
-    """Whether any run of `settings` recorded `key` (a measure's value) in an episode."""
-    return any(key in record for s in settings for run in s.runs for record in run.records)
+def _measured(settings: list[Setting], key: str, nested: bool = False) -> bool:
+    """Whether any run of `settings` recorded `key` (a measure's value; `nested`: a dotted path) in an episode."""
+    if nested:
+        return any(_lookup(record, key) is not None for s in settings for run in s.runs for record in run.records)
+    return any(record.get(key) is not None for s in settings for run in s.runs for record in run.records)
 
 
 def overlaps(settings: list[Setting], path: Path) -> Path | None:
@@ -112,7 +190,7 @@ def overlaps(settings: list[Setting], path: Path) -> Path | None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, n in zip(axes, ("unigram", "bigram", "trigram"), strict=True):
         for s in settings:
-            _band(ax, *s.curve(f"overlap.{n}"), s.label)
+            _band(ax, *student_curve(s, f"overlap.{n}", f"overlap_{n}"), s.label)
         ax.set(xlabel="episode", ylabel=f"{n} overlap", title=f"{n} overlap between taught data and exam")
     fig.suptitle(spread_title(settings))
     _finish(fig, axes)
@@ -126,14 +204,15 @@ def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Pa
     for s in settings:
         if any(run.is_reference("best") for run in s.runs):  # the line every other setting is drawn against
             continue
-        _band(ax, *s.curve("perplexity_mean"), f"{s.label}: feedback exam")
-        _band(ax, *s.curve("heldout_perplexity_mean"), f"{s.label}: held-out exam")
+        _band(ax, *student_curve(s, "perplexity_mean", "perplexity"), f"{s.label}: feedback exam")
+        _band(ax, *student_curve(s, "heldout_perplexity_mean", "heldout_perplexity"), f"{s.label}: held-out exam")
         refs = [oracles.get((r.env_key(), r.seed)) for r in s.runs]
         values = [o.last("heldout_perplexity_mean", 10**9) for o in refs if o is not None]
         values = [v for v in values if v is not None]
         if values:  # labels are unique per setting, so one line each
             ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
     ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
+    fig.suptitle(spread_title(settings), fontsize=9)
     _finish(fig, (ax,), legend_size=7)
     return _save(plt, fig, path)
 
@@ -161,16 +240,79 @@ def components(settings: list[Setting], path: Path) -> Path | None:
         for s in settings:
             if panel == "evaluations":
                 for key in sorted(evaluations):
-                    path_ = (key,) if key == "accuracy_mean" else ("evaluations", key)
+                    path_ = "accuracy_mean" if key == "accuracy_mean" else ("evaluations", key)
                     label = "feedback accuracy" if key == "accuracy_mean" else key
-                    _band(ax, *s.curve(path_), f"{s.label}: {label}")
+                    students = "accuracy" if key == "accuracy_mean" else key  # per_student holds both
+                    _band(ax, *student_curve(s, path_, students), f"{s.label}: {label}")
             else:
                 for part in sorted(names[panel]):
                     _band(ax, *s.curve(("components", f"{panel}/{part}")), f"{s.label}: {part}")
         title = "evaluations (never sent to a teacher)" if panel == "evaluations" else f"components of the {panel} exam"
         ax.set(xlabel="episode", ylabel="score (accuracy, or perplexity)", title=title)
     fig.suptitle(spread_title(settings))
-    _finish(fig, list(axes[0]), legend_size=7)
+    _finish(fig, list(axes[0]), legend_size=7, per_panel=True)
+    return _save(plt, fig, path)
+
+
+def _neg_log(record: dict[str, Any]) -> dict[str, Any]:
+    """A record with `neg_log_perplexity` added: minus the log of each student's feedback perplexity
+    (what the paper's select-bin teacher maximises), their mean and its per-student values."""
+    students = [p for p in (record.get("per_student") or {}).get("perplexity") or [] if p and p > 0]
+    values = [-math.log(p) for p in students]
+    per_student = dict(record.get("per_student") or {}, neg_log_perplexity=values)
+    return {**record, "per_student": per_student, "neg_log_perplexity": statistics.fmean(values) if values else None}
+
+
+def teacher(settings: list[Setting], path: Path) -> Path:
+    """What the teacher learns from and how sure it is: (a) its reward per episode, (b) its policy's
+    entropy (when it reports one), each against the episodes."""
+    return _save(_plt(), draw_teacher(settings), path)
+
+
+def draw_teacher(settings: list[Setting]):
+    """The teacher's panels as a matplotlib figure (what `teacher` writes)."""
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    reported = _measured(settings, "teacher.reward_mean", nested=True)
+    for s in settings:
+        if reported:  # the reward as the teacher computed it (its own transform of the feedback)
+            _band(a, *s.curve("teacher.reward_mean"), s.label)
+        else:
+            view = Setting(s.label, s.config, [Run(r.path, r.config, [_neg_log(x) for x in r.records]) for r in s.runs])
+            _band(a, *student_curve(view, "neg_log_perplexity", "neg_log_perplexity"), s.label)
+        _band(b, *s.curve("entropy"), s.label)
+    what = "as the teacher reports it" if reported else "−log feedback-exam perplexity"
+    a.set(xlabel="episode", ylabel=f"reward ({what})", title="(a) the teacher's reward per episode")
+    b.set(xlabel="episode", ylabel="entropy of the teacher's policy (nats)", title="(b) policy entropy per episode")
+    maxima = [r.records[0].get("teacher", {}).get("entropy_max") for s in settings for r in s.runs if r.records]
+    maxima = [m for m in maxima if isinstance(m, int | float)]
+    if maxima:
+        b.axhline(max(maxima), linestyle="--", color="gray", label="uniform policy (most uncertain)")
+    if not _measured(settings, "entropy"):
+        b.text(0.5, 0.5, "this teacher reports no entropy", ha="center", transform=b.transAxes)
+    fig.suptitle(spread_title(settings))
+    _finish(fig, (a, b))
+    return fig
+
+
+def measures(settings: list[Setting], keys: list[str], path: Path) -> Path | None:
+    """One panel per value a measure plugin wrote for each episode (None when there is none to draw)."""
+    if not keys:
+        return None
+    plt = _plt()
+    columns = min(3, len(keys))
+    rows = math.ceil(len(keys) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False)
+    used = list(axes.flat)[: len(keys)]
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.remove()
+    for ax, key in zip(used, keys, strict=True):
+        for s in settings:
+            _band(ax, *s.curve(key), s.label)
+        ax.set(xlabel="episode", ylabel=key, title=f"{key} (a measure)")
+    several = any(len(s.runs) > 1 for s in settings)
+    fig.suptitle("mean ± std over seeds" if several else "one run per setting: the episode's value (no spread)")
+    _finish(fig, used)
     return _save(plt, fig, path)
 
 
@@ -182,5 +324,6 @@ def run_figures(run_dir: Path, out: Path, domain: str) -> list[Path]:
         figure2(settings, out / "figure2.png", domain),
         overlaps(settings, out / "overlaps.png"),
         exams(settings, {}, out / "exams.png"),
+        teacher(settings, out / "teacher.png"),
     ]
     return [path for path in drawn if path is not None]

@@ -13,6 +13,8 @@ import functools
 import importlib.metadata
 import os
 import traceback
+import types
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -22,7 +24,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from ilm_core import hookspecs, interfaces
-from ilm_core.errors import ConfigError, PluginError, UnknownPluginError
+from ilm_core.errors import ConfigError, IlmError, PluginError, UnknownPluginError
 from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
 
 ENTRY_POINT_GROUP = "ilm"
@@ -67,8 +69,7 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must never stop ilm
-                reason = f"{type(exc).__name__}: {exc}"
-                self.broken.append(BrokenPlugin(ep.name, dist, reason, traceback.format_exc(), ep.module))
+                self.broken.append(BrokenPlugin(ep.name, dist, load_error(exc), traceback.format_exc(), ep.module))
                 continue
             self.register(plugin, name=ep.name, distribution=dist)
             count += 1
@@ -139,7 +140,7 @@ class Registry:
             )
         others = ""
         if self.broken:
-            listed = ", ".join(f"{b.name!r} (from {b.distribution})" for b in self.broken)
+            listed = "; ".join(f"{b.name!r} (from {b.distribution}): {b.reason}" for b in self.broken)
             others = f" Broken plugins that could not be loaded, and may provide it: {listed}."
         raise UnknownPluginError(
             f"unknown {kind} {name!r}.{hint} Installed {kind}s: {choices}.{others} "
@@ -149,6 +150,7 @@ class Registry:
     def validate_params(self, kind: str, name: str, params: dict[str, Any]) -> BaseModel:
         """Validate params against the plugin's params model; errors name each field."""
         spec = self.get(kind, name)
+        check_scalar_types(spec.params, params, prefix=f"{kind}.params")
         try:
             return spec.params.model_validate(params)
         except ValidationError as exc:
@@ -167,6 +169,8 @@ class Registry:
         try:
             factory = spec.load_factory()
             component = factory(validated)
+        except IlmError:
+            raise  # the plugin's own one-paragraph error (a config it refuses, a server that does not answer)
         except Exception as exc:
             raise PluginError(
                 f"{kind} plugin '{spec.name}' (from {spec.distribution}) failed while being built: "
@@ -217,6 +221,13 @@ class Registry:
                 yield record
 
 
+def load_error(exc: BaseException) -> str:
+    """Why a plugin failed to import, in one line; a syntax error names its file and line."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _may_provide(broken: BrokenPlugin, name: str) -> bool:
     """Whether a broken plugin is likely the one that provides `name` (its entry point or package is named so)."""
     names = {broken.name.lower(), (broken.distribution or "").lower()}
@@ -227,6 +238,45 @@ def _new_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs.IlmSpecs)
     return pm
+
+
+#: what a scalar field allows, said to a user whose value pydantic would have converted silently
+_SCALARS = {
+    bool: "true or false (not a string or a number)",
+    int: "a whole number (true/false is not one)",
+    float: "a number (true/false is not one)",
+}
+
+
+def check_scalar_types(model: type[BaseModel], params: Any, prefix: str) -> None:
+    """Refuse a value that pydantic would convert silently into a number or a flag: `true` for a
+    count (it would become 1), `"yes"` or `1` for a flag. Fields of any other type are left to the model."""
+    if not isinstance(params, dict):
+        return
+    for name, value in params.items():
+        field = model.model_fields.get(name)
+        if field is None or value is None:
+            continue
+        annotation = field.annotation
+        kinds = (
+            set(typing.get_args(annotation))
+            if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+            else {annotation}
+        )
+        kinds.discard(type(None))
+        if not kinds or not kinds <= set(_SCALARS):
+            continue
+        if isinstance(value, bool):
+            ok = bool in kinds
+        elif isinstance(value, int | float):
+            ok = bool(kinds & {int, float}) and (float in kinds or isinstance(value, int) or value.is_integer())
+        else:
+            ok = False
+        if not ok:
+            allowed = " or ".join(
+                _SCALARS[k] for k in (bool, int, float) if k in kinds and not (k is int and float in kinds)
+            )
+            raise ConfigError(f"'{prefix}.{name}' = {value!r} is invalid: {allowed} is allowed.")
 
 
 def describe_validation_error(

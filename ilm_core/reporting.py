@@ -272,6 +272,25 @@ def mean_ci95(values: list[float | None]) -> tuple[float, float]:
 # -- end of multi-seed intervals ------------------------------------------------------------------
 
 
+#: measure values `ilm report` shows in its own columns and figures already
+SHOWN_MEASURES = ("fraction_exam_domain",)
+
+
+def measure_keys(runs: list[Run]) -> list[str]:
+    """The numeric episode values that measure plugins wrote (top-level keys of metrics.jsonl that are
+    not the core's), in the order first seen; those `ilm report` already shows are left out."""
+    from ilm_core.messages import EpisodeRecord
+
+    core = set(EpisodeRecord.model_fields) | set(SHOWN_MEASURES)
+    keys: dict[str, None] = {}
+    for run in runs:
+        for record in run.records:
+            for key, value in record.items():
+                if key not in core and isinstance(value, int | float) and not isinstance(value, bool):
+                    keys.setdefault(key)
+    return list(keys)
+
+
 def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -> list[dict[str, Any]]:
     """One row per setting: last-10 figures, mean ± std over seeds, and the taught-to-the-test flag."""
     rows = []
@@ -295,6 +314,7 @@ def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -
         for key in ("fraction", "feedback", "heldout", "oracle_heldout"):
             row[key] = mean_std([p[key] for p in per_seed])
         row["ci95"] = {key: mean_ci95([p[key] for p in per_seed]) for key in ("fraction", "feedback", "heldout")}
+        row["measures"] = {key: mean_std([run.last(key) for run in s.runs]) for key in measure_keys(s.runs)}
         row["taught_to_the_test"] = [p["seed"] for p in per_seed if p["taught_to_the_test"]]
         row["per_seed"] = per_seed
         rows.append(row)

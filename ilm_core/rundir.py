@@ -34,8 +34,10 @@ LOCK = "run.lock"
 CHECKPOINTS = "checkpoints"
 #: files the environment made for the run (e.g. its trained tokenizer)
 ENVIRONMENT = "environment"
+#: where the run came from (ilm_core/provenance.py)
+PROVENANCE = "provenance.json"
 #: what ilm writes into a run directory (anything else there means the folder is not a run)
-RUN_FILES = frozenset({CONFIG, CONFIG_HASH, METRICS, SUMMARY, LOCK, CHECKPOINTS, ENVIRONMENT})
+RUN_FILES = frozenset({CONFIG, CONFIG_HASH, METRICS, SUMMARY, LOCK, CHECKPOINTS, ENVIRONMENT, PROVENANCE})
 _CKPT = re.compile(r"^episode-(\d{6})\.pt$")
 
 
@@ -196,7 +198,7 @@ class RunDir:
         """Remove what a new run wrote before its first episode finished (a failed start)."""
         if self.has_episodes():
             return
-        for name in (CONFIG, CONFIG_HASH, METRICS, LOCK):
+        for name in (CONFIG, CONFIG_HASH, METRICS, LOCK, PROVENANCE):
             try:
                 (self.path / name).unlink(missing_ok=True)
             except OSError:
@@ -313,7 +315,22 @@ class RunDir:
                 _fsync_dir(self.path)
 
     def read_metrics(self, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-        return read_jsonl(self.metrics_path, notify)
+        """The finished episodes, in order. A line that repeats the one before it exactly (a file
+        copied or appended twice) is dropped with a notice; episodes out of order are an error."""
+        records: list[dict[str, Any]] = []
+        for number, record in enumerate(read_jsonl(self.metrics_path, notify), start=1):
+            episode = record.get("episode") if isinstance(record, dict) else None
+            if records and record == records[-1]:
+                if notify:
+                    notify(f"{self.metrics_path} line {number} repeats episode {episode} exactly; the copy is ignored")
+                continue
+            if episode != len(records):
+                raise RunDirError(
+                    f"{self.metrics_path} line {number} holds episode {episode!r} where episode {len(records)} was "
+                    "expected; the file was changed by something other than ilm (restore it, or start a new run)"
+                )
+            records.append(record)
+        return records
 
     def keep_metrics(
         self, n: int, notify: Callable[[str], None] | None = None, records: list[dict[str, Any]] | None = None

@@ -54,3 +54,15 @@ def test_syntax_error_is_a_broken_plugin_too(broken_site: Path):
     rows = json.loads(ilm(broken_site, "plugins", "--json").stdout)
     (broken,) = [r for r in rows if r["status"] == "broken"]
     assert "SyntaxError" in broken["reason"]
+
+
+def test_run_of_an_unknown_teacher_names_the_broken_plugin_and_its_syntax_error(broken_site: Path):
+    """The teacher's name matches neither the entry point nor the distribution: still "unknown teacher",
+    but the message says which plugin is broken and why (the error, its file and line)."""
+    module = broken_site / "broken_mod.py"
+    module.write_text("x = 1\ndef oops(:\n")
+    done = ilm(broken_site, "run", "--teacher", "first-k", "--dry-run")
+    assert done.returncode == 2
+    message = " ".join(done.stderr.split())
+    assert "unknown teacher 'first-k'" in message and "'broken' (from ilm-broken-example)" in message
+    assert "SyntaxError" in message and f"{module}, line 2" in message and "Traceback" not in message

@@ -115,3 +115,23 @@ def test_runs_with_a_cold_cache_a_warm_cache_and_none_give_the_same_records(cli,
     assert cold == warm == none
     setup = [json.loads((tmp_path / n / "summary.json").read_text())["setup"] for n in ("cold", "warm")]
     assert "setting up the teacher" in setup[0] and "building the environment" in setup[0]
+
+
+def test_waiting_for_another_process_building_the_entry_says_who_and_why(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from filelock import FileLock
+
+    from ilm_core import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "WAIT_NOTICE_AFTER", 0.1)
+    notices: list[str] = []
+    cache = SetupCache(tmp_path, notify=notices.append)
+    path = cache.entry("teacher-lm", {"k": 1})
+    path.parent.mkdir(parents=True)
+    path.with_suffix(".holder").write_text("process 4242 on elsewhere")
+    held = FileLock(str(path.with_suffix(".lock")), thread_local=False)  # released by the timer thread
+    held.acquire()
+    threading.Timer(0.5, held.release).start()  # the other process finishes after half a second
+    assert cache.get_or_build("teacher-lm", {"k": 1}, lambda: 7) == 7
+    assert len(notices) == 1 and "waiting for process 4242 on elsewhere" in notices[0] and "--no-cache" in notices[0]

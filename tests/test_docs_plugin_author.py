@@ -104,3 +104,18 @@ def test_the_teacher_lm_example_and_table():
 @pytest.mark.parametrize("needle", ["ilm plugins\n--check", "installed but\nbroken"])
 def test_the_broken_plugin_section_says_how_to_find_one(needle):
     assert " ".join(needle.split()) in " ".join(section("When a plugin breaks").split())
+
+
+def test_the_testing_example_runs_against_the_first_plugin_on_the_page(monkeypatch, tmp_path):
+    """The plugin author's tests, as the page shows them, pass with `ilm_core.testing` alone."""
+    plugin = types.ModuleType("my_pkg")
+    exec(code_blocks(section("Quick start"))[0], plugin.__dict__)
+    monkeypatch.setitem(sys.modules, "my_pkg", plugin)
+    tests: dict = {}
+    exec(code_blocks(section("Testing a plugin in-process"))[0], tests)
+    tests["test_first_k"]()
+    tests["test_a_tiny_run"](tmp_path)
+    helpers = set(first_column(section("Testing a plugin in-process")))
+    import ilm_core.testing
+
+    assert helpers <= set(ilm_core.testing.__all__), helpers - set(ilm_core.testing.__all__)

@@ -53,13 +53,29 @@ def test_writes_a_package_whose_own_tests_pass(cli, tmp_path: Path, kind: str):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("kind", SUPPORTED_KINDS)
+def test_generated_tests_import_only_the_public_api_and_its_testing_helpers(cli, tmp_path: Path, kind: str):
+    import ast
+
+    assert cli("new-plugin", f"my-{kind}", "--kind", kind, "--out", str(tmp_path))[0] == 0
+    test = tmp_path / f"ilm-my-{kind}" / "tests" / f"test_ilm_my_{kind}.py"
+    imported = set()
+    for node in ast.walk(ast.parse(test.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert {m for m in imported if m.startswith("ilm_core")} <= {"ilm_core", "ilm_core.testing"}
+    assert "ilm_core.testing" in imported
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["My_Teacher", "--kind", "teacher"], "invalid plugin name"),
         (["my--teacher", "--kind", "teacher"], "invalid plugin name"),
         (["9lives", "--kind", "teacher"], "invalid plugin name"),
-        (["my-exam", "--kind", "exam"], "supported kinds: teacher, environment, interaction"),
+        (["my-exam", "--kind", "exam"], "supported kinds: teacher, environment, interaction, measure"),
     ],
 )
 def test_bad_input_exits_2(cli, tmp_path: Path, args: list[str], message: str):

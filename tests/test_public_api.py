@@ -4,7 +4,8 @@ A third-party plugin can only rely on `ilm_core`'s public names; if our own plug
 into core modules or private names, an outsider could not write what they write. The checker
 walks the import statements (ast) of every Python file under the checked folders and reports:
 
-- an import of an `ilm_core` submodule (`import ilm_core.loop`, `from ilm_core.config import ...`);
+- an import of an `ilm_core` submodule (`import ilm_core.loop`, `from ilm_core.config import ...`) other than
+  `ilm_core.testing`, the test helpers;
 - a name imported from `ilm_core` that is not in `ilm_core.__all__`;
 - a private name (leading underscore) imported from a module outside the importer's own package,
   or a private module in an import path (`from torch._dynamo import ...`);
@@ -23,6 +24,8 @@ import ilm_core
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = ("plugins", "experiments", "benchmarks")
 SKIPPED_PARTS = {"build", ".venv", "__pycache__"}
+#: submodules of ilm_core that are public too: the test helpers of plugin authors
+PUBLIC_MODULES = {"ilm_core.testing"}
 #: underscore names that the Python documentation makes public
 DOCUMENTED_PUBLIC = {"os._exit"}
 
@@ -67,7 +70,7 @@ def check_file(path: Path, root: Path, public: set[str]) -> list[Violation]:
         return bool(package) and (module == package or module.startswith(package + "."))
 
     def check_module(node: ast.AST, module: str) -> None:
-        if module.startswith("ilm_core."):
+        if module.startswith("ilm_core.") and module not in PUBLIC_MODULES:
             flag(node, module, "a non-public ilm_core module; import the name from `ilm_core`")
         elif not own(module) and any(_private(part) for part in module.split(".")):
             flag(node, module, "a private module of another package")

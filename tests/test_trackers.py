@@ -128,7 +128,7 @@ def test_mlflow_file_store_holds_params_metrics_per_step_and_the_figures(registr
     for tag in EVERY_EPISODE:
         assert len(client.get_metric_history(run_id, tag)) == 3, tag
     figures = {Path(f.path).name for f in client.list_artifacts(run_id, "figures")}
-    assert figures == {"figure2.png", "overlaps.png", "exams.png"}
+    assert figures == {"figure2.png", "overlaps.png", "exams.png", "teacher.png"}
     assert {"config.json", "summary.json"} <= {f.path for f in client.list_artifacts(run_id)}
 
 
@@ -282,4 +282,23 @@ def test_ilm_plugins_lists_the_trackers_and_the_ray_executor(cli):
     assert rows[("executor", "ray")]["roadmap"] == ["student.training.several-at-once"]
     for key in (("tracker", "tensorboard"), ("tracker", "mlflow"), ("executor", "ray")):
         row = rows[key]
-        assert row["status"] == "ok" or row["install"].startswith("pip install 'ilm["), row
+        assert row["status"] == "ok" or row["install"] == f"pip install -e '.[{key[1]}]'", row  # from a clone
+
+
+def test_an_mlflow_server_that_does_not_answer_is_refused_quickly_before_the_run(tmp_path):
+    """A tracking URI nobody answers at: exit 2 within the test's timeout, one paragraph naming the URI,
+    and no run directory left behind."""
+    import subprocess
+    import sys
+
+    from conftest import TINY
+
+    pytest.importorskip("mlflow")
+    out = tmp_path / "run"
+    ilm = str(Path(sys.executable).with_name("ilm"))
+    args = [ilm, "run", *TINY, "--tracker", "mlflow", "--set", "trackers.mlflow.tracking_uri=http://127.0.0.1:9"]
+    done = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    message = " ".join(done.stderr.split())
+    assert "http://127.0.0.1:9 does not answer" in message and "Traceback" not in message
+    assert not out.exists()

@@ -67,13 +67,51 @@ def _options(
     """Interactive language modeling: a teacher learns what to teach student language models."""
 
 
+#: what an option's type allows, by the kind of pydantic error its value gave
+_ALLOWED = {"int": "a whole number", "float": "a number", "bool": "true or false"}
+
+
+def usage_error(exc: typer.TyperException, argv: list[str]) -> str:
+    """A command-line mistake as one paragraph: the option, the value given and what is allowed."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "ilm"
+    opts = list(getattr(getattr(exc, "param", None), "opts", None) or [])
+    message = " ".join(exc.format_message().split())
+    if isinstance(exc, typer.BadParameter) and opts and any(a in opts or a.split("=")[0] in opts for a in argv):
+        given = None
+        for i, arg in enumerate(argv):
+            if arg in opts and i + 1 < len(argv):
+                given = argv[i + 1]
+            elif arg.split("=")[0] in opts and "=" in arg:
+                given = arg.split("=", 1)[1]
+        errors = exc.__cause__.errors() if hasattr(exc.__cause__, "errors") else []
+        kind = str(errors[0].get("type", "")).split("_")[0] if errors else ""
+        allowed = _ALLOWED.get(kind)
+        value = f" {given!r}" if given is not None else ""
+        if allowed:
+            return f"{opts[-1]}{value} is invalid: {allowed} is allowed. See `{command} --help`."
+        return f"{opts[-1]}{value} is invalid: {message}. See `{command} --help`."
+    return f"{message} See `{command} --help`."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ilm` console script."""
     try:
         from ilm_core import threads
 
         threads.prepare()  # before torch starts OpenMP: its wait policy is read only then
-        app(args=argv, prog_name="ilm")
+        code = app(args=argv, prog_name="ilm", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)  # as typer's own standalone mode ends
+    except typer.Abort:
+        Console(stderr=True).print("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # a command-line mistake: the project's one paragraph, not typer's box
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `ilm` or `ilm COMMAND` that needs arguments
+            exc.show()
+            sys.exit(exc.exit_code)
+        err = Console(stderr=True, soft_wrap=True)
+        err.print(Text("error: ", style="bold red") + Text(usage_error(exc, sys.argv[1:] if argv is None else argv)))
+        sys.exit(2)
     except IlmError as exc:
         err = Console(stderr=True, soft_wrap=True)
         err.print(Text("error: ", style="bold red") + Text(str(exc)))

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from ilm_core.cli.outputs import table_console
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble
 from ilm_core.errors import ConfigError
@@ -141,6 +142,31 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def baselines_table(rows: list[dict], env: str, runs: int) -> Table:
+    """The baselines as a table whose numbers are never cut: headers fold, cells do not."""
+    table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
+    headers = ("baseline", "seed", "avg ppl", "held-out ppl", "train from test", "1-gram", "2-gram", "3-gram")
+    widest = max((len(str(r["baseline"])) for r in rows), default=8)
+    for col in headers:
+        if col == "baseline":
+            table.add_column(col, min_width=min(widest, 16), overflow="fold")
+        else:
+            table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["baseline"], str(r["seed"]), *(_cell(r[c]) for c in COLUMNS))
+    return table
+
+
+def _cell(stat: dict[str, float]) -> str:
+    """mean over std on two lines: a narrow column, so all eight fit in 80 characters."""
+    mean, std = stat["mean"], stat["std"]
+    if math.isnan(mean):
+        return "-"
+    if abs(mean) >= 1e4:
+        return f"{mean:.2e}\n±{std:.1e}"
+    return f"{mean:.4g}\n±{std:.2g}"
+
+
 def baselines(
     env: str = typer.Option("domains", "--env", "-e", help="environment plugin"),
     config: Path = typer.Option(None, "--config", "-c", help="base config file (student recipe, sizes)"),
@@ -177,21 +203,8 @@ def baselines(
         for _ in run_all(specs, options):
             progress.advance(task)
     rows = [baseline_row(spec.out) for spec in specs]
-    table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
-    for col in (
-        "baseline",
-        "seed",
-        "avg perplexity",
-        "held-out perplexity",
-        "train from test",
-        "unigram",
-        "bigram",
-        "trigram",
-    ):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["baseline"], str(r["seed"]), *(fmt(r[c]) for c in COLUMNS))
-    console.print(table)
+    table = baselines_table(rows, env, runs)
+    table_console().print(table)  # every column whole at 80 columns, and when piped
     checks = ordering(rows)
     console.print(ordering_line(checks))
     privileged = sorted({r["baseline"] for r in rows if r["privileged"]})

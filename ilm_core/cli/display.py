@@ -53,7 +53,14 @@ class ProgressDisplay:
     def ilm_episode_end(self, run: Any, record: Any) -> None:
         if self.progress is None:
             return
-        stats = f"reward {record.reward_mean:.3g}  ppl {record.perplexity_mean:.3g}"
+        if record.episode == run.first_episode:
+            warning = long_run_warning(record.seconds, run.config.episodes - record.episode - 1)
+            if warning:
+                self.progress.console.print(f"[yellow]notice:[/] {warning}", highlight=False, soft_wrap=True)
+        stats = f"exam ppl {record.perplexity_mean:.3g} ± {record.perplexity_std:.2g}"
+        reward = record.teacher.get("reward_mean")  # the teacher's own reward, when it reports one
+        if isinstance(reward, float):
+            stats += f"  teacher's reward {reward:.3g}"
         fraction = record.value("fraction_exam_domain")  # when the run measures it (the default)
         if isinstance(fraction, float):
             stats += f"  exam-domain ({run.environment.exam_domain}) fraction {fraction:.2f}"
@@ -70,9 +77,44 @@ class ProgressDisplay:
             self.progress = None
 
 
+#: a run expected to take longer than this after its first episode is announced, with how to shorten it
+LONG_RUN_SECONDS = 120.0
+
+
+def peak_memory_gb() -> float | None:
+    """The most memory this process has used so far (None where the platform does not say)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return None
+    return peak / 1e9 if sys.platform == "darwin" else peak / 1e6  # bytes on macOS, KiB elsewhere
+
+
+def long_run_warning(episode_seconds: float, remaining: int) -> str | None:
+    """What the rest of the run will cost, when it is long: time and memory, and how to cut them."""
+    left = episode_seconds * remaining
+    if left < LONG_RUN_SECONDS:
+        return None
+    memory = peak_memory_gb()
+    uses = f"; it uses {memory:.1f} GB of memory so far" if memory is not None else ""
+    return (
+        f"the first episode took {episode_seconds:.0f} s, so the {remaining} left take about {left / 60:.0f} min"
+        f"{uses}. Fewer --episodes or --students make it shorter; Ctrl-C stops it and --resume RUN_DIR continues."
+    )
+
+
 def exam_domain_label(domain: str | None) -> str:
     """The one name of the fraction of taught sentences from the exam's domain, wherever it is shown."""
     return f"fraction of exam-domain sentences sent ({domain})" if domain else "fraction of exam-domain sentences sent"
+
+
+def measure_rows(summary: dict[str, Any], shown: set[str]) -> list[tuple[str, Any]]:
+    """One row per value a measure plugin recorded (summary.json's `K_last`, beside its `K_first`)."""
+    keys = [k[: -len("_first")] for k in summary if k.endswith("_first") and f"{k[: -len('_first')]}_last" in summary]
+    return [(f"{key} (a measure)", summary[f"{key}_last"]) for key in keys if key not in shown]
 
 
 def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
@@ -84,7 +126,7 @@ def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
         (exam_domain_label(domain or summary.get("exam_domain")), summary.get("fraction_exam_domain_last")),
         ("feedback-exam perplexity", summary["perplexity_last"]),
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
-        ("reward (-feedback perplexity; a teacher may transform it)", summary["reward_last"]),
+        *measure_rows(summary, shown={"fraction_exam_domain"}),
         ("seconds (episodes only)", summary["seconds"]),
         ("seconds (set-up: environment, teacher, executor)", summary.get("setup_seconds")),
     ]

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ilm_core import threads
+from ilm_core import provenance, threads
 from ilm_core.cache import SetupCache
 from ilm_core.cli.outputs import table_console, writable_file
 from ilm_core.cli.steps_display import RichSteps
@@ -47,6 +47,7 @@ def inspect(
     steps = RichSteps(console)
     tools = SetupTools(steps=steps, cache=SetupCache.from_env(enabled=not no_cache, notify=notify), notify=notify)
     if len(found) == 1:
+        _print_provenance(console, found[0].path)  # before the teacher is rebuilt: it needs no work
         views = [inspect_teacher(found[0].path, registry, notify, device, tools)]
         _print_ranking(console, views[0], top)
     else:
@@ -68,6 +69,20 @@ def inspect(
         documents = [_document(view) for view in views]
         atomic_write_json(json_out, documents[0] if len(documents) == 1 else documents)
         console.print(f"ranking: {json_out}")
+
+
+def _print_provenance(console: Console, run: Path) -> None:
+    """Where the run came from (provenance.json): versions, commit, command line, host, threads."""
+    document = provenance.read(run)
+    if document is None:
+        console.print(f"{run}: no {provenance.PROVENANCE} (a run written before ilm recorded where runs come from)")
+        return
+    table = Table(title=f"where {run} came from ({provenance.PROVENANCE})", show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for what, value in provenance.describe(document):
+        table.add_row(what, Text(value))
+    console.print(table)
 
 
 def _print_ranking(console: Console, view: TeacherView, top: int) -> None:
@@ -126,5 +141,6 @@ def _document(view: TeacherView) -> dict[str, Any]:
         "exam_domain": view.data.exam_domain,
         "budget": k,
         "exam_domain_in_top_budget": view.exam_domain_in_top(k),
+        "provenance": provenance.read(view.run),
         "ranking": view.ranking(),
     }

@@ -11,7 +11,16 @@ from rich.table import Table
 
 from ilm_core import plots
 from ilm_core.cli.outputs import table_console, writable_folder
-from ilm_core.reporting import Run, find_runs, group_settings, oracle_baselines, privileged_teachers, summary_rows
+from ilm_core.reporting import (
+    LAST,
+    Run,
+    find_runs,
+    group_settings,
+    measure_keys,
+    oracle_baselines,
+    privileged_teachers,
+    summary_rows,
+)
 from ilm_core.rundir import atomic_write_json
 
 
@@ -60,16 +69,23 @@ def report(
     settings = group_settings(all_runs)
     learners = [s for s in settings if not any(run.is_reference() for run in s.runs)] or settings
     domain = "the exam domain"
+    keys = measure_keys([run for s in learners for run in s.runs])
     drawn = [
         plots.figure2(learners, out / "figure2.png", domain),
         plots.overlaps(learners, out / "overlaps.png"),  # runs that measured the overlaps only
         plots.exams(learners, oracles, out / "exams.png"),
         plots.components(learners, out / "components.png"),  # exams with components or pairs only
+        plots.teacher(learners, out / "teacher.png"),  # the teacher's reward and policy entropy
+        plots.measures(learners, keys, out / "measures.png"),  # what measure plugins recorded, if any
     ]
     files = [path for path in drawn if path is not None]
     rows = summary_rows(settings, oracles)
     several = any(len(s.runs) > 1 for s in settings)
-    table = Table(title=f"last {10} episodes" + (", mean ± std over seeds" if several else ", one run per setting"))
+    shortest = min(len(run.records) for run in all_runs)
+    last = f"last {LAST} episodes" if shortest > LAST else f"all {shortest} episodes" if shortest > 1 else "1 episode"
+    if len({len(run.records) for run in all_runs}) > 1 and shortest <= LAST:
+        last = f"last {LAST} episodes (all of a shorter run's)"
+    table = Table(title=last + (", mean ± std over seeds" if several else ", one run per setting"))
     table.add_column("setting", min_width=24, overflow="fold")
     for col in (
         "runs",
@@ -78,6 +94,7 @@ def report(
         "held-out ppl",
         "oracle held-out",
         "taught to the test",
+        *keys,
     ):
         table.add_column(col)
     shown = _pm if several else _one
@@ -88,6 +105,7 @@ def report(
             str(row["runs"]),
             *(shown(row[k]) for k in ("fraction", "feedback", "heldout", "oracle_heldout")),
             f"[red]YES: seeds {', '.join(map(str, flagged))}[/]" if flagged else "no",
+            *(shown(row["measures"].get(key, (math.nan, math.nan))) for key in keys),
         )
     console.print(table)
     privileged = privileged_teachers(all_runs)

@@ -48,7 +48,12 @@ def run(
     out: Path = typer.Option(None, "--out", "-o", help="run directory (default runs/<time>-<env>-<teacher>)"),
     resume: Path = typer.Option(None, "--resume", help="continue the run in this directory from its last checkpoint"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the validated, resolved config and exit"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="no progress bar, set-up lines or tables: print only the summary as JSON (for scripts)",
+    ),
     # -- set-up and threads (ilm_core/threads.py, ilm_core/cache.py) --
     threads: str = typer.Option(None, "--threads", help="thread plan: auto (default), torch, or a number of threads"),
     no_cache: bool = typer.Option(False, "--no-cache", help="rebuild the teacher's LM instead of reusing it"),
@@ -121,4 +126,5 @@ def run(
         console.print(summary_table(summary, summary.get("exam_domain")))
     if quiet:
         console.print_json(json_text(summary))  # valid JSON for scripts: NaN written as null
+        return
     console.print(f"results: {run_dir.path}/metrics.jsonl, summary.json, checkpoints/")

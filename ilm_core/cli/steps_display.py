@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from ilm_core.progress import Steps
+
+
+class CountColumn(MofNCompleteColumn):
+    """ "3/10" for a step with a known count; nothing (not "0/?") for one without."""
+
+    def render(self, task):  # type: ignore[no-untyped-def]
+        return Text("") if task.total is None else super().render(task)
 
 
 def step_columns() -> tuple:
@@ -13,7 +21,7 @@ def step_columns() -> tuple:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        CountColumn(),
         TimeElapsedColumn(),
     )
 

@@ -10,7 +10,7 @@ import importlib
 from string import Template
 
 #: component kinds `ilm new-plugin --kind` can write, and the template module of each
-SUPPORTED_KINDS: tuple[str, ...] = ("teacher", "environment", "interaction")
+SUPPORTED_KINDS: tuple[str, ...] = ("teacher", "environment", "interaction", "measure")
 
 
 def names(name: str) -> dict[str, str]:
@@ -20,6 +20,7 @@ def names(name: str) -> dict[str, str]:
         "name": name,
         "dist": f"ilm-{name}",
         "module": "ilm_" + name.replace("-", "_"),
+        "snake": name.replace("-", "_"),
         "cls": camel,
         "params": f"{camel}Params",
     }
@@ -34,9 +35,10 @@ def render(kind: str, name: str) -> dict[str, str]:
     template = importlib.import_module(f"ilm_core.templates.{kind}")
     values = names(name) | {"kind": kind}
     # the kind's own texts hold placeholders too (`--teacher ${name}`): fill them before they are used
+    hint = getattr(template, "PARAMS_HINT", "`--set ${kind}.PARAM=VALUE` sets one of its params.")
     values |= {
         key: Template(text).substitute(values)
-        for key, text in (("summary", template.SUMMARY), ("run_example", template.RUN_EXAMPLE))
+        for key, text in (("summary", template.SUMMARY), ("run_example", template.RUN_EXAMPLE), ("params_hint", hint))
     }
     module = values["module"]
     files = {

@@ -42,8 +42,10 @@ ilm roadmap               # shows the road-map cells it implements
 
 ```bash
 ${run_example}
-ilm run --help            # every option; --set ${kind}.PARAM=VALUE sets one of its params
+ilm run --help            # every option
 ```
+
+${params_hint}
 
 Its params are the fields of `${params}` in `${module}/__init__.py`; each has a default and
 a description, and `ilm run --dry-run` shows the values a run will use.

@@ -118,19 +118,13 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
 TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
-from ilm_core.registry import Registry
+from ilm_core.testing import plugin_registry, run_tiny
 
 import ${module}
 
 
-def make_registry() -> Registry:
-    registry = Registry()
-    registry.register(${module}, name="${name}")
-    return registry
-
-
 def test_builds_disjoint_labelled_data():
-    env = make_registry().build("environment", "${name}", {"vocabulary_size": 8, "pool_size": 40})
+    env = plugin_registry(${module}).build("environment", "${name}", {"vocabulary_size": 8, "pool_size": 40})
     data = env.build(seed=3)
     assert data.overlaps() == []
     assert len(data.pool) == 40 and sum(data.pool_in_exam_domain) == 20
@@ -138,6 +132,12 @@ def test_builds_disjoint_labelled_data():
 
 
 def test_same_seed_same_data():
-    env = make_registry().build("environment", "${name}", {})
+    env = plugin_registry(${module}).build("environment", "${name}", {})
     assert env.build(seed=5) == env.build(seed=5)
+
+
+def test_a_tiny_run_on_it(tmp_path):
+    params = {"pool_size": 30, "teacher_corpus_size": 10, "exam_bank_size": 10, "heldout_size": 5}
+    run = run_tiny(${module}, out=tmp_path, environment={"name": "${name}", "params": params})
+    assert run.records[0]["perplexity_mean"] > 1
 '''

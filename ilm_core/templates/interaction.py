@@ -80,26 +80,18 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
 TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
-from ilm_core import ExamResult, Lesson, RoundResult, StudentReport
-from ilm_core.registry import Registry
+from ilm_core import Lesson
+from ilm_core.testing import plugin_registry, round_result, run_tiny
 
 import ${module}
 
 
 def feedback_of(params: dict) -> list:
-    registry = Registry()
-    registry.register(${module}, name="${name}")
-    interaction = registry.build("interaction", "${name}", params)
+    interaction = plugin_registry(${module}).build("interaction", "${name}", params)
     (only,) = interaction.plan(budget=1, n_students=3)
     lessons = [Lesson(student=i, indices=[i]) for i in range(3)]
-    reports = [
-        StudentReport(student=i, seed=0, final_loss=1.0,
-                      exams={"feedback": ExamResult(perplexity=10.0 + i, item_perplexities=[9.0, 11.0],
-                                                    nll=1.0, tokens=2)})
-        for i in range(3)
-    ]
-    feedback = interaction.feedback(RoundResult(episode=0, round=0, plan=only, lessons=lessons, sent=lessons,
-                                                reports=reports))
+    result = round_result(lessons, [10.0, 11.0, 12.0], plan=only, item_perplexities=[9.0, 11.0])
+    feedback = interaction.feedback(result)
     assert [f.perplexity for f in feedback] == [10.0, 11.0, 12.0]
     return feedback
 
@@ -110,4 +102,9 @@ def test_sends_average_scores_back():
 
 def test_sends_item_perplexities_when_asked():
     assert all(f.item_perplexities == [9.0, 11.0] for f in feedback_of({"item_perplexities": True}))
+
+
+def test_a_tiny_run_with_it(tmp_path):
+    run = run_tiny(${module}, out=tmp_path, interaction="${name}")
+    assert run.records[0]["perplexity_mean"] > 1
 '''

@@ -104,38 +104,31 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
 TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
-from ilm_core import Feedback, Lesson, Registry, RoundContext, TeacherContext, set_up
+from ilm_core import Lesson, set_up
+from ilm_core.testing import feedback, plugin_registry, round_context, run_tiny, teacher_context
 
 import ${module}
 
 
-def make_registry() -> Registry:
-    registry = Registry()
-    registry.register(${module}, name="${name}")
-    return registry
-
-
 def test_registers_with_its_roadmap_cells():
-    spec = make_registry().get("teacher", "${name}")
+    spec = plugin_registry(${module}).get("teacher", "${name}")
     assert "teacher.speaking.select-from-bin" in spec.roadmap
 
 
 def test_learns_to_prefer_sentences_of_good_lessons():
-    teacher = make_registry().build("teacher", "${name}", {"lr": 1.0})
-    pool = [[i % 4, (i + 1) % 4] for i in range(20)]
+    teacher = plugin_registry(${module}).build("teacher", "${name}", {"lr": 1.0})
     good = [i < 10 for i in range(20)]  # students taught sentences 0..9 score better
-    set_up(teacher, TeacherContext(vocabulary=list("abcd"), teacher_corpus=[], pool=pool,
-                                   budget=4, n_students=6, seed=1))
+    set_up(teacher, teacher_context(pool_size=20, budget=4, n_students=6, seed=1))
     for episode in range(30):
-        lessons = teacher.select(RoundContext.one_round(n_students=6, episode=episode, size=4))
+        lessons = teacher.select(round_context(n_students=6, episode=episode, size=4))
         assert all(isinstance(lesson, Lesson) and len(set(lesson.indices)) == 4 for lesson in lessons)
-        feedback = [
-            Feedback(student=lesson.student, lesson=lesson,
-                     perplexity=20.0 - 2.0 * sum(good[i] for i in lesson.indices))
-            for lesson in lessons
-        ]
-        teacher.learn(feedback)
-    chosen = [i for lesson in teacher.select(RoundContext.one_round(n_students=6, episode=30, size=4))
-              for i in lesson.indices]
+        teacher.learn([feedback(lesson, 20.0 - 2.0 * sum(good[i] for i in lesson.indices)) for lesson in lessons])
+    chosen = [i for lesson in teacher.select(round_context(n_students=6, episode=30, size=4)) for i in lesson.indices]
     assert sum(good[i] for i in chosen) / len(chosen) > 0.8
+
+
+def test_a_tiny_run_with_it(tmp_path):
+    run = run_tiny(${module}, out=tmp_path, teacher="${name}", episodes=2)
+    assert [record["episode"] for record in run.records] == [0, 1]
+    assert run.records[-1]["entropy"] > 0
 '''

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ilm_core import EnvironmentSpec, hookimpl
 
@@ -38,9 +38,20 @@ def token_names(n: int) -> list[str]:
 DEFAULT_LISTS = {"exam_vocabulary": list("abcdefghij"), "other_vocabulary": list("klmnopqrst")}
 
 
+def _listed_once(tokens: list[str]) -> list[str]:
+    repeated = sorted({t for t in tokens if tokens.count(t) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(map(repr, repeated))} listed more than once; list each token once")
+    return tokens
+
+
+#: a vocabulary given as a list: every token once (a repeated one would silently shrink the language)
+Tokens = Annotated[list[str], AfterValidator(_listed_once)]
+
+
 class DomainsParams(SplitSizes):
-    exam_vocabulary: list[str] = Field(default_factory=lambda: list(DEFAULT_LISTS["exam_vocabulary"]), min_length=1)
-    other_vocabulary: list[str] = Field(default_factory=lambda: list(DEFAULT_LISTS["other_vocabulary"]), min_length=1)
+    exam_vocabulary: Tokens = Field(default_factory=lambda: list(DEFAULT_LISTS["exam_vocabulary"]), min_length=1)
+    other_vocabulary: Tokens = Field(default_factory=lambda: list(DEFAULT_LISTS["other_vocabulary"]), min_length=1)
     # -- vocabulary size (road-map cell environment.language.artificial.vocabulary-sizes)
     vocabulary_size: int | None = Field(
         None,
@@ -110,7 +121,7 @@ class DomainsParams(SplitSizes):
 
 
 class StructuresParams(SplitSizes):
-    vocabulary: list[str] = Field(default_factory=lambda: list(DEFAULT_LISTS["exam_vocabulary"]), min_length=2)
+    vocabulary: Tokens = Field(default_factory=lambda: list(DEFAULT_LISTS["exam_vocabulary"]), min_length=2)
     vocabulary_size: int | None = Field(
         None, ge=2, le=MAX_VOCABULARY, description="tokens, named by the environment; None = the vocabulary list"
     )

@@ -35,6 +35,11 @@ def files_of(label: str, paths: list[str]) -> list[Path]:
             files += found
         elif path.is_file():
             files.append(path)
+        elif path.exists():  # a named pipe, socket or device: reading it may wait for ever
+            raise ConfigError(
+                f"environment.sources.{label}: {str(path)!r} is not a regular file (a named pipe, socket or "
+                "device); give a text file or a folder of text files (a source is read more than once)"
+            )
         else:
             raise ConfigError(
                 f"environment.sources.{label}: {str(path)!r} does not exist; give a text file or a folder of text files"

@@ -98,7 +98,7 @@ def ilm_backends() -> Iterator[SweepBackendSpec]:
         factory="ilm_plugins.executors.ray_sweep:RaySweep",
         params=RaySweepParams,
         requires=("ray",),
-        install_hint="pip install 'ilm[ray]'",
+        install_hint="pip install -e '.[ray]'",
     )
 
 
@@ -137,5 +137,5 @@ def ilm_executors() -> Iterator[ExecutorSpec]:
         params=RayParams,
         roadmap=("student.training.several-at-once",),
         requires=("ray",),
-        install_hint="pip install 'ilm[ray]'",
+        install_hint="pip install -e '.[ray]'",
     )

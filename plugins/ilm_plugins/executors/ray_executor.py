@@ -75,12 +75,33 @@ class StudentGroup:
         self.trainer.load(cohort, state)
 
 
+def address_silent(address: str, timeout: float = 5.0) -> str | None:
+    """Why nothing answers at a Ray address ("host:port" or "ray://host:port"), or None when something
+    does or the address names no host and port to try ('auto', 'local')."""
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, _, port = rest.rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"nothing answers at {host}:{port} ({exc.strerror or type(exc).__name__}, waited at most {timeout:g} s)"
+
+
 def connect(ray: Any, address: str | None, local_cpus: int | None, who: str, field: str) -> tuple[str, bool]:
     """Use the Ray of this process, else the cluster at `address` or $RAY_ADDRESS, else start a
     local Ray with `local_cpus` CPUs. Returns where it runs, in words, and whether it started here."""
     if ray.is_initialized():
         return "the Ray of this process", False
     address = address or os.environ.get("RAY_ADDRESS")
+    silent = address_silent(address) if address else None
+    if silent:  # before ray.init, which retries for many seconds and logs a dozen warnings
+        raise ConfigError(
+            f"{who} could not connect to the Ray cluster at {address!r}: {silent}. Check {field} or $RAY_ADDRESS "
+            "(unset starts a local Ray; 'auto' joins the cluster of this machine; 'ray://HEAD:10001' a remote one) "
+            "and that the cluster is running."
+        )
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     if address:
         kwargs["address"] = address

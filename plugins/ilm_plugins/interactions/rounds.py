@@ -70,6 +70,11 @@ class MidTermExams(_WithItemScores):
                 f"interaction.rounds = {p.rounds} is more than budget = {budget} sentences, so a round would "
                 f"send none; choose 1 to {budget} rounds"
             )
+        if p.rounds == 1 and p.reward == "mid-terms":
+            raise ConfigError(
+                "interaction.reward = 'mid-terms' with interaction.rounds = 1: one round has no mid-term exam, so "
+                "the teacher would never be rewarded; choose rounds of 2 or more, or reward = 'final' or 'all'"
+            )
         sizes = split(budget, p.rounds)
         last = len(sizes) - 1
         plan = []

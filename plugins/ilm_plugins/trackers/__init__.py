@@ -1,6 +1,6 @@
 """Trackers: TensorBoard and MLflow follow a run (per-episode scalars, the config, the figures).
 
-Each is an optional extra (`pip install 'ilm[tensorboard]'`, `'ilm[mlflow]'`), imported only
+Each is an optional extra (`pip install -e '.[tensorboard]'`, `'.[mlflow]'` in a clone), imported only
 when a run chooses it (`ilm run --tracker tensorboard,mlflow`).
 """
 
@@ -32,6 +32,9 @@ class MlflowParams(BaseModel):
     experiment: str = Field("ilm", min_length=1, description="MLflow experiment the run is filed under")
     run_name: str | None = Field(None, description="None = the run directory's name")
     figures: bool = Field(True, description="log the run's figures as artifacts when it completes")
+    timeout: float = Field(
+        10.0, gt=0, description="seconds a tracking server may take to answer before the run is refused"
+    )
 
 
 @hookimpl
@@ -42,7 +45,7 @@ def ilm_trackers() -> Iterator[TrackerSpec]:
         factory="ilm_plugins.trackers.tensorboard_tracker:TensorBoardTracker",
         params=TensorBoardParams,
         requires=("tensorboard",),
-        install_hint="pip install 'ilm[tensorboard]'",
+        install_hint="pip install -e '.[tensorboard]'",
     )
     yield TrackerSpec(
         name="mlflow",
@@ -50,5 +53,5 @@ def ilm_trackers() -> Iterator[TrackerSpec]:
         factory="ilm_plugins.trackers.mlflow_tracker:MlflowTracker",
         params=MlflowParams,
         requires=("mlflow",),
-        install_hint="pip install 'ilm[mlflow]'",
+        install_hint="pip install -e '.[mlflow]'",
     )

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ilm_core import EpisodeRecord, Tracker, atomic_write_json, run_figures
+from ilm_core import ConfigError, EpisodeRecord, Tracker, atomic_write_json, run_figures
 
 from .common import earlier_records, flat_params, scalars
 
@@ -33,9 +33,37 @@ def tracking_uri(setting: str | None, run_dir: Path) -> str:
     return uri
 
 
+def check_server(uri: str, timeout: float) -> None:
+    """Refuse, before the run starts, a tracking server that does not answer within `timeout` seconds
+    (MLflow itself would retry for minutes); any HTTP answer counts, stores that are not servers pass."""
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered, if not with "OK": MLflow's own calls will say what is wrong
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConfigError(
+            f"tracker 'mlflow': the tracking server {uri} does not answer ({reason}; waited at most {timeout:g} s). "
+            "Start the server, or set trackers.mlflow.tracking_uri (or $MLFLOW_TRACKING_URI) to one that answers, "
+            "or run without --tracker mlflow; trackers.mlflow.timeout sets the wait. Nothing was written."
+        ) from None
+
+
 class MlflowTracker(Tracker):
     def __init__(self, params: Any):
         self.params = params
+        uri = params.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        if uri:
+            check_server(uri, params.timeout)
+        # MLflow's own calls: a few retries of at most `timeout` seconds each, not minutes of them
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, round(params.timeout))))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         self.client: Any = None
         self.run_id: str | None = None
         self.logged_until = -1  # episodes up to here are in MLflow already (a resumed run)

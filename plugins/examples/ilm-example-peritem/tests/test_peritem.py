@@ -7,17 +7,8 @@ import random
 
 import ilm_example_peritem
 
-from ilm_core import (
-    ExamResult,
-    Feedback,
-    Lesson,
-    Registry,
-    RoundContext,
-    RoundResult,
-    StudentReport,
-    TeacherContext,
-    set_up,
-)
+from ilm_core import Feedback, Lesson, Registry, RoundContext, TeacherContext, set_up
+from ilm_core.testing import round_result
 
 
 def make_registry() -> Registry:
@@ -40,12 +31,8 @@ def test_interaction_sends_item_perplexities():
     interaction = registry.build("interaction", "per-item")
     (only,) = interaction.plan(budget=3, n_students=2)
     assert only.size == 3 and only.exam == "final"
-    result = ExamResult(perplexity=10.0, item_perplexities=[8.0, 12.0], nll=1.0, tokens=2)
     lessons = [Lesson(student=i, indices=[i]) for i in range(2)]
-    reports = [StudentReport(student=i, seed=0, final_loss=1.0, exams={"feedback": result}) for i in range(2)]
-    feedback = interaction.feedback(
-        RoundResult(episode=0, round=0, plan=only, lessons=lessons, sent=lessons, reports=reports)
-    )
+    feedback = interaction.feedback(round_result(lessons, [10.0, 10.0], plan=only, item_perplexities=[8.0, 12.0]))
     assert [f.item_perplexities for f in feedback] == [[8.0, 12.0], [8.0, 12.0]]
     assert [f.lesson for f in feedback] == lessons
 
