@@ -12,6 +12,7 @@ from typing import Any
 
 from ilm_core import seeding
 from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
+from ilm_core.compat import PLUGIN_API, PluginAPIWarning
 from ilm_core.config import DEFAULT_MEASURES, ExperimentConfig, config_identity, resolve
 from ilm_core.errors import (
     ConfigError,
@@ -122,6 +123,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_MEASURES",
     "LAST_EPISODES",
+    "PLUGIN_API",
     "CellStatus",
     "ComponentRef",
     "ComponentScore",
@@ -154,6 +156,7 @@ __all__ = [
     "MeasureSpec",
     "MinimalPair",
     "NoParams",
+    "PluginAPIWarning",
     "PluginError",
     "PluginSpec",
     "PopulationGroup",

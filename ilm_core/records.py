@@ -38,6 +38,8 @@ class PluginSpec(BaseModel):
             "concurrent" for students whose `train` calls may run on several threads at once.
         requires: import names that must be importable; when one is missing the plugin is
             listed as unavailable with `install_hint`.
+        api_version: the plugin API the plugin was written for (`ilm_core.PLUGIN_API`; None: not
+            stated). One the core no longer adapts, or a newer one, is refused when it is built.
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
@@ -51,6 +53,7 @@ class PluginSpec(BaseModel):
     capabilities: frozenset[str] = frozenset()
     requires: tuple[str, ...] = ()
     install_hint: str | None = None
+    api_version: int | None = None
     distribution: str | None = Field(default=None, description="filled in by the registry")
 
     @field_validator("name")

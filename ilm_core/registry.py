@@ -23,7 +23,7 @@ from typing import Any
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from ilm_core import hookspecs, interfaces
+from ilm_core import compat, hookspecs, interfaces
 from ilm_core.errors import ConfigError, IlmError, PluginError, UnknownPluginError
 from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
 
@@ -165,6 +165,7 @@ class Registry:
             raise ConfigError(
                 f"{kind} '{spec.name}' is unavailable: it needs {', '.join(missing)}, which is not installed.{hint}"
             )
+        compat.check_api_version(kind, spec.name, spec.api_version)
         validated = self.validate_params(kind, name, params or {})
         try:
             factory = spec.load_factory()
@@ -178,6 +179,7 @@ class Registry:
                 plugin=spec.name,
                 stage="build",
             ) from exc
+        component = compat.adapt(kind, spec.name, component)
         interface = getattr(interfaces, KIND_OF[kind].interface)
         if not isinstance(component, interface):
             raise PluginError(

@@ -288,3 +288,46 @@ def test_feedback_bin_resumes_exactly(registry: Registry, tmp_path: Path) -> Non
         return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
 
     assert read(cut) == read(full)
+
+
+# -- a teacher written for an earlier plugin API -------------------------------------------------
+
+
+class OldFirstK(Teacher):
+    """A teacher written against plugin API 1: select(self, n_students, episode)."""
+
+    def __init__(self, params: Any = None):
+        pass
+
+    def select(self, n_students: int, episode: int) -> list[Lesson]:  # type: ignore[override]
+        return [Lesson(student=i, indices=list(range(self.context.budget))) for i in range(n_students)]
+
+
+class OldPlugin:
+    @hookimpl
+    def ilm_teachers(self):
+        yield TeacherSpec(name="old-first-k", summary="plugin API 1", factory=OldFirstK)
+        yield TeacherSpec(name="ancient", summary="plugin API 0", factory=OldFirstK, api_version=0)
+        yield TeacherSpec(name="future", summary="plugin API 99", factory=OldFirstK, api_version=99)
+
+
+def test_a_teacher_of_the_previous_api_runs_with_a_warning_naming_the_new_form(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from ilm_core import PluginAPIWarning
+
+    registry.pm.register(OldPlugin())
+    raw = small_run(teacher={"name": "old-first-k"}, interaction={"name": "send-in-batches", "params": {"rounds": 3}})
+    with pytest.warns(PluginAPIWarning, match=r"select\(self, context: RoundContext\)"):
+        Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run()
+    got = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["size"] for r in got[0]["rounds"]] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(("name", "message"), [("ancient", "no longer adapts"), ("future", "newer ilm")])
+def test_a_plugin_of_an_api_the_core_does_not_serve_is_refused_when_built(
+    registry: Registry, name: str, message: str
+) -> None:
+    registry.pm.register(OldPlugin())
+    with pytest.raises(PluginError, match=message):
+        registry.build("teacher", name, {})
