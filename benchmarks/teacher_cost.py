@@ -18,9 +18,7 @@ import random
 import statistics
 import time
 
-from ilm_core import Feedback, RoundContext, Teacher, TeacherContext, build_environment
-from ilm_core.config import resolve
-from ilm_core.registry import default_registry
+from ilm_core import Feedback, RoundContext, Teacher, TeacherContext, build_environment, default_registry, resolve
 
 
 def episode(teacher: Teacher, students: int, rounds: int, budget: int, rng: random.Random, index: int) -> float:

@@ -68,6 +68,8 @@ def test_readme_plugin_example_registers_and_teaches():
     exec(compile(code, "README.md", "exec"), module.__dict__)
     spec = next(module.ilm_teachers())
     teacher = spec.factory(spec.params(offset=3))
-    teacher.context = types.SimpleNamespace(budget=4)
+    teacher.context = types.SimpleNamespace(budget=4, pool=[[1]] * 20)
     lessons = teacher.select(RoundContext.one_round(n_students=2, episode=0, size=4))
     assert [lesson.indices for lesson in lessons] == [[3, 4, 5, 6]] * 2
+    later = RoundContext(episode=0, round=1, rounds=2, size=2, n_students=2, sent=[[3, 4], [0, 5]])
+    assert [lesson.indices for lesson in teacher.select(later)] == [[5, 6], [4, 6]]  # what each has not received
