@@ -21,7 +21,7 @@ from ilm_core import mean_ci95
 
 TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
 #: tasks whose fixed teachers (random, oracle) get the same lessons and exams as another task's
-REFERENCES_FROM = {"batches": "goals"}
+REFERENCES_FROM = {"batches": "goals", "task1-noprobe": "task1"}
 
 
 def run_values(run: Path, last: int | None) -> dict[str, float]:

@@ -2,8 +2,9 @@
 # The teacher-feedback study (docs/feedback.md): feedback-bin with feedback given and withheld,
 # random and the privileged oracle, over ten seeds, on the hidden-goal task and on plain Task 1
 # (the control, where feedback should not matter); then feedback-bin given and withheld on the
-# hidden-goal task with send-in-batches (a reward after every round; the fixed teachers' lessons
-# and exams are those of the first task). Resumable: finished runs are skipped.
+# hidden-goal task with send-in-batches (a reward after every round), and on Task 1 without the
+# first round's probe (the fixed teachers' lessons and exams are those of the hidden-goal task and
+# of Task 1). Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -28,6 +29,11 @@ for task in goals task1; do
     jobs+=("$out/$task/random/seed-$seed --seed $seed --episodes 20 --teacher random ${env_set[*]}")
     jobs+=("$out/$task/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle ${env_set[*]}")
   done
+done
+for seed in $seeds; do  # Task 1 again without the first round's probe: does listening matter there?
+  noprobe="--seed $seed --episodes 40 --set environment.goals=false --set teacher.probe=0"
+  jobs+=("$out/task1-noprobe/feedback-given/seed-$seed $noprobe")
+  jobs+=("$out/task1-noprobe/feedback-withheld/seed-$seed $noprobe --set teacher_feedback=withheld")
 done
 for seed in $seeds; do
   batches="--seed $seed --interaction send-in-batches --set interaction.rounds=3"
