@@ -36,6 +36,51 @@ def run_values(run: Path, last: int | None) -> dict[str, float]:
     }
 
 
+def curves(task: Path, teacher: str) -> tuple[list[float], list[float]]:
+    """Per episode, the mean over seeds of the held-out perplexity and of the own-goal share in rounds 2+."""
+    runs = [
+        [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        for run in sorted((task / teacher).glob("seed-*"))
+        if (run / "summary.json").is_file()
+    ]
+    episodes = min(len(r) for r in runs)
+    heldout = [statistics.fmean(r[e]["heldout_perplexity_mean"] for r in runs) for e in range(episodes)]
+    share = [
+        statistics.fmean(
+            statistics.fmean(r[e]["rounds"][k]["fraction_exam_domain"] for k in range(1, len(r[e]["rounds"])))
+            for r in runs
+        )
+        for e in range(episodes)
+    ]
+    return heldout, share
+
+
+def plot_curves(task: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for teacher, colour in (("feedback-given", "C0"), ("feedback-withheld", "C1"), ("random", "C7"), ("oracle", "C2")):
+        heldout, share = curves(task, teacher)
+        if teacher in ("random", "oracle"):  # they do not learn: their mean level
+            left.axhline(statistics.fmean(heldout), color=colour, linestyle="--", label=teacher)
+            right.axhline(statistics.fmean(share), color=colour, linestyle="--", label=teacher)
+            continue
+        left.plot(heldout, color=colour, label=f"feedback-bin, feedback {teacher.split('-')[1]}")
+        right.plot(share, color=colour, label=f"feedback-bin, feedback {teacher.split('-')[1]}")
+    left.set(xlabel="episode", ylabel="held-out perplexity (mean of 10 seeds)")
+    right.set(xlabel="episode", ylabel="own-goal share of rounds 2-3 lessons")
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    fig.suptitle("Hidden per-student goals: feedback-bin with feedback given and withheld")
+    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"figure: {path}")
+
+
 def pm(pair: tuple[float, float], spec: str = ".2f") -> str:
     mean, half = pair
     return f"{mean:{spec}} ± {half:{spec}}"
@@ -46,7 +91,10 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--last", type=int, default=20, help="episodes of a learning teacher's run to average")
     parser.add_argument("--csv", type=Path, default=None, help="write the per-seed values here")
+    parser.add_argument("--plot", type=Path, default=None, help="write the hidden-goal task's learning curves here")
     args = parser.parse_args()
+    if args.plot:
+        plot_curves(args.out / "goals", args.plot)
     rows = []
     for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
         values: dict[str, dict[int, dict[str, float]]] = {}

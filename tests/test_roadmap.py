@@ -71,14 +71,14 @@ EXPECTED = {
         "evaluation.teacher.protocol-accuracy",
         "evaluation.student.perplexity",
         "evaluation.student.specific-tasks.known-subset",
+        "teacher.awareness.memory-buffer",
+        "interaction.teacher.mid-term-exams",
     },
     "partial": {
-        "teacher.awareness.memory-buffer",
         "teacher.awareness.student-model",
         "student.speaking.experiment",
         "student.data.select-useful",
         "interaction.teacher.send-in-batches",
-        "interaction.teacher.mid-term-exams",
         "interaction.student.component-scores",
         "interaction.student.ask-for-feedback",
         "task.teacher.adapt-to-students.architectures",
@@ -327,7 +327,7 @@ def test_json_carries_status_claims_and_studies(cli, monkeypatch):
     assert bin_cell["status"] == "implemented" and bin_cell["counted"] and bin_cell["section"] == "table1"
     assert {"kind": "teacher", "name": "select-bin", "distribution": "ilm"} in bin_cell["claimed_by"]
     assert bin_cell["study"]["headline"] and bin_cell["study"]["rerun"].startswith("ilm roadmap study ")
-    assert cells["teacher.awareness.memory-buffer"]["reason"]
+    assert cells["teacher.awareness.student-model"]["reason"]  # a partial cell says why
     partial = roadmap_json(cli, "--status", "partial")
     assert {c["id"] for c in partial["cells"] if c["counted"]} == EXPECTED["partial"]
     missing = roadmap_json(cli, "--missing")
