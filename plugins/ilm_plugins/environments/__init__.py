@@ -245,6 +245,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
+        capabilities=frozenset({"judges"}),
     )
     yield EnvironmentSpec(
         name="structures",
@@ -256,6 +257,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
+        capabilities=frozenset({"judges"}),
     )
     yield EnvironmentSpec(
         name="random",
@@ -263,6 +265,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
         factory="ilm_plugins.environments.languages:RandomEnvironment",
         params=RandomParams,
         roadmap=("environment.language.artificial.random", "environment.language.artificial.vocabulary-sizes"),
+        capabilities=frozenset({"judges"}),
     )
     yield EnvironmentSpec(
         name="text",

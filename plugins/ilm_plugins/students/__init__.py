@@ -70,6 +70,29 @@ class SelectUsefulParams(TransformerLMParams):
     keep: float = Field(0.5, gt=0, le=1, description="share of the offered sentences it trains on (at least one)")
 
 
+class LearnFromAnswersParams(ExperimentParams):
+    """The experimenting student that learns from the answers to the sentences it generated."""
+
+    learn_accepted: bool = Field(True, description="train on its own sentences that were accepted, with the lesson")
+    unlikelihood: float = Field(
+        1.0, ge=0, description="weight of the unlikelihood of the token where a rejected sentence goes wrong"
+    )
+    judged_share: float = Field(
+        0.5, gt=0, le=1, description="told a judging LM's scores: the best-scored share it counts as accepted"
+    )
+
+
+class TrustTeachersParams(TransformerLMParams):
+    """The native student that learns how far to follow each of several teachers."""
+
+    trust: Literal["learned", "equal"] = Field(
+        "learned", description="'learned': trust from the exam scores after each teacher's lessons; 'equal': none"
+    )
+    sharpness: float = Field(
+        5.0, ge=0, description="how fast trust falls with a teacher's mean credit below the best's (per log-ppl)"
+    )
+
+
 class LSTMLMParams(TrainingParams):
     """A causal LSTM language model (tied input and output embeddings), trained like the native student."""
 
@@ -108,6 +131,24 @@ def ilm_students() -> Iterator[StudentSpec]:
         params=ExperimentParams,
         roadmap=("student.speaking.experiment", "student.data.use-all"),
         capabilities=NATIVE | {"experiment"},
+    )
+    yield StudentSpec(
+        name="learn-from-answers",
+        summary="generates sentences when asked and learns from the answer: trains on those accepted, "
+        "unlikelihood where the rejected ones go wrong",
+        factory="ilm_plugins.students.listening:LearnFromAnswersStudent",
+        params=LearnFromAnswersParams,
+        roadmap=(),
+        capabilities=NATIVE | {"experiment", "uses-feedback"},
+    )
+    yield StudentSpec(
+        name="trust-teachers",
+        summary="taught by several teachers, keeps of each lesson a share that follows how much that "
+        "teacher's lessons improved its own exam",
+        factory="ilm_plugins.students.listening:TrustTeachersStudent",
+        params=TrustTeachersParams,
+        roadmap=(),
+        capabilities=NATIVE | {"uses-feedback"},
     )
     yield StudentSpec(
         name="know-when-to-stop",
