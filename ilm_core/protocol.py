@@ -116,7 +116,7 @@ def check_student_feedback(config: ExperimentConfig, registry: Registry, plan: l
                 f"student '{student}' learns from what it is told of its own work (it has the '{USES_FEEDBACK}' "
                 f"capability), but interaction '{name}' tells students nothing (it lacks the '{ANSWERS_STUDENTS}' "
                 "capability), so it would train as a plain student. Choose an interaction that answers students "
-                "(e.g. answer-experiments, mid-term-exams), or a plain student (e.g. transformer-lm); to measure "
+                "(e.g. answer-students, ask-for-feedback), or a plain student (e.g. transformer-lm); to measure "
                 "what the feedback adds, keep the interaction and set student_feedback = 'withheld'."
             )
     if ASKS_ENVIRONMENT in interaction.capabilities and config.student_feedback == "given":
