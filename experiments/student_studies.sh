@@ -4,10 +4,11 @@
 #   bash experiments/student_studies.sh [OUT] [STUDY...]     (default runs/student-studies, all studies)
 #   python experiments/student_studies.py OUT                the tables
 # Studies: experiment (answered vs unanswered), feedback (a judging LM's scores given vs withheld),
-# trust (learned vs equal trust), stop (know-when-to-stop vs 20 updates vs a fixed early stop).
+# trust (learned vs equal trust), stop (know-when-to-stop vs 20 updates vs a fixed early stop),
+# select (select-useful's choice vs a random half).
 set -euo pipefail
 out=${1:-runs/student-studies}; shift || true
-studies=${*:-experiment trust feedback stop}
+studies=${*:-experiment trust feedback stop select}
 export ILM_THREADS=${ILM_THREADS:-1}  # one thread per run, ILM_STUDY_JOBS (default 1) runs at a time
 seeds="6639 7519 1007 4520 4527 101 102 103 104 105"
 run() {  # run DIR ARGS...: one run, skipped when finished, resumed when interrupted
@@ -31,6 +32,9 @@ for study in $studies; do
       trust)
         jobs+=("$out/trust/learned/seed-$seed --seed $seed -c $c/trust.toml")
         jobs+=("$out/trust/equal/seed-$seed --seed $seed -c $c/trust.toml --set student.trust=equal") ;;
+      select)
+        jobs+=("$out/select/worst-predicted/seed-$seed --seed $seed -c $c/select.toml")
+        jobs+=("$out/select/random-half/seed-$seed --seed $seed -c $c/select.toml --set student.choose=random") ;;
       stop)
         jobs+=("$out/stop/know-when-to-stop/seed-$seed --seed $seed -c $c/stop.toml")
         jobs+=("$out/stop/all-updates/seed-$seed --seed $seed -c $c/stop.toml --student transformer-lm --set student.lr=0.003") ;;

@@ -19,7 +19,7 @@ from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 from ilm_plugins.environments import StructuresParams
 from ilm_plugins.environments.languages import StructuresEnvironment
-from ilm_plugins.students import NATIVE, TransformerLMParams, TrustTeachersParams
+from ilm_plugins.students import NATIVE, SelectUsefulParams, TransformerLMParams, TrustTeachersParams
 from ilm_plugins.students.listening import TrustingStudents
 from ilm_plugins.students.transformer_lm import StackedStudents, TransformerLMStudent
 from ilm_plugins.teachers import TakeTurnsParams
@@ -112,12 +112,19 @@ def test_the_old_config_keeps_its_identity(registry: Registry) -> None:
     dumped = resolve(small_run(), registry).model_dump(mode="json")
     assert "student_feedback" not in dumped
     assert "turns" not in TakeTurnsParams(teachers=[{"name": "random"}, {"name": "oracle"}]).model_dump()
+    assert "choose" not in SelectUsefulParams().model_dump()
+    assert SelectUsefulParams(choose="random").model_dump()["choose"] == "random"
 
 
 def test_a_listening_student_needs_an_interaction_that_answers(registry: Registry) -> None:
     raw = small_run(student={"name": "learn-from-answers", "params": tiny_student()["params"]})
     with pytest.raises(ConfigError, match="answers-students"):
         resolve(raw, registry)
+
+
+def test_the_cli_refuses_a_listening_student_without_answers(cli) -> None:
+    code, _, err = cli("run", "--student", "learn-from-answers", "--dry-run")
+    assert code == 2 and "answers-students" in err
 
 
 def test_the_structures_language_judges_where_a_sentence_goes_wrong() -> None:

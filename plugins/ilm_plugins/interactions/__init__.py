@@ -116,6 +116,6 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
         "generates sentences, the environment's (or a judging LM's) answer to each",
         factory="ilm_plugins.interactions.answer_students:AnswerStudents",
         params=AnswerStudentsParams,
-        roadmap=(),
+        roadmap=("interaction.student.ask-for-feedback",),
         capabilities=frozenset({"answers-students", "asks-environment"}),
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from ilm_core import StudentSpec, hookimpl
 
@@ -68,6 +68,19 @@ class SelectUsefulParams(TransformerLMParams):
     """The native student that trains only on the share of its lesson it finds most useful."""
 
     keep: float = Field(0.5, gt=0, le=1, description="share of the offered sentences it trains on (at least one)")
+    choose: Literal["worst-predicted", "random"] = Field(
+        "worst-predicted",
+        description="'worst-predicted': the sentences its own model gives the highest loss (what it knows of "
+        "itself, nothing of the exam); 'random': a random share of the same size (the ablation)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`choose` is written only when set, so that configs written before it keep their identity."""
+        data = handler(self)
+        if data.get("choose") == "worst-predicted":
+            data.pop("choose")
+        return data
 
 
 class LearnFromAnswersParams(ExperimentParams):
@@ -129,7 +142,8 @@ def ilm_students() -> Iterator[StudentSpec]:
         summary="the native student that also generates sentences when asked (for ask-for-feedback)",
         factory="ilm_plugins.students.transformer_lm:ExperimentStudent",
         params=ExperimentParams,
-        roadmap=("student.speaking.experiment", "student.data.use-all"),
+        # temperature sampling alone: it learns nothing from an answer (learn-from-answers does)
+        roadmap=("student.speaking.standard-lm", "student.data.use-all"),
         capabilities=NATIVE | {"experiment"},
     )
     yield StudentSpec(
@@ -138,7 +152,7 @@ def ilm_students() -> Iterator[StudentSpec]:
         "unlikelihood where the rejected ones go wrong",
         factory="ilm_plugins.students.listening:LearnFromAnswersStudent",
         params=LearnFromAnswersParams,
-        roadmap=(),
+        roadmap=("student.speaking.experiment",),
         capabilities=NATIVE | {"experiment", "uses-feedback"},
     )
     yield StudentSpec(
@@ -147,7 +161,7 @@ def ilm_students() -> Iterator[StudentSpec]:
         "teacher's lessons improved its own exam",
         factory="ilm_plugins.students.listening:TrustTeachersStudent",
         params=TrustTeachersParams,
-        roadmap=(),
+        roadmap=("task.student.adapt-to-teachers",),
         capabilities=NATIVE | {"uses-feedback"},
     )
     yield StudentSpec(
