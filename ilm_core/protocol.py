@@ -2,8 +2,10 @@
 
 An interaction describes every episode as rounds (`Interaction.plan`); the loop runs them.
 This module checks a plan against the config (budget, exams, rewards) and the student plugin
-(it must persist to live across rounds or episodes, and experiment to be asked for samples),
-so a bad combination fails as a config error before anything is written.
+(it must persist to live across rounds or episodes, and experiment to be asked for samples; a
+student that uses feedback needs an interaction that answers students, and an interaction that
+asks the environment an environment that judges), so a bad combination fails as a config error
+before anything is written.
 """
 
 from __future__ import annotations
