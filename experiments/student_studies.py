@@ -20,7 +20,7 @@ STUDIES = {
     "feedback": ("given", ["withheld"]),
     "trust": ("learned", ["equal"]),
     "stop": ("know-when-to-stop", ["all-updates", "fixed-early-stop"]),
-    "select": ("worst-predicted", ["random-half"]),
+    "select": ("worst-predicted", ["random-half", "use-all"]),
 }
 #: two-sided 95% quantiles of Student's t, by degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}

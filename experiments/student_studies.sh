@@ -5,7 +5,7 @@
 #   python experiments/student_studies.py OUT                the tables
 # Studies: experiment (answered vs unanswered), feedback (a judging LM's scores given vs withheld),
 # trust (learned vs equal trust), stop (know-when-to-stop vs 20 updates vs a fixed early stop),
-# select (select-useful's choice vs a random half).
+# select (select-useful's choice vs a random half, and vs training on the whole lesson).
 set -euo pipefail
 out=${1:-runs/student-studies}; shift || true
 studies=${*:-experiment trust feedback stop select}
@@ -34,7 +34,8 @@ for study in $studies; do
         jobs+=("$out/trust/equal/seed-$seed --seed $seed -c $c/trust.toml --set student.trust=equal") ;;
       select)
         jobs+=("$out/select/worst-predicted/seed-$seed --seed $seed -c $c/select.toml")
-        jobs+=("$out/select/random-half/seed-$seed --seed $seed -c $c/select.toml --set student.choose=random") ;;
+        jobs+=("$out/select/random-half/seed-$seed --seed $seed -c $c/select.toml --set student.choose=random")
+        jobs+=("$out/select/use-all/seed-$seed --seed $seed -c $c/select.toml --student transformer-lm") ;;
       stop)
         jobs+=("$out/stop/know-when-to-stop/seed-$seed --seed $seed -c $c/stop.toml")
         jobs+=("$out/stop/all-updates/seed-$seed --seed $seed -c $c/stop.toml --student transformer-lm --set student.lr=0.003") ;;

@@ -60,8 +60,9 @@ EXPECTED = {
         "teacher.speaking.generate",
         "student.speaking.standard-lm",
         "student.data.use-all",
-        "student.data.know-when-to-stop",
         "student.speaking.experiment",
+        "student.data.select-useful",
+        "interaction.student.ask-for-feedback",
         "task.student.adapt-to-teachers",
         "interaction.teacher.send-all-at-once",
         "interaction.student.single-average-score",
@@ -77,11 +78,10 @@ EXPECTED = {
     "partial": {
         "teacher.awareness.memory-buffer",
         "teacher.awareness.student-model",
-        "student.data.select-useful",
+        "student.data.know-when-to-stop",  # a fixed early stop at its average budget does better
         "interaction.teacher.send-in-batches",
         "interaction.teacher.mid-term-exams",
         "interaction.student.component-scores",
-        "interaction.student.ask-for-feedback",
         "task.teacher.adapt-to-students.architectures",
         "task.teacher.adapt-to-students.prior-knowledge",
         "evaluation.student.average-score",
