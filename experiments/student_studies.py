@@ -16,7 +16,7 @@ from pathlib import Path
 
 #: study -> (mechanism arm, [ablation arms])
 STUDIES = {
-    "experiment": ("answered", ["unanswered"]),
+    "experiment": ("answered", ["unanswered", "unlikelihood-only"]),
     "feedback": ("given", ["withheld"]),
     "trust": ("learned", ["equal"]),
     "stop": ("know-when-to-stop", ["all-updates", "fixed-early-stop"]),

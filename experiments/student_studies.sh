@@ -25,7 +25,9 @@ for study in $studies; do
     case $study in
       experiment)
         jobs+=("$out/experiment/answered/seed-$seed --seed $seed -c $c/experiment.toml")
-        jobs+=("$out/experiment/unanswered/seed-$seed --seed $seed -c $c/experiment.toml --set interaction.answer=none") ;;
+        jobs+=("$out/experiment/unanswered/seed-$seed --seed $seed -c $c/experiment.toml --set interaction.answer=none")
+        # which part of the answer helps: the unlikelihood alone, without training on the accepted sentences
+        jobs+=("$out/experiment/unlikelihood-only/seed-$seed --seed $seed -c $c/experiment.toml --set student.learn_accepted=false") ;;
       feedback)
         jobs+=("$out/feedback/given/seed-$seed --seed $seed -c $c/feedback.toml")
         jobs+=("$out/feedback/withheld/seed-$seed --seed $seed -c $c/feedback.toml --set student_feedback=withheld") ;;

@@ -144,17 +144,19 @@ def test_the_structures_language_judges_where_a_sentence_goes_wrong() -> None:
 def test_unlikelihood_lowers_the_probability_of_the_wrong_token() -> None:
     model = StackedTransformerLM(12, LMSize(layers=1, dim=16, heads=2, ffn=32), seeds=[1])
     wrong, where = [[[0, 1, 1, 2]]], [[2]]
-    optimiser = torch.optim.SGD(model.parameters(), lr=0.5)
 
     def p_wrong() -> float:
         with torch.no_grad():
             return 1 - math.exp(-float(unlikelihood_loss(model, wrong, where, 10)[0]))
 
     before = p_wrong()
-    for _ in range(5):
-        optimiser.zero_grad()
+    for _ in range(5):  # plain gradient steps (a torch.optim optimiser would import torch's compiler stack)
+        model.zero_grad()
         unlikelihood_loss(model, wrong, where, 10).sum().backward()
-        optimiser.step()
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.grad is not None:
+                    p -= 0.5 * p.grad
     assert p_wrong() < before
 
 
@@ -175,3 +177,19 @@ def test_trust_follows_how_each_teachers_lessons_changed_the_exam() -> None:
             assert shares == {"0:good": 1.0, "1:bad": 1.0}
         else:  # good's lessons were followed by 20 -> 10 and 30 -> 12; bad's by 10 -> 30
             assert shares["0:good"] == 1.0 and shares["1:bad"] < 0.01
+
+
+def test_what_students_kept_for_the_run_were_told_survives_a_resume(registry: Registry, tmp_path: Path) -> None:
+    registry.pm.register(RecordingPlugin())
+    ask = {"name": "ask-for-feedback", "params": {"samples": 2, "judge_updates": 2, "judge_dim": 16}}
+    raw = small_run(student=recording(), interaction=ask, student_lifetime="run", episodes=2)
+    run = RunDir(tmp_path / "run")
+    Experiment(resolve(raw, registry), registry, run).run()
+    last = run.checkpoints()[-1]
+    assert last.name == "episode-000002.pt"
+    last.unlink()  # resume from the checkpoint after episode 1: episode 2 is repeated
+    (run.path / "summary.json").unlink()
+    RecordingGroup.told = []
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run(resume=True)
+    [(feedback, _)] = RecordingGroup.told  # the repeated episode starts with what episode 1 told
+    assert all(t is not None and len(t.sample_scores or []) == 2 for t in feedback)
