@@ -193,3 +193,17 @@ def test_what_students_kept_for_the_run_were_told_survives_a_resume(registry: Re
     Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run(resume=True)
     [(feedback, _)] = RecordingGroup.told  # the repeated episode starts with what episode 1 told
     assert all(t is not None and len(t.sample_scores or []) == 2 for t in feedback)
+
+
+def test_take_turns_by_rounds_names_each_lessons_teacher(registry: Registry, tmp_path: Path) -> None:
+    registry.pm.register(RecordingPlugin())
+    RecordingGroup.told = []
+    turns = {"name": "take-turns", "params": {"teachers": [{"name": "random"}, {"name": "oracle"}], "turns": "rounds"}}
+    turns["params"]["turn"] = 1
+    scores = {"name": "answer-students", "params": {"rounds": 2, "samples": 0}}
+    raw = small_run(student=recording(), teacher=turns, interaction=scores, episodes=1)
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run()
+    told = RecordingGroup.told
+    # round 0 (random): told nothing yet, but each lesson names its teacher; round 1 (oracle): both
+    assert [teachers for _, teachers in told] == [["0:random", "0:random"], ["1:oracle", "1:oracle"]]
+    assert told[0][0] == [] and all(t is not None and t.perplexity for t in told[1][0])
