@@ -41,14 +41,12 @@ class AnsweredStudents(StackedStudents):
         n = self.model.n_students
         self.accepted: list[list[list[int]]] = [[] for _ in range(n)]
         self.rejected: list[list[tuple[list[int], int | None]]] = [[] for _ in range(n)]
-        self.received: list[StudentFeedback | None] = [None] * n  # the last feedback (for tests and stats)
 
     def receive(self, feedback: list[StudentFeedback | None], teachers: list[str | None]) -> None:
         p = self.params
         self.accepted = [[] for _ in self.accepted]
         self.rejected = [[] for _ in self.rejected]
-        self.received = list(feedback) if feedback else [None] * len(self.accepted)
-        for s, told in enumerate(self.received):
+        for s, told in enumerate(feedback):
             if told is None:
                 continue
             if told.judgements is not None:
