@@ -85,6 +85,13 @@ class ExperimentConfig(BaseModel):
         "and learns only from its rewards, whose item and component scores are removed (the ablation that "
         "measures what listening adds)",
     )
+    student_feedback: Literal["given", "withheld"] = Field(
+        "given",
+        description="'given': what the interaction tells each student of its own work (its exam scores, "
+        "judgements of the sentences it generated; `Interaction.student_feedback`) reaches it with its next "
+        "lesson, when the student plugin uses feedback; 'withheld': it never does (the ablation that measures "
+        "what a student's listening adds; everything else, the teacher's feedback included, stays the same)",
+    )
     on_diverged: Literal["worst", "stop"] = Field(
         "worst",
         description="a student whose loss or exam perplexity is NaN/inf: 'worst' scores it as the "
@@ -124,6 +131,7 @@ class ExperimentConfig(BaseModel):
 _LATER_DEFAULTS: dict[str, Any] = {
     "student_lifetime": "episode",
     "teacher_feedback": "given",
+    "student_feedback": "given",
     "trackers": {},
     "population": None,
     "measures": [{"name": name, "params": {}} for name in DEFAULT_MEASURES],

@@ -20,11 +20,13 @@ from ilm_core.messages import (
     EpisodeView,
     ExamResult,
     Feedback,
+    Judgement,
     Lesson,
     MeasureResult,
     Round,
     Sentence,
     SentencePreferences,
+    StudentFeedback,
     StudentReport,
     TeacherUpdate,
     TrainingJob,
@@ -52,6 +54,17 @@ class Environment(ABC):
 
         Called for every generated sentence of a lesson when the episode is recorded (the metrics);
         None = cannot tell (the default).
+        """
+        return None
+
+    def judge(self, sentence: Sentence) -> Judgement | None:
+        """Whether a sentence a student generated belongs to the language, and where and which rule
+        it breaks when it does not (`Judgement`): the environment answering a student's experiment.
+
+        A different question from `label` (in the exam's domain or structure): the language holds
+        every domain or structure the environment builds. Called, after `build`, for each sentence
+        students generate in a round with a probe, when the run's interaction asks the environment
+        (the "asks-environment" capability); None = cannot tell (the default).
         """
         return None
 
@@ -361,6 +374,16 @@ class StudentGroup(TrainedStudents):
         """Continue training student i on lessons[i] from where its last lesson left it: called by
         the executor once per round for every job that names the group's cohort."""
 
+    def receive(self, feedback: list[StudentFeedback | None], teachers: list[str | None]) -> None:
+        """What the students are told before they train this round: `feedback[i]`, what the
+        interaction said of student i's work in the previous round (None: nothing), and
+        `teachers[i]`, which of several teachers sent its lesson (None: not known). Either list is
+        empty when there is nothing of that kind.
+
+        Called by the executor just before `train`, only for a student plugin with the
+        "uses-feedback" capability and only when the job carries something. Default: ignore it.
+        """
+
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
         """Everything to restore these students: weights, optimiser state, samplers (picklable).
@@ -452,6 +475,8 @@ class RoundResult:
 
     `lessons[i]` is all student i has received in the episode so far, `sent[i]` what it got in
     this round; `reports` carry the feedback exam only (never the held-out one) and any samples.
+    `judgements[i][j]` is the environment's answer to student i's j-th sample (`Environment.judge`),
+    when the interaction has the "asks-environment" capability and the round had a probe; else empty.
     """
 
     episode: int
@@ -460,6 +485,7 @@ class RoundResult:
     lessons: list[Lesson]
     sent: list[Lesson]
     reports: list[StudentReport]
+    judgements: list[list[Judgement | None]] = field(default_factory=list)
 
 
 class Interaction(ABC):
@@ -501,6 +527,18 @@ class Interaction(ABC):
                 )
             )
         return out
+
+    def student_feedback(self, result: RoundResult) -> list[StudentFeedback | None] | None:
+        """What each student is told of its own work after a round (its exam scores, its samples
+        with their scores or the environment's judgements): one entry per student, None for a
+        student told nothing, or None for all (the default: students hear nothing).
+
+        Called after `feedback`, for every round that ends with an exam or a probe, by an interaction
+        whose record declares the "answers-students" capability. What it returns reaches each
+        student with its next lesson (the next round; with students kept for the run, the next
+        episode), unless the config withholds it (`student_feedback = "withheld"`).
+        """
+        return None
 
 
 @dataclass

@@ -54,6 +54,7 @@ from ilm_core.messages import (
     Lesson,
     Round,
     Sentence,
+    StudentFeedback,
     StudentReport,
     TeacherUpdate,
     TrainingJob,
@@ -70,6 +71,7 @@ from ilm_core.population import (
 )
 from ilm_core.progress import Steps
 from ilm_core.protocol import plan_of
+from ilm_core.records import ANSWERS_STUDENTS, ASKS_ENVIRONMENT
 from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
 from ilm_core.reporting import LAST, last_mean, teacher_role
@@ -114,6 +116,7 @@ class _EpisodeState:
     rounds: list[dict[str, Any]] = field(default_factory=list)
     reports: list[StudentReport] = field(default_factory=list)  # of the last round
     feedback: list[Feedback] = field(default_factory=list)  # of the last round
+    told: list[StudentFeedback | None] = field(default_factory=list)  # for the students, with their next lesson
 
     def __post_init__(self) -> None:
         self.sent = [[] for _ in range(self.n)]
@@ -289,6 +292,12 @@ class Experiment:
         self.teacher = build_teacher(cfg, reg)
         self.privileged = reg.get("teacher", cfg.teacher.name).privileged
         interaction: Interaction = reg.build("interaction", cfg.interaction.name, cfg.interaction.params)
+        capabilities = reg.get("interaction", cfg.interaction.name).capabilities
+        self.answers_students = ANSWERS_STUDENTS in capabilities
+        self.asks_environment = ASKS_ENVIRONMENT in capabilities
+        if not hasattr(self, "carried"):
+            #: what the interaction last told the students, carried into the next episode (students kept for the run)
+            self.carried: list[StudentFeedback | None] = []
         self.interaction = guard_plugin(interaction, "interaction", cfg.interaction.name)
         exam: Exam = reg.build("exam", cfg.exam.name, cfg.exam.params)
         self.exam = guard_plugin(exam, "exam", cfg.exam.name)
@@ -383,6 +392,7 @@ class Experiment:
             cohort=self._cohort(episode),
             seeds=self._seeds(episode),
             heldout_items=list(data.heldout_exam),
+            told=list(self.carried) if cfg.student_lifetime == "run" else [],
         )
         if data.goals:
             self._goal_exams(ep)
@@ -393,6 +403,7 @@ class Experiment:
             ep.labels = self.exam.labels(ep.feedback_items)
         for k, rnd in enumerate(self.plan):
             self._round(ep, k, rnd)
+        self.carried = list(ep.told) if cfg.student_lifetime == "run" else []
         outcome = InteractionOutcome(
             lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
         )
@@ -470,6 +481,7 @@ class Experiment:
         lessons = self.teacher.select(context)
         self._check_lessons(lessons, rnd, k, ep.sent)
         job = self._job(ep, k, rnd, lessons)
+        ep.told = []  # delivered with this round's job (or withheld): told once
         if cfg.population:
             fresh = k == 0 and (cfg.student_lifetime == "episode" or ep.episode == 0)
             got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{ep.episode}")
@@ -490,11 +502,40 @@ class Experiment:
             )
             ep.feedback = self.interaction.feedback(result)
             self._check_feedback(ep.feedback, k)
+            ep.told = self._student_feedback(result, got, rnd) if self.answers_students else []
             ep.history.append(ep.feedback)
             if rnd.reward:
                 ep.stats.update(self.teacher.learn(_rewards_only(ep.feedback) if withheld else ep.feedback).stats)
         ep.rounds.append(self._round_entry(k, rnd, got, ep.feedback))
         ep.reports = got
+
+    def _student_feedback(
+        self, result: RoundResult, reports: list[StudentReport], rnd: Round
+    ) -> list[StudentFeedback | None]:
+        """What the interaction tells each student of its round, checked (one entry per student);
+        the environment's judgements of the students' samples first, when the interaction asks for them."""
+        name, n = self.config.interaction.name, len(reports)
+        if self.asks_environment and rnd.probe:
+            by_student = {r.student: r.samples for r in reports}
+            judge = guard_plugin(self.environment, "environment", self.config.environment.name).judge
+            result = dataclasses.replace(
+                result, judgements=[[judge(s) for s in by_student.get(i, [])] for i in range(n)]
+            )
+        told = self.interaction.student_feedback(result)
+        if told is None:
+            return []
+        if (
+            not isinstance(told, list)
+            or len(told) != n
+            or not all(t is None or isinstance(t, StudentFeedback) for t in told)
+        ):
+            raise PluginError(
+                f"interaction plugin '{name}' returned from student_feedback() something other than one "
+                f"ilm_core.StudentFeedback (or None) for each of the {n} students",
+                plugin=name,
+                stage="student_feedback",
+            )
+        return told
 
     def _job(self, ep: _EpisodeState, k: int, rnd: Round, lessons: list[Lesson]) -> TrainingJob:
         """What the executor gets for a round: the new sentences, the exams it ends with, the cohort."""
@@ -523,6 +564,8 @@ class Experiment:
             probe_seeds=[seeding.derive(cfg.seed, "probe", ep.episode, k, i) for i in range(ep.n)] if rnd.probe else [],
             labels=item_labels,
             item_sets={name: sets for name, sets in ep.item_sets.items() if name in exams},
+            student_feedback=list(ep.told) if cfg.student_feedback == "given" and any(ep.told) else [],
+            lesson_teachers=[lesson.teacher for lesson in lessons] if any(x.teacher for x in lessons) else [],
         )
 
     def _extras(self, ep: _EpisodeState) -> dict[str, list[float | None]]:
@@ -702,6 +745,7 @@ class Experiment:
                 if self.config.student_lifetime == "run"
                 else {}
             ),
+            **({"student_feedback": [t and t.model_dump() for t in self.carried]} if self.carried else {}),
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
@@ -820,6 +864,8 @@ class Experiment:
                 self.teacher.load_state_dict(state["teacher"])
                 if cfg.student_lifetime == "run" and "students" in state:
                     load_students(self.executor, "run", cfg.population, state["students"])
+                told = state.get("student_feedback") or []
+                self.carried = [StudentFeedback.model_validate(t) if t else None for t in told]
 
             loaded = rd.load_checkpoint(self.notify, max_episode=len(records), accept=accept)
             if loaded is not None:

@@ -195,11 +195,13 @@ class EnvironmentData(OmitsAbsent):
         return found
 
 
-class Lesson(Message):
+class Lesson(OmitsAbsent):
     """What a teacher sends to one student: pool indices, sentences it generated, or both.
 
     Together they hold 1 to `budget` sentences. Generated sentences are token ids into the
     environment's vocabulary, each within the environment's longest sentence (the core checks).
+    `teacher` names which of several teachers sent it, when a teacher plugin combines several
+    (e.g. `take-turns`): the student receives that name with the lesson (`TrainingJob.lesson_teachers`).
     """
 
     student: int = Field(ge=0)
@@ -207,6 +209,60 @@ class Lesson(Message):
     sentences: list[Sentence] = Field(
         default_factory=list, description="sentences the teacher generated (token ids), sent after the pool ones"
     )
+    teacher: str | None = Field(None, description="which of several teachers sent this lesson (None: the teacher)")
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("teacher",)
+
+
+class Judgement(Message):
+    """An environment's answer to one sentence a student generated (`Environment.judge`).
+
+    `in_language`: whether the sentence belongs to the environment's language (any of its
+    domains or structures, not only the exam's). When it does not, `position` is where it leaves
+    the language: the index of the first token no sentence of the language has after that prefix
+    (`len(sentence)`: the prefix is fine but the sentence may not end there), and `rule` names the
+    rule it breaks there. `structure` names the part of the language it belongs to, when it does.
+    """
+
+    in_language: bool
+    position: int | None = Field(None, ge=0, description="first token (len = the end) where it leaves the language")
+    rule: str | None = Field(None, description="the rule it breaks at `position`, in words")
+    structure: str | None = Field(None, description="the domain or structure it belongs to, when in the language")
+
+
+class StudentFeedback(OmitsAbsent):
+    """What the interaction tells one student about its own work after a round (`Interaction.student_feedback`).
+
+    It reaches the student with its next lesson (`TrainingJob.student_feedback`; with students kept
+    for the run, the next episode's first), and only a student plugin with the "uses-feedback"
+    capability receives it; `student_feedback = "withheld"` in the config removes it. Every part is
+    optional: the student's exam score and per-item scores, the sentences it generated (`samples`)
+    with a judge's score of each (`sample_scores`, a perplexity, lower is better) or the
+    environment's answer to each (`judgements`).
+    """
+
+    round: int = Field(0, ge=0, description="the round of the episode the feedback is about")
+    perplexity: float | None = Field(None, description="its perplexity on the exam it took")
+    item_perplexities: list[float] | None = Field(None, description="its perplexity on each item of that exam")
+    samples: list[Sentence] = Field(default_factory=list, description="the sentences it generated")
+    sample_scores: list[float] | None = Field(None, description="a judge's perplexity of each sample (lower: better)")
+    judgements: list[Judgement] | None = Field(None, description="the environment's answer to each sample")
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
+        "perplexity",
+        "item_perplexities",
+        "samples",
+        "sample_scores",
+        "judgements",
+    )
+
+    @model_validator(mode="after")
+    def _one_per_sample(self) -> StudentFeedback:
+        for part in ("sample_scores", "judgements"):
+            values = getattr(self, part)
+            if values is not None and len(values) != len(self.samples):
+                raise ValueError(f"{part} has {len(values)} entries for {len(self.samples)} samples: give one each")
+        return self
 
 
 class ComponentScore(Message):
@@ -327,6 +383,16 @@ class TrainingJob(Message):
         description="per exam, per student: the positions of the items that student is examined on "
         "(students with hidden goals); an exam not named here is taken whole by every student",
     )
+    student_feedback: list[StudentFeedback | None] = Field(
+        default_factory=list,
+        description="per student, what the interaction told it about its work in the previous round (None: "
+        "nothing); handed to the student before it trains (`StudentGroup.receive`); empty: none this round",
+    )
+    lesson_teachers: list[str | None] = Field(
+        default_factory=list,
+        description="per student, which of several teachers sent this round's lesson (`Lesson.teacher`); "
+        "empty: one teacher",
+    )
 
     @model_validator(mode="after")
     def _same_length(self) -> TrainingJob:
@@ -337,6 +403,9 @@ class TrainingJob(Message):
         for name, labels in self.labels.items():
             if len(labels) != len(self.exams.get(name, [])):
                 raise ValueError(f"exam {name!r} has {len(self.exams.get(name, []))} items but {len(labels)} labels")
+        for part in ("student_feedback", "lesson_teachers"):
+            if getattr(self, part) and len(getattr(self, part)) != len(self.seeds):
+                raise ValueError(f"{part} has {len(getattr(self, part))} entries for {len(self.seeds)} students")
         for name, sets in self.item_sets.items():
             size = len(self.exams.get(name, []))
             if len(sets) != len(self.seeds):
@@ -352,6 +421,8 @@ class TrainingJob(Message):
                 "seeds": [self.seeds[i] for i in indices],
                 "probe_seeds": [self.probe_seeds[i] for i in indices] if self.probe_seeds else [],
                 "item_sets": {name: [sets[i] for i in indices] for name, sets in self.item_sets.items()},
+                "student_feedback": [self.student_feedback[i] for i in indices] if self.student_feedback else [],
+                "lesson_teachers": [self.lesson_teachers[i] for i in indices] if self.lesson_teachers else [],
             }
         )
 

@@ -2,8 +2,10 @@
 
 An interaction describes every episode as rounds (`Interaction.plan`); the loop runs them.
 This module checks a plan against the config (budget, exams, rewards) and the student plugin
-(it must persist to live across rounds or episodes, and experiment to be asked for samples),
-so a bad combination fails as a config error before anything is written.
+(it must persist to live across rounds or episodes, and experiment to be asked for samples; a
+student that uses feedback needs an interaction that answers students, and an interaction that
+asks the environment an environment that judges), so a bad combination fails as a config error
+before anything is written.
 """
 
 from __future__ import annotations
@@ -96,4 +98,35 @@ def plan_of(config: ExperimentConfig, registry: Registry) -> list[Round]:
             f"{plan[probing[0]].probe}), but student '{student.name}' cannot (it lacks the 'experiment' "
             "capability); use a student that experiments, e.g. student = 'experiment'"
         )
+    check_student_feedback(config, registry, plan)
     return plan
+
+
+def check_student_feedback(config: ExperimentConfig, registry: Registry, plan: list[Round]) -> None:
+    """A student that uses feedback needs an interaction that answers students, and an interaction
+    that asks the environment needs one that judges (both: a ConfigError naming what to change)."""
+    from ilm_core.records import ANSWERS_STUDENTS, ASKS_ENVIRONMENT, JUDGES, USES_FEEDBACK
+
+    name = config.interaction.name
+    interaction = registry.get("interaction", name)
+    students = [config.student.name] + [g.student.name for g in config.population or [] if g.student is not None]
+    for student in dict.fromkeys(students):
+        if USES_FEEDBACK in registry.get("student", student).capabilities and ANSWERS_STUDENTS not in (
+            interaction.capabilities
+        ):
+            raise ConfigError(
+                f"student '{student}' learns from what it is told of its own work (it has the '{USES_FEEDBACK}' "
+                f"capability), but interaction '{name}' tells students nothing (it lacks the '{ANSWERS_STUDENTS}' "
+                "capability), so it would train as a plain student. Choose an interaction that answers students "
+                "(e.g. answer-students, ask-for-feedback), or a plain student (e.g. transformer-lm); to measure "
+                "what the feedback adds, keep the interaction and set student_feedback = 'withheld'."
+            )
+    if ASKS_ENVIRONMENT in interaction.capabilities and config.student_feedback == "given":
+        environment = registry.get("environment", config.environment.name)
+        if JUDGES not in environment.capabilities:
+            raise ConfigError(
+                f"interaction '{name}' (params {config.interaction.params}) answers the students' sentences with "
+                f"the environment's judgement, but environment '{environment.name}' cannot judge sentences (it "
+                f"lacks the '{JUDGES}' capability: Environment.judge). Choose an environment that judges its "
+                "language (e.g. structures, domains, random), or an interaction whose judge is a language model."
+            )

@@ -81,6 +81,14 @@ class PluginSpec(BaseModel):
 
 #: the capability of a reference teacher that reads the pool's exam-domain labels
 PRIVILEGED = "privileged"
+#: the capability of a student plugin that receives what it is told before it trains (`StudentGroup.receive`)
+USES_FEEDBACK = "uses-feedback"
+#: the capability of an interaction that tells students about their own work (`Interaction.student_feedback`)
+ANSWERS_STUDENTS = "answers-students"
+#: the capability of an interaction whose student feedback needs the environment's judge (`Environment.judge`)
+ASKS_ENVIRONMENT = "asks-environment"
+#: the capability of an environment that judges the sentences students generate (`Environment.judge`)
+JUDGES = "judges"
 #: where a reference teacher is expected to rank on the exam, best first: what `ilm baselines` checks
 REFERENCE_RANKS: tuple[str, ...] = ("best", "chance", "worst")
 

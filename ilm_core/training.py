@@ -13,7 +13,8 @@ from typing import Any
 
 from ilm_core.errors import PluginError
 from ilm_core.interfaces import Exam, Student, StudentGroup, TrainedStudents
-from ilm_core.messages import ComponentRef, StudentReport, TrainingJob
+from ilm_core.messages import ComponentRef, StudentFeedback, StudentReport, TrainingJob
+from ilm_core.records import USES_FEEDBACK
 from ilm_core.registry import Registry, default_registry
 from ilm_core.report_check import CheckedStudents
 from ilm_core.signals import RunInterrupted
@@ -49,8 +50,14 @@ class StudentTrainer:
     def _group(self, job: TrainingJob, device: str, ids: list[int]) -> TrainedStudents:
         """Train the job's students: fresh ones without a cohort, the kept ones with one."""
         student: Student = self.component("student", job.student)
+        told = self._told(job)
         if job.cohort is None:
-            return student.train(job.lessons, job.seeds, job.vocab_size, device)
+            if told is None:
+                return student.train(job.lessons, job.seeds, job.vocab_size, device)
+            fresh = student.create(job.seeds, job.vocab_size, device)
+            fresh.receive(*told)
+            fresh.train(job.lessons)
+            return fresh
         key = tuple(ids)
         with self._lock:
             groups = self.cohorts.setdefault(job.cohort, {})
@@ -62,8 +69,17 @@ class StudentTrainer:
                 group.load_state_dict(saved)
             with self._lock:
                 groups[key] = group
+        if told is not None:
+            group.receive(*told)
         group.train(job.lessons)
         return group
+
+    def _told(self, job: TrainingJob) -> tuple[list[StudentFeedback | None], list[str | None]] | None:
+        """What the job tells its students before they train (feedback, lesson teachers), or None when
+        it tells them nothing or the student plugin lacks the "uses-feedback" capability."""
+        if not (job.student_feedback or job.lesson_teachers) or not self.supports(job.student, USES_FEEDBACK):
+            return None
+        return list(job.student_feedback), list(job.lesson_teachers)
 
     def save(self, cohort: str) -> dict[str, Any]:
         """State of every group of a cohort, keyed by its student ids ("0,1,2")."""

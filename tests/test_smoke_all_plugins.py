@@ -35,7 +35,10 @@ TINY_PARAMS = {
     ("student", "experiment"): {"updates": 2, "dim": 16, "ffn": 32, "sample_max_tokens": 5},
     ("student", "know-when-to-stop"): {"updates": 4, "dim": 16, "ffn": 32, "check_every": 1, "patience": 1},
     ("student", "select-useful"): {"updates": 2, "dim": 16, "ffn": 32},
+    ("student", "learn-from-answers"): {"updates": 2, "dim": 16, "ffn": 32, "sample_max_tokens": 5},
+    ("student", "trust-teachers"): {"updates": 2, "dim": 16, "ffn": 32},
     ("interaction", "send-in-batches"): {"rounds": 3},
+    ("interaction", "answer-students"): {"rounds": 2, "samples": 2},
     ("interaction", "ask-for-feedback"): {"samples": 2, "judge_updates": 3, "judge_dim": 16},
     ("environment", "structures"): {"pool_size": 20, "teacher_corpus_size": 10, "exam_bank_size": 20,
                                     "heldout_size": 5},
@@ -78,8 +81,11 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, req
         raw[kind] = {"name": name, "params": TINY_PARAMS.get((kind, name), {})}
     if name == "per-item":  # the example's interaction is meant for its own teacher
         raw["teacher"] = {"name": "per-item-bandit"}
-    if name == "ask-for-feedback":  # students must generate the sentences the teacher judges
+    if name in ("ask-for-feedback", "answer-students"):  # students must generate the sentences to be judged
         raw["student"] = {"name": "experiment", "params": TINY_PARAMS[("student", "experiment")]}
+    if name in ("learn-from-answers", "trust-teachers"):  # students that listen need an interaction that answers
+        samples = 2 if name == "learn-from-answers" else 0  # trust-teachers hears its scores, generates nothing
+        raw["interaction"] = {"name": "answer-students", "params": {"rounds": 2, "samples": samples}}
     cfg = resolve(raw, registry)
     experiment = Experiment(cfg, registry, RunDir(tmp_path / "run"))
     summary = experiment.run()

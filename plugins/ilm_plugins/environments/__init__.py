@@ -256,6 +256,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
+        capabilities=frozenset({"judges"}),
     )
     yield EnvironmentSpec(
         name="structures",
@@ -267,6 +268,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
+        capabilities=frozenset({"judges"}),
     )
     yield EnvironmentSpec(
         name="random",
@@ -274,6 +276,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
         factory="ilm_plugins.environments.languages:RandomEnvironment",
         params=RandomParams,
         roadmap=("environment.language.artificial.random", "environment.language.artificial.vocabulary-sizes"),
+        capabilities=frozenset({"judges"}),
     )
     yield EnvironmentSpec(
         name="text",

@@ -7,7 +7,7 @@ import itertools
 import random
 from collections.abc import Callable
 
-from ilm_core import ConfigError, Environment, EnvironmentData, Goal, MinimalPair
+from ilm_core import ConfigError, Environment, EnvironmentData, Goal, Judgement, MinimalPair
 from ilm_plugins.environments import (
     DomainsParams,
     RandomParams,
@@ -170,6 +170,15 @@ class DomainsEnvironment(Environment):
         """In V1 when every token is a V1 token."""
         return all(0 <= t < len(self.params.exam_vocabulary) for t in sentence)
 
+    def judge(self, sentence: Sentence) -> Judgement:
+        """In the language when it has `sentence_length` tokens, all from V1 or all from V2; else
+        where it first mixes the two domains, or where its length goes wrong."""
+        p = self.params
+        exam_vocabulary, other_vocabulary = p.vocabularies()
+        n1, n = len(exam_vocabulary), len(exam_vocabulary) + len(other_vocabulary)
+        domains = {"V1": set(range(n1)), "V2": set(range(n1 - p.shared_tokens, n - p.shared_tokens))}
+        return judge_by_prefix(sentence, {name: _domain_rule(ids, p.sentence_length) for name, ids in domains.items()})
+
     def max_sentence_length(self) -> int:
         return self.params.sentence_length
 
@@ -232,6 +241,16 @@ class StructuresEnvironment(Environment):
             p, p.pool_exam_fraction, p.corpus_exam_fraction, s1, s2, seed, vocabulary, "Structure 1", repetition_pairs
         )
 
+    def judge(self, sentence: Sentence) -> Judgement:
+        """In the language when it is a Structure 1 or a Structure 2 sentence (under the run's
+        `reading`, lengths in bounds); else the position and rule where it leaves both."""
+        p = self.params
+        rules = {
+            "Structure 1": _single_rule(p.reading, p.min_length, p.max_length),
+            "Structure 2": _double_rule(p.reading, p.min_length, p.max_length),
+        }
+        return judge_by_prefix(sentence, rules)
+
     def label(self, sentence: Sentence) -> bool:
         """Structure 1 when its length is in bounds and no two neighbours are equal (under the
         alternation reading: it also alternates two tokens, xyxy...)."""
@@ -262,6 +281,11 @@ class RandomEnvironment(Environment):
         """Every sentence counts as the exam's domain ("all")."""
         return True
 
+    def judge(self, sentence: Sentence) -> Judgement:
+        """In the language when it has `sentence_length` tokens (any tokens)."""
+        size = len(token_names(self.params.vocabulary_size))
+        return judge_by_prefix(sentence, {"all": _domain_rule(set(range(size)), self.params.sentence_length)})
+
     def max_sentence_length(self) -> int:
         return self.params.sentence_length
 
@@ -272,3 +296,68 @@ def is_single_repetition(sentence: Sentence) -> bool:
 
 def is_double_repetition(sentence: Sentence) -> bool:
     return len(sentence) % 2 == 0 and all(sentence[i] == sentence[i + 1] for i in range(0, len(sentence), 2))
+
+
+#: a structure's rule: the first position where a sentence leaves it and why, or None when it is one
+Rule = Callable[[Sentence], tuple[int, str] | None]
+
+
+def judge_by_prefix(sentence: Sentence, structures: dict[str, Rule]) -> Judgement:
+    """The judgement of a language that is the union of `structures`: in it when some structure
+    takes the sentence; else it leaves the language where the structure that went furthest fails."""
+    failures = {}
+    for name, rule in structures.items():
+        failed = rule(sentence)
+        if failed is None:
+            return Judgement(in_language=True, structure=name)
+        failures[name] = failed
+    name = max(failures, key=lambda k: failures[k][0])  # first of the furthest, in the order given
+    position, why = failures[name]
+    return Judgement(in_language=False, position=position, rule=f"{name}: {why}")
+
+
+def _length_end(sentence: Sentence, lo: int, hi: int, even: bool = False) -> tuple[int, str] | None:
+    """Where a sentence whose tokens all fit fails on its length (None: its length is allowed)."""
+    if len(sentence) < lo:
+        return len(sentence), f"shorter than {lo} tokens"
+    if even and len(sentence) % 2:
+        return len(sentence), "ends inside a pair (odd length)"
+    return None if len(sentence) <= hi else (hi, f"longer than {hi} tokens")
+
+
+def _domain_rule(ids: set[int], length: int) -> Rule:
+    def rule(sentence: Sentence) -> tuple[int, str] | None:
+        for i, t in enumerate(sentence[:length]):
+            if t not in ids:
+                return i, "a token from outside the domain"
+        return _length_end(sentence, length, length)
+
+    return rule
+
+
+def _single_rule(reading: str, lo: int, hi: int) -> Rule:
+    def rule(sentence: Sentence) -> tuple[int, str] | None:
+        for i in range(1, min(len(sentence), hi)):
+            if sentence[i] == sentence[i - 1]:
+                return i, "two equal neighbours"
+            if reading == "alternation" and i >= 2 and sentence[i] != sentence[i - 2]:
+                return i, "breaks the alternation of two tokens"
+        return _length_end(sentence, lo, hi)
+
+    return rule
+
+
+def _double_rule(reading: str, lo: int, hi: int) -> Rule:
+    top = hi - hi % 2  # the longest even length
+
+    def rule(sentence: Sentence) -> tuple[int, str] | None:
+        for i in range(1, min(len(sentence), top)):
+            if i % 2 and sentence[i] != sentence[i - 1]:
+                return i, "a token without its pair"
+            if not i % 2 and sentence[i] == sentence[i - 1]:
+                return i, "a pair repeats the one before"
+            if not i % 2 and reading == "alternation" and i >= 4 and sentence[i] != sentence[i - 4]:
+                return i, "breaks the alternation of two pairs"
+        return _length_end(sentence, max(lo + lo % 2, 2), top, even=True)
+
+    return rule

@@ -43,6 +43,27 @@ class AskForFeedbackParams(BaseModel):
     judge_batch_size: int = Field(32, ge=1)
 
 
+class AnswerStudentsParams(BaseModel):
+    """Rounds in which every student is told of its own work: its exam score, and the answer to the
+    sentences it generated (the environment's judgement, a judging LM's score, or none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(2, ge=1, description="rounds the budget is split into; a mid-term exam after each but the last")
+    samples: int = Field(
+        16, ge=0, description="sentences each student generates after each round but the last (0: none)"
+    )
+    answer: Literal["environment", "teacher-lm", "none"] = Field(
+        "environment",
+        description="who answers the generated sentences: 'environment' says whether each belongs to the "
+        "language, where and which rule it breaks (Environment.judge); 'teacher-lm' a judging LM pretrained on "
+        "the teacher corpus scores each (its perplexity); 'none' sends them back unanswered (the ablation)",
+    )
+    judge_updates: int = Field(300, ge=0, description="pretraining updates of the judging LM ('teacher-lm')")
+    judge_dim: int = Field(64, ge=8, description="width of the judging LM")
+    judge_layers: int = Field(2, ge=1)
+
+
 @hookimpl
 def ilm_interactions() -> Iterator[InteractionSpec]:
     yield InteractionSpec(
@@ -87,4 +108,14 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
         factory="ilm_plugins.interactions.ask_for_feedback:AskForFeedback",
         params=AskForFeedbackParams,
         roadmap=("interaction.student.ask-for-feedback",),
+        capabilities=frozenset({"answers-students"}),
+    )
+    yield InteractionSpec(
+        name="answer-students",
+        summary="rounds with a mid-term exam after each; every student is told its own score and, when it "
+        "generates sentences, the environment's (or a judging LM's) answer to each",
+        factory="ilm_plugins.interactions.answer_students:AnswerStudents",
+        params=AnswerStudentsParams,
+        roadmap=("interaction.student.ask-for-feedback",),
+        capabilities=frozenset({"answers-students", "asks-environment"}),
     )

@@ -4,13 +4,16 @@ The teacher's side pretrains its own LM on the teacher corpus (what a teacher kn
 language; never the exams). After the lesson each student samples `samples` sentences, and the
 feedback score is their perplexity under that LM: how much the student's own language sounds
 like the teacher's. The exam still runs, for the metrics, but never reaches the teacher.
+Each student is told the judge's score of each of its sentences (`student_feedback`): with
+students kept for the run (`student_lifetime = "run"`) it hears them with its next lesson, in the
+next episode; students made afresh each episode never do.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ilm_core import Feedback, Interaction, Round, RoundResult, TeacherContext
+from ilm_core import Feedback, Interaction, Round, RoundResult, StudentFeedback, TeacherContext
 from ilm_plugins.interactions import AskForFeedbackParams
 from ilm_plugins.teacher_lm import TeacherLM
 
@@ -47,5 +50,17 @@ class AskForFeedback(Interaction):
                 perplexity=self.judge_score(r.samples),
                 round=result.round,
             )
+            for r in result.reports
+        ]
+
+    def student_feedback(self, result: RoundResult) -> list[StudentFeedback | None]:
+        from ilm_plugins.interactions.answer_students import judge_scores
+
+        return [
+            StudentFeedback(
+                round=result.round, samples=list(r.samples), sample_scores=judge_scores(self.judge, r.samples)
+            )
+            if r.samples
+            else None
             for r in result.reports
         ]

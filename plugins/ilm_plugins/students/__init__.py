@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from ilm_core import StudentSpec, hookimpl
 
@@ -68,6 +68,42 @@ class SelectUsefulParams(TransformerLMParams):
     """The native student that trains only on the share of its lesson it finds most useful."""
 
     keep: float = Field(0.5, gt=0, le=1, description="share of the offered sentences it trains on (at least one)")
+    choose: Literal["worst-predicted", "random"] = Field(
+        "worst-predicted",
+        description="'worst-predicted': the sentences its own model gives the highest loss (what it knows of "
+        "itself, nothing of the exam); 'random': a random share of the same size (the ablation)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`choose` is written only when set, so that configs written before it keep their identity."""
+        data = handler(self)
+        if data.get("choose") == "worst-predicted":
+            data.pop("choose")
+        return data
+
+
+class LearnFromAnswersParams(ExperimentParams):
+    """The experimenting student that learns from the answers to the sentences it generated."""
+
+    learn_accepted: bool = Field(True, description="train on its own sentences that were accepted, with the lesson")
+    unlikelihood: float = Field(
+        1.0, ge=0, description="weight of the unlikelihood of the token where a rejected sentence goes wrong"
+    )
+    judged_share: float = Field(
+        0.5, gt=0, le=1, description="told a judging LM's scores: the best-scored share it counts as accepted"
+    )
+
+
+class TrustTeachersParams(TransformerLMParams):
+    """The native student that learns how far to follow each of several teachers."""
+
+    trust: Literal["learned", "equal"] = Field(
+        "learned", description="'learned': trust from the exam scores after each teacher's lessons; 'equal': none"
+    )
+    sharpness: float = Field(
+        5.0, ge=0, description="how fast trust falls with a teacher's mean credit below the best's (per log-ppl)"
+    )
 
 
 class LSTMLMParams(TrainingParams):
@@ -106,8 +142,27 @@ def ilm_students() -> Iterator[StudentSpec]:
         summary="the native student that also generates sentences when asked (for ask-for-feedback)",
         factory="ilm_plugins.students.transformer_lm:ExperimentStudent",
         params=ExperimentParams,
-        roadmap=("student.speaking.experiment", "student.data.use-all"),
+        # temperature sampling alone: it learns nothing from an answer (learn-from-answers does)
+        roadmap=("student.speaking.standard-lm", "student.data.use-all"),
         capabilities=NATIVE | {"experiment"},
+    )
+    yield StudentSpec(
+        name="learn-from-answers",
+        summary="generates sentences when asked and learns from the answer: trains on those accepted, "
+        "unlikelihood where the rejected ones go wrong",
+        factory="ilm_plugins.students.listening:LearnFromAnswersStudent",
+        params=LearnFromAnswersParams,
+        roadmap=("student.speaking.experiment",),
+        capabilities=NATIVE | {"experiment", "uses-feedback"},
+    )
+    yield StudentSpec(
+        name="trust-teachers",
+        summary="taught by several teachers, keeps of each lesson a share that follows how much that "
+        "teacher's lessons improved its own exam",
+        factory="ilm_plugins.students.listening:TrustTeachersStudent",
+        params=TrustTeachersParams,
+        roadmap=("task.student.adapt-to-teachers",),
+        capabilities=NATIVE | {"uses-feedback"},
     )
     yield StudentSpec(
         name="know-when-to-stop",

@@ -86,17 +86,22 @@ class SelectingStudents(StackedStudents):
     """Trains each student only on the share of its lesson it finds most useful: the sentences
     its current model predicts worst (highest loss per token)."""
 
-    def __init__(self, *args, params: SelectUsefulParams, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, params: SelectUsefulParams, seeds: list[int], **kwargs):
+        super().__init__(*args, seeds=seeds, **kwargs)
         self.params = params
         self._used: list[list[int]] | None = None
+        #: the random choice of the ablation (choose = "random"), one stream per student
+        self.choosers = [torch.Generator().manual_seed(int(s) + 2) for s in seeds]
 
     def train(self, lessons: list[list[list[int]]]) -> None:
         nll = lesson_nll(self.model, lessons, self.vocab_size, self.device)
         chosen = []
         for s, lesson in enumerate(lessons):
             k = max(1, math.ceil(self.params.keep * len(lesson)))
-            order = sorted(range(len(lesson)), key=lambda i: (-float(nll[s, i]), i))
+            if self.params.choose == "random":
+                order = torch.randperm(len(lesson), generator=self.choosers[s]).tolist()
+            else:  # its own model's loss on each offered sentence: what the student knows of itself
+                order = sorted(range(len(lesson)), key=lambda i: (-float(nll[s, i]), i))
             chosen.append(sorted(order[:k]))
         self._used = chosen
         super().train([[lesson[i] for i in keep] for lesson, keep in zip(lessons, chosen, strict=True)])

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from ilm_core import ComponentRef, NoParams, TeacherSpec, hookimpl
 
@@ -154,7 +154,20 @@ class TakeTurnsParams(BaseModel):
     teachers: list[ComponentRef] = Field(
         min_length=2, description="the teachers, as {name, params}; each teaches `turn` episodes, then the next"
     )
-    turn: int = Field(10, ge=1, description="episodes per turn")
+    turn: int = Field(10, ge=1, description="episodes (or rounds, with turns = 'rounds') per turn")
+    turns: Literal["episodes", "rounds"] = Field(
+        "episodes",
+        description="'episodes': each teacher teaches `turn` whole episodes; 'rounds': within every episode the "
+        "teachers take `turn` rounds each (students that learn whom to trust hear each lesson's teacher)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`turns` is written only when set, so that configs written before it keep their identity."""
+        data = handler(self)
+        if data.get("turns") == "episodes":
+            data.pop("turns")
+        return data
 
 
 class ByGroupParams(BaseModel):

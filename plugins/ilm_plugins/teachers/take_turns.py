@@ -6,12 +6,15 @@ gets its own teacher, set up for just those students.
 
 With persistent students (`student_lifetime = "run"`), `take-turns` hands the class to its
 teachers one after another, `turn` episodes each, and records which teacher taught every episode
-(`teacher.turn_teacher` in metrics.jsonl). Each teacher learns only from the feedback on its own
-lessons. `tracking` then measures, from the run's records alone, how the students' exam scores
-follow each teacher: where each turn starts and ends, and how many episodes the students need
-to settle after a change of teacher.
+(`teacher.turn_teacher` in metrics.jsonl); with `turns = "rounds"` the teachers take turns
+between the rounds of every episode instead. Each lesson names its teacher (`Lesson.teacher`,
+"0:oracle"), which a student that learns whom to trust (`trust-teachers`) hears with it. Each
+teacher learns only from the feedback on its own lessons. `tracking` then measures, from the
+run's records alone, how the students' exam scores follow each teacher: where each turn starts
+and ends, and how many episodes the students need to settle after a change of teacher.
 
-It is a reference instrument, not a learner, and privileged: its teachers may include the
+It is a reference instrument, not a learner (the learner it measures is a student such as
+`trust-teachers`), and privileged: its teachers may include the
 oracle and worst case (the most different didactic strategies), which need the pool's labels;
 every teacher that does not declare "privileged" gets a context without them.
 """
@@ -86,13 +89,20 @@ class TakeTurnsTeacher(Teacher):
         self.teachers = build_teachers(self.params.teachers, context)
         self.current = 0
 
-    def active(self, episode: int) -> int:
-        """Index of the teacher whose turn `episode` is."""
-        return (episode // self.params.turn) % len(self.teachers)
+    def active(self, episode: int, round: int = 0) -> int:
+        """Index of the teacher whose turn `episode` (with turns = 'rounds': its `round`) is."""
+        unit = round if self.params.turns == "rounds" else episode
+        return (unit // self.params.turn) % len(self.teachers)
 
     def select(self, context: RoundContext) -> list[Lesson]:
-        self.current = self.active(context.episode)
-        return self.teachers[self.current].select(context)
+        self.current = self.active(context.episode, context.round)
+        name = f"{self.current}:{self.params.teachers[self.current].name}"  # what a student hears (Lesson.teacher)
+        lessons = self.teachers[self.current].select(context)
+        if not isinstance(lessons, list):
+            return lessons
+        return [
+            lesson.model_copy(update={"teacher": name}) if isinstance(lesson, Lesson) else lesson for lesson in lessons
+        ]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         update = self.teachers[self.current].learn(feedback)

@@ -117,11 +117,14 @@ class Trainer:
         device: str | torch.device | None = None,
         on_update: Callable[[int, torch.Tensor], bool | None] | None = None,
         updates: int | None = None,
+        extra: Callable[[], torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Train student s on ``lessons[s]`` for `updates` (default: the recipe's); losses [updates, S].
 
         ``on_update(step, losses[S])`` runs after every update; when it returns True training
-        stops there (the losses returned end at that update).
+        stops there (the losses returned end at that update). ``extra()``, when given, is a
+        per-student loss [S] added to the lesson's at every update (e.g. unlikelihood on sentences
+        a student was told are wrong); the losses returned are the lesson's alone.
         """
         model, recipe = self.model, self.recipe
         S = model.n_students
@@ -146,7 +149,7 @@ class Trainer:
                     batch = pack(picked, vocab_size, dev)
                 loss = _per_student_loss(model, *batch)
                 self.opt.zero_grad()
-                loss.sum().backward()
+                (loss if extra is None else loss + extra()).sum().backward()
                 if recipe.clip_norm is not None:
                     _clip_per_student(self.params, recipe.clip_norm)
                 self.opt.lr = recipe.lr * self.factor(self.step)
@@ -295,3 +298,27 @@ def lesson_loss(
     _check_vocab(model, vocab_size)
     with _train_mode(model, False):
         return _per_student_loss(model, *pack(lessons, vocab_size, _device(model, device))).cpu()
+
+
+def unlikelihood_loss(
+    model: StackedTransformerLM,
+    sentences: list[list[list[int]]],
+    positions: list[list[int | None]],
+    vocab_size: int,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
+    """Mean unlikelihood -log(1 - p) per student, [S]: of the token at `positions[s][j]` of sentence
+    ``sentences[s][j]`` (its length: the end of sentence), or of every token when the position is
+    None. A student without such sentences gets 0. Differentiable (called inside training)."""
+    inputs, targets, mask = pack(sentences, vocab_size, _device(model, device))
+    chosen = torch.zeros_like(mask)
+    for s, (sents, where) in enumerate(zip(sentences, positions, strict=True)):
+        for j, (sent, at) in enumerate(zip(sents, where, strict=True)):
+            if at is None:
+                chosen[s, j, : len(sent) + 1] = True
+            else:
+                chosen[s, j, min(at, len(sent))] = True
+    chosen &= mask
+    logp = torch.log_softmax(model(inputs), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    ul = -torch.log1p(-logp.exp().clamp(max=1 - 1e-6)) * chosen
+    return ul.sum(dim=(1, 2)) / chosen.sum(dim=(1, 2)).clamp(min=1)
