@@ -297,7 +297,7 @@ def test_an_mlflow_server_that_does_not_answer_is_refused_quickly_before_the_run
     out = tmp_path / "run"
     ilm = str(Path(sys.executable).with_name("ilm"))
     args = [ilm, "run", *TINY, "--tracker", "mlflow", "--set", "trackers.mlflow.tracking_uri=http://127.0.0.1:9"]
-    done = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True, timeout=150)
     assert done.returncode == 2, done.stderr
     message = " ".join(done.stderr.split())
     assert "http://127.0.0.1:9 does not answer" in message and "Traceback" not in message
