@@ -125,7 +125,16 @@ def run_round(
         )
         if fresh and prior:
             executor.run(
-                sub.model_copy(update={"lessons": [prior] * len(ids), "exams": {}, "release": False, "probe": 0})
+                sub.model_copy(
+                    update={
+                        "lessons": [prior] * len(ids),
+                        "exams": {},
+                        "release": False,
+                        "probe": 0,
+                        "sentence_losses": False,
+                        "placement": [],
+                    }
+                )
             )
         reports += [r.model_copy(update={"student": ids[r.student]}) for r in executor.run(sub)]
     return reports
