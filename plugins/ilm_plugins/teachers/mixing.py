@@ -304,6 +304,7 @@ class DoReMiTeacher(GroupTeacher):
         self.prior = [1.0 / self.k] * self.k
         self._seen: list[list[float]] = []  # this episode's weights, each round and student
         self._last: dict[int, list[float]] = {}  # each student's latest weights
+        self._rounds = 1
         self._episode = -1
 
     def _reference(self, j: int) -> float:
@@ -339,6 +340,7 @@ class DoReMiTeacher(GroupTeacher):
 
     def weights(self, context: RoundContext) -> list[list[float]]:
         p: DoReMiParams = self.params  # type: ignore[assignment]
+        self._rounds = context.rounds
         if context.episode != self._episode:
             self._episode, self._seen, self._last = context.episode, [], {}
         if context.round < p.warmup:
@@ -357,8 +359,8 @@ class DoReMiTeacher(GroupTeacher):
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """After the episode's last round: the next episode starts from this one's average weights."""
         p: DoReMiParams = self.params  # type: ignore[assignment]
-        if not p.iterate or not self._seen:
-            return TeacherUpdate()
+        if not p.iterate or not self._seen or any(f.round != self._rounds - 1 for f in feedback):
+            return TeacherUpdate()  # only the episode's last round ends DoReMi's run
         last = [  # the final round's update of each student's weights
             _normalise([a * math.exp(p.lr * self.excess(f).get(g, 0.0)) for g, a in enumerate(self._last[f.student])])
             for f in feedback
