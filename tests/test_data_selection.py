@@ -246,3 +246,19 @@ def test_kmeans_is_seeded_and_finds_separated_groups() -> None:
     assert labels == kmeans(x, 2, seed=4)
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
     assert sorted(set(kmeans(x, 25, seed=1))) == list(range(20))  # k cut to n, no empty cluster
+
+
+def test_doremi_starts_the_next_episode_from_its_average_weights_and_resumes_them(registry: Registry) -> None:
+    teacher = _teacher(registry, "doremi")
+    context = _second_round(teacher, hard_group=0)
+    lessons = teacher.select(context)  # round 1 of 3: the weights have moved towards group 0
+    final = [
+        Feedback(student=lesson.student, lesson=lesson, perplexity=10.0, round=2, sentence_losses={})
+        for lesson in lessons
+    ]
+    assert teacher.learn([f.model_copy(update={"round": 1}) for f in final]).stats == {}  # a mid-term: no step
+    stats = teacher.learn(final).stats
+    assert teacher.prior[0] == stats["weight_max"] > 1 / teacher.k
+    fresh = _teacher(registry, "doremi")
+    fresh.load_state_dict(teacher.state_dict())
+    assert fresh.prior == teacher.prior
