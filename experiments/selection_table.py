@@ -5,7 +5,8 @@ python experiments/selection_table.py [OUT] [--csv docs/data/selection-compariso
 For every environment (Task 1, hidden goals, Task 2, text) and teacher: the held-out exam perplexity
 (the mean over a run's last 10 episodes, then over seeds) with its 95% interval (Student's t over the
 seeds), the paired difference from `stratified` on the same seeds (negative: better than stratified)
-with its 95% interval, the episodes and the wall time of a run (set-up and episodes). Every seed's
+with its 95% interval, the episodes and the wall time of a run (set-up and episodes; the set-up's
+teacher-LM pretraining is cached per seed, so the first teacher of a seed to run pays for it). Every seed's
 values go to the CSV. Runs that are missing are left out, and the table says how many seeds it has.
 """
 
@@ -61,6 +62,7 @@ def runs(out: Path) -> list[dict]:
                 "heldout_perplexity": statistics.fmean(r["heldout_perplexity_mean"] for r in tail),
                 "feedback_perplexity": statistics.fmean(r["perplexity_mean"] for r in tail),
                 "seconds": round(summary["seconds"] + summary.get("setup_seconds", 0.0), 2),
+                "setup_seconds": round(summary.get("setup_seconds", 0.0), 2),
             }
         )
     return rows
@@ -78,7 +80,7 @@ def table(rows: list[dict]) -> list[str]:
             f"### {title}",
             "",
             "| teacher | seeds | episodes | held-out perplexity, mean [95% interval] | minus stratified (paired) "
-            "| wall s / run |",
+            "| wall s / run (set-up) |",
             "|---|---|---|---|---|---|",
         ]
         ranked = []
@@ -94,11 +96,12 @@ def table(rows: list[dict]) -> list[str]:
                 d, dh = interval(diffs)
                 versus = f"{d:+.3f} [{d - dh:+.3f}, {d + dh:+.3f}]"
             seconds = statistics.fmean(r["seconds"] for r in mine)
+            setup = statistics.fmean(r["setup_seconds"] for r in mine)
             episodes = sorted({r["episodes"] for r in mine})
             ranked.append((mean, teacher))
             lines.append(
                 f"| {teacher} | {len(mine)} | {'/'.join(map(str, episodes))} | {mean:.3f} "
-                f"[{mean - half:.3f}, {mean + half:.3f}] | {versus} | {seconds:.0f} |"
+                f"[{mean - half:.3f}, {mean + half:.3f}] | {versus} | {seconds:.0f} ({setup:.0f}) |"
             )
         best = min((m, t) for m, t in ranked if t != "oracle") if any(t != "oracle" for _, t in ranked) else None
         if best:
