@@ -24,8 +24,8 @@ sweep() {  # sweep ENV TEACHER
     task1) ;;
     goals) sets+=(--set environment.goals=true) ;;
     task2) sets+=(--set environment.name=structures --set student.lr=0.01) ;;
-    text) sets+=(--set environment.name=text --set environment.teacher_corpus_size=100
-                 --set environment.pool_size=60 --set environment.exam_size=20
+    text) sets+=(--set environment.name=text --set environment.teacher_corpus_size=80
+                 --set environment.pool_size=50 --set environment.exam_size=20
                  --set environment.exam_bank_size=60 --set environment.heldout_size=20
                  --set environment.tokenizer_vocabulary=500 --set environment.max_tokens=50) ;;
   esac
