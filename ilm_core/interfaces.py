@@ -276,6 +276,10 @@ class Teacher(ABC):
 
     context: TeacherContext
 
+    #: True: every student reports its loss on each pool sentence of its lesson, before and after the
+    #: round's training (`Feedback.sentence_losses`, in rounds with feedback); costs the students no training
+    sentence_losses: bool = False
+
     def setup(self, context: TeacherContext) -> None:
         """Called once before the first episode (pretrain a language model, embed the pool)."""
 
@@ -289,6 +293,14 @@ class Teacher(ABC):
         teacher. Choose with what earlier rounds sent and returned (`context.sent`,
         `context.feedback`) when the round matters.
         """
+
+    def placement(self, context: RoundContext) -> list[int]:
+        """Pool indices for a placement test: every student's loss on these sentences after this round's
+        training, at no training cost (they are scored, never trained on), comes back in the round's
+        `Feedback.placement`, so the next round can choose with it. Called by the loop after `select`,
+        before the round's training; default: none. The sentences reveal no labels; with feedback
+        withheld the teacher never sees the results."""
+        return []
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """Learn from one round's feedback; return stats for the metrics (e.g. entropy).

@@ -464,7 +464,7 @@ class Experiment:
 
     def _round(self, ep: _EpisodeState, k: int, rnd: Round) -> None:
         """One round: lessons, training and exams, feedback, the teacher's update."""
-        cfg = self.config
+        cfg, data = self.config, self.data
         withheld = cfg.teacher_feedback == "withheld"
         context = RoundContext(
             episode=ep.episode,
@@ -480,8 +480,16 @@ class Experiment:
         )
         lessons = self.teacher.select(context)
         self._check_lessons(lessons, rnd, k, ep.sent)
+        tested = self._placement(context)
         job = self._job(ep, k, rnd, lessons)
         ep.told = []  # delivered with this round's job (or withheld): told once
+        if tested or self.teacher.sentence_losses:
+            job = job.model_copy(
+                update={
+                    "placement": [list(data.pool[j]) for j in tested],
+                    "sentence_losses": bool(self.teacher.sentence_losses),
+                }
+            )
         if cfg.population:
             fresh = k == 0 and (cfg.student_lifetime == "episode" or ep.episode == 0)
             got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{ep.episode}")
@@ -503,10 +511,15 @@ class Experiment:
             ep.feedback = self.interaction.feedback(result)
             self._check_feedback(ep.feedback, k)
             ep.told = self._student_feedback(result, got, rnd) if self.answers_students else []
+            if job.sentence_losses or job.placement:
+                ep.feedback = _with_losses(ep.feedback, got, lessons, tested)
             ep.history.append(ep.feedback)
             if rnd.reward:
                 ep.stats.update(self.teacher.learn(_rewards_only(ep.feedback) if withheld else ep.feedback).stats)
-        ep.rounds.append(self._round_entry(k, rnd, got, ep.feedback))
+        entry = self._round_entry(k, rnd, got, ep.feedback)
+        if tested:  # the record keeps how many sentences were placement-tested, not the losses
+            entry["placement"] = len(tested)
+        ep.rounds.append(entry)
         ep.reports = got
 
     def _student_feedback(
@@ -536,6 +549,19 @@ class Experiment:
                 stage="student_feedback",
             )
         return told
+
+    def _placement(self, context: RoundContext) -> list[int]:
+        """The pool indices the teacher names for this round's placement test (checked, duplicates dropped)."""
+        tested = self.teacher.placement(context)
+        pool, name = len(self.data.pool), self.config.teacher.name
+        if not isinstance(tested, list) or not all(isinstance(j, int) and 0 <= j < pool for j in tested):
+            raise PluginError(
+                f"teacher plugin '{name}' named an invalid placement test in round {context.round}: "
+                f"Teacher.placement must return a list of pool indices 0..{pool - 1}",
+                plugin=name,
+                stage="placement",
+            )
+        return list(dict.fromkeys(tested))
 
     def _job(self, ep: _EpisodeState, k: int, rnd: Round, lessons: list[Lesson]) -> TrainingJob:
         """What the executor gets for a round: the new sentences, the exams it ends with, the cohort."""
@@ -930,8 +956,34 @@ class Experiment:
 
 
 def _rewards_only(feedback: list[Feedback]) -> list[Feedback]:
-    """Feedback without its item and component scores: what a teacher learns from when feedback is withheld."""
-    return [f.model_copy(update={"item_perplexities": None, "components": None}) for f in feedback]
+    """Feedback without its item and component scores, sentence losses and placement results: what a
+    teacher learns from when feedback is withheld."""
+    cleared = {"item_perplexities": None, "components": None, "sentence_losses": {}, "placement": {}}
+    return [f.model_copy(update=cleared) for f in feedback]
+
+
+def _with_losses(
+    feedback: list[Feedback], reports: list[StudentReport], lessons: list[Lesson], tested: list[int]
+) -> list[Feedback]:
+    """The students' own losses added to the interaction's feedback: on each pool sentence of this round's
+    lesson (before and after training) and on the placement test."""
+    by_student = {r.student: r for r in reports}
+    out = []
+    for f in feedback:
+        r = by_student.get(f.student)
+        if r is None:
+            out.append(f)
+            continue
+        indices = lessons[f.student].indices  # the lesson's pool sentences come first
+        out.append(
+            f.model_copy(
+                update={
+                    "sentence_losses": dict(zip(indices, r.sentence_losses, strict=False)),
+                    "placement": dict(zip(tested, r.placement, strict=False)),
+                }
+            )
+        )
+    return out
 
 
 def exam_scores(

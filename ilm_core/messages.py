@@ -295,13 +295,25 @@ class ExamResult(OmitsAbsent):
     OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components")
 
 
-class StudentReport(Message):
+class SentenceLoss(Message):
+    """A student's loss on one sentence: its mean negative log-likelihood per predicted token (nats,
+    end of sentence included), before and after a round's training. `before` is None when the
+    student could not be scored before training (a student plugin without `create`)."""
+
+    before: float | None = None
+    after: float
+
+
+class StudentReport(OmitsAbsent):
     """What comes back from training one student in one round: losses and exam results, no weights.
 
     `exams` is empty after a round without an exam. `samples` holds the sentences the student
     generated when the round asked for them (`Round.probe`); `stats` what the student plugin
     reports of itself (e.g. the updates it used); `used` the positions, in this round's lesson,
     of the sentences it trained on when it chose among them (None: all of them).
+    `sentence_losses[p]`, when the job asked for them (`TrainingJob.sentence_losses`), is its loss
+    on the p-th sentence of this round's lesson before and after training; `placement[p]` its loss
+    (after training, nats per token) on the p-th sentence of the job's placement test.
     """
 
     student: int
@@ -312,6 +324,10 @@ class StudentReport(Message):
     samples: list[Sentence] = Field(default_factory=list)
     stats: dict[str, float] = Field(default_factory=dict)
     used: list[int] | None = None
+    sentence_losses: list[SentenceLoss] = Field(default_factory=list)
+    placement: list[float] = Field(default_factory=list)
+
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("sentence_losses", "placement")
 
 
 class Feedback(OmitsAbsent):
@@ -337,8 +353,18 @@ class Feedback(OmitsAbsent):
     components: dict[str, float] | None = Field(
         default=None, description="score per exam component (perplexity, or accuracy for pairs), when it has them"
     )
+    sentence_losses: dict[int, SentenceLoss] = Field(
+        default_factory=dict,
+        description="pool index -> the student's loss on that sentence of this round's lesson, before and after "
+        "the round's training, when the teacher asks for them (Teacher.sentence_losses); no labels",
+    )
+    placement: dict[int, float] = Field(
+        default_factory=dict,
+        description="pool index -> the student's loss (nats per token) on that pool sentence after this round's "
+        "training, for the sentences the teacher named for a placement test (Teacher.placement); no training",
+    )
 
-    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components")
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components", "sentence_losses", "placement")
 
     @field_validator("perplexity")
     @classmethod
@@ -392,6 +418,16 @@ class TrainingJob(Message):
         default_factory=list,
         description="per student, which of several teachers sent this round's lesson (`Lesson.teacher`); "
         "empty: one teacher",
+    )
+    sentence_losses: bool = Field(
+        False,
+        description="score every student on each sentence of its lesson before and after training "
+        "(StudentReport.sentence_losses)",
+    )
+    placement: list[Sentence] = Field(
+        default_factory=list,
+        description="a placement test: sentences every student is scored on after training, never trained on "
+        "(StudentReport.placement)",
     )
 
     @model_validator(mode="after")

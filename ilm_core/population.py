@@ -133,6 +133,8 @@ def run_round(
                         "probe": 0,
                         "student_feedback": [],
                         "lesson_teachers": [],
+                        "sentence_losses": False,
+                        "placement": [],
                     }
                 )
             )

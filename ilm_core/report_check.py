@@ -68,4 +68,13 @@ def _problems(job: TrainingJob, reports: list[StudentReport]) -> list[str]:
         missing = [name for name in job.exams if name not in r.exams]
         if missing:
             problems.append(f"student {r.student} has no result for the exam(s) {', '.join(map(repr, missing))}")
+        if len(r.placement) != len(job.placement):
+            problems.append(
+                f"student {r.student} has {len(r.placement)} placement losses for {len(job.placement)} sentences"
+            )
+        if job.sentence_losses and len(r.sentence_losses) != len(job.lessons[r.student]):
+            problems.append(
+                f"student {r.student} has {len(r.sentence_losses)} sentence losses for a lesson of "
+                f"{len(job.lessons[r.student])} sentences"
+            )
     return problems

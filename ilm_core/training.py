@@ -13,7 +13,7 @@ from typing import Any
 
 from ilm_core.errors import PluginError
 from ilm_core.interfaces import Exam, Student, StudentGroup, TrainedStudents
-from ilm_core.messages import ComponentRef, StudentFeedback, StudentReport, TrainingJob
+from ilm_core.messages import ComponentRef, SentenceLoss, StudentFeedback, StudentReport, TrainingJob
 from ilm_core.records import USES_FEEDBACK
 from ilm_core.registry import Registry, default_registry
 from ilm_core.report_check import CheckedStudents
@@ -47,17 +47,28 @@ class StudentTrainer:
         """Whether the student plugin declares `capability` ("batched", "concurrent", ...)."""
         return capability in self.registry.get("student", ref.name).capabilities
 
-    def _group(self, job: TrainingJob, device: str, ids: list[int]) -> TrainedStudents:
-        """Train the job's students: fresh ones without a cohort, the kept ones with one."""
+    def _group(
+        self, job: TrainingJob, device: str, ids: list[int], before: list[list[float] | None] | None = None
+    ) -> TrainedStudents:
+        """Train the job's students: fresh ones without a cohort, the kept ones with one. When the job
+        asks for sentence losses, each student's loss on its lesson before training goes into `before`."""
         student: Student = self.component("student", job.student)
         told = self._told(job)
         if job.cohort is None:
-            if told is None:
+            if told is None and not job.sentence_losses:
                 return student.train(job.lessons, job.seeds, job.vocab_size, device)
-            fresh = student.create(job.seeds, job.vocab_size, device)
-            fresh.receive(*told)
-            fresh.train(job.lessons)
-            return fresh
+            try:
+                made = student.create(job.seeds, job.vocab_size, device)
+            except NotImplementedError:  # a student that cannot persist: no losses before training
+                if told is not None:
+                    raise
+                return student.train(job.lessons, job.seeds, job.vocab_size, device)
+            if told is not None:
+                made.receive(*told)
+            if job.sentence_losses:
+                _lesson_losses(made, job.lessons, job.student.name, before)
+            made.train(job.lessons)
+            return made
         key = tuple(ids)
         with self._lock:
             groups = self.cohorts.setdefault(job.cohort, {})
@@ -71,6 +82,8 @@ class StudentTrainer:
                 groups[key] = group
         if told is not None:
             group.receive(*told)
+        if job.sentence_losses:
+            _lesson_losses(group, job.lessons, job.student.name, before)
         group.train(job.lessons)
         return group
 
@@ -112,14 +125,24 @@ class StudentTrainer:
         """
         ids = ids if ids is not None else list(range(len(job.seeds)))
         exam: Exam = self.component("exam", job.exam)
+        before: list[list[float] | None] = [None] * len(ids)
         try:
-            group = self._group(job, device, ids)
+            group = self._group(job, device, ids, before)
             losses = list(group.final_losses)
             stats, used = group.stats(), group.used()
         except Exception as exc:
             raise _plugin_failure("student", job.student.name, "train", exc) from exc
         results = {}
         group = CheckedStudents(group, job.student.name, len(ids))  # scores of the wrong shape name the student
+        after: list[list[float]] = [[] for _ in ids]
+        placement: list[list[float]] = [[] for _ in ids]
+        try:
+            if job.sentence_losses:
+                after = _lesson_losses(group, job.lessons, job.student.name)
+            if job.placement:
+                placement = _per_token(group, job.placement)
+        except Exception as exc:
+            raise _plugin_failure("student", job.student.name, "sentence_nll", exc) from exc
         for name, sentences in job.exams.items():
             try:
                 results[name] = _score(exam, group, sentences, job.labels.get(name), job.item_sets.get(name))
@@ -147,9 +170,34 @@ class StudentTrainer:
                     samples=samples[i],
                     stats=stats[i],
                     used=used[i] if used is not None else None,
+                    sentence_losses=[
+                        SentenceLoss(before=b, after=a)
+                        for b, a in zip(before[i] or [None] * len(after[i]), after[i], strict=True)
+                    ],
+                    placement=placement[i],
                 )
             )
         return reports
+
+
+def _per_token(group: Any, sentences: list[Any]) -> list[list[float]]:
+    """Each student's mean NLL per predicted token on each of `sentences` ([S][n])."""
+    nll, tokens = group.sentence_nll(sentences)
+    return [[float(x) / max(t, 1) for x, t in zip(row, tokens, strict=True)] for row in nll]
+
+
+def _lesson_losses(
+    group: Any, lessons: list[list[Any]], student: str, into: list[list[float] | None] | None = None
+) -> list[list[float]]:
+    """Each student's loss (nats per token) on each sentence of its own lesson, scored in one call on the
+    union of the lessons; written into `into` too when given."""
+    union = list(dict.fromkeys(tuple(s) for lesson in lessons for s in lesson))
+    scored = _per_token(CheckedStudents(group, student, len(lessons)), [list(s) for s in union]) if union else []
+    where = {s: j for j, s in enumerate(union)}
+    out = [[scored[i][where[tuple(s)]] for s in lesson] for i, lesson in enumerate(lessons)]
+    if into is not None:
+        into[:] = out
+    return out
 
 
 def _score(

@@ -220,6 +220,95 @@ class ValueBanditParams(BaseModel):
     )
 
 
+class GroupsParams(TeacherLMParams):
+    """What the data-mixing teachers mix over: k groups of the pool, from the teacher's own knowledge
+    (k-means on its LM's sentence embeddings: select-bin's cached pool features), never from labels."""
+
+    groups: int = Field(8, ge=1, description="k: groups of the pool (k-means clusters of the sentence embeddings)")
+    group_by: Literal["embedding", "labels"] = Field(
+        "embedding",
+        description="'embedding': k-means on the teacher LM's pool embeddings; 'labels': the pool's exam-domain "
+        "labels (a privileged reference only: any other teacher is refused by the label guard)",
+    )
+    kmeans_iterations: int = Field(50, ge=1, description="Lloyd iterations of k-means at most")
+    embedding: Literal["word", "hidden"] = Field("hidden", description="sentence embedding, as select-bin's")
+    lm: Literal["native", "fairseq"] = Field("native", description="the teacher's own LM, as select-bin's")
+    normalize_features: bool = Field(True, description="standardise each embedding dimension, as select-bin")
+    components: int | None = Field(
+        None, ge=1, description="cluster on the top principal components of the embeddings only (None = all)"
+    )
+
+
+class StratifiedParams(GroupsParams):
+    """Equal shares from every group (the Aioli baseline)."""
+
+
+class StratifiedLabelParams(StratifiedParams):
+    """Stratified over the pool's exam-domain labels: a privileged reference."""
+
+    group_by: Literal["embedding", "labels"] = Field("labels", description="the pool's labels (privileged)")
+
+
+class MixingParams(GroupsParams):
+    """What the online mixing teachers share: when their group weights move."""
+
+    warmup: int = Field(0, ge=0, description="rounds at the start of each episode drawn with uniform group weights")
+    update_every: int = Field(1, ge=1, description="the group weights change every this many rounds (ODM: steps)")
+
+
+class ODMParams(MixingParams):
+    """Online Data Mixing: Exp3 over the groups, rewarded with the student's training loss on each group."""
+
+    smoothing: float = Field(
+        0.9, ge=0, lt=1, description="alpha: each group's reward estimate is alpha * old + (1 - alpha) * new (ODM)"
+    )
+    lr: float | None = Field(
+        None,
+        gt=0,
+        description="Exp3 step size on the reward estimates; None = ODM's, eps_{t-1} (the exploration rate of the "
+        "step before)",
+    )
+    exploration: float | None = Field(
+        None,
+        ge=0,
+        description="eps: the share of the mixture spread uniformly (at most 1/K); None = ODM's schedule "
+        "eps_t = min(1/K, sqrt(ln K / (K t))), which stays at 1/K (a uniform mixture) for the first "
+        "K ln K steps: at ilm's two or three rounds an episode, set it to act",
+    )
+
+
+class DoReMiParams(MixingParams):
+    """DoReMi: Group DRO on the student's excess loss over a reference model (the teacher's own LM)."""
+
+    lr: float = Field(1.0, gt=0, description="eta: step size of the exponentiated-gradient update (DoReMi: 1)")
+    smoothing: float = Field(
+        1e-3, ge=0, le=1, description="c: weights are (1 - c) * alpha + c * uniform (DoReMi: 1e-3)"
+    )
+    per_group: int = Field(
+        2, ge=0, description="pool sentences of each group in every round's placement test (the excess loss)"
+    )
+    iterate: bool = Field(
+        True,
+        description="start each episode from the previous episode's average weights (DoReMi's output weights, "
+        "as iterated DoReMi); False = every episode starts uniform",
+    )
+
+
+class HardExamplesParams(GroupsParams):
+    """Loss-based selection: each student gets the pool sentences on which its own loss is highest."""
+
+    placement: int = Field(
+        24, ge=0, description="pool sentences in every round's placement test (each student's loss on them)"
+    )
+    pressure: float = Field(
+        100.0,
+        ge=1,
+        description="selection pressure s: the hardest sentence is s times as likely as the easiest (rank-based, "
+        "Loshchilov & Hutter); large = greedy top-k by loss",
+    )
+    warmup: int = Field(0, ge=0, description="rounds at the start of each episode drawn uniformly")
+
+
 @hookimpl
 def ilm_teachers() -> Iterator[TeacherSpec]:
     yield TeacherSpec(
@@ -306,6 +395,43 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.awareness.memory-buffer",
             "task.teacher.select-optimal-data",
         ),
+    )
+    yield TeacherSpec(
+        name="odm",
+        summary="Online Data Mixing (Albalak et al. 2023): Exp3 over k-means groups, rewarded by each student's "
+        "training loss per group",
+        factory="ilm_plugins.teachers.mixing:ODMTeacher",
+        params=ODMParams,
+        role="reference",
+    )
+    yield TeacherSpec(
+        name="doremi",
+        summary="DoReMi (Xie et al. 2023): Group DRO weights on each student's excess loss over the teacher's LM",
+        factory="ilm_plugins.teachers.mixing:DoReMiTeacher",
+        params=DoReMiParams,
+        role="reference",
+    )
+    yield TeacherSpec(
+        name="hard-examples",
+        summary="loss-based selection: each student gets the pool sentences its own loss is highest on",
+        factory="ilm_plugins.teachers.mixing:HardExamplesTeacher",
+        params=HardExamplesParams,
+        role="reference",
+    )
+    yield TeacherSpec(
+        name="stratified",
+        summary="baseline: equal shares from every k-means group of the pool (the Aioli bar)",
+        factory="ilm_plugins.teachers.mixing:StratifiedTeacher",
+        params=StratifiedParams,
+        role="reference",
+    )
+    yield TeacherSpec(
+        name="stratified-labels",
+        summary="reference: equal shares from each exam-domain label of the pool (uses labels)",
+        factory="ilm_plugins.teachers.mixing:StratifiedTeacher",
+        params=StratifiedLabelParams,
+        role="reference",
+        capabilities=frozenset({"privileged"}),
     )
     yield TeacherSpec(
         name="oracle",

@@ -26,7 +26,7 @@ from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.teachers.rounds import unsent_scores
 from ilm_plugins.torchlm.model import StackedTransformerLM
 from ilm_plugins.torchlm.optim import FusedAdam
-from ilm_plugins.torchlm.train import sentence_embeddings
+from ilm_plugins.torchlm.train import sentence_embeddings, sentence_nll
 
 
 def pretrained_lm(context: TeacherContext, p: TeacherLMParams) -> StackedTransformerLM:
@@ -77,9 +77,7 @@ class SelectBinTeacher(ReinforceState, Teacher):
             from ilm_plugins.fairseq_lm.teacher_lm import require_fairseq
 
             require_fairseq()
-        built = context.tools.cache.get_or_build(
-            f"select-bin-{p.lm}-lm-features", self._cache_key(context), lambda: self._pretrain_and_embed(context)
-        )
+        built = self._built(context)
         torch.set_rng_state(built["rng"])  # as if built here: later draws from the global RNG do not change
         features = built["features"]
         if p.normalize_features:
@@ -90,6 +88,13 @@ class SelectBinTeacher(ReinforceState, Teacher):
             features = centred @ v[: p.components].T
             features = features / (features.std(0) + 1e-6)
         return features.detach()
+
+    def _built(self, context: TeacherContext) -> dict[str, Any]:
+        """The teacher LM's pool embeddings (and, native LM, its loss on each pool sentence), cached."""
+        p = self.params
+        return context.tools.cache.get_or_build(
+            f"select-bin-{p.lm}-lm-features", self._cache_key(context), lambda: self._pretrain_and_embed(context)
+        )
 
     def _cache_key(self, context: TeacherContext) -> dict[str, Any]:
         """Everything the pool features depend on: data, LM params, seed, device, code and torch versions."""
@@ -126,6 +131,12 @@ class SelectBinTeacher(ReinforceState, Teacher):
             lm = pretrained_lm(context, p)
             with steps.step("embedding the pool"):
                 features = sentence_embeddings(lm, context.pool, len(context.vocabulary), p.embedding)[0].float()
+                nll, tokens = sentence_nll(lm, context.pool, len(context.vocabulary))  # no randomness
+            return {
+                "features": features.detach().cpu(),
+                "rng": torch.get_rng_state(),
+                "nll": (nll[0].float() / tokens.float()).tolist(),  # nats per token: a reference model's loss
+            }
         return {"features": features.detach().cpu(), "rng": torch.get_rng_state()}
 
     def scores(self) -> torch.Tensor:
@@ -176,3 +187,14 @@ class SelectBinTeacher(ReinforceState, Teacher):
                 "reward_mean": float(reward.mean()),
             }
         )
+
+
+def teacher_lm_pool(context: TeacherContext, params: Any) -> tuple[torch.Tensor, list[float] | None]:
+    """What select-bin's set-up knows of the pool, for any teacher whose params carry select-bin's LM and
+    feature fields: the pool features it scores (same cache entry, so runs of several teachers pretrain
+    the teacher's LM once per seed) and the teacher LM's own loss on each pool sentence (nats per token;
+    None for the fairseq LM)."""
+    helper = SelectBinTeacher.__new__(SelectBinTeacher)
+    helper.params = params
+    features = helper._pool_features(context)
+    return features, helper._built(context).get("nll")
