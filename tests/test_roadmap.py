@@ -76,11 +76,11 @@ EXPECTED = {
         "evaluation.student.specific-tasks.known-subset",
         "teacher.awareness.memory-buffer",
         "interaction.teacher.mid-term-exams",
+        "interaction.teacher.send-in-batches",
     },
     "partial": {
         "teacher.awareness.student-model",
         "student.data.know-when-to-stop",  # a fixed early stop at its average budget does better
-        "interaction.teacher.send-in-batches",
         "interaction.student.component-scores",
         "task.teacher.adapt-to-students.architectures",
         "task.teacher.adapt-to-students.prior-knowledge",
@@ -272,11 +272,11 @@ def test_adding_a_study_file_flips_a_cell(tmp_path: Path, monkeypatch):
     """What a later commit does: one file in roadmap/studies/ turns a partial cell implemented."""
     folder = tmp_path / "roadmap"
     shutil.copytree(roadmap_file().parent, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    cell = "interaction.teacher.send-in-batches"
+    cell = "interaction.student.component-scores"
     registry = builtin_registry()
     assert build_roadmap(registry, table=folder).get(cell).status == "partial"
     (folder / "studies" / f"{cell}.yaml").write_text(
-        f"cell: {cell}\nstatus: implemented\nmechanism: next batch from the student's feedback\n"
+        f"cell: {cell}\nstatus: implemented\nmechanism: a teacher acts on component scores\n"
         "ablation: the same teacher with the feedback withheld, worse\nverdict: works\ncommand: ilm run\n"
         "seeds: [6639]\nheadline: better\ndate: 2026-12-06\ncommit: abc1234\n"
     )
