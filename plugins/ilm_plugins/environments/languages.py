@@ -43,6 +43,31 @@ def draw_unique(make: Generator, n: int, used: set[tuple[int, ...]], rng: random
     return out
 
 
+def pool_and_corpus(
+    sizes: SplitSizes,
+    exam_fraction_pool: float,
+    exam_fraction_corpus: float,
+    languages: tuple[Generator, Generator],
+    used: set[tuple[int, ...]],
+    rng: random.Random,
+    names: tuple[str, str],
+) -> tuple[list[Sentence], list[tuple[Sentence, bool]]]:
+    """The teacher corpus (shuffled) and the pool, each sentence labelled True when it is of the first
+    language, drawn after the exam-side sets."""
+    (in_domain, out_domain), (first, second) = languages, names
+    n_pool_in = round(sizes.pool_size * exam_fraction_pool)
+    pool_in = draw_unique(in_domain, n_pool_in, used, rng, f"pool ({first})")
+    pool_out = draw_unique(out_domain, sizes.pool_size - n_pool_in, used, rng, f"pool ({second})")
+    n_corpus_in = round(sizes.teacher_corpus_size * exam_fraction_corpus)
+    corpus = draw_unique(in_domain, n_corpus_in, used, rng, "teacher corpus") + draw_unique(
+        out_domain, sizes.teacher_corpus_size - n_corpus_in, used, rng, "teacher corpus"
+    )
+    rng.shuffle(corpus)
+    labelled = [(s, True) for s in pool_in] + [(s, False) for s in pool_out]
+    rng.shuffle(labelled)
+    return corpus, labelled
+
+
 def split(
     sizes: SplitSizes,
     exam_fraction_pool: float,
@@ -64,16 +89,15 @@ def split(
     exam = draw_unique(in_domain, sizes.exam_size, used, rng, "exam")
     heldout = draw_unique(in_domain, sizes.heldout_size, used, rng, "held-out exam")
     bank = draw_unique(in_domain, sizes.exam_bank_size, used, rng, "exam bank")
-    n_pool_in = round(sizes.pool_size * exam_fraction_pool)
-    pool_in = draw_unique(in_domain, n_pool_in, used, rng, "pool (exam domain)")
-    pool_out = draw_unique(out_domain, sizes.pool_size - n_pool_in, used, rng, "pool (other domain)")
-    n_corpus_in = round(sizes.teacher_corpus_size * exam_fraction_corpus)
-    corpus = draw_unique(in_domain, n_corpus_in, used, rng, "teacher corpus") + draw_unique(
-        out_domain, sizes.teacher_corpus_size - n_corpus_in, used, rng, "teacher corpus"
+    corpus, labelled = pool_and_corpus(
+        sizes,
+        exam_fraction_pool,
+        exam_fraction_corpus,
+        (in_domain, out_domain),
+        used,
+        rng,
+        ("exam domain", "other domain"),
     )
-    rng.shuffle(corpus)
-    labelled = [(s, True) for s in pool_in] + [(s, False) for s in pool_out]
-    rng.shuffle(labelled)
     pair_rng = random.Random(f"{seed}-minimal-pairs")
     pairs = make_pairs(bank, pair_rng) if make_pairs else []
     heldout_pairs = make_pairs(heldout, pair_rng) if make_pairs else []
@@ -112,16 +136,9 @@ def split_goals(
             "heldout_exam": draw_unique(make, sizes.heldout_size, used, rng, f"held-out exam ({name})"),
             "exam_bank": draw_unique(make, sizes.exam_bank_size, used, rng, f"exam bank ({name})"),
         }
-    n_pool_in = round(sizes.pool_size * exam_fraction_pool)
-    pool_in = draw_unique(in_domain, n_pool_in, used, rng, f"pool ({first})")
-    pool_out = draw_unique(out_domain, sizes.pool_size - n_pool_in, used, rng, f"pool ({second})")
-    n_corpus_in = round(sizes.teacher_corpus_size * exam_fraction_corpus)
-    corpus = draw_unique(in_domain, n_corpus_in, used, rng, "teacher corpus") + draw_unique(
-        out_domain, sizes.teacher_corpus_size - n_corpus_in, used, rng, "teacher corpus"
+    corpus, labelled = pool_and_corpus(
+        sizes, exam_fraction_pool, exam_fraction_corpus, (in_domain, out_domain), used, rng, (first, second)
     )
-    rng.shuffle(corpus)
-    labelled = [(s, True) for s in pool_in] + [(s, False) for s in pool_out]
-    rng.shuffle(labelled)
     in_first = [label for _, label in labelled]
     return EnvironmentData(
         vocabulary=vocabulary,
