@@ -43,16 +43,20 @@ class ${cls}(Teacher):
         self.values = [0.0] * len(context.pool)
 
     def select(self, context: RoundContext) -> list[Lesson]:
-        k = min(context.size, len(self.values))  # the round's size: the whole budget in one round
-        return [Lesson(student=i, indices=self._sample(k)) for i in range(context.n_students)]
+        # the round's size (the whole budget in one round), among what each student has not received
+        lessons = []
+        for i in range(context.n_students):
+            allowed = context.unsent(i, len(self.values))
+            lessons.append(Lesson(student=i, indices=self._sample(allowed, min(context.size, len(allowed)))))
+        return lessons
 
-    def _sample(self, k: int) -> list[int]:
+    def _sample(self, allowed: list[int], k: int) -> list[int]:
         # Gumbel-top-k: the k largest value/T + Gumbel noise are a sample without replacement
-        keys = [
-            v / self.params.temperature - math.log(-math.log(self.rng.random() or 1e-300))
-            for v in self.values
-        ]
-        return sorted(range(len(keys)), key=keys.__getitem__, reverse=True)[:k]
+        keys = {
+            j: self.values[j] / self.params.temperature - math.log(-math.log(self.rng.random() or 1e-300))
+            for j in allowed
+        }
+        return sorted(keys, key=keys.__getitem__, reverse=True)[:k]
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         rewards = [-math.log(max(f.perplexity, 1e-12)) for f in feedback]  # lower perplexity is better
