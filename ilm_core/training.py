@@ -58,33 +58,33 @@ class StudentTrainer:
             if told is None and not job.sentence_losses:
                 return student.train(job.lessons, job.seeds, job.vocab_size, device)
             try:
-                made = student.create(job.seeds, job.vocab_size, device)
+                group = student.create(job.seeds, job.vocab_size, device)
             except NotImplementedError:  # a student that cannot persist: no losses before training
                 if told is not None:
                     raise
                 return student.train(job.lessons, job.seeds, job.vocab_size, device)
-            if told is not None:
-                made.receive(*told)
-            if job.sentence_losses:
-                _lesson_losses(made, job.lessons, job.student.name, before)
-            made.train(job.lessons)
-            return made
-        key = tuple(ids)
-        with self._lock:
-            groups = self.cohorts.setdefault(job.cohort, {})
-            group = groups.get(key)
-        if group is None:
-            group = student.create(job.seeds, job.vocab_size, device)
-            saved = self._restore.get(job.cohort, {}).pop(key, None)
-            if saved is not None:
-                group.load_state_dict(saved)
-            with self._lock:
-                groups[key] = group
+        else:
+            group = self._kept(job.cohort, job, student, device, ids)
         if told is not None:
             group.receive(*told)
         if job.sentence_losses:
             _lesson_losses(group, job.lessons, job.student.name, before)
         group.train(job.lessons)
+        return group
+
+    def _kept(self, cohort: str, job: TrainingJob, student: Student, device: str, ids: list[int]) -> StudentGroup:
+        """The cohort's group of students `ids`: made (or restored from a saved state) the first time."""
+        key = tuple(ids)
+        with self._lock:
+            groups = self.cohorts.setdefault(cohort, {})
+            group = groups.get(key)
+        if group is None:
+            group = student.create(job.seeds, job.vocab_size, device)
+            saved = self._restore.get(cohort, {}).pop(key, None)
+            if saved is not None:
+                group.load_state_dict(saved)
+            with self._lock:
+                groups[key] = group
         return group
 
     def _told(self, job: TrainingJob) -> tuple[list[StudentFeedback | None], list[str | None]] | None:

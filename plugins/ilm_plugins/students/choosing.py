@@ -6,6 +6,7 @@ Both are the native stacked student with one decision added; they persist like i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -114,24 +115,15 @@ class SelectingStudents(StackedStudents):
 
 
 class _ChoosingStudent(TransformerLMStudent):
-    """The native student whose group decides what of each lesson it trains on (`groups`)."""
+    """The native student whose group decides what of each lesson it trains on (`group`)."""
 
-    groups: type[StackedStudents]
-
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> StackedStudents:
-        return self.groups(
-            self.model(seeds, vocab_size, device),
-            self.recipe,
-            vocab_size=vocab_size,
-            device=device,
-            seeds=list(seeds),
-            params=self.params,
-        )
+    def group_options(self) -> dict[str, Any]:
+        return {"params": self.params}
 
 
 class KnowWhenToStopStudent(_ChoosingStudent):
-    groups = StoppingStudents
+    group = StoppingStudents
 
 
 class SelectUsefulStudent(_ChoosingStudent):
-    groups = SelectingStudents
+    group = SelectingStudents

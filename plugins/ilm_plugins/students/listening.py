@@ -157,28 +157,16 @@ class TrustingStudents(StackedStudents):
 class LearnFromAnswersStudent(ExperimentStudent):
     params: LearnFromAnswersParams  # type: ignore[assignment]
 
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> AnsweredStudents:
-        return AnsweredStudents(
-            self.model(seeds, vocab_size, device),
-            self.recipe,
-            seeds=list(seeds),
-            vocab_size=vocab_size,
-            device=device,
-            temperature=self.params.temperature,
-            max_tokens=self.params.sample_max_tokens,
-            params=self.params,
-        )
+    group = AnsweredStudents
+
+    def group_options(self) -> dict[str, Any]:
+        return {**super().group_options(), "params": self.params}
 
 
 class TrustTeachersStudent(TransformerLMStudent):
     params: TrustTeachersParams  # type: ignore[assignment]
 
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> TrustingStudents:
-        return TrustingStudents(
-            self.model(seeds, vocab_size, device),
-            self.recipe,
-            seeds=list(seeds),
-            vocab_size=vocab_size,
-            device=device,
-            params=self.params,
-        )
+    group = TrustingStudents
+
+    def group_options(self) -> dict[str, Any]:
+        return {"params": self.params}

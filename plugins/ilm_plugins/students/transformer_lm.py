@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -77,9 +77,21 @@ class TransformerLMStudent(Student):
         """Untrained students, student i initialised from seeds[i] alone."""
         return StackedTransformerLM(vocab_size + 2, self.size, seeds=list(seeds)).to(device)
 
+    #: the group `create` makes: a subclass of StackedStudents, given the model, the recipe and `group_options()`
+    group: ClassVar[type[StackedStudents]] = StackedStudents
+
+    def group_options(self) -> dict[str, Any]:
+        """What this student's group takes besides the model, the recipe, seeds, vocabulary and device."""
+        return {}
+
     def create(self, seeds: list[int], vocab_size: int, device: str) -> StackedStudents:
-        return StackedStudents(
-            self.model(seeds, vocab_size, device), self.recipe, seeds=list(seeds), vocab_size=vocab_size, device=device
+        return self.group(
+            self.model(seeds, vocab_size, device),
+            self.recipe,
+            seeds=list(seeds),
+            vocab_size=vocab_size,
+            device=device,
+            **self.group_options(),
         )
 
 
@@ -88,16 +100,8 @@ class ExperimentStudent(TransformerLMStudent):
 
     params: ExperimentParams
 
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> StackedStudents:
-        return StackedStudents(
-            self.model(seeds, vocab_size, device),
-            self.recipe,
-            seeds=list(seeds),
-            vocab_size=vocab_size,
-            device=device,
-            temperature=self.params.temperature,
-            max_tokens=self.params.sample_max_tokens,
-        )
+    def group_options(self) -> dict[str, Any]:
+        return {"temperature": self.params.temperature, "max_tokens": self.params.sample_max_tokens}
 
 
 class LSTMLMStudent(TransformerLMStudent):

@@ -144,21 +144,10 @@ class FeedbackBinTeacher(SelectBinTeacher):
                 log_probs[row] = log_probs[row] + plackett_luce_log_prob(scores, draw.picked[i])
             probs = torch.softmax(logits, -1)
             entropies.append(-(probs * torch.log_softmax(logits, -1)).sum(-1).mean())
-        entropy = torch.stack(entropies).mean()
-        entropy_coef = p.entropy_coef * p.entropy_decay**self.updates
-        loss = -(advantage * log_probs).mean() - entropy_coef * entropy
-        self.update_policy(loss)
-        return TeacherUpdate(
-            stats={
-                "entropy": float(entropy.detach()),
-                "entropy_coef": entropy_coef,
-                "entropy_max": math.log(self.features.shape[0]),
-                "policy_loss": float(loss.detach()),
-                "reward_mean": float(reward.mean()),
-                "listen_norm": float(self.listen.weight.detach().norm()),
-                "memory_norm": float(torch.stack([d.memory.norm(dim=1).mean() for d in self._draws]).mean()),
-            }
-        )
+        stats = self.reinforce_step(advantage, log_probs, torch.stack(entropies).mean(), reward)
+        stats["listen_norm"] = float(self.listen.weight.detach().norm())
+        stats["memory_norm"] = float(torch.stack([d.memory.norm(dim=1).mean() for d in self._draws]).mean())
+        return TeacherUpdate(stats=stats)
 
 
 def _mask(indices: list[int], size: int) -> torch.Tensor:

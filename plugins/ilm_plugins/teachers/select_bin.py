@@ -175,18 +175,23 @@ class SelectBinTeacher(ReinforceState, Teacher):
         log_probs = torch.stack([log_prob(scores, idx) for idx in lessons])
         probs = torch.softmax(scores, -1)
         entropy = -(probs * torch.log_softmax(scores, -1)).sum()
+        return TeacherUpdate(stats=self.reinforce_step(advantage, log_probs, entropy, reward))
+
+    def reinforce_step(
+        self, advantage: torch.Tensor, log_probs: torch.Tensor, entropy: torch.Tensor, reward: torch.Tensor
+    ) -> dict[str, float]:
+        """One REINFORCE update with the decaying entropy bonus; the statistics every episode records."""
+        p = self.params
         entropy_coef = p.entropy_coef * p.entropy_decay**self.updates
         loss = -(advantage * log_probs).mean() - entropy_coef * entropy
         self.update_policy(loss)
-        return TeacherUpdate(
-            stats={
-                "entropy": float(entropy.detach()),
-                "entropy_coef": entropy_coef,
-                "entropy_max": math.log(len(probs)),
-                "policy_loss": float(loss.detach()),
-                "reward_mean": float(reward.mean()),
-            }
-        )
+        return {
+            "entropy": float(entropy.detach()),
+            "entropy_coef": entropy_coef,
+            "entropy_max": math.log(self.features.shape[0]),
+            "policy_loss": float(loss.detach()),
+            "reward_mean": float(reward.mean()),
+        }
 
 
 def teacher_lm_pool(context: TeacherContext, params: Any) -> tuple[torch.Tensor, list[float] | None]:
