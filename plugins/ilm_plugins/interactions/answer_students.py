@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from ilm_core import ConfigError, Interaction, Round, RoundResult, StudentFeedback, TeacherContext
+from ilm_core import Interaction, Round, RoundResult, StudentFeedback, TeacherContext
 from ilm_plugins.interactions import AnswerStudentsParams
 from ilm_plugins.interactions.rounds import split
 from ilm_plugins.teacher_lm import TeacherLM
@@ -42,11 +42,6 @@ class AnswerStudents(Interaction):
 
     def plan(self, budget: int, n_students: int) -> list[Round]:
         p = self.params
-        if p.rounds > budget:
-            raise ConfigError(
-                f"interaction.rounds = {p.rounds} is more than budget = {budget} sentences, so a round would "
-                f"send none; choose 1 to {budget} rounds"
-            )
         sizes = split(budget, p.rounds)
         between = Round(size=1, exam="mid-term", reward=False, probe=p.samples)
         return [

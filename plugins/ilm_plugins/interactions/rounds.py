@@ -7,7 +7,13 @@ from ilm_plugins.interactions import MidTermExamsParams, SendInBatchesParams
 
 
 def split(budget: int, rounds: int) -> list[int]:
-    """`budget` sentences in `rounds` near-equal parts, larger parts first."""
+    """`budget` sentences in `rounds` near-equal parts, larger parts first; a ConfigError naming
+    `interaction.rounds` when there are more rounds than sentences."""
+    if rounds > budget:
+        raise ConfigError(
+            f"interaction.rounds = {rounds} is more than budget = {budget} sentences, so a round would "
+            f"send none; choose 1 to {budget} rounds"
+        )
     size, extra = divmod(budget, rounds)
     return [size + (1 if k < extra else 0) for k in range(rounds)]
 
@@ -40,11 +46,6 @@ class SendInBatches(_WithItemScores):
                 )
             sizes = [p.batch] * (budget // p.batch)
         else:
-            if p.rounds > budget:
-                raise ConfigError(
-                    f"interaction.rounds = {p.rounds} is more than budget = {budget} sentences, so a round "
-                    f"would send none; choose 1 to {budget} rounds"
-                )
             sizes = split(budget, p.rounds)
         last = len(sizes) - 1
         between = (
@@ -65,11 +66,6 @@ class MidTermExams(_WithItemScores):
 
     def plan(self, budget: int, n_students: int) -> list[Round]:
         p = self.params
-        if p.rounds > budget:
-            raise ConfigError(
-                f"interaction.rounds = {p.rounds} is more than budget = {budget} sentences, so a round would "
-                f"send none; choose 1 to {budget} rounds"
-            )
         if p.rounds == 1 and p.reward == "mid-terms":
             raise ConfigError(
                 "interaction.reward = 'mid-terms' with interaction.rounds = 1: one round has no mid-term exam, so "
