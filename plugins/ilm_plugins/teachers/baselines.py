@@ -35,9 +35,9 @@ class _SubsetTeacher(Teacher):
         goals = getattr(context, "goal_labels", None) or {}
         self.by_goal = {goal: self.allowed_for_goal(context, goal) for goal in goals}
         self.candidates = self.allowed(context) if not goals else []
-        for what, subset in [("", self.candidates)] if not goals else self.by_goal.items():
+        for goal, subset in (self.by_goal or {"": self.candidates}).items():
             if len(subset) < context.budget:
-                which = f" for goal {what!r}" if what else ""
+                which = f" for goal {goal!r}" if goal else ""
                 raise ConfigError(
                     f"the {self.plugin_name} teacher needs at least budget = {context.budget} suitable pool "
                     f"sentences{which}, but the pool has {len(subset)}"
