@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ilm_core import ordered_seeds
+from ilm_report.baselines_cmd import ordered_seeds
 
 
 def overrides(recipe: str) -> tuple[list[str], list[str]]:

@@ -31,7 +31,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ilm_core import load_run, ordered_seeds
+from ilm_report.baselines_cmd import ordered_seeds
+from ilm_report.runs import load_run
 
 TASKS = {1: ("domains", "configs/baselines-task1.toml"), 2: ("structures", "configs/baselines-task2.toml")}
 LRS = ("1e-3", "3e-3", "1e-2", "3e-2")

@@ -25,7 +25,8 @@ import math
 import statistics
 from pathlib import Path
 
-from ilm_core import default_registry, inspect_teacher, seeding
+from ilm_core import default_registry, seeding
+from ilm_devkit.inspection import inspect_teacher
 
 
 def main() -> None:

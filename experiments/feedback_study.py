@@ -17,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-from ilm_core import mean_ci95
+from ilm_report.runs import mean_ci95
 
 TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
 #: tasks whose fixed teachers (random, oracle) get the same lessons and exams as another task's

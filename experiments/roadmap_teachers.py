@@ -19,9 +19,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ilm_core import LAST_EPISODES as LAST
-from ilm_core import find_runs, group_settings, mean_std, oracle_baselines
 from ilm_plugins.teachers.take_turns import tracking
+from ilm_report.runs import LAST, find_runs, group_settings, mean_std, oracle_baselines
 
 
 def per_student_last(run: Any, key: str, students: list[int]) -> float:

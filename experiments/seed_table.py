@@ -17,7 +17,7 @@ import json
 import math
 from pathlib import Path
 
-from ilm_core import mean_ci95
+from ilm_report.runs import mean_ci95
 
 
 def pm(pair: tuple[float, float], spec: str = ".3g") -> str:

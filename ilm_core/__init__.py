@@ -26,7 +26,6 @@ from ilm_core.errors import (
     UnknownPluginError,
 )
 from ilm_core.hookspecs import hookimpl
-from ilm_core.inspection import TeacherView, inspect_teacher
 from ilm_core.interfaces import (
     Environment,
     Exam,
@@ -73,7 +72,6 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
-from ilm_core.plots import run_figures
 from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.progress import Steps
 from ilm_core.records import (
@@ -91,18 +89,6 @@ from ilm_core.records import (
     TrackerSpec,
 )
 from ilm_core.registry import Registry, default_registry
-from ilm_core.reporting import LAST as LAST_EPISODES
-from ilm_core.reporting import (
-    Run,
-    Setting,
-    find_runs,
-    group_settings,
-    load_run,
-    mean_ci95,
-    mean_std,
-    oracle_baselines,
-)
-from ilm_core.roadmap import CellStatus, Roadmap, build_roadmap
 from ilm_core.rundir import RunDir, atomic_write_json
 from ilm_core.sweeps import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.threads import ThreadPlan
@@ -111,23 +97,47 @@ from ilm_core.training import StudentTrainer
 
 __version__ = "0.1.0"
 
-#: public names whose modules are imported on first use (they pull in the command line's libraries)
-_LAZY = {"ordered_seeds": "ilm_core.cli.baselines_cmd"}
+#: names that moved out of the core, still importable from `ilm_core` with a DeprecationWarning
+#: until plugin API 4 (CHANGELOG.md): name -> (its new module, its name there)
+MOVED = {
+    "LAST_EPISODES": ("ilm_core.summary", "LAST"),
+    "Run": ("ilm_report.runs", "Run"),
+    "Setting": ("ilm_report.runs", "Setting"),
+    "find_runs": ("ilm_report.runs", "find_runs"),
+    "group_settings": ("ilm_report.runs", "group_settings"),
+    "load_run": ("ilm_report.runs", "load_run"),
+    "mean_ci95": ("ilm_report.runs", "mean_ci95"),
+    "mean_std": ("ilm_report.runs", "mean_std"),
+    "oracle_baselines": ("ilm_report.runs", "oracle_baselines"),
+    "ordered_seeds": ("ilm_report.baselines_cmd", "ordered_seeds"),
+    "run_figures": ("ilm_report.figures", "run_figures"),
+    "CellStatus": ("ilm_roadmap.status", "CellStatus"),
+    "Roadmap": ("ilm_roadmap.status", "Roadmap"),
+    "build_roadmap": ("ilm_roadmap.status", "build_roadmap"),
+    "TeacherView": ("ilm_devkit.inspection", "TeacherView"),
+    "inspect_teacher": ("ilm_devkit.inspection", "inspect_teacher"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name in MOVED:
         import importlib
+        import warnings
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, attr = MOVED[name]
+        warnings.warn(
+            f"ilm_core.{name} moved to {module}.{attr}; import it from there "
+            "(the old name goes with plugin API 4, see CHANGELOG.md)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'ilm_core' has no attribute {name!r}")
 
 
 __all__ = [
     "DEFAULT_MEASURES",
-    "LAST_EPISODES",
     "PLUGIN_API",
-    "CellStatus",
     "ComponentRef",
     "ComponentScore",
     "ConfigError",
@@ -166,12 +176,10 @@ __all__ = [
     "PopulationGroup",
     "ReferenceTeacherContext",
     "Registry",
-    "Roadmap",
     "RoadmapCell",
     "Round",
     "RoundContext",
     "RoundResult",
-    "Run",
     "RunDir",
     "RunDirError",
     "RunInfo",
@@ -180,7 +188,6 @@ __all__ = [
     "RunSpec",
     "SentenceLoss",
     "SentencePreferences",
-    "Setting",
     "SetupCache",
     "SetupTools",
     "Steps",
@@ -199,7 +206,6 @@ __all__ = [
     "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
-    "TeacherView",
     "ThreadPlan",
     "Tracker",
     "TrackerSpec",
@@ -208,24 +214,14 @@ __all__ = [
     "UnknownPluginError",
     "atomic_write_json",
     "build_environment",
-    "build_roadmap",
     "code_fingerprint",
     "config_identity",
     "data_fingerprint",
     "default_registry",
-    "find_runs",
     "fit_to_round",
-    "group_settings",
     "hookimpl",
-    "inspect_teacher",
-    "load_run",
-    "mean_ci95",
-    "mean_std",
-    "oracle_baselines",
-    "ordered_seeds",
     "read_generated",
     "resolve",
-    "run_figures",
     "run_in_worker",
     "seeding",
     "set_up",

@@ -174,7 +174,7 @@ class SetupCache:
 
     @staticmethod
     def _write(kind: str, key: dict[str, Any], path: Path, index: Path, value: Any) -> None:
-        from ilm_core.rundir import atomic_write_bytes, atomic_write_json
+        from ilm_core.files import atomic_write_bytes, atomic_write_json
 
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         index.unlink(missing_ok=True)  # the index goes last: no index, no entry

@@ -36,6 +36,15 @@ class IlmSpecs:
         yield from ()
 
     @hookspec
+    def ilm_commands(self, cli: Any) -> None:
+        """Add commands to the `ilm` command line.
+
+        `cli` is the `typer.Typer` application: add a command with `cli.command("name")(function)`
+        or a group with `cli.add_typer(app, name="name")`. Called when `ilm` starts; `ilm report`,
+        `ilm roadmap`, `ilm baselines`, `ilm bench`, `ilm inspect` and `ilm new-plugin` come this way.
+        """
+
+    @hookspec
     def ilm_run_start(self, run: Any) -> None:
         """Observe the start of a run, after the config is resolved and the environment built.
 

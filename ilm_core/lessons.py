@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ilm_core.errors import PluginError
+from ilm_core.files import atomic_write_bytes
 from ilm_core.messages import EnvironmentData, Lesson, Sentence
-from ilm_core.rundir import atomic_write_bytes
 
 #: folder of the run directory holding what a generating teacher sent, one file per episode
 GENERATED_DIR = "lessons"

@@ -42,8 +42,8 @@ from ilm_core.interfaces import (
     TeacherContext,
     set_up,
 )
-from ilm_core.lessons import LessonRules, generated_counts, generated_summary, sentences_of, write_generated
-from ilm_core.measures import Measured, build_measures, measure_episode, summary_of
+from ilm_core.lessons import LessonRules, generated_counts, sentences_of, write_generated
+from ilm_core.measures import Measured, build_measures, measure_episode
 from ilm_core.messages import (
     ComponentRef,
     EnvironmentData,
@@ -74,10 +74,10 @@ from ilm_core.protocol import plan_of
 from ilm_core.records import ANSWERS_STUDENTS, ASKS_ENVIRONMENT
 from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
-from ilm_core.reporting import LAST, last_mean, teacher_role
 from ilm_core.rundir import SUMMARY, RunDir, UnsavableStateError, json_text
 from ilm_core.signals import RunInterrupted, deferred
 from ilm_core.signals import check as check_interrupted
+from ilm_core.summary import summarise, teacher_role
 from ilm_core.trackers import build_trackers
 
 
@@ -1055,25 +1055,3 @@ def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
     else:  # the same config would fail the same way: resuming cannot change it
         then = "The same config fails the same way again; start a new run (another --out) with it changed."
     exc.args = (f"{exc} (The run stopped {where}; {saved}. {then})",)
-
-
-def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[str, Any]:
-    """Figures over the whole run and its last 10 episodes."""
-    tail = records[-LAST:]
-    return {
-        "episodes": len(records),
-        "seed": config.seed,
-        "environment": config.environment.name,
-        "teacher": config.teacher.name,
-        "students": config.n_students,
-        "seconds": round(sum(r["seconds"] for r in records), 3),
-        "last_episodes": len(tail),
-        "perplexity_last": last_mean(records, "perplexity_mean"),
-        "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
-        "reward_last": last_mean(records, "reward_mean"),
-        **summary_of(records),
-        "config_sha": hashlib.sha256(
-            json.dumps(config_identity(config.model_dump(mode="json")), sort_keys=True).encode()
-        ).hexdigest()[:12],
-        **generated_summary(records),
-    }

@@ -16,7 +16,6 @@ from ilm_core.errors import PluginError
 from ilm_core.guard import guard_plugin
 from ilm_core.interfaces import Measure, MeasureContext, set_up
 from ilm_core.messages import EpisodeRecord, EpisodeView, MeasureResult, MeasureValue
-from ilm_core.reporting import last_mean
 
 if TYPE_CHECKING:
     from ilm_core.config import ExperimentConfig
@@ -114,18 +113,3 @@ def merge(out: Measured, name: str, result: Any, *, n_students: int, rounds: int
         for entry, values in zip(out.rounds, result.rounds, strict=True):
             entry.update(values)
     out.notes.extend(result.notes)
-
-
-def summary_of(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
-    """summary.json's figures of the measures: for each numeric episode-level value K, `K_last`
-    (mean over the last 10 episodes) and `K_first` (the first episode's)."""
-    keys = {k: None for r in records for k, v in r.items() if k not in CORE_FIELDS and _number(v)}
-    out: dict[str, float | None] = {}
-    for key in keys:
-        out[f"{key}_last"] = last_mean(list(records), key)
-        out[f"{key}_first"] = records[0].get(key)
-    return out
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

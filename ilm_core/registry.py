@@ -195,6 +195,18 @@ class Registry:
         """Cells that plugins add to the road map through `ilm_roadmap_cells`."""
         return list(self._collect("ilm_roadmap_cells", RoadmapCell))
 
+    def add_commands(self, cli: Any) -> None:
+        """Let every plugin add its commands to the `ilm` command line (`ilm_commands`). A plugin
+        whose hook fails is recorded as broken (`ilm plugins` names it); the others still load."""
+        hook = self.pm.hook.ilm_commands
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+                reason = f"ilm_commands failed: {type(exc).__name__}: {exc}"
+                self.broken.append(BrokenPlugin(plugin_name, self._dists.get(id(impl.plugin)), reason))
+
     # -- internals -------------------------------------------------------------------------
     def _collect(self, hook_name: str, record_type: type) -> Iterable[Any]:
         hook = getattr(self.pm.hook, hook_name)

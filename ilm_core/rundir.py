@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import re
 import socket
@@ -23,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from ilm_core.config import upgrade_recorded
 from ilm_core.errors import RunDirError
+from ilm_core.files import atomic_write_bytes, atomic_write_json, fsync_dir, json_text, write_failed
 from ilm_core.signals import deferred
 
 CONFIG = "config.json"
@@ -41,67 +41,8 @@ RUN_FILES = frozenset({CONFIG, CONFIG_HASH, METRICS, SUMMARY, LOCK, CHECKPOINTS,
 _CKPT = re.compile(r"^episode-(\d{6})\.pt$")
 
 
-def write_failed(path: Path, exc: OSError) -> RunDirError:
-    """An OSError while writing `path`, as one sentence naming the file."""
-    return RunDirError(f"cannot write {path}: {exc.strerror or exc}")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so a reader sees the old file or the new one, never half.
-
-    A failure (full disk, read-only folder, a folder where the file should be) leaves the old
-    file as it was and is a `RunDirError` naming the file.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with deferred():
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
-            raise write_failed(path, exc) from None
-        _fsync_dir(path.parent)
-
-
-def json_safe(obj: Any) -> Any:
-    """`obj` with every NaN or infinite float replaced by None, so the JSON written is valid."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    return obj
-
-
-def json_text(obj: Any, **kwargs: Any) -> str:
-    """Valid JSON (no bare NaN or Infinity): non-finite floats are written as null."""
-    return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
-
-
 def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json_text(obj, indent=2, sort_keys=False) + "\n").encode())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_jsonl(path: Path, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
@@ -312,7 +253,7 @@ class RunDir:
             except OSError as exc:
                 raise write_failed(self.metrics_path, exc) from None
             if new:
-                _fsync_dir(self.path)
+                fsync_dir(self.path)
 
     def read_metrics(self, notify: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
         """The finished episodes, in order. A line that repeats the one before it exactly (a file

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ilm_core.cli.baselines_cmd import ordered_seeds, ordering, ordering_line
+from ilm_report.baselines_cmd import ordered_seeds, ordering, ordering_line
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

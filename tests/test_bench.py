@@ -14,7 +14,7 @@ from ilm_core import (
     UnknownPluginError,
     hookimpl,
 )
-from ilm_core.bench import DEFAULTS, BenchSetup, run_bench
+from ilm_devkit.bench import DEFAULTS, BenchSetup, run_bench
 
 
 class AnyParams(BaseModel, extra="allow"):

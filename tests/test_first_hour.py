@@ -15,7 +15,7 @@ from conftest import TINY
 
 from ilm_core import Registry, TeacherSpec, hookimpl
 from ilm_core.errors import PluginError, UnknownPluginError
-from ilm_core.reporting import find_runs, group_settings
+from ilm_report.runs import find_runs, group_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,7 +164,7 @@ def test_one_runs_report_says_so_and_how_to_get_the_oracle_reference(cli, one_ru
 
 
 def test_one_runs_figure_has_plain_ticks_the_students_spread_and_a_legend_below_the_axis_labels(one_run):
-    from ilm_core import plots
+    from ilm_report import figures as plots
 
     settings = group_settings(find_runs([one_run]))
     fig = plots.draw_figure2(settings, "V1")

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import TINY, TINY_ANY_TEACHER
 
-from ilm_core.reporting import find_runs, group_settings
+from ilm_report.runs import find_runs, group_settings
 
 
 def test_a_run_directory_records_where_it_came_from_and_inspect_shows_it(cli, tmp_path):
@@ -130,8 +130,8 @@ def test_report_of_a_short_run_says_how_many_episodes_and_draws_the_teacher(cli,
 
 
 def test_the_teacher_figure_shows_its_reward_and_entropy_and_a_long_run_is_smoothed(four_episodes):
-    from ilm_core import plots
-    from ilm_core.reporting import Run, Setting
+    from ilm_report import figures as plots
+    from ilm_report.runs import Run, Setting
 
     run = find_runs([four_episodes])[0]
     long = Run(run.path, run.config, [dict(run.records[i % 4], episode=i) for i in range(200)])
@@ -147,7 +147,7 @@ def test_the_teacher_figure_shows_its_reward_and_entropy_and_a_long_run_is_smoot
 
 def test_a_measure_plugins_values_reach_the_summary_table_and_the_report(cli, tmp_path):
     from ilm_core import MeasureResult, MeasureSpec, hookimpl
-    from ilm_core.testing import run_tiny
+    from ilm_devkit.testing import run_tiny
 
     class Count:
         @staticmethod
@@ -180,7 +180,7 @@ def test_a_signal_during_set_up_says_so_not_episode_0(cli, tmp_path, monkeypatch
     import signal
 
     from ilm_core import Lesson, Teacher, TeacherSpec, hookimpl
-    from ilm_core.testing import plugin_registry
+    from ilm_devkit.testing import plugin_registry
 
     class StoppedInSetUp(Teacher):
         def setup(self, context):
@@ -221,11 +221,11 @@ def test_a_duplicated_metrics_line_is_dropped_with_a_notice_not_called_nondeterm
 def test_the_baselines_table_keeps_every_number_whole_at_80_columns(monkeypatch):
     from rich.console import Console
 
-    from ilm_core.cli.baselines_cmd import baselines_table
+    from ilm_report.baselines_cmd import baselines_table
 
     stat = {"mean": 123.4567, "std": 12.345}
     row = {"baseline": "worst-case", "seed": 6639, "heldout": stat}
-    from ilm_core.cli.baselines_cmd import COLUMNS
+    from ilm_report.baselines_cmd import COLUMNS
 
     row |= {c: stat for c in COLUMNS}
     console = Console(width=80, record=True)
@@ -270,7 +270,7 @@ def test_the_readme_plugin_in_the_package_new_plugin_writes_takes_offset(cli, tm
     from pathlib import Path
 
     from ilm_core import resolve
-    from ilm_core.testing import plugin_registry
+    from ilm_devkit.testing import plugin_registry
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     code = readme.split("## A plugin", 1)[1].split("```python", 1)[1].split("```", 1)[0]

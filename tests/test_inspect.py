@@ -10,9 +10,9 @@ import pytest
 from conftest import TINY, TINY_ANY_TEACHER
 
 from ilm_core.config import assemble, resolve
-from ilm_core.inspection import inspect_teacher
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
+from ilm_devkit.inspection import inspect_teacher
 
 
 def _tiny_config(registry, teacher: str, *extra: str):

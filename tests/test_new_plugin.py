@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ilm_core.templates import SUPPORTED_KINDS
+from ilm_devkit.templates import SUPPORTED_KINDS
 
 ILM = str(Path(sys.executable).with_name("ilm"))
 #: a run of a second or two: few, small students on a small pool
@@ -65,8 +65,8 @@ def test_generated_tests_import_only_the_public_api_and_its_testing_helpers(cli,
             imported.add(node.module)
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
-    assert {m for m in imported if m.startswith("ilm_core")} <= {"ilm_core", "ilm_core.testing"}
-    assert "ilm_core.testing" in imported
+    assert {m for m in imported if m.startswith("ilm_core")} <= {"ilm_core", "ilm_devkit.testing"}
+    assert "ilm_devkit.testing" in imported
 
 
 @pytest.mark.parametrize(

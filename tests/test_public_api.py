@@ -5,7 +5,7 @@ into core modules or private names, an outsider could not write what they write.
 walks the import statements (ast) of every Python file under the checked folders and reports:
 
 - an import of an `ilm_core` submodule (`import ilm_core.loop`, `from ilm_core.config import ...`) other than
-  `ilm_core.testing`, the test helpers;
+  `ilm_devkit.testing`, the test helpers;
 - a name imported from `ilm_core` that is not in `ilm_core.__all__`;
 - a private name (leading underscore) imported from a module outside the importer's own package,
   or a private module in an import path (`from torch._dynamo import ...`);
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKED = ("plugins", "experiments", "benchmarks")
 SKIPPED_PARTS = {"build", ".venv", "__pycache__"}
 #: submodules of ilm_core that are public too: the test helpers of plugin authors
-PUBLIC_MODULES = {"ilm_core.testing"}
+PUBLIC_MODULES = {"ilm_devkit.testing"}
 #: underscore names that the Python documentation makes public
 DOCUMENTED_PUBLIC = {"os._exit"}
 

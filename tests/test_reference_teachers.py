@@ -13,7 +13,6 @@ from conftest import TINY_ANY_TEACHER, small_run
 from pydantic import ValidationError
 
 from ilm_core import LabelAccessError, TeacherContext, TeacherSpec, hookimpl
-from ilm_core.cli.baselines_cmd import reference_teachers
 from ilm_core.config import resolve
 from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment
@@ -21,6 +20,7 @@ from ilm_core.rundir import RunDir
 from ilm_plugins.environments import DomainsParams
 from ilm_plugins.environments.languages import DomainsEnvironment
 from ilm_plugins.teachers.baselines import OracleTeacher, RandomTeacher
+from ilm_report.baselines_cmd import reference_teachers
 
 DATA = Path(__file__).parent / "data" / "baselines-before"
 SMALL = small_run(episodes=1)

@@ -9,8 +9,8 @@ import pytest
 from conftest import TINY, TINY_ANY_TEACHER
 
 from ilm_core.config import ExperimentConfig
-from ilm_core.reporting import find_runs, group_settings, mean_ci95, oracle_baselines, summary_rows
 from ilm_core.rundir import RunDir
+from ilm_report.runs import find_runs, group_settings, mean_ci95, oracle_baselines, summary_rows
 
 
 def fake_run(path, teacher, seed, feedback, heldout, fraction=0.5, episodes=12, lr=0.05):

@@ -15,7 +15,7 @@ import pytest
 from ilm_core import RoadmapCell, TeacherSpec, hookimpl
 from ilm_core.errors import ConfigError
 from ilm_core.registry import Registry
-from ilm_core.roadmap import (
+from ilm_roadmap.status import (
     FailedClaim,
     Implementer,
     Study,
@@ -306,7 +306,7 @@ def test_plugin_problems_are_warnings_naming_the_plugin(cli, monkeypatch):
     old_id, new_id = "environment.language.artificial.different-domains", "environment.language.artificial.random"
     assert load_aliases() == {old_id: new_id}
 
-    monkeypatch.setattr("ilm_core.cli.roadmap_cmd.default_registry", lambda: registry)
+    monkeypatch.setattr("ilm_roadmap.cli.default_registry", lambda: registry)
     code, out, err = cli("roadmap")
     assert code == 0 and "teacher.speaking.no-such-step" in err and "[missing]" in out
     assert "A step only this test knows" in out and "Table 1 coverage:" in out
@@ -314,7 +314,7 @@ def test_plugin_problems_are_warnings_naming_the_plugin(cli, monkeypatch):
 
 def test_json_carries_status_claims_and_studies(cli, monkeypatch):
     registry = builtin_registry()
-    monkeypatch.setattr("ilm_core.cli.roadmap_cmd.default_registry", lambda: registry)
+    monkeypatch.setattr("ilm_roadmap.cli.default_registry", lambda: registry)
     data = roadmap_json(cli)
     assert data["coverage"] == {
         "steps": 34,
@@ -369,7 +369,7 @@ def test_a_broken_plugin_shows_its_cells_as_failed_not_gone(tmp_path: Path, monk
     assert roadmap.get("teacher.speaking.select-from-bin").status == "implemented"  # others still claim it
     assert roadmap.get("teacher.speaking.select-from-bin").failed_claims
 
-    monkeypatch.setattr("ilm_core.cli.roadmap_cmd.default_registry", lambda: registry)
+    monkeypatch.setattr("ilm_roadmap.cli.default_registry", lambda: registry)
     code, out, _ = cli("roadmap")
     assert code == 0 and "claimed by a plugin that failed to load: broken-teachers" in " ".join(out.split())
     assert "Plugins that failed to load" in out
@@ -434,7 +434,7 @@ def test_a_users_road_map_by_env_or_option(tmp_path: Path, monkeypatch, cli):
     with pytest.raises(ConfigError, match="ILM_ROADMAP"):
         roadmap_file()
     monkeypatch.delenv("ILM_ROADMAP")
-    monkeypatch.setattr("ilm_core.cli.roadmap_cmd.default_registry", builtin_registry)
+    monkeypatch.setattr("ilm_roadmap.cli.default_registry", builtin_registry)
     data = roadmap_json(cli, "--table", str(tmp_path / "table1.yaml"))
     assert [c["id"] for c in data["cells"]] == ["a.b"] and data["coverage"]["steps"] == 1
     code, _, err = cli("roadmap", "--table", str(tmp_path / "nope"))
@@ -448,7 +448,8 @@ def test_the_package_list_holds_every_package():
     from setuptools import find_namespace_packages
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = set(find_namespace_packages(str(ROOT), include=["ilm_core*"], exclude=["*__pycache__*"]))
+    tools = ["ilm_core*", "ilm_report*", "ilm_devkit*"]
+    found = set(find_namespace_packages(str(ROOT), include=tools, exclude=["*__pycache__*"]))
     found |= set(find_namespace_packages(str(ROOT / "plugins"), include=["ilm_plugins*"], exclude=["*__pycache__*"]))
     assert listed == found | {"ilm_roadmap"}
 
@@ -474,7 +475,7 @@ def _fake_study_roadmap(tmp_path: Path, value: float) -> Path:
 @pytest.mark.parametrize(("value", "code"), [(0.97, 0), (0.5, 1)])
 def test_study_reruns_and_compares(tmp_path: Path, monkeypatch, cli, value: float, code: int):
     folder = _fake_study_roadmap(tmp_path, value)
-    monkeypatch.setattr("ilm_core.cli.roadmap_cmd.default_registry", builtin_registry)
+    monkeypatch.setattr("ilm_roadmap.cli.default_registry", builtin_registry)
     got, out, err = cli("roadmap", "--table", str(folder), "study", "teacher.speaking.select-from-bin")
     assert got == code, out + err
     assert ("agrees" if code == 0 else "DISAGREES") in out and "recorded" in out
@@ -510,7 +511,7 @@ def test_a_wheel_carries_the_road_map(tmp_path: Path):
 
     source = tmp_path / "source"  # build a copy: no build/ in the tree
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for folder in ("ilm_core", "plugins/ilm_plugins", "roadmap"):
+    for folder in ("ilm_core", "ilm_report", "ilm_devkit", "plugins/ilm_plugins", "roadmap"):
         shutil.copytree(ROOT / folder, source / folder, ignore=skip)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)

@@ -1,4 +1,4 @@
-"""`ilm_core.testing`: the helpers a plugin author's tests use build what the core would hand a
+"""`ilm_devkit.testing`: the helpers a plugin author's tests use build what the core would hand a
 component, and `run_tiny` runs a plugin through the real loop."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ilm_core import Lesson, Measure, MeasureResult, MeasureSpec, RoundContext, Teacher, TeacherSpec, hookimpl, set_up
-from ilm_core.testing import (
+from ilm_devkit.testing import (
     environment_data,
     episode_view,
     measure_context,

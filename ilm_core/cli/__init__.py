@@ -11,43 +11,35 @@ from rich.text import Text
 
 from ilm_core.errors import IlmError
 
-app = typer.Typer(
-    name="ilm",
-    help="Interactive language modeling: a teacher learns what to teach student language models.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-#: command name -> "module:function" under ilm_core.cli (or "module:app" for a command with
-#: subcommands, a typer.Typer); one small module per command
+#: the core's own commands: name -> "module:function" under ilm_core.cli. Other commands (`ilm
+#: report`, `ilm roadmap`, `ilm bench`, ...) come from plugins through the `ilm_commands` hook.
 COMMANDS = {
     "run": "run_cmd:run",
     "plugins": "plugins_cmd:plugins",
-    "baselines": "baselines_cmd:baselines",
     "sweep": "sweep_cmd:sweep",
-    "report": "report_cmd:report",
-    "roadmap": "roadmap_cmd:app",  # a group: `ilm roadmap`, `ilm roadmap study CELL`
-    "new-plugin": "new_plugin_cmd:new_plugin",
-    "bench": "bench_cmd:bench",
-    "inspect": "inspect_cmd:inspect",
 }
 
 
-def _register_commands() -> None:
+def build_app() -> typer.Typer:
+    """The `ilm` command line: the core's commands, then those plugins add (a plugin whose
+    commands fail to register is reported by name and skipped, never fatal)."""
     import importlib
 
+    from ilm_core.registry import default_registry
+
+    app = typer.Typer(
+        name="ilm",
+        help="Interactive language modeling: a teacher learns what to teach student language models.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(_options)
     for name, target in COMMANDS.items():
         module, _, func = target.partition(":")
-        command = getattr(importlib.import_module(f"ilm_core.cli.{module}"), func)
-        if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name)
-        else:
-            app.command(name)(command)
-
-
-_register_commands()
+        app.command(name)(getattr(importlib.import_module(f"ilm_core.cli.{module}"), func))
+    default_registry().add_commands(app)
+    return app
 
 
 def _version(value: bool) -> None:
@@ -58,7 +50,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _options(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="print the version of ilm and exit"
@@ -100,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         from ilm_core import threads
 
         threads.prepare()  # before torch starts OpenMP: its wait policy is read only then
-        code = app(args=argv, prog_name="ilm", standalone_mode=False)
+        code = build_app()(args=argv, prog_name="ilm", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)  # as typer's own standalone mode ends
     except typer.Abort:
         Console(stderr=True).print("aborted")

@@ -335,7 +335,7 @@ def test_inspect_json_to_an_unwritable_path_fails_before_the_work(cli, one_run, 
     def no_work(*args, **kwargs):
         raise AssertionError("the teacher was rebuilt before the output path was checked")
 
-    monkeypatch.setattr("ilm_core.cli.inspect_cmd.inspect_teacher", no_work)
+    monkeypatch.setattr("ilm_devkit.inspect_cmd.inspect_teacher", no_work)
     afile = tmp_path / "afile"
     afile.write_text("x")
     for target, expected in ((afile / "ranking.json", "does not exist (or is a file)"), (tmp_path, "names a folder")):

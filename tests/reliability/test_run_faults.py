@@ -87,7 +87,7 @@ def test_a_full_disk_or_read_only_folder_while_saving_a_checkpoint(fault_cli, fa
             raise OSError(code, os.strerror(code))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("ilm_core.rundir.open", failing_open, raising=False)
+    monkeypatch.setattr("ilm_core.files.open", failing_open, raising=False)
     err = one_paragraph_error(*fault_cli(*ARGS, "--out", str(out)))
     assert f"cannot write {out / 'checkpoints' / 'episode-000003.pt'}: {os.strerror(code)}" in err
     assert "episodes 0-2 are saved" in err and "--resume" in err

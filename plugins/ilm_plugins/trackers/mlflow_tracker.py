@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ilm_core import ConfigError, EpisodeRecord, Tracker, atomic_write_json, run_figures
+from ilm_core import ConfigError, EpisodeRecord, Tracker, atomic_write_json
+from ilm_report.figures import run_figures
 
 from .common import earlier_records, flat_params, scalars
 

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ilm_core import EpisodeRecord, Tracker, run_figures
+from ilm_core import EpisodeRecord, Tracker
+from ilm_report.figures import run_figures
 
 from .common import TAGS, earlier_records, flat_params, scalars
 

@@ -8,7 +8,7 @@ import random
 import ilm_example_peritem
 
 from ilm_core import Feedback, Lesson, Registry, RoundContext, TeacherContext, set_up
-from ilm_core.testing import round_result
+from ilm_devkit.testing import round_result
 
 
 def make_registry() -> Registry:

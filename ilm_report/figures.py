@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ilm_core.reporting import Run, Setting, _lookup, group_settings, load_run
+from ilm_report.runs import Run, Setting, _lookup, group_settings, load_run
 
 
 def _plt():

@@ -109,7 +109,7 @@ TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
 from ilm_core import Lesson, set_up
-from ilm_core.testing import feedback, plugin_registry, round_context, run_tiny, teacher_context
+from ilm_devkit.testing import feedback, plugin_registry, round_context, run_tiny, teacher_context
 
 import ${module}
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from ilm_core.errors import ConfigError
-from ilm_core.templates import SUPPORTED_KINDS, names, render
+from ilm_devkit.templates import SUPPORTED_KINDS, names, render
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 

@@ -74,7 +74,7 @@ TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
 from ilm_core import Lesson, set_up
-from ilm_core.testing import episode_view, measure_context, plugin_registry, run_tiny
+from ilm_devkit.testing import episode_view, measure_context, plugin_registry, run_tiny
 
 import ${module}
 

@@ -28,11 +28,11 @@ def names(name: str) -> dict[str, str]:
 
 def render(kind: str, name: str) -> dict[str, str]:
     """The files of a new plugin package, by path relative to its folder."""
-    from ilm_core.templates import common
+    from ilm_devkit.templates import common
 
     if kind not in SUPPORTED_KINDS:
         raise ValueError(f"unsupported kind {kind!r}")
-    template = importlib.import_module(f"ilm_core.templates.{kind}")
+    template = importlib.import_module(f"ilm_devkit.templates.{kind}")
     values = names(name) | {"kind": kind}
     # the kind's own texts hold placeholders too (`--teacher ${name}`): fill them before they are used
     hint = getattr(template, "PARAMS_HINT", "`--set ${kind}.PARAM=VALUE` sets one of its params.")

@@ -118,7 +118,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
 TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
-from ilm_core.testing import plugin_registry, run_tiny
+from ilm_devkit.testing import plugin_registry, run_tiny
 
 import ${module}
 

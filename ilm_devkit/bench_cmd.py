@@ -1,4 +1,4 @@
-"""`ilm bench`: time every executor on the same students (logic in `ilm_core.bench`)."""
+"""`ilm bench`: time every executor on the same students (logic in `ilm_devkit.bench`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ilm_core.bench import DEFAULTS, BenchRow, run_bench
 from ilm_core.registry import default_registry
+from ilm_devkit.bench import DEFAULTS, BenchRow, run_bench
 
 
 def _table(rows: list[BenchRow]) -> Table:

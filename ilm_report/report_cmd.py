@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ilm_core import plots
 from ilm_core.cli.outputs import table_console, writable_folder
-from ilm_core.reporting import (
+from ilm_core.rundir import atomic_write_json
+from ilm_report import figures as plots
+from ilm_report.runs import (
     LAST,
     Run,
     find_runs,
@@ -21,7 +22,6 @@ from ilm_core.reporting import (
     privileged_teachers,
     summary_rows,
 )
-from ilm_core.rundir import atomic_write_json
 
 
 def _pm(pair: tuple[float, float], digits: int = 3) -> str:

@@ -81,7 +81,7 @@ TEST = '''\
 """Tests of `${name}`, registered in-process (no install needed)."""
 
 from ilm_core import Lesson
-from ilm_core.testing import plugin_registry, round_result, run_tiny
+from ilm_devkit.testing import plugin_registry, round_result, run_tiny
 
 import ${module}
 

@@ -13,18 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ilm_core.errors import IlmError, RunDirError
-from ilm_core.records import TeacherSpec
 from ilm_core.rundir import SUMMARY, RunDir
+from ilm_core.summary import LAST, ROLE_KEYS, last_mean, teacher_role
 
-LAST = 10
 #: config fields that do not define a setting (runs differing only here are seeds of one setting)
 NOT_A_SETTING = ("seed", "device", "executor", "checkpoint_every", "keep_checkpoints", "trackers", "measures")
-
-
-def last_mean(records: list[dict[str, Any]], key: str, n: int = LAST) -> float | None:
-    """Mean of `key` over the last n records that have it (None when none does)."""
-    values = [r[key] for r in records[-n:] if r.get(key) is not None]
-    return statistics.fmean(values) if values else None
 
 
 @dataclass
@@ -191,16 +184,6 @@ def _natural(text: str) -> list[Any]:
 
 
 # -- reference teachers: found by the role their record declares, never by name -------------
-#: what summary.json records of a run's teacher
-ROLE_KEYS = ("teacher_role", "reference_rank", "privileged")
-
-
-def teacher_role(spec: TeacherSpec) -> dict[str, Any]:
-    """A teacher's role for summary.json: learner or reference, its rank as a reference, and
-    whether it read the pool's exam-domain labels (a privileged reference)."""
-    return {"teacher_role": spec.role, "reference_rank": spec.rank, "privileged": spec.privileged}
-
-
 def declared_role(teacher: str) -> dict[str, Any]:
     """The role the installed teacher plugin `teacher` declares (a learner when none is installed)."""
     from ilm_core.registry import default_registry
