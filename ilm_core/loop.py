@@ -59,7 +59,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
-from ilm_core.observers import call_observers
+from ilm_core.observers import Watchers
 from ilm_core.population import (
     descriptors,
     groups_of,
@@ -795,23 +795,18 @@ class Experiment:
                 self._build_environment()
                 self._check_environment_needs()
         self.plan = plan_of(self.config, self.registry)  # a plan the config cannot serve: nothing created
-        trackers = build_trackers(self.config, self.registry, self.notify)  # a missing extra fails here
+        trackers = build_trackers(self.config, self.registry)  # a missing extra fails here
+        self.watchers = Watchers.of(self.registry.pm, trackers, list(observers), self.notify)
         rd.create()
         rd.lock()
         finished = False
         try:
-            watching = [*observers, *trackers]
-            for obs in watching:
-                self.registry.pm.register(obs)
             try:
                 summary = self._run_locked(resume)
                 finished = True
                 return summary
             finally:
-                for obs in watching:
-                    self.registry.pm.unregister(obs)
-                for tracker in trackers:
-                    tracker.close()
+                self.watchers.close()
                 self._close_executor()
         except IlmError as exc:
             _stopped(exc, self, resume)
@@ -917,7 +912,7 @@ class Experiment:
             executor=getattr(self.executor, "description", "") or cfg.executor.name,
             environment=self.data,
         )
-        call_observers(self.registry.pm, "ilm_run_start", run=info)
+        self.watchers.call("ilm_run_start", run=info)
         self.saved_episodes = first + len(pending)
         for episode in range(first, cfg.episodes):
             check_interrupted()  # a signal noted since the last episode (set-up, writes, observers): before
@@ -941,7 +936,7 @@ class Experiment:
             completed = episode + 1
             if completed % cfg.checkpoint_every == 0 or completed == cfg.episodes:
                 self._save_checkpoint(completed)
-            call_observers(self.registry.pm, "ilm_episode_end", run=info, record=record)
+            self.watchers.call("ilm_episode_end", run=info, record=record)
         self.current_episode = None
         summary = summarise(rd.read_metrics(), cfg)
         summary["executor"] = info.executor
@@ -950,8 +945,9 @@ class Experiment:
         summary["setup_seconds"] = round(setup_seconds, 3)  # this invocation's set-up (a resume's own)
         summary["setup"] = dict(self.tools.steps.timings)
         summary["threads"] = dataclasses.asdict(threads.current())
+        summary["switched_off"] = dict(self.watchers.failed)  # watchers that failed before the end
         rd.write_summary(summary)
-        call_observers(self.registry.pm, "ilm_run_end", run=info, summary=summary)
+        self.watchers.call("ilm_run_end", run=info, summary=summary)
         return summary
 
 

@@ -1,19 +1,16 @@
 """Trackers chosen by name for one run, each behind a guard.
 
 `trackers` in the config (or `--tracker tensorboard,mlflow`) names them, with their params:
-`{"mlflow": {"experiment": "task1"}}`. Each is registered on the plugin manager for that run
-only, wrapped in a `TrackerGuard`: a tracker's first error is reported once, naming the
-tracker and the hook, and the tracker is switched off; the run goes on and its own files
-(metrics.jsonl, checkpoints, summary.json) are written as without it.
+`{"mlflow": {"experiment": "task1"}}`. A run calls its trackers like every other watcher
+(`ilm_core.observers`): a tracker's first error is reported once, naming the tracker and the
+hook, and the tracker is switched off; the run goes on and its own files are written as without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ilm_core.errors import ConfigError
-from ilm_core.hookspecs import hookimpl
 from ilm_core.interfaces import Tracker
 
 ALLOWED = (
@@ -57,50 +54,7 @@ def choose_trackers(current: Any, names: str) -> dict[str, dict[str, Any]]:
     return {name: configured.get(name, params) for name, params in parse_trackers(names).items()}
 
 
-class TrackerGuard:
-    """Calls one tracker's hooks; its first error is one notice and switches it off."""
-
-    def __init__(self, name: str, tracker: Tracker, notify: Callable[[str], None]):
-        self.name, self.tracker, self.notify = name, tracker, notify
-        self.failed = False
-
-    def _call(self, hook: str, *args: Any) -> None:
-        if self.failed:
-            return
-        try:
-            getattr(self.tracker, hook)(*args)
-        except Exception as exc:
-            self.failed = True
-            self.notify(
-                f"tracker '{self.name}' failed in {hook}: {type(exc).__name__}: {exc}. It is switched off for the "
-                "rest of this run; the run goes on and its own files are not affected."
-            )
-
-    @hookimpl
-    def ilm_run_start(self, run: Any) -> None:
-        self._call("ilm_run_start", run)
-
-    @hookimpl
-    def ilm_episode_end(self, run: Any, record: Any) -> None:
-        self._call("ilm_episode_end", run, record)
-
-    @hookimpl
-    def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
-        self._call("ilm_run_end", run, summary)
-
-    def close(self) -> None:
-        if not self.failed:
-            self._call("close")
-            return
-        try:  # already reported: release what it holds, quietly
-            self.tracker.close()
-        except Exception:
-            pass
-
-
-def build_trackers(config: Any, registry: Any, notify: Callable[[str], None]) -> list[TrackerGuard]:
-    """The config's trackers, built (a missing extra is a ConfigError naming it) and guarded."""
-    return [
-        TrackerGuard(name, registry.build("tracker", name, params), notify)
-        for name, params in (config.trackers or {}).items()
-    ]
+def build_trackers(config: Any, registry: Any) -> dict[str, Tracker]:
+    """The config's trackers by name, built (a missing extra is a ConfigError naming it); the run
+    calls them through `ilm_core.observers.Watchers`, like every other watcher."""
+    return {name: registry.build("tracker", name, params) for name, params in (config.trackers or {}).items()}

@@ -86,11 +86,13 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, req
     if name in ("learn-from-answers", "trust-teachers"):  # students that listen need an interaction that answers
         samples = 2 if name == "learn-from-answers" else 0  # trust-teachers hears its scores, generates nothing
         raw["interaction"] = {"name": "answer-students", "params": {"rounds": 2, "samples": samples}}
-    cfg = resolve(raw, registry)
-    experiment = Experiment(cfg, registry, RunDir(tmp_path / "run"))
-    summary = experiment.run()
-    assert summary["episodes"] == 2
-    assert summary["perplexity_last"] is not None and summary["perplexity_last"] > 1
+    experiment = tiny_run(registry, raw, tmp_path / "run")
+    if kind == "teacher":  # `ilm inspect` needs one finite value per pool sentence, or None
+        prefs = experiment.teacher.preferences()
+        if prefs is not None:
+            assert isinstance(prefs, SentencePreferences)
+            assert len(prefs.values) == len(experiment.data.pool)
+            assert all(math.isfinite(v) for v in prefs.values)
     if kind == "measure":  # the measure wrote something into every record
         records = RunDir(tmp_path / "run").read_metrics()
         fields = set(EpisodeRecord.model_fields) | {"per_student"}
@@ -98,9 +100,32 @@ def test_every_plugin_runs_a_tiny_experiment(registry, tmp_path, kind, name, req
             set(r) - fields or set(r["per_student"]) - {"perplexity", "final_loss", "heldout_perplexity"}
             for r in records
         )
-    if kind == "teacher":  # `ilm inspect` needs one finite value per pool sentence, or None
-        prefs = experiment.teacher.preferences()
-        if prefs is not None:
-            assert isinstance(prefs, SentencePreferences)
-            assert len(prefs.values) == len(experiment.data.pool)
-            assert all(math.isfinite(v) for v in prefs.values)
+
+
+def tiny_run(registry, raw, out):
+    """Run a tiny experiment; it must finish with every watcher (tracker, hook plugin) still on."""
+    cfg = resolve(raw, registry)
+    experiment = Experiment(cfg, registry, RunDir(out))
+    summary = experiment.run()
+    assert summary["episodes"] == 2
+    assert summary["switched_off"] == {}, summary["switched_off"]
+    assert summary["perplexity_last"] is not None and summary["perplexity_last"] > 1
+    return experiment
+
+
+def test_the_smoke_test_fails_with_a_tracker_that_raises(registry, tmp_path):
+    from ilm_core import Tracker, TrackerSpec, hookimpl
+
+    class Raising(Tracker):
+        def ilm_episode_end(self, run, record):
+            raise RuntimeError("lost connection")
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def ilm_trackers():
+            yield TrackerSpec(name="raising", summary="raises after each episode", factory=lambda params: Raising())
+
+    registry.register(Plugin, name="raising-tracker")
+    with pytest.raises(AssertionError, match="lost connection"):
+        tiny_run(registry, dict(BASE, trackers={"raising": {}}), tmp_path / "run")

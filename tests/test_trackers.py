@@ -212,7 +212,10 @@ def test_a_failing_tracker_is_one_notice_and_the_run_completes(flaky_registry, t
     summary = run(flaky_registry, tmp_path / "run", {"flaky": {"fail_in": fail_in}}, notices)
     assert summary["episodes"] == 3 and (tmp_path / "run" / "summary.json").is_file()
     assert [n for n in notices if "tracker" in n] == notices and len(notices) == 1
-    assert f"tracker 'flaky' failed in {fail_in}: OSError" in notices[0] and "No space left" in notices[0]
+    assert f"tracker 'flaky' failed in {fail_in}(): OSError" in notices[0] and "No space left" in notices[0]
+    assert clean["switched_off"] == {}
+    if fail_in != "ilm_run_end":  # (summary.json is written before ilm_run_end)
+        assert list(summary["switched_off"]) == ["flaky"] and fail_in in summary["switched_off"]["flaky"]
     calls = _Flaky.last.calls
     assert calls.count(fail_in) == 1 and calls[-1] == "close"  # switched off after its error, then closed
     assert [r | {"seconds": 0} for r in records(tmp_path / "run")] == [

@@ -97,17 +97,32 @@ def test_a_full_disk_or_read_only_folder_while_saving_a_checkpoint(fault_cli, fa
 
 
 # -- plugins ---------------------------------------------------------------------------------
-def test_an_observer_that_raises_is_named(fault_cli, faults, tmp_path):
+def test_an_observer_that_raises_is_named_switched_off_and_the_run_completes(fault_cli, faults, tmp_path):
+    """Watchers have one rule: a plugin's lifecycle hook that raises is named once, switched off,
+    and listed in summary.json; the run and its files are as without it."""
+    calls: list[int] = []
+
     def observer(run: Path, episode: int) -> None:
+        calls.append(episode)
         if episode == 1:
             raise KeyError("tracker gone")
 
     faults["observer"] = observer
     out = tmp_path / "r"
-    err = one_paragraph_error(*fault_cli(*ARGS, "--out", str(out)))
-    assert "observer plugin 'fault-observer'" in err and "ilm_episode_end()" in err and "tracker gone" in err
-    assert "episodes 0-1 are saved" in err
-    then_resume(fault_cli, faults, out, metrics_lines(out))
+    code, stdout, stderr = fault_cli(*ARGS, "--out", str(out), "--quiet")
+    assert code == 0, stderr
+    text = " ".join(stdout.split())
+    assert text.count("notice:") == 1
+    assert "plugin 'fault-observer' failed in ilm_episode_end(): KeyError: 'tracker gone'" in text
+    assert calls == [0, 1]  # switched off after its error
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["episodes"] == 4 and list(summary["switched_off"]) == ["fault-observer"]
+    faults["observer"] = None
+    clean = tmp_path / "clean"
+    assert fault_cli(*ARGS, "--out", str(clean), "--quiet")[0] == 0
+    assert [json.loads(line) | {"seconds": 0} for line in metrics_lines(out)] == [
+        json.loads(line) | {"seconds": 0} for line in metrics_lines(clean)
+    ]
 
 
 @pytest.mark.parametrize(
