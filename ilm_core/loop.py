@@ -13,7 +13,7 @@ import math
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,13 +227,14 @@ def check_environment(state: dict[str, Any], path: Any, data: EnvironmentData) -
 
 
 class Experiment:
-    """One teacher trained over episodes, writing into a run directory."""
+    """One teacher trained over episodes: in memory (`episodes()`, step by step) or into a run
+    directory (`run()`: checkpoints, resume, summary, watchers)."""
 
     def __init__(
         self,
         config: ExperimentConfig,
         registry: Registry,
-        run_dir: RunDir,
+        run_dir: RunDir | None = None,
         notify: Callable[[str], None] = lambda message: None,
         steps: Steps | None = None,
         cache: SetupCache | None = None,
@@ -302,7 +303,8 @@ class Experiment:
         exam: Exam = reg.build("exam", cfg.exam.name, cfg.exam.params)
         self.exam = guard_plugin(exam, "exam", cfg.exam.name)
         self.exam.attach(self.data)
-        self.run_dir.write_artifacts(self.data.artifacts)
+        if self.run_dir is not None:
+            self.run_dir.write_artifacts(self.data.artifacts)
         executor: Executor = reg.build("executor", cfg.executor.name, cfg.executor.params)
         try:
             with steps.step("starting the executor"):
@@ -695,7 +697,7 @@ class Experiment:
             per_student["heldout_perplexity"] = heldout
         generated = generated_counts(lessons, data, label)
         per_student.update(generated)
-        if generated:
+        if generated and self.run_dir is not None:
             write_generated(self.run_dir.path, episode, lessons)
             copied = sum(generated["generated_exam_copies"]) + sum(generated["generated_heldout_copies"])  # type: ignore[arg-type]
             if copied:
@@ -746,6 +748,56 @@ class Experiment:
         )
         return stats
 
+    # -- in memory, step by step ------------------------------------------------------------
+    def episodes(self) -> Iterator[EpisodeRecord]:
+        """Run the episodes in memory, yielding each record; no run directory is touched.
+
+        Break out of the loop to stop; call `episodes()` again to go on from the next episode, or
+        keep `state_dict()` and give it to `load_state_dict` of a new `Experiment` of the same
+        config (another process, another day) to go on there with the same numbers.
+        """
+        if not hasattr(self, "teacher"):
+            self.plan = plan_of(self.config, self.registry)
+            self._build_environment()
+            self._check_environment_needs()
+            self._build()
+            self.next_episode = getattr(self, "next_episode", 0)
+            if hasattr(self, "_pending_state"):
+                self._restore(self._pending_state)
+                del self._pending_state
+        while self.next_episode < self.config.episodes:
+            check_interrupted()
+            self.current_episode = self.next_episode
+            record = self._episode(self.next_episode)
+            self.next_episode += 1
+            self.current_episode = None
+            yield record
+
+    def state_dict(self) -> dict[str, Any]:
+        """What continues this experiment elsewhere: the teacher, the random generators, students
+        kept for the run and the episodes done (the content of a checkpoint)."""
+        if not hasattr(self, "teacher"):
+            raise IlmError("state_dict(): no episode has run yet; iterate over episodes() first")
+        return self._checkpoint_state(self.next_episode)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from `state` (a `state_dict()` of an experiment with the same config)."""
+        self.next_episode = int(state["episode"])
+        if hasattr(self, "teacher"):
+            self._restore(state)
+        else:
+            self._pending_state = state  # applied once episodes() has built the components
+
+    def _restore(self, state: dict[str, Any], source: Any = "state_dict()", rng: bool = True) -> None:
+        check_environment(state, source, self.data)
+        self.teacher.load_state_dict(state["teacher"])
+        if self.config.student_lifetime == "run" and "students" in state:
+            load_students(self.executor, "run", self.config.population, state["students"])
+        told = state.get("student_feedback") or []
+        self.carried = [StudentFeedback.model_validate(t) if t else None for t in told]
+        if rng:
+            seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
+
     # -- the run ---------------------------------------------------------------------------
     def _save_checkpoint(self, completed: int) -> None:
         """Write a checkpoint; a teacher state that cannot be serialised names the teacher."""
@@ -786,6 +838,11 @@ class Experiment:
         before its directory is made, and removes what it wrote when it stops before finishing
         an episode. An error after that says which episodes are saved and how to continue.
         """
+        if self.run_dir is None:
+            raise ConfigError(
+                "Experiment.run() writes a run directory: give the Experiment a RunDir, or iterate "
+                "over Experiment.episodes() to run in memory"
+            )
         rd = self.run_dir
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
@@ -881,12 +938,7 @@ class Experiment:
         if resume:
 
             def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
-                check_environment(state, path, self.data)
-                self.teacher.load_state_dict(state["teacher"])
-                if cfg.student_lifetime == "run" and "students" in state:
-                    load_students(self.executor, "run", cfg.population, state["students"])
-                told = state.get("student_feedback") or []
-                self.carried = [StudentFeedback.model_validate(t) if t else None for t in told]
+                self._restore(state, path, rng=False)
 
             loaded = rd.load_checkpoint(self.notify, max_episode=len(records), accept=accept)
             if loaded is not None:
