@@ -520,6 +520,17 @@ class Interaction(ABC):
         starts: the plan depends on the params, the budget and the number of students only.
         """
 
+    def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
+        """The rounds left in this episode, decided from what happened (`result`: the round just done).
+
+        Called after every round that has an exam or a probe, except the last. `planned` is what
+        remains of the plan (`plan()`, or an earlier answer); return it unchanged (the default) to
+        keep it, or other rounds: fewer, more, other sizes. The whole episode is checked like a plan
+        (sizes within the budget, the final exam last); a round that probes needs a probing round
+        in `plan()`, so the student's capabilities are checked before the run.
+        """
+        return planned
+
     def feedback(self, result: RoundResult) -> list[Feedback]:
         """One Feedback per student from a round's reports: called after every round that ends with
         an exam or a probe. Default: its average exam perplexity, with the exam's minimal-pair

@@ -70,7 +70,7 @@ from ilm_core.population import (
     save_students,
 )
 from ilm_core.progress import Steps
-from ilm_core.protocol import plan_of
+from ilm_core.protocol import check_plan, plan_of
 from ilm_core.records import ANSWERS_STUDENTS, ASKS_ENVIRONMENT
 from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
@@ -115,6 +115,8 @@ class _EpisodeState:
     stats: dict[str, float] = field(default_factory=dict)  # the teacher's, latest value of each
     rounds: list[dict[str, Any]] = field(default_factory=list)
     reports: list[StudentReport] = field(default_factory=list)  # of the last round
+    result: RoundResult | None = None  # what the interaction saw of the last round (None: no exam, no probe)
+    plan: list[Round] = field(default_factory=list)  # this episode's rounds, as the interaction revises them
     feedback: list[Feedback] = field(default_factory=list)  # of the last round
     told: list[StudentFeedback | None] = field(default_factory=list)  # for the students, with their next lesson
 
@@ -403,8 +405,14 @@ class Experiment:
                 list(data.exam), list(data.exam_bank), episode, seeding.derive(cfg.seed, "exam", episode)
             )
             ep.labels = self.exam.labels(ep.feedback_items)
-        for k, rnd in enumerate(self.plan):
-            self._round(ep, k, rnd)
+        ep.plan = list(self.plan)
+        k = 0
+        while k < len(ep.plan):
+            ep.result = None
+            self._round(ep, k, ep.plan[k])
+            if ep.result is not None and k + 1 < len(ep.plan):  # the interaction may decide what comes next
+                ep.plan = ep.plan[: k + 1] + self._next_rounds(ep.result, ep.plan[k + 1 :], ep.plan[: k + 1])
+            k += 1
         self.carried = list(ep.told) if cfg.student_lifetime == "run" else []
         outcome = InteractionOutcome(
             lessons=ep.so_far(), feedback=ep.feedback, reports=ep.reports, teacher=TeacherUpdate(stats=ep.stats)
@@ -471,7 +479,7 @@ class Experiment:
         context = RoundContext(
             episode=ep.episode,
             round=k,
-            rounds=len(self.plan),
+            rounds=len(ep.plan),
             size=rnd.size,
             n_students=ep.n,
             sent=[list(s) for s in ep.sent],
@@ -510,6 +518,7 @@ class Experiment:
             result = RoundResult(
                 episode=ep.episode, round=k, plan=rnd, lessons=ep.so_far(), sent=list(lessons), reports=visible
             )
+            ep.result = result
             ep.feedback = self.interaction.feedback(result)
             self._check_feedback(ep.feedback, k)
             ep.told = self._student_feedback(result, got, rnd) if self.answers_students else []
@@ -523,6 +532,24 @@ class Experiment:
             entry["placement"] = len(tested)
         ep.rounds.append(entry)
         ep.reports = got
+
+    def _next_rounds(self, result: RoundResult, planned: list[Round], done: list[Round]) -> list[Round]:
+        """The rounds left, as the interaction decides them from what happened (checked like a plan:
+        the budget, the final exam last, no probe where the declared plan had none)."""
+        cfg, name = self.config, self.config.interaction.name
+        rest = self.interaction.next_rounds(result, list(planned))
+        if rest == planned:
+            return planned
+        revised = check_plan(done + list(rest), cfg.budget, name, cfg.interaction.params)
+        if any(r.probe for r in rest) and not any(r.probe for r in self.plan):
+            raise PluginError(
+                f"interaction plugin '{name}' added a round with probe > 0 in next_rounds(), but its declared plan "
+                "asks students for no samples, so the student was not checked for the 'experiment' capability; "
+                "declare a probing round in plan() if an episode may probe",
+                plugin=name,
+                stage="next_rounds",
+            )
+        return revised[len(done) :]
 
     def _student_feedback(
         self, result: RoundResult, reports: list[StudentReport], rnd: Round

@@ -1,0 +1,81 @@
+"""An open protocol: an interaction decides the next rounds from what happened
+(`Interaction.next_rounds`), checked like a plan."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from conftest import TINY_DOMAINS, tiny_student
+
+from ilm_core import (
+    ConfigError,
+    Experiment,
+    InteractionSpec,
+    NoParams,
+    Registry,
+    Round,
+    RoundResult,
+    hookimpl,
+    resolve,
+)
+from ilm_plugins.interactions.rounds import MidTermExams, MidTermExamsParams
+
+
+class UntilMerged(MidTermExams):
+    """Plans three rounds (2+1+1 sentences); after the first mid-term it merges what is left into one final round."""
+
+    seen: ClassVar[list[int]] = []
+
+    def __init__(self, params: NoParams) -> None:
+        super().__init__(MidTermExamsParams(rounds=3))
+
+    def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
+        UntilMerged.seen.append(len(planned))
+        left = sum(r.size for r in planned)
+        return [planned[-1].model_copy(update={"size": left})]
+
+
+class TooGreedy(MidTermExams):
+    def __init__(self, params: NoParams) -> None:
+        super().__init__(MidTermExamsParams(rounds=2))
+
+    def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
+        return [planned[-1].model_copy(update={"size": 99})]
+
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def ilm_interactions():
+        yield InteractionSpec(name="until-merged", summary="merges rounds", factory=UntilMerged, params=NoParams)
+        yield InteractionSpec(name="too-greedy", summary="asks for too much", factory=TooGreedy, params=NoParams)
+
+
+def _experiment(registry: Registry, interaction: str) -> Experiment:
+    raw = {
+        "environment": TINY_DOMAINS,
+        "teacher": {"name": "random"},
+        "student": tiny_student(2),
+        "interaction": {"name": interaction},
+        "n_students": 2,
+        "budget": 4,
+        "episodes": 2,
+    }
+    return Experiment(resolve(raw, registry), registry)
+
+
+def test_an_interaction_decides_the_rounds_left_from_what_happened(registry):
+    registry.register(Plugin, name="adaptive")
+    UntilMerged.seen = []
+    records = list(_experiment(registry, "until-merged").episodes())
+    assert UntilMerged.seen == [2, 2]  # asked once per episode, after the first round
+    for record in records:
+        assert [r["size"] for r in record.rounds] == [2, 2]  # 2 + (1 + 1) merged
+        assert record.rounds[-1]["exam"] == "final"
+
+
+def test_rounds_beyond_the_budget_are_refused_naming_the_interaction(registry):
+    registry.register(Plugin, name="adaptive")
+    with pytest.raises(ConfigError, match=r"interaction 'too-greedy'.*more than the budget of 4"):
+        list(_experiment(registry, "too-greedy").episodes())
