@@ -25,6 +25,7 @@ from ilm_core.errors import (
     TeacherDivergedError,
     UnknownPluginError,
 )
+from ilm_core.files import atomic_write_json
 from ilm_core.hookspecs import hookimpl
 from ilm_core.interfaces import (
     Environment,
@@ -89,7 +90,7 @@ from ilm_core.records import (
     TrackerSpec,
 )
 from ilm_core.registry import Registry, default_registry
-from ilm_core.rundir import RunDir, atomic_write_json
+from ilm_core.rundir import RunDir
 from ilm_core.sweeps import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.threads import ThreadPlan
 from ilm_core.threads import current as thread_plan

@@ -146,7 +146,7 @@ class SetupCache:
         damaged = None
         if index.exists():
             try:
-                value = self._read(path, index)
+                value: T = self._read(path, index)
                 self.last = "hit"
                 return value
             except Exception as exc:  # any failure to read back means the entry cannot be trusted

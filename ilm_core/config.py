@@ -120,7 +120,7 @@ class ExperimentConfig(BaseModel):
         """Fields added after runs were recorded are written only when set, so that the config
         (and config.json, the summary's config_sha, a sweep's reuse of finished runs) of a run that
         does not use them stays what it was."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         for key, default in _LATER_DEFAULTS.items():
             if data.get(key) == default:
                 data.pop(key)
@@ -287,8 +287,7 @@ def resolve(raw: dict[str, Any], registry: Registry) -> ExperimentConfig:
     for kind in COMPONENTS:
         choice: ComponentChoice = getattr(config, kind)
         spec = registry.get(kind, choice.name)
-        params = registry.validate_params(kind, spec.name, choice.params)
-        dumped = params.model_dump(mode="json")
+        dumped = registry.validate_params(kind, spec.name, choice.params).model_dump(mode="json")
         check_finite(dumped, f"{kind}.params")
         updates[kind] = ComponentChoice(name=spec.name, params=dumped)
     trackers = {}

@@ -1,18 +1,29 @@
 """The hooks a plugin can implement (pluggy, entry-point group `ilm`).
 
-One hook per component kind, made from the table of kinds (`ilm_core.records.COMPONENT_KINDS`):
-each returns records describing the components a plugin provides. Lifecycle hooks observe a
+One hook per component kind (`ilm_core.records.COMPONENT_KINDS` lists the kinds; a test keeps
+the two in step): each yields records describing the components a plugin provides. Lifecycle hooks observe a
 run. `docs/writing-plugins.md` documents every hook here; a test fails when one is missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ilm_core.records import COMPONENT_KINDS, ComponentKind, PluginSpec, RoadmapCell
+from ilm_core.records import (
+    EnvironmentSpec,
+    ExamSpec,
+    ExecutorSpec,
+    InteractionSpec,
+    MeasureSpec,
+    RoadmapCell,
+    StudentSpec,
+    SweepBackendSpec,
+    TeacherSpec,
+    TrackerSpec,
+)
 
 if TYPE_CHECKING:
     from ilm_core.messages import EpisodeRecord
@@ -24,6 +35,97 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 class IlmSpecs:
     """Hook specifications of ilm."""
+
+    @hookspec
+    def ilm_environments(self) -> Iterable[EnvironmentSpec]:
+        """Register environments (languages and their exams).
+
+        Called once when the registry loads plugins. Yield `EnvironmentSpec` records; the factory
+        builds an `ilm_core.Environment` from its params (the registry checks that it is one).
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_teachers(self) -> Iterable[TeacherSpec]:
+        """Register teachers.
+
+        Called once when the registry loads plugins. Yield `TeacherSpec` records; the factory builds
+        an `ilm_core.Teacher` from its params (the registry checks that it is one).
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_students(self) -> Iterable[StudentSpec]:
+        """Register students.
+
+        Called once when the registry loads plugins. Yield `StudentSpec` records; the factory builds
+        an `ilm_core.Student` from its params (the registry checks that it is one). Called again in
+        each worker process of a multiprocess executor. Add the capability "batched" when one
+        `train` call can train many students as one model.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_interactions(self) -> Iterable[InteractionSpec]:
+        """Register interactions (how lessons go out and feedback comes back).
+
+        Called once when the registry loads plugins. Yield `InteractionSpec` records; the factory
+        builds an `ilm_core.Interaction` from its params (the registry checks that it is one).
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_exams(self) -> Iterable[ExamSpec]:
+        """Register exams.
+
+        Called once when the registry loads plugins. Yield `ExamSpec` records; the factory builds an
+        `ilm_core.Exam` from its params (the registry checks that it is one). Called again in worker
+        processes.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_executors(self) -> Iterable[ExecutorSpec]:
+        """Register executors (where and how the N students of an episode are trained).
+
+        Called once when the registry loads plugins. Yield `ExecutorSpec` records; the factory
+        builds an `ilm_core.Executor` from its params (the registry checks that it is one).
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_trackers(self) -> Iterable[TrackerSpec]:
+        """Register trackers (outside tools that follow a run: TensorBoard, MLflow, ...).
+
+        Called once when the registry loads plugins. Yield `TrackerSpec` records; the factory builds
+        an `ilm_core.Tracker` from its params (the registry checks that it is one). A tracker
+        follows only the runs that name it (`--tracker NAME` or `trackers` in the config); a tracker
+        that raises is reported once and switched off, and the run goes on.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_backends(self) -> Iterable[SweepBackendSpec]:
+        """Register sweep backends (where `ilm sweep --backend NAME` runs its runs).
+
+        Called once when the registry loads plugins. Yield `SweepBackendSpec` records; the factory
+        builds an `ilm_core.SweepBackend` from its params (the registry checks that it is one).
+        `local` (this machine's processes, `--jobs N`) is built in; a backend runs each run's own
+        resumable run directory, so the per-setting summary is the same whichever ran it.
+        """
+        yield from ()
+
+    @hookspec
+    def ilm_measures(self) -> Iterable[MeasureSpec]:
+        """Register measures (figures of each episode written to metrics.jsonl).
+
+        Called once when the registry loads plugins. Yield `MeasureSpec` records; the factory builds
+        an `ilm_core.Measure` from its params (the registry checks that it is one). A run uses the
+        measures its config lists in `measures` (default: the paper's, `ilm_core.DEFAULT_MEASURES`);
+        each is set up once with the environment's data and called once per episode, after the
+        students are scored and before the record is written.
+        """
+        yield from ()
 
     @hookspec
     def ilm_roadmap_cells(self) -> Iterable[RoadmapCell]:
@@ -58,22 +160,3 @@ class IlmSpecs:
     @hookspec
     def ilm_run_end(self, run: Any, summary: dict[str, Any]) -> None:
         """Observe the end of a run, after summary.json is written."""
-
-
-def _component_hook(kind: ComponentKind) -> Callable[..., Iterable[PluginSpec]]:
-    def hook(self: Any) -> Iterable[PluginSpec]:
-        yield from ()
-
-    hook.__name__ = kind.hook
-    hook.__qualname__ = f"IlmSpecs.{kind.hook}"
-    notes = f" {kind.notes}" if kind.notes else ""
-    hook.__doc__ = (
-        f"Register {kind.registers}.\n\n"
-        f"Called once when the registry loads plugins. Yield `{kind.record}` records; the factory builds "
-        f"an `ilm_core.{kind.interface}` from its params (the registry checks that it is one).{notes}"
-    )
-    return hookspec(hook)
-
-
-for _kind in COMPONENT_KINDS:
-    setattr(IlmSpecs, _kind.hook, _component_hook(_kind))

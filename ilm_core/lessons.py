@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn, cast
 
 from ilm_core.errors import PluginError
 from ilm_core.files import atomic_write_bytes
@@ -51,7 +52,7 @@ class LessonRules:
         size = self.budget if size is None else size
         allows = allows or f"the budget allows 1 to {size}"
 
-        def fail(msg: str) -> None:
+        def fail(msg: str) -> NoReturn:
             raise PluginError(
                 f"teacher plugin '{self.teacher}' sent an invalid lesson: {msg}", plugin=self.teacher, stage="select"
             )
@@ -59,7 +60,7 @@ class LessonRules:
         if not isinstance(lessons, list) or len(lessons) != self.n_students:
             got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
             fail(f"expected {self.n_students} lessons (one per student), got {got}")
-        for i, lesson in enumerate(lessons):  # type: ignore[arg-type]
+        for i, lesson in enumerate(cast("list[object]", lessons)):
             if not isinstance(lesson, Lesson):
                 fail(f"lesson {i} is a {type(lesson).__name__}, not an ilm_core.messages.Lesson")
             if lesson.student != i:
@@ -142,9 +143,9 @@ def read_generated(path: Path) -> list[list[Sentence]]:
     return [[[int(t) for t in s.split()] for s in student["sentences"]] for student in body["students"]]
 
 
-def generated_summary(records: Sequence[dict]) -> dict[str, int]:
+def generated_summary(records: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Totals over a run of what its teacher generated (for summary.json); {} for a pool-only run."""
-    keys = ("generated", "generated_unlabelled", "generated_exam_copies", "generated_heldout_copies")
+    keys: tuple[str, ...] = ("generated", "generated_unlabelled", "generated_exam_copies", "generated_heldout_copies")
     keys += ("generated_known_copies",)
     totals = {key: 0 for key in keys}
     found = False

@@ -28,6 +28,7 @@ from ilm_core.errors import (
     StudentDivergedError,
     TeacherDivergedError,
 )
+from ilm_core.files import json_text
 from ilm_core.guard import guard_plugin
 from ilm_core.interfaces import (
     Environment,
@@ -74,7 +75,7 @@ from ilm_core.protocol import check_plan, plan_of
 from ilm_core.records import ANSWERS_STUDENTS, ASKS_ENVIRONMENT
 from ilm_core.registry import Registry
 from ilm_core.report_check import check_reports
-from ilm_core.rundir import SUMMARY, RunDir, UnsavableStateError, json_text
+from ilm_core.rundir import SUMMARY, RunDir, UnsavableStateError
 from ilm_core.signals import RunInterrupted, deferred
 from ilm_core.signals import check as check_interrupted
 from ilm_core.summary import summarise, teacher_role
@@ -717,11 +718,11 @@ class Experiment:
         label = self.environment.label
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
         per_student: dict[str, list[float | None]] = {
-            "perplexity": ppl,
+            "perplexity": list[float | None](ppl),
             "final_loss": [r.final_loss if math.isfinite(r.final_loss) else None for r in reports],
         }
         if heldout:
-            per_student["heldout_perplexity"] = heldout
+            per_student["heldout_perplexity"] = list[float | None](heldout)
         generated = generated_counts(lessons, data, label)
         per_student.update(generated)
         if generated and self.run_dir is not None:
@@ -826,11 +827,21 @@ class Experiment:
             seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
 
     # -- the run ---------------------------------------------------------------------------
+    @property
+    def rd(self) -> RunDir:
+        """The run directory, which `run()` and everything after it need."""
+        if self.run_dir is None:
+            raise ConfigError(
+                "Experiment.run() writes a run directory: give the Experiment a RunDir, or iterate over "
+                "Experiment.episodes() to run in memory"
+            )
+        return self.run_dir
+
     def _save_checkpoint(self, completed: int) -> None:
         """Write a checkpoint; a teacher state that cannot be serialised names the teacher."""
         cfg = self.config
         try:
-            self.run_dir.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
+            self.rd.save_checkpoint(completed, self._checkpoint_state(completed), cfg.keep_checkpoints)
         except UnsavableStateError as exc:
             raise PluginError(
                 f"teacher plugin '{cfg.teacher.name}' returned a state_dict() that cannot be saved in a checkpoint "
@@ -870,7 +881,7 @@ class Experiment:
                 "Experiment.run() writes a run directory: give the Experiment a RunDir, or iterate "
                 "over Experiment.episodes() to run in memory"
             )
-        rd = self.run_dir
+        rd = self.rd
         if resume:
             rd.read_config()  # fails clearly, before anything is created, when it is not a run
         else:
@@ -912,7 +923,7 @@ class Experiment:
 
     def _refuse_overwrite(self) -> None:
         """A fresh run must never silently replace the finished episodes of another run."""
-        rd = self.run_dir
+        rd = self.rd
         if not rd.has_episodes():
             return
         try:
@@ -926,7 +937,7 @@ class Experiment:
         )
 
     def _run_locked(self, resume: bool) -> dict[str, Any]:
-        rd, cfg = self.run_dir, self.config
+        rd, cfg = self.rd, self.config
         rd.remove_stale_temp_files()
         resolved = cfg.model_dump(mode="json")
         first = 0
@@ -1033,7 +1044,7 @@ class Experiment:
 def _rewards_only(feedback: list[Feedback]) -> list[Feedback]:
     """Feedback without its item and component scores, sentence losses and placement results: what a
     teacher learns from when feedback is withheld."""
-    cleared = {"item_perplexities": None, "components": None, "sentence_losses": {}, "placement": {}}
+    cleared: dict[str, Any] = {"item_perplexities": None, "components": None, "sentence_losses": {}, "placement": {}}
     return [f.model_copy(update=cleared) for f in feedback]
 
 
@@ -1101,7 +1112,7 @@ def _stopped(exc: IlmError, experiment: Experiment, resume: bool) -> None:
     Only errors of a run under way are annotated (and an interruption at any point): those
     raised while checking the run directory say everything themselves.
     """
-    rd, episode, done = experiment.run_dir, experiment.current_episode, experiment.saved_episodes
+    rd, episode, done = experiment.rd, experiment.current_episode, experiment.saved_episodes
     interrupted = isinstance(exc, RunInterrupted)
     if episode is None and not interrupted:
         return

@@ -150,7 +150,8 @@ def cohorts(cohort: str, groups: Sequence[PopulationGroup] | None) -> list[str]:
 def save_students(executor: Any, cohort: str, groups: Sequence[PopulationGroup] | None) -> dict[str, Any]:
     """A checkpoint's students: the executor's state of the cohort (of each group's, for a mixed one)."""
     if not groups:
-        return executor.save_students(cohort)
+        state: dict[str, Any] = executor.save_students(cohort)
+        return state
     return {"groups": {name: executor.save_students(name) for name in cohorts(cohort, groups)}}
 
 

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ilm_core.rundir import PROVENANCE, atomic_write_json
+from ilm_core.files import atomic_write_json
+from ilm_core.rundir import PROVENANCE
 
 
 def _version(distribution: str) -> str | None:

@@ -76,7 +76,8 @@ class PluginSpec(BaseModel):
         obj: Any = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
-        return obj
+        factory: Callable[..., Any] = obj
+        return factory
 
 
 #: the capability of a reference teacher that reads the pool's exam-domain labels
@@ -128,6 +129,55 @@ class TeacherSpec(PluginSpec):
         return PRIVILEGED in self.capabilities
 
 
+class EnvironmentSpec(PluginSpec):
+    """An environment: builds a vocabulary, teacher corpus, pool and exams. See `ilm_environments`."""
+
+    kind: ClassVar[str] = "environment"
+
+
+class StudentSpec(PluginSpec):
+    """A student: trains on lessons and can be scored. See `ilm_students`."""
+
+    kind: ClassVar[str] = "student"
+
+
+class InteractionSpec(PluginSpec):
+    """An interaction: plans the rounds of an episode between teacher and students. See `ilm_interactions`."""
+
+    kind: ClassVar[str] = "interaction"
+
+
+class ExamSpec(PluginSpec):
+    """An exam: chooses feedback items and scores students. See `ilm_exams`."""
+
+    kind: ClassVar[str] = "exam"
+
+
+class ExecutorSpec(PluginSpec):
+    """An executor: trains the N students of an episode somewhere. See `ilm_executors`."""
+
+    kind: ClassVar[str] = "executor"
+
+
+class TrackerSpec(PluginSpec):
+    """A tracker: sends a run's config, scalars and figures to an outside tool. See `ilm_trackers`."""
+
+    kind: ClassVar[str] = "tracker"
+
+
+class SweepBackendSpec(PluginSpec):
+    """A backend: runs the runs of a sweep somewhere. See `ilm_backends`."""
+
+    kind: ClassVar[str] = "backend"
+
+
+class MeasureSpec(PluginSpec):
+    """A measure: measures each finished episode (what was taught, how the students did) for
+    metrics.jsonl. See `ilm_measures`."""
+
+    kind: ClassVar[str] = "measure"
+
+
 @dataclass(frozen=True)
 class ComponentKind:
     """One kind of component, declared once: its hook, its record and its interface derive from here.
@@ -138,9 +188,8 @@ class ComponentKind:
         role: what a component of this kind does, in a few words (the record's docstring).
         registers: what the hook registers (the first line of the hook's docstring).
         notes: anything else a plugin author must know about the hook.
+        record_class: the record class the hook yields (`TeacherSpec`).
         one_per_run: a run chooses exactly one (a field of `ExperimentConfig`), or any number.
-        record_class: the record class, for a kind whose records carry fields of their own;
-            the others get a plain `PluginSpec` subclass.
     """
 
     name: str
@@ -148,8 +197,8 @@ class ComponentKind:
     role: str
     registers: str
     notes: str = ""
+    record_class: type[PluginSpec] = PluginSpec
     one_per_run: bool = True
-    record_class: type[PluginSpec] | None = None
 
     @property
     def hook(self) -> str:
@@ -169,6 +218,7 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "Environment",
         "builds a vocabulary, teacher corpus, pool and exams",
         "environments (languages and their exams)",
+        record_class=EnvironmentSpec,
     ),
     ComponentKind(
         "teacher", "Teacher", "chooses lessons and learns from feedback", "teachers", record_class=TeacherSpec
@@ -180,12 +230,14 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "students",
         "Called again in each worker process of a multiprocess executor. Add the capability "
         '"batched" when one `train` call can train many students as one model.',
+        record_class=StudentSpec,
     ),
     ComponentKind(
         "interaction",
         "Interaction",
         "plans the rounds of an episode between teacher and students",
         "interactions (how lessons go out and feedback comes back)",
+        record_class=InteractionSpec,
     ),
     ComponentKind(
         "exam",
@@ -193,12 +245,14 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "chooses feedback items and scores students",
         "exams",
         "Called again in worker processes.",
+        record_class=ExamSpec,
     ),
     ComponentKind(
         "executor",
         "Executor",
         "trains the N students of an episode somewhere",
         "executors (where and how the N students of an episode are trained)",
+        record_class=ExecutorSpec,
     ),
     ComponentKind(
         "tracker",
@@ -208,6 +262,7 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "A tracker follows only the runs that name it (`--tracker NAME` or `trackers` in the config); "
         "a tracker that raises is reported once and switched off, and the run goes on.",
         one_per_run=False,
+        record_class=TrackerSpec,
     ),
     ComponentKind(
         "backend",
@@ -217,6 +272,7 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "`local` (this machine's processes, `--jobs N`) is built in; a backend runs each run's own "
         "resumable run directory, so the per-setting summary is the same whichever ran it.",
         one_per_run=False,
+        record_class=SweepBackendSpec,
     ),
     ComponentKind(
         "measure",
@@ -227,30 +283,15 @@ COMPONENT_KINDS: tuple[ComponentKind, ...] = (
         "`ilm_core.DEFAULT_MEASURES`); each is set up once with the environment's data and called once per "
         "episode, after the students are scored and before the record is written.",
         one_per_run=False,
+        record_class=MeasureSpec,
     ),
 )
 KIND_OF: dict[str, ComponentKind] = {kind.name: kind for kind in COMPONENT_KINDS}
 KINDS: tuple[str, ...] = tuple(KIND_OF)
 
 
-def _record_class(kind: ComponentKind) -> type[PluginSpec]:
-    if kind.record_class is not None:
-        return kind.record_class
-    doc = f"A{'n' if kind.name[0] in 'aeiou' else ''} {kind.name}: {kind.role}. See `{kind.hook}`."
-    namespace = {"__doc__": doc, "__module__": __name__, "__qualname__": kind.record, "kind": kind.name}
-    return type(kind.record, (PluginSpec,), namespace)
-
-
 #: the record class of each kind, by kind name
-SPEC_TYPES: dict[str, type[PluginSpec]] = {kind.name: _record_class(kind) for kind in COMPONENT_KINDS}
-EnvironmentSpec = SPEC_TYPES["environment"]
-StudentSpec = SPEC_TYPES["student"]
-InteractionSpec = SPEC_TYPES["interaction"]
-ExamSpec = SPEC_TYPES["exam"]
-ExecutorSpec = SPEC_TYPES["executor"]
-TrackerSpec = SPEC_TYPES["tracker"]
-SweepBackendSpec = SPEC_TYPES["backend"]
-MeasureSpec = SPEC_TYPES["measure"]
+SPEC_TYPES: dict[str, type[PluginSpec]] = {kind.name: kind.record_class for kind in COMPONENT_KINDS}
 
 
 class RoadmapCell(BaseModel):

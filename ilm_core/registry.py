@@ -18,16 +18,18 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, overload
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
 from ilm_core import compat, hookspecs, interfaces
 from ilm_core.errors import ConfigError, IlmError, PluginError, UnknownPluginError
-from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell
+from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell, TeacherSpec
 
 ENTRY_POINT_GROUP = "ilm"
+#: a component's params as a config gives them
+Params = dict[str, Any] | None
 #: the distributions that ship the reference plugins (kept when external plugins are blocked)
 BUILTIN_DISTRIBUTIONS = frozenset({"ilm"})
 
@@ -119,6 +121,10 @@ class Registry:
     def all_specs(self) -> list[PluginSpec]:
         return [spec for kind in KINDS for spec in self.specs(kind).values()]
 
+    @overload
+    def get(self, kind: Literal["teacher"], name: str) -> TeacherSpec: ...
+    @overload
+    def get(self, kind: str, name: str) -> PluginSpec: ...
     def get(self, kind: str, name: str) -> PluginSpec:
         """The record for `name`, or an error with "did you mean" and the valid choices."""
         specs = self.specs(kind)
@@ -156,6 +162,42 @@ class Registry:
         except ValidationError as exc:
             raise ConfigError(describe_validation_error(exc, prefix=f"{kind}.params", model=spec.params)) from None
 
+    @overload
+    def build(
+        self, kind: Literal["environment"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Environment: ...
+    @overload
+    def build(
+        self, kind: Literal["teacher"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Teacher: ...
+    @overload
+    def build(
+        self, kind: Literal["student"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Student: ...
+    @overload
+    def build(
+        self, kind: Literal["interaction"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Interaction: ...
+    @overload
+    def build(self, kind: Literal["exam"], name: str, params: Params = None) -> interfaces.Exam: ...
+    @overload
+    def build(
+        self, kind: Literal["executor"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Executor: ...
+    @overload
+    def build(
+        self, kind: Literal["tracker"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Tracker: ...
+    @overload
+    def build(
+        self, kind: Literal["backend"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.SweepBackend: ...
+    @overload
+    def build(
+        self, kind: Literal["measure"], name: str, params: dict[str, Any] | None = None
+    ) -> interfaces.Measure: ...
+    @overload
+    def build(self, kind: str, name: str, params: Params = None) -> Any: ...
     def build(self, kind: str, name: str, params: dict[str, Any] | None = None) -> Any:
         """Build a component: check requirements, validate params, call the factory."""
         spec = self.get(kind, name)

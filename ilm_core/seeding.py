@@ -27,7 +27,7 @@ def rng_state() -> dict[str, Any]:
         state["numpy"] = numpy.random.get_state()
     except ImportError:
         pass
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]  # untyped in torch
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 

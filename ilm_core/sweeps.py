@@ -203,6 +203,7 @@ def _in_processes(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[Run
                     for other in pending:
                         other.cancel()
                     continue
+                assert result is not None  # run_in_worker returns a result or an error
                 for message in result.notices:
                     options.notify(f"{result.spec.label}: {message}")
                 yield result

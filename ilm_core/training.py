@@ -127,13 +127,13 @@ class StudentTrainer:
         exam: Exam = self.component("exam", job.exam)
         before: list[list[float] | None] = [None] * len(ids)
         try:
-            group = self._group(job, device, ids, before)
-            losses = list(group.final_losses)
-            stats, used = group.stats(), group.used()
+            trained = self._group(job, device, ids, before)
+            losses = list(trained.final_losses)
+            stats, used = trained.stats(), trained.used()
         except Exception as exc:
             raise _plugin_failure("student", job.student.name, "train", exc) from exc
         results = {}
-        group = CheckedStudents(group, job.student.name, len(ids))  # scores of the wrong shape name the student
+        group = CheckedStudents(trained, job.student.name, len(ids))  # scores of the wrong shape name the student
         after: list[list[float]] = [[] for _ in ids]
         placement: list[list[float]] = [[] for _ in ids]
         try:
@@ -172,7 +172,7 @@ class StudentTrainer:
                     used=used[i] if used is not None else None,
                     sentence_losses=[
                         SentenceLoss(before=b, after=a)
-                        for b, a in zip(before[i] or [None] * len(after[i]), after[i], strict=True)
+                        for b, a in zip(before[i] or _nones(len(after[i])), after[i], strict=True)
                     ],
                     placement=placement[i],
                 )
@@ -231,3 +231,8 @@ def _plugin_failure(kind: str, name: str, stage: str, exc: Exception) -> Excepti
         plugin=name,
         stage=stage,
     )
+
+
+def _nones(n: int) -> list[float | None]:
+    """No losses before training (the student plugin could not be scored before it trained)."""
+    return [None] * n

@@ -53,3 +53,14 @@ def test_a_component_that_is_not_its_kinds_interface_is_refused_naming_the_plugi
     ) as info:
         registry.build("teacher", "impostor")
     assert info.value.plugin == "impostor" and info.value.stage == "build"
+
+
+def test_the_hook_of_every_kind_is_written_out_and_yields_its_record() -> None:
+    import inspect
+
+    component_hooks = {name for name in vars(IlmSpecs) if name.startswith("ilm_") and name.endswith("s")}
+    component_hooks -= {"ilm_roadmap_cells", "ilm_commands"}
+    assert component_hooks == {kind.hook for kind in COMPONENT_KINDS}
+    for kind in COMPONENT_KINDS:
+        annotation = inspect.signature(getattr(IlmSpecs, kind.hook)).return_annotation
+        assert annotation == f"Iterable[{kind.record}]" and kind.record_class.__name__ == kind.record

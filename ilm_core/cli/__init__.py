@@ -4,6 +4,7 @@ turns every `IlmError` into a one-paragraph message and exit code 2."""
 from __future__ import annotations
 
 import sys
+from typing import Any, cast
 
 import typer
 from rich.console import Console
@@ -75,7 +76,8 @@ def usage_error(exc: typer.TyperException, argv: list[str]) -> str:
                 given = argv[i + 1]
             elif arg.split("=")[0] in opts and "=" in arg:
                 given = arg.split("=", 1)[1]
-        errors = exc.__cause__.errors() if hasattr(exc.__cause__, "errors") else []
+        read_errors = getattr(exc.__cause__, "errors", None)
+        errors = read_errors() if callable(read_errors) else []
         kind = str(errors[0].get("type", "")).split("_")[0] if errors else ""
         allowed = _ALLOWED.get(kind)
         value = f" {given!r}" if given is not None else ""
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except typer.TyperException as exc:  # a command-line mistake: the project's one paragraph, not typer's box
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `ilm` or `ilm COMMAND` that needs arguments
-            exc.show()
+            cast(Any, exc).show()  # typer's NoArgsIsHelpError prints the help
             sys.exit(exc.exit_code)
         err = Console(stderr=True, soft_wrap=True)
         err.print(Text("error: ", style="bold red") + Text(usage_error(exc, sys.argv[1:] if argv is None else argv)))

@@ -12,9 +12,10 @@ from rich.text import Text
 
 from ilm_core.config import assemble, check_device, resolve
 from ilm_core.errors import ConfigError
+from ilm_core.files import json_text
 from ilm_core.loop import Experiment, build_environment
 from ilm_core.registry import default_registry
-from ilm_core.rundir import RunDir, json_text
+from ilm_core.rundir import RunDir
 from ilm_core.signals import interruptible
 
 

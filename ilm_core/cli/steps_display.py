@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 from ilm_core.progress import Steps
@@ -16,7 +24,7 @@ class CountColumn(MofNCompleteColumn):
         return Text("") if task.total is None else super().render(task)
 
 
-def step_columns() -> tuple:
+def step_columns() -> tuple[ProgressColumn, ...]:
     return (
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -11,8 +12,8 @@ from rich.table import Table
 
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble, check_sweep, normalise, resolve
+from ilm_core.files import atomic_write_json
 from ilm_core.registry import default_registry
-from ilm_core.rundir import atomic_write_json
 from ilm_core.sweeps import (
     PAPER_SEEDS,
     SETTING_MEASURES,
@@ -92,7 +93,7 @@ def sweep(
     console.print(f"runs in {out}; per setting: {out}/sweep-summary.json; aggregate with: ilm report {out}")
 
 
-def settings_table(rows: list[dict]) -> Table:
+def settings_table(rows: list[dict[str, Any]]) -> Table:
     """Mean ± std over seeds of each setting's last-10-episode figures."""
     table = Table(title="per setting: mean ± std over seeds (last 10 episodes)")
     for col in ("setting", "seeds", "fraction exam domain", "perplexity", "held-out perplexity", "reward"):
