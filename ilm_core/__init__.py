@@ -76,6 +76,7 @@ from ilm_core.messages import (
 from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.progress import Steps
 from ilm_core.records import (
+    Capability,
     EnvironmentSpec,
     ExamSpec,
     ExecutorSpec,
@@ -139,6 +140,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_MEASURES",
     "PLUGIN_API",
+    "Capability",
     "ComponentRef",
     "ComponentScore",
     "ConfigError",

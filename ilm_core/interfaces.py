@@ -410,13 +410,22 @@ class StudentGroup(TrainedStudents):
         when a resumed run first trains the cohort again."""
 
 
-class Student:
+class Student(ABC):  # noqa: B024 - abstract by a rule (create or train), checked in __init_subclass__
     """Makes and trains students. A "batched" student trains many in one call.
 
     Implement `create` (and declare the "persistent" capability) for students that live
     across rounds or episodes; `train` then defaults to create-and-train. A student plugin
-    that only implements `train` serves the one-round protocol.
+    that only implements `train` serves the one-round protocol. A subclass that implements
+    neither is refused when it is defined.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.create is Student.create and cls.train is Student.train:
+            raise TypeError(
+                f"student class {cls.__name__} implements neither create() (students that persist across "
+                "rounds) nor train() (the one-round protocol); implement at least one"
+            )
 
     def create(self, seeds: list[int], vocab_size: int, device: str) -> StudentGroup:
         """Make one untrained student per seed, student i initialised from seeds[i] alone.

@@ -369,8 +369,11 @@ class Feedback(OmitsAbsent):
     @field_validator("perplexity")
     @classmethod
     def _finite(cls, value: float) -> float:
-        if math.isnan(value):
-            raise ValueError("perplexity is NaN")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"perplexity is {value}; feedback carries a finite, non-negative perplexity (a diverged student's "
+                "score is replaced by the run's divergence policy before feedback is made)"
+            )
         return value
 
 
@@ -599,16 +602,14 @@ class EpisodeRecord(OmitsAbsent):
 
     OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy_mean", "evaluations", "components")
 
-    @model_validator(mode="before")
     @classmethod
-    def _gather_measures(cls, data: Any) -> Any:
-        """A line read back from metrics.jsonl: its keys that are no field are measures' values."""
-        if isinstance(data, dict):
-            extra = {k: v for k, v in data.items() if k not in cls.model_fields}
-            if extra:
-                kept = {k: v for k, v in data.items() if k in cls.model_fields}
-                data = {**kept, "measures": {**kept.get("measures", {}), **extra}}
-        return data
+    def from_json(cls, line: dict[str, Any]) -> EpisodeRecord:
+        """A line read back from metrics.jsonl: its keys that are no field are the measures' values.
+        (Built any other way, a record refuses a key that is no field: a misspelt field is an error,
+        not a measure.)"""
+        extra = {k: v for k, v in line.items() if k not in cls.model_fields}
+        kept = {k: v for k, v in line.items() if k in cls.model_fields}
+        return cls.model_validate({**kept, "measures": {**kept.get("measures", {}), **extra}} if extra else kept)
 
     def to_json(self) -> dict[str, Any]:
         """The metrics.jsonl line: the measures' values at the top level; `rounds` only when there are any."""

@@ -11,6 +11,7 @@ import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,6 +25,30 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Capability(StrEnum):
+    """What a component can do beyond its interface; the core and the other components ask for
+    these by name (a member equals its string: `"batched" in spec.capabilities` works)."""
+
+    #: a student whose `train` can train many students as one model (the batched executor)
+    BATCHED = "batched"
+    #: a student whose `train` calls may run on several threads at once
+    CONCURRENT = "concurrent"
+    #: a student that keeps its weights between rounds and episodes (`StudentGroup`)
+    PERSISTENT = "persistent"
+    #: a student that generates sentences when a round probes it (`Round.probe`)
+    EXPERIMENT = "experiment"
+    #: a student that receives what it is told before it trains (`StudentGroup.receive`)
+    USES_FEEDBACK = "uses-feedback"
+    #: an interaction that tells students about their own work (`Interaction.student_feedback`)
+    ANSWERS_STUDENTS = "answers-students"
+    #: an interaction whose student feedback needs the environment's judge
+    ASKS_ENVIRONMENT = "asks-environment"
+    #: an environment that judges the sentences students generate (`Environment.judge`)
+    JUDGES = "judges"
+    #: a reference teacher that reads the pool's exam-domain labels
+    PRIVILEGED = "privileged"
+
+
 class PluginSpec(BaseModel):
     """Describes one component plugin.
 
@@ -34,8 +59,8 @@ class PluginSpec(BaseModel):
             or a lazy "package.module:attr" string.
         params: a pydantic model of the component's params (extra fields forbidden).
         roadmap: ids of the road-map cells (Table 1) this plugin implements.
-        capabilities: free-form flags, e.g. "batched" for students that train in groups,
-            "concurrent" for students whose `train` calls may run on several threads at once.
+        capabilities: what the component can do beyond its interface, from `Capability` (a
+            misspelt one is refused, naming the allowed values).
         requires: import names that must be importable; when one is missing the plugin is
             listed as unavailable with `install_hint`.
         api_version: the plugin API the plugin was written for (`ilm_core.PLUGIN_API`; None: not
@@ -50,7 +75,7 @@ class PluginSpec(BaseModel):
     factory: Callable[..., Any] | str
     params: type[BaseModel] = NoParams
     roadmap: tuple[str, ...] = ()
-    capabilities: frozenset[str] = frozenset()
+    capabilities: frozenset[Capability] = frozenset()
     requires: tuple[str, ...] = ()
     install_hint: str | None = None
     api_version: int | None = None
@@ -80,16 +105,12 @@ class PluginSpec(BaseModel):
         return factory
 
 
-#: the capability of a reference teacher that reads the pool's exam-domain labels
-PRIVILEGED = "privileged"
-#: the capability of a student plugin that receives what it is told before it trains (`StudentGroup.receive`)
-USES_FEEDBACK = "uses-feedback"
-#: the capability of an interaction that tells students about their own work (`Interaction.student_feedback`)
-ANSWERS_STUDENTS = "answers-students"
-#: the capability of an interaction whose student feedback needs the environment's judge (`Environment.judge`)
-ASKS_ENVIRONMENT = "asks-environment"
-#: the capability of an environment that judges the sentences students generate (`Environment.judge`)
-JUDGES = "judges"
+#: the capabilities by their old names (strings, still accepted)
+PRIVILEGED = Capability.PRIVILEGED
+USES_FEEDBACK = Capability.USES_FEEDBACK
+ANSWERS_STUDENTS = Capability.ANSWERS_STUDENTS
+ASKS_ENVIRONMENT = Capability.ASKS_ENVIRONMENT
+JUDGES = Capability.JUDGES
 #: where a reference teacher is expected to rank on the exam, best first: what `ilm baselines` checks
 REFERENCE_RANKS: tuple[str, ...] = ("best", "chance", "worst")
 

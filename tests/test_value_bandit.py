@@ -93,12 +93,13 @@ def test_noise_is_estimated_from_the_residuals() -> None:
 
 
 def test_an_episode_with_a_non_finite_score_is_skipped_not_learned() -> None:
-    """The loop scores diverged students before a teacher sees them; a direct caller might not."""
+    """The loop scores diverged students before a teacher sees them, and Feedback refuses a
+    non-finite perplexity; a direct caller that skips validation (model_construct) might not."""
     teacher = _teacher()
     before = teacher.scores()
     lessons = teacher.select(RoundContext.one_round(n_students=STUDENTS, episode=0, size=BUDGET))
     feedback = _feedback(lessons, random.Random(0))
-    feedback[0] = Feedback(student=0, lesson=lessons[0], perplexity=math.inf)
+    feedback[0] = Feedback.model_construct(student=0, lesson=lessons[0], perplexity=math.inf)
     assert teacher.learn(feedback).stats == {"skipped": 1.0}
     assert torch.equal(teacher.scores(), before) and teacher.lessons_seen == 0
 

@@ -42,7 +42,7 @@ def earlier_records(run: Any, after: int = -1) -> list[EpisodeRecord]:
     if not run.first_episode:
         return []
     records = run.run_dir.read_metrics()[: run.first_episode]
-    return [EpisodeRecord.model_validate(r) for r in records if r["episode"] > after]
+    return [EpisodeRecord.from_json(r) for r in records if r["episode"] > after]
 
 
 def flat_params(config: dict[str, Any]) -> dict[str, str | int | float | bool]:
