@@ -15,9 +15,9 @@ from ilm_core.cache import SetupCache
 from ilm_core.cli.outputs import table_console, writable_file
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.errors import IlmError, RunDirError
+from ilm_core.files import atomic_write_json
 from ilm_core.interfaces import SetupTools
 from ilm_core.registry import default_registry
-from ilm_core.rundir import atomic_write_json
 from ilm_devkit.inspection import NoPreferencesError, TeacherView, inspect_teacher
 from ilm_report.runs import find_runs
 

@@ -21,9 +21,9 @@ from ilm_core.cli.outputs import table_console
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble
 from ilm_core.errors import ConfigError
+from ilm_core.files import atomic_write_bytes, atomic_write_json
 from ilm_core.records import REFERENCE_RANKS
 from ilm_core.registry import Registry, default_registry
-from ilm_core.rundir import atomic_write_bytes, atomic_write_json
 from ilm_core.sweeps import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
 from ilm_report.runs import declared_role, load_run, mean_std
 
