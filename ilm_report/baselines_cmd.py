@@ -21,9 +21,9 @@ from ilm_core.cli.outputs import table_console
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble
 from ilm_core.errors import ConfigError
+from ilm_core.files import atomic_write_bytes, atomic_write_json
 from ilm_core.records import REFERENCE_RANKS
 from ilm_core.registry import Registry, default_registry
-from ilm_core.rundir import atomic_write_bytes, atomic_write_json
 from ilm_core.sweeps import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
 from ilm_report.runs import declared_role, load_run, mean_std
 
@@ -142,7 +142,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def baselines_table(rows: list[dict], env: str, runs: int) -> Table:
+def baselines_table(rows: list[dict[str, Any]], env: str, runs: int) -> Table:
     """The baselines as a table whose numbers are never cut: headers fold, cells do not."""
     table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
     headers = ("baseline", "seed", "avg ppl", "held-out ppl", "train from test", "1-gram", "2-gram", "3-gram")

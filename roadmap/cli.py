@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ilm_core.errors import ConfigError
 from ilm_core.registry import default_registry
+
 from .status import STATUSES, CellStatus, Roadmap, build_roadmap, rerun_study
 
 STAR = "∗"
