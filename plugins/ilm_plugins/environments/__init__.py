@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ilm_core import EnvironmentSpec, hookimpl
+from ilm_core import EnvironmentSpec, PluginSpec, hookimpl
 
 LETTERS = string.ascii_letters
 
@@ -245,7 +245,7 @@ SHIPPED_CORPUS = {"devils-dictionary": "devils-dictionary.txt", "jargon-file": "
 
 
 @hookimpl
-def ilm_environments() -> Iterator[EnvironmentSpec]:
+def ilm_environments() -> Iterator[PluginSpec]:  # EnvironmentSpec is made at run time: not a type to mypy
     yield EnvironmentSpec(
         name="domains",
         summary="Task 1: V1 (a..j) vs V2 (k..t) sentences; the exam is V1 only",

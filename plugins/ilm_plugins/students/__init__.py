@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from ilm_core import StudentSpec, hookimpl
+from ilm_core import PluginSpec, StudentSpec, hookimpl
 
 
 class TrainingParams(BaseModel):
@@ -77,7 +77,7 @@ class SelectUsefulParams(TransformerLMParams):
     @model_serializer(mode="wrap")
     def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """`choose` is written only when set, so that configs written before it keep their identity."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if data.get("choose") == "worst-predicted":
             data.pop("choose")
         return data
@@ -120,7 +120,7 @@ NATIVE = frozenset({"batched", "concurrent", "persistent"})
 
 
 @hookimpl
-def ilm_students() -> Iterator[StudentSpec]:
+def ilm_students() -> Iterator[PluginSpec]:  # StudentSpec is made at run time: not a type to mypy
     yield StudentSpec(
         name="transformer-lm",
         summary="native torch causal Transformer LM, trained for a fixed number of updates",

@@ -164,7 +164,7 @@ class TakeTurnsParams(BaseModel):
     @model_serializer(mode="wrap")
     def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """`turns` is written only when set, so that configs written before it keep their identity."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if data.get("turns") == "episodes":
             data.pop("turns")
         return data
