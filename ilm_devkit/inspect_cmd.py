@@ -18,6 +18,7 @@ from ilm_core.errors import IlmError, RunDirError
 from ilm_core.files import atomic_write_json
 from ilm_core.interfaces import SetupTools
 from ilm_core.registry import default_registry
+from ilm_core.rundir import PROVENANCE
 from ilm_devkit.inspection import NoPreferencesError, TeacherView, inspect_teacher
 from ilm_report.runs import find_runs
 
@@ -75,9 +76,9 @@ def _print_provenance(console: Console, run: Path) -> None:
     """Where the run came from (provenance.json): versions, commit, command line, host, threads."""
     document = provenance.read(run)
     if document is None:
-        console.print(f"{run}: no {provenance.PROVENANCE} (a run written before ilm recorded where runs come from)")
+        console.print(f"{run}: no {PROVENANCE} (a run written before ilm recorded where runs come from)")
         return
-    table = Table(title=f"where {run} came from ({provenance.PROVENANCE})", show_header=False)
+    table = Table(title=f"where {run} came from ({PROVENANCE})", show_header=False)
     table.add_column("what")
     table.add_column("value", overflow="fold")
     for what, value in provenance.describe(document):

@@ -64,7 +64,8 @@ class TeacherView:
         (None: the environment does not label its pool so)."""
         if self.data.pool_in_exam_domain is None:
             return None
-        return sum(row["exam_domain"] for row in self.ranking(k))
+        count: int = sum(row["exam_domain"] for row in self.ranking(k))
+        return count
 
 
 def inspect_teacher(

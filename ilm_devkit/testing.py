@@ -74,7 +74,8 @@ def environment_data(pool_size: int = 20, vocabulary_size: int = 8, **fields: An
     def sentence(low: bool) -> Sentence:
         """A sentence never made before: the next number, written in the domain's tokens."""
         base, span = (0, half) if low else (half, max(1, vocabulary_size - half))
-        n, digits = next(counter), []
+        n = next(counter)
+        digits: list[int] = []
         while n or len(digits) < 2:
             n, digit = divmod(n, span) if span > 1 else (n - 1 if n else 0, 0)
             digits.append(base + digit)

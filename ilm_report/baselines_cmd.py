@@ -142,7 +142,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def baselines_table(rows: list[dict], env: str, runs: int) -> Table:
+def baselines_table(rows: list[dict[str, Any]], env: str, runs: int) -> Table:
     """The baselines as a table whose numbers are never cut: headers fold, cells do not."""
     table = Table(title=f"baselines on {env}: mean ± std over {runs} runs per seed")
     headers = ("baseline", "seed", "avg ppl", "held-out ppl", "train from test", "1-gram", "2-gram", "3-gram")

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ilm_report.runs import Run, Setting, _lookup, group_settings, load_run
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def _plt():
+
+def _plt() -> ModuleType:
+    """matplotlib.pyplot on the Agg backend, imported on first use (listing plugins never imports it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,14 +32,14 @@ SMOOTH_FROM = 50
 
 def _rolling(values: list[float], window: int) -> list[float]:
     """The mean of the last `window` finite values at each point (fewer at the start)."""
-    out = []
+    out: list[float] = []
     for i in range(len(values)):
         part = [v for v in values[max(0, i - window + 1) : i + 1] if math.isfinite(v)]
         out.append(sum(part) / len(part) if part else math.nan)
     return out
 
 
-def _band(ax, means: list[float], stds: list[float], label: str) -> None:
+def _band(ax: Axes, means: list[float], stds: list[float], label: str) -> None:
     """A curve with its ± std band; a long run's curve is smoothed, its raw values kept faint behind it."""
     x = list(range(1, len(means) + 1))
     if len(means) > SMOOTH_FROM:
@@ -59,7 +66,8 @@ def student_curve(
     students (`per_student[student_key]` of each record), so a single run shows its students' spread too."""
     if len(setting.runs) > 1 or student_key is None:
         return setting.curve(key)
-    means, stds = [], []
+    means: list[float] = []
+    stds: list[float] = []
     for record in setting.runs[0].records:
         value = _lookup(record, key)
         students = (record.get("per_student") or {}).get(student_key) or []
@@ -69,7 +77,7 @@ def student_curve(
     return means, stds
 
 
-def _log_ticks(ax) -> None:
+def _log_ticks(ax: Axes) -> None:
     """Readable numbers on a log axis: 10, 20, 50 over wide ranges, a few plain values ("17.5", not
     "1.75 × 10¹") over the narrow ones perplexities often span; no crowded minor labels."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
@@ -83,7 +91,7 @@ def _log_ticks(ax) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _legends_below_labels(fig, axes, legend_size: int) -> None:
+def _legends_below_labels(fig: Figure, axes: Iterable[Axes], legend_size: int) -> None:
     """A legend under each panel, just below its axis label (panels whose lines differ: one legend
     for the figure would give one colour two meanings)."""
     fig.tight_layout(rect=(0, 0, 1, 0.93 if fig.get_suptitle() else 1.0))
@@ -95,7 +103,7 @@ def _legends_below_labels(fig, axes, legend_size: int) -> None:
         ax.legend(fontsize=legend_size, loc="upper center", bbox_to_anchor=(0.5, label.y0 - 0.03), frameon=False)
 
 
-def _finish(fig, axes, legend_size: int = 8, per_panel: bool = False) -> None:
+def _finish(fig: Figure, axes: Sequence[Axes], legend_size: int = 8, per_panel: bool = False) -> None:
     """Grid on every panel; one legend for the figure, below every panel and its axis label
     (`per_panel`: one under each panel, below its axis label)."""
     from matplotlib.ticker import MaxNLocator
@@ -132,7 +140,7 @@ def _finish(fig, axes, legend_size: int = 8, per_panel: bool = False) -> None:
     )
 
 
-def _save(plt, fig, path: Path) -> Path:
+def _save(plt: ModuleType, fig: Figure, path: Path) -> Path:
     """Write the PNG (legends below the panels included) and free the figure."""
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -153,9 +161,10 @@ def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
     return _save(plt, draw_figure2(settings, domain), path)
 
 
-def draw_figure2(settings: list[Setting], domain: str):
+def draw_figure2(settings: list[Setting], domain: str) -> Figure:
     """The Figure 2 panels as a matplotlib figure (what `figure2` writes)."""
     plt = _plt()
+    fig: Figure
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for s in settings:
         _band(a, *student_curve(s, "perplexity_mean", "perplexity"), s.label)
@@ -207,8 +216,8 @@ def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Pa
         _band(ax, *student_curve(s, "perplexity_mean", "perplexity"), f"{s.label}: feedback exam")
         _band(ax, *student_curve(s, "heldout_perplexity_mean", "heldout_perplexity"), f"{s.label}: held-out exam")
         refs = [oracles.get((r.env_key(), r.seed)) for r in s.runs]
-        values = [o.last("heldout_perplexity_mean", 10**9) for o in refs if o is not None]
-        values = [v for v in values if v is not None]
+        lasts = [o.last("heldout_perplexity_mean", 10**9) for o in refs if o is not None]
+        values = [v for v in lasts if v is not None]
         if values:  # labels are unique per setting, so one line each
             ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
     ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
@@ -269,9 +278,10 @@ def teacher(settings: list[Setting], path: Path) -> Path:
     return _save(_plt(), draw_teacher(settings), path)
 
 
-def draw_teacher(settings: list[Setting]):
+def draw_teacher(settings: list[Setting]) -> Figure:
     """The teacher's panels as a matplotlib figure (what `teacher` writes)."""
     plt = _plt()
+    fig: Figure
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     reported = _measured(settings, "teacher.reward_mean", nested=True)
     for s in settings:

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from ilm_core.cli.outputs import table_console, writable_folder
 from ilm_core.files import atomic_write_json
+from ilm_core.summary import LAST
 from ilm_report import figures as plots
 from ilm_report.runs import (
-    LAST,
     Run,
     find_runs,
     group_settings,

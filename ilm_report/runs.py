@@ -8,6 +8,7 @@ import json
 import math
 import re
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ class Run:
 
     @property
     def teacher(self) -> str:
-        return self.config["teacher"]["name"]
+        name: str = self.config["teacher"]["name"]
+        return name
 
     def last(self, key: str, n: int = LAST) -> float | None:
         return last_mean(self.records, key, n)
@@ -192,7 +194,7 @@ def declared_role(teacher: str) -> dict[str, Any]:
         spec = default_registry().get("teacher", teacher)
     except IlmError:
         return {"teacher_role": "learner", "reference_rank": None, "privileged": False}
-    return teacher_role(spec)  # type: ignore[arg-type]
+    return teacher_role(spec)
 
 
 def oracle_baselines(runs: list[Run]) -> dict[tuple[str, int], Run]:
@@ -224,11 +226,11 @@ def taught_to_the_test(run: Run, oracle: Run, tolerance: float = HELDOUT_TOLERAN
     return fb < ofb and ho > oho * (1 + tolerance)  # type: ignore[operator]
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
+def mean_std(values: Iterable[float | None]) -> tuple[float, float]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
         return math.nan, math.nan
-    return statistics.fmean(values), statistics.pstdev(values)
+    return statistics.fmean(finite), statistics.pstdev(finite)
 
 
 # -- multi-seed intervals: the mean over seeds with a 95% interval (docs/reproduction.md) --------
@@ -239,17 +241,17 @@ T95 = (
 )
 
 
-def mean_ci95(values: list[float | None]) -> tuple[float, float]:
+def mean_ci95(values: Iterable[float | None]) -> tuple[float, float]:
     """Mean over seeds and the half-width of its 95% t-interval: seeds are the unit of replication,
     so a figure over seeds is reported as mean ± this half-width (nan with fewer than two seeds)."""
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
         return math.nan, math.nan
-    mean = statistics.fmean(values)
-    if len(values) < 2:
+    mean = statistics.fmean(finite)
+    if len(finite) < 2:
         return mean, math.nan
-    t = T95[len(values) - 2] if len(values) - 1 <= len(T95) else 1.96
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+    t = T95[len(finite) - 2] if len(finite) - 1 <= len(T95) else 1.96
+    return mean, t * statistics.stdev(finite) / math.sqrt(len(finite))
 
 
 # -- end of multi-seed intervals ------------------------------------------------------------------

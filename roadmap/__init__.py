@@ -10,6 +10,6 @@ from ilm_core import hookimpl
 
 @hookimpl
 def ilm_commands(cli: Any) -> None:
-    from ilm_roadmap.cli import app
+    from .cli import app
 
     cli.add_typer(app, name="roadmap")

@@ -15,7 +15,8 @@ from rich.text import Text
 
 from ilm_core.errors import ConfigError
 from ilm_core.registry import default_registry
-from ilm_roadmap.status import STATUSES, CellStatus, Roadmap, build_roadmap, rerun_study
+
+from .status import STATUSES, CellStatus, Roadmap, build_roadmap, rerun_study
 
 STAR = "∗"
 STYLE = {"implemented": "green", "partial": "yellow", "missing": "red", "condition": "cyan"}

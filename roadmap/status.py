@@ -473,8 +473,8 @@ def build_roadmap(
             warnings.append(f"study {study_files[cell_id].name} is for cell {cell_id!r}, which is not in the road map")
     for s in status.values():  # parents count through their sub-items
         if s.kind == "parent":
-            children = [c for c in status.values() if c.cell.parent == s.cell.id and c.kind != "condition"]
-            s.status, s.reason = _through_children(children)
+            sub_items = [c for c in status.values() if c.cell.parent == s.cell.id and c.kind != "condition"]
+            s.status, s.reason = _through_children(sub_items)
     for s in status.values():
         if s.status in ("implemented", "partial") and s.kind != "condition":
             for ancestor in _ancestors(s.cell, status):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ilm_core import EnvironmentSpec, hookimpl
+from ilm_core import Capability, EnvironmentSpec, PluginSpec, hookimpl
 
 LETTERS = string.ascii_letters
 
@@ -245,7 +245,7 @@ SHIPPED_CORPUS = {"devils-dictionary": "devils-dictionary.txt", "jargon-file": "
 
 
 @hookimpl
-def ilm_environments() -> Iterator[EnvironmentSpec]:
+def ilm_environments() -> Iterator[PluginSpec]:  # EnvironmentSpec is made at run time: not a type to mypy
     yield EnvironmentSpec(
         name="domains",
         summary="Task 1: V1 (a..j) vs V2 (k..t) sentences; the exam is V1 only",
@@ -256,7 +256,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
-        capabilities=frozenset({"judges"}),
+        capabilities=frozenset({Capability.JUDGES}),
     )
     yield EnvironmentSpec(
         name="structures",
@@ -268,7 +268,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
             "environment.language.artificial.vocabulary-sizes",
             "task.teacher.select-optimal-data",
         ),
-        capabilities=frozenset({"judges"}),
+        capabilities=frozenset({Capability.JUDGES}),
     )
     yield EnvironmentSpec(
         name="random",
@@ -276,7 +276,7 @@ def ilm_environments() -> Iterator[EnvironmentSpec]:
         factory="ilm_plugins.environments.languages:RandomEnvironment",
         params=RandomParams,
         roadmap=("environment.language.artificial.random", "environment.language.artificial.vocabulary-sizes"),
-        capabilities=frozenset({"judges"}),
+        capabilities=frozenset({Capability.JUDGES}),
     )
     yield EnvironmentSpec(
         name="text",

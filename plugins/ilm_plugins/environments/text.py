@@ -205,7 +205,7 @@ def read_blimp(paths: list[str], encoding: str) -> Iterator[tuple[str, str, str]
             where = f"environment.minimal_pairs: {str(path)!r} line {number}"
             try:
                 item = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise ConfigError(f"{where} is not JSON ({exc.msg}); give one JSON object per line") from None
             if not isinstance(item, dict) or not all(
                 isinstance(item.get(k), str) and item[k].strip() for k in ("sentence_good", "sentence_bad")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ilm_core import ExamSpec, hookimpl
+from ilm_core import ExamSpec, PluginSpec, hookimpl
 
 
 class PerplexityParams(BaseModel):
@@ -55,7 +55,7 @@ class MinimalPairsParams(PerplexityParams):
 
 
 @hookimpl
-def ilm_exams() -> Iterator[ExamSpec]:
+def ilm_exams() -> Iterator[PluginSpec]:  # ExamSpec is made at run time: not a type to mypy
     yield ExamSpec(
         name="perplexity",
         summary="per-item and average perplexity (end of sentence included) on the exam",

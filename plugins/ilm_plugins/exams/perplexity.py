@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from typing import TypeVar
 
 from ilm_core import ConfigError, Exam, ExamResult, TrainedStudents
 from ilm_plugins.exams import PerplexityParams
 from ilm_plugins.exams.scoring import score_items
+
+T = TypeVar("T")
 
 
 def length_label(sentence: list[int], bounds: list[int]) -> str:
@@ -19,7 +22,7 @@ def length_label(sentence: list[int], bounds: list[int]) -> str:
     return f"length {low:02d}+"
 
 
-def draw(items: list, size: int, seed: int, what: str) -> list:
+def draw(items: list[T], size: int, seed: int, what: str) -> list[T]:
     """A seeded draw of `size` items (a fresh exam)."""
     if size > len(items):
         raise ConfigError(f"exam.fresh_size = {size} is larger than the {what}")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ilm_core import ExecutorSpec, NoParams, SweepBackendSpec, hookimpl
+from ilm_core import ExecutorSpec, NoParams, PluginSpec, SweepBackendSpec, hookimpl
 
 
 class BatchedParams(BaseModel):
@@ -91,7 +91,7 @@ class RaySweepParams(BaseModel):
 
 
 @hookimpl
-def ilm_backends() -> Iterator[SweepBackendSpec]:
+def ilm_backends() -> Iterator[PluginSpec]:  # SweepBackendSpec is made at run time: not a type to mypy
     yield SweepBackendSpec(
         name="ray",
         summary="ilm sweep --backend ray: each run a Ray task, on a local Ray or a cluster",
@@ -103,7 +103,7 @@ def ilm_backends() -> Iterator[SweepBackendSpec]:
 
 
 @hookimpl
-def ilm_executors() -> Iterator[ExecutorSpec]:
+def ilm_executors() -> Iterator[PluginSpec]:  # ExecutorSpec is made at run time: not a type to mypy
     yield ExecutorSpec(
         name="sequential",
         summary="trains the students one after another in this process",

@@ -62,7 +62,7 @@ class StudentGroup:
         context = ray.get_runtime_context()
         return {"node": context.get_node_id()[:12], "host": socket.gethostname(), "pid": os.getpid()}
 
-    def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool) -> list:
+    def train(self, payload: dict[str, Any], ids: list[int], device: str, batched: bool) -> list[dict[str, Any]]:
         reports = train_chunk(self.trainer, TrainingJob.model_validate(payload), device, ids, batched)
         return [r.model_dump() for r in reports]
 

@@ -59,6 +59,7 @@ class RaySweep(SweepBackend):
                     if error is not None:
                         failure = failure or error  # the runs already started finish; no new one starts
                         continue
+                    assert result is not None  # run_in_worker gives (result, None) or (None, error)
                     for message in result.notices:
                         options.notify(f"{result.spec.label}: {message}")
                     yield result
@@ -75,7 +76,8 @@ class RaySweep(SweepBackend):
         from ray.exceptions import RayError
 
         try:
-            return ray.get(ref)
+            outcome: tuple[RunResult | None, str | None] = ray.get(ref)
+            return outcome
         except RayError as exc:  # its worker died (after Ray's retries), or Ray itself failed
             detail = " ".join(str(exc).split())[:300]
             return None, (

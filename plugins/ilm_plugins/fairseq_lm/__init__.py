@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ilm_core import StudentSpec, hookimpl
+from ilm_core import Capability, PluginSpec, StudentSpec, hookimpl
 from ilm_plugins.students import TransformerLMParams
 
 #: how to get fairseq (the project's optional extra)
@@ -89,7 +89,7 @@ class FairseqLMParams(BaseModel):
 
 
 @hookimpl
-def ilm_students() -> Iterator[StudentSpec]:
+def ilm_students() -> Iterator[PluginSpec]:  # StudentSpec is made at run time: not a type to mypy
     yield StudentSpec(
         name="fairseq-lm",
         summary="fairseq's transformer_lm (the paper's student), built in-process; presets paper and tiny",
@@ -98,5 +98,5 @@ def ilm_students() -> Iterator[StudentSpec]:
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
         requires=("fairseq",),
         install_hint=INSTALL_HINT,
-        capabilities=frozenset({"persistent"}),
+        capabilities=frozenset({Capability.PERSISTENT}),
     )

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ilm_core import InteractionSpec, NoParams, hookimpl
+from ilm_core import Capability, InteractionSpec, NoParams, PluginSpec, hookimpl
 
 
 class SendInBatchesParams(BaseModel):
@@ -65,7 +65,7 @@ class AnswerStudentsParams(BaseModel):
 
 
 @hookimpl
-def ilm_interactions() -> Iterator[InteractionSpec]:
+def ilm_interactions() -> Iterator[PluginSpec]:  # InteractionSpec is made at run time: not a type to mypy
     yield InteractionSpec(
         name="all-at-once",
         summary="the teacher sends each student its whole lesson at once; each sends back its average exam score "
@@ -108,7 +108,7 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
         factory="ilm_plugins.interactions.ask_for_feedback:AskForFeedback",
         params=AskForFeedbackParams,
         roadmap=("interaction.student.ask-for-feedback",),
-        capabilities=frozenset({"answers-students"}),
+        capabilities=frozenset({Capability.ANSWERS_STUDENTS}),
     )
     yield InteractionSpec(
         name="answer-students",
@@ -117,5 +117,5 @@ def ilm_interactions() -> Iterator[InteractionSpec]:
         factory="ilm_plugins.interactions.answer_students:AnswerStudents",
         params=AnswerStudentsParams,
         roadmap=("interaction.student.ask-for-feedback",),
-        capabilities=frozenset({"answers-students", "asks-environment"}),
+        capabilities=frozenset({Capability.ANSWERS_STUDENTS, Capability.ASKS_ENVIRONMENT}),
     )

@@ -11,6 +11,7 @@ or not, where and which rule it breaks), a judging LM's perplexity of it, or not
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -53,7 +54,7 @@ class AnswerStudents(Interaction):
         told: list[StudentFeedback | None] = []
         for r in result.reports:
             exam = r.exams.get("feedback")
-            answer: dict = {}
+            answer: dict[str, Any] = {}
             if r.samples and self.params.answer == "environment" and result.judgements:
                 judged = result.judgements[r.student]
                 if all(j is not None for j in judged):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ilm_core import MeasureSpec, hookimpl
+from ilm_core import MeasureSpec, PluginSpec, hookimpl
 
 
 @hookimpl
-def ilm_measures() -> Iterator[MeasureSpec]:
+def ilm_measures() -> Iterator[PluginSpec]:  # MeasureSpec is made at run time: not a type to mypy
     yield MeasureSpec(
         name="exam-domain",
         summary="fraction of taught sentences from the exam's domain (Figure 2b), per student and per round",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from ilm_core import StudentSpec, hookimpl
+from ilm_core import Capability, PluginSpec, StudentSpec, hookimpl
 
 
 class TrainingParams(BaseModel):
@@ -77,7 +77,7 @@ class SelectUsefulParams(TransformerLMParams):
     @model_serializer(mode="wrap")
     def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """`choose` is written only when set, so that configs written before it keep their identity."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if data.get("choose") == "worst-predicted":
             data.pop("choose")
         return data
@@ -116,11 +116,11 @@ class LSTMLMParams(TrainingParams):
 
 
 #: what every native student can do: train in stacks, on threads, and persist across rounds
-NATIVE = frozenset({"batched", "concurrent", "persistent"})
+NATIVE = frozenset({Capability.BATCHED, Capability.CONCURRENT, Capability.PERSISTENT})
 
 
 @hookimpl
-def ilm_students() -> Iterator[StudentSpec]:
+def ilm_students() -> Iterator[PluginSpec]:  # StudentSpec is made at run time: not a type to mypy
     yield StudentSpec(
         name="transformer-lm",
         summary="native torch causal Transformer LM, trained for a fixed number of updates",
@@ -144,7 +144,7 @@ def ilm_students() -> Iterator[StudentSpec]:
         params=ExperimentParams,
         # temperature sampling alone: it learns nothing from an answer (learn-from-answers does)
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
-        capabilities=NATIVE | {"experiment"},
+        capabilities=NATIVE | {Capability.EXPERIMENT},
     )
     yield StudentSpec(
         name="learn-from-answers",
@@ -153,7 +153,7 @@ def ilm_students() -> Iterator[StudentSpec]:
         factory="ilm_plugins.students.listening:LearnFromAnswersStudent",
         params=LearnFromAnswersParams,
         roadmap=("student.speaking.experiment",),
-        capabilities=NATIVE | {"experiment", "uses-feedback"},
+        capabilities=NATIVE | {Capability.EXPERIMENT, Capability.USES_FEEDBACK},
     )
     yield StudentSpec(
         name="trust-teachers",
@@ -162,7 +162,7 @@ def ilm_students() -> Iterator[StudentSpec]:
         factory="ilm_plugins.students.listening:TrustTeachersStudent",
         params=TrustTeachersParams,
         roadmap=("task.student.adapt-to-teachers",),
-        capabilities=NATIVE | {"uses-feedback"},
+        capabilities=NATIVE | {Capability.USES_FEEDBACK},
     )
     yield StudentSpec(
         name="know-when-to-stop",

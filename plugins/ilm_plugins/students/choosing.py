@@ -19,7 +19,7 @@ class StoppingStudents(StackedStudents):
     """Holds out part of each lesson and keeps, per student, the weights at which that part's loss
     was lowest; training ends early once every student has stopped improving."""
 
-    def __init__(self, *args, params: KnowWhenToStopParams, seeds: list[int], **kwargs):
+    def __init__(self, *args: Any, params: KnowWhenToStopParams, seeds: list[int], **kwargs: Any) -> None:
         super().__init__(*args, seeds=seeds, **kwargs)
         self.params = params
         self.splitters = [torch.Generator().manual_seed(int(s) + 1) for s in seeds]
@@ -87,7 +87,7 @@ class SelectingStudents(StackedStudents):
     """Trains each student only on the share of its lesson it finds most useful: the sentences
     its current model predicts worst (highest loss per token)."""
 
-    def __init__(self, *args, params: SelectUsefulParams, seeds: list[int], **kwargs):
+    def __init__(self, *args: Any, params: SelectUsefulParams, seeds: list[int], **kwargs: Any) -> None:
         super().__init__(*args, seeds=seeds, **kwargs)
         self.params = params
         self._used: list[list[int]] | None = None

@@ -56,7 +56,8 @@ class AnsweredStudents(StackedStudents):
                     else:
                         self.rejected[s].append((list(sentence), judged.position))
             elif told.sample_scores is not None and told.samples:
-                order = sorted(range(len(told.samples)), key=lambda j: (told.sample_scores[j], j))
+                sample_scores: list[float] = told.sample_scores
+                order = sorted(range(len(told.samples)), key=lambda j: (sample_scores[j], j))
                 keep = max(1, round(p.judged_share * len(order)))
                 self.accepted[s] += [list(told.samples[j]) for j in order[:keep]]
                 self.rejected[s] += [(list(told.samples[j]), None) for j in order[keep:]]
@@ -106,8 +107,9 @@ class TrustingStudents(StackedStudents):
             if told is None or told.perplexity is None or not math.isfinite(told.perplexity):
                 continue
             score = math.log(told.perplexity)
-            if self.last_score[s] is not None and self.last_teacher[s] is not None:
-                self.credit[s][self.last_teacher[s]].append(self.last_score[s] - score)
+            last_score, last_teacher = self.last_score[s], self.last_teacher[s]
+            if last_score is not None and last_teacher is not None:
+                self.credit[s][last_teacher].append(last_score - score)
             self.last_score[s] = score
         self.teachers = list(teachers) if teachers else [None] * len(self.teachers)
 
@@ -155,7 +157,7 @@ class TrustingStudents(StackedStudents):
 
 
 class LearnFromAnswersStudent(ExperimentStudent):
-    params: LearnFromAnswersParams  # type: ignore[assignment]
+    params: LearnFromAnswersParams
 
     group = AnsweredStudents
 
@@ -164,7 +166,7 @@ class LearnFromAnswersStudent(ExperimentStudent):
 
 
 class TrustTeachersStudent(TransformerLMStudent):
-    params: TrustTeachersParams  # type: ignore[assignment]
+    params: TrustTeachersParams
 
     group = TrustingStudents
 

@@ -61,7 +61,7 @@ class StackedStudents(StudentGroup):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.trainer.load_state_dict(state["trainer"])
-        generators = getattr(self.model, "_generators", None)  # a stack that draws its own dropout masks
+        generators: Any = getattr(self.model, "_generators", None)  # a stack that draws its own dropout masks
         for device, saved in state.get("dropout", {}).items() if generators is not None else ():
             generators[device] = torch.Generator(device=device).set_state(saved)
 

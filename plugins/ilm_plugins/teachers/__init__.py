@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from ilm_core import ComponentRef, NoParams, TeacherSpec, hookimpl
+from ilm_core import Capability, ComponentRef, NoParams, TeacherSpec, hookimpl
 
 #: what a learned teacher takes as its reward (see ilm_plugins.teachers.rewards)
 RewardKind = Literal["neg_perplexity", "neg_log_perplexity", "accuracy", "component_mean"]
@@ -164,7 +164,7 @@ class TakeTurnsParams(BaseModel):
     @model_serializer(mode="wrap")
     def _omit_later_default(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """`turns` is written only when set, so that configs written before it keep their identity."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if data.get("turns") == "episodes":
             data.pop("turns")
         return data
@@ -365,7 +365,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         # a harness that measures how students follow a change of teacher; no student here learns to
         # adapt, so it claims no cell (roadmap/studies/task.student.adapt-to-teachers.yaml)
         role="reference",
-        capabilities=frozenset({"privileged"}),
+        capabilities=frozenset({Capability.PRIVILEGED}),
     )
     yield TeacherSpec(
         name="by-group",
@@ -374,7 +374,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         params=ByGroupParams,
         # a reference that gives each labelled group a fixed teacher: it does not learn to adapt
         role="reference",
-        capabilities=frozenset({"privileged"}),
+        capabilities=frozenset({Capability.PRIVILEGED}),
     )
     yield TeacherSpec(
         name="random",
@@ -431,7 +431,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         factory="ilm_plugins.teachers.mixing:StratifiedTeacher",
         params=StratifiedLabelParams,
         role="reference",
-        capabilities=frozenset({"privileged"}),
+        capabilities=frozenset({Capability.PRIVILEGED}),
     )
     yield TeacherSpec(
         name="oracle",
@@ -441,7 +441,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         roadmap=("teacher.speaking.select-from-bin",),
         role="reference",
         rank="best",
-        capabilities=frozenset({"privileged"}),
+        capabilities=frozenset({Capability.PRIVILEGED}),
     )
     yield TeacherSpec(
         name="worst-case",
@@ -451,5 +451,5 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
         roadmap=("teacher.speaking.select-from-bin",),
         role="reference",
         rank="worst",
-        capabilities=frozenset({"privileged"}),
+        capabilities=frozenset({Capability.PRIVILEGED}),
     )

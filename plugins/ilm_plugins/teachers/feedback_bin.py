@@ -51,6 +51,7 @@ class _Draw:
 
 class FeedbackBinTeacher(SelectBinTeacher):
     MODEL = "model"
+    params: FeedbackBinParams
 
     def __init__(self, params: FeedbackBinParams):
         self.params = params
@@ -101,7 +102,7 @@ class FeedbackBinTeacher(SelectBinTeacher):
     def logits(self, memory: torch.Tensor, tilt: torch.Tensor | None = None) -> torch.Tensor:
         """Scores of every pool sentence for every student [n_students, pool] (`tilt`: the probe's, added)."""
         shared = self.policy(self.features).squeeze(-1)  # [pool]
-        out = shared[None, :] + self.listen(memory) @ self.features.T
+        out: torch.Tensor = shared[None, :] + self.listen(memory) @ self.features.T
         return out if tilt is None else out + tilt
 
     def probe_tilt(self, context: RoundContext) -> torch.Tensor | None:

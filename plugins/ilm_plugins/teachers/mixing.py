@@ -221,12 +221,14 @@ class ODMTeacher(GroupTeacher):
 
     sentence_losses = True
 
+    params: ODMParams
+
     def __init__(self, params: ODMParams):
         self.params = params
 
     def policy(self, feedback: list[Feedback], round_: int) -> list[float]:
         """The student's mixture for round `round_` from its feedback of earlier rounds (replayed)."""
-        p: ODMParams = self.params  # type: ignore[assignment]
+        p: ODMParams = self.params
         k = self.k
         uniform = [1.0 / k] * k
         if k == 1:
@@ -296,6 +298,8 @@ class DoReMiTeacher(GroupTeacher):
     sentence_losses = True
     needs_reference = True
 
+    params: DoReMiParams
+
     def __init__(self, params: DoReMiParams):
         self.params = params
 
@@ -327,7 +331,7 @@ class DoReMiTeacher(GroupTeacher):
 
     def alpha(self, feedback: list[Feedback], round_: int) -> list[float]:
         """The student's DRO weights alpha before round `round_`, from the episode's prior and its feedback."""
-        p: DoReMiParams = self.params  # type: ignore[assignment]
+        p: DoReMiParams = self.params
         alpha = list(self.prior)
         by_round = {f.round: f for f in feedback}
         for r in range(round_):
@@ -339,7 +343,7 @@ class DoReMiTeacher(GroupTeacher):
         return alpha
 
     def weights(self, context: RoundContext) -> list[list[float]]:
-        p: DoReMiParams = self.params  # type: ignore[assignment]
+        p: DoReMiParams = self.params
         self._rounds = context.rounds
         if context.episode != self._episode:
             self._episode, self._seen, self._last = context.episode, [], {}
@@ -354,11 +358,11 @@ class DoReMiTeacher(GroupTeacher):
         return out
 
     def placement(self, context: RoundContext) -> list[int]:
-        return self.placement_sample(context, per_group=self.params.per_group)  # type: ignore[attr-defined]
+        return self.placement_sample(context, per_group=self.params.per_group)
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         """After the episode's last round: the next episode starts from this one's average weights."""
-        p: DoReMiParams = self.params  # type: ignore[assignment]
+        p: DoReMiParams = self.params
         if not p.iterate or not self._seen or any(f.round != self._rounds - 1 for f in feedback):
             return TeacherUpdate()  # only the episode's last round ends DoReMi's run
         last = [  # the final round's update of each student's weights
@@ -405,6 +409,8 @@ class HardExamplesTeacher(GroupTeacher):
 
     sentence_losses = True
 
+    params: HardExamplesParams
+
     def __init__(self, params: HardExamplesParams):
         self.params = params
 
@@ -427,7 +433,7 @@ class HardExamplesTeacher(GroupTeacher):
         return [known.get(j, group_mean.get(self.groups[j], overall)) for j in range(pool)]
 
     def select(self, context: RoundContext) -> list[Lesson]:
-        p: HardExamplesParams = self.params  # type: ignore[assignment]
+        p: HardExamplesParams = self.params
         pool = len(self.groups)
         lessons = []
         for i, fb in enumerate(_by_student(context)):
@@ -445,7 +451,7 @@ class HardExamplesTeacher(GroupTeacher):
         return lessons
 
     def placement(self, context: RoundContext) -> list[int]:
-        return self.placement_sample(context, total=self.params.placement)  # type: ignore[attr-defined]
+        return self.placement_sample(context, total=self.params.placement)
 
 
 __all__ = ["DoReMiTeacher", "GroupTeacher", "HardExamplesTeacher", "MixingParams", "ODMTeacher", "StratifiedTeacher"]

@@ -79,7 +79,7 @@ class SelectBinTeacher(ReinforceState, Teacher):
             require_fairseq()
         built = self._built(context)
         torch.set_rng_state(built["rng"])  # as if built here: later draws from the global RNG do not change
-        features = built["features"]
+        features: torch.Tensor = built["features"]
         if p.normalize_features:
             features = (features - features.mean(0)) / (features.std(0) + 1e-6)
         if p.components is not None and p.components < features.shape[1]:
@@ -140,7 +140,8 @@ class SelectBinTeacher(ReinforceState, Teacher):
         return {"features": features.detach().cpu(), "rng": torch.get_rng_state()}
 
     def scores(self) -> torch.Tensor:
-        return self.policy(self.features).squeeze(-1)
+        scores: torch.Tensor = self.policy(self.features).squeeze(-1)
+        return scores
 
     def preferences(self) -> SentencePreferences:
         with torch.no_grad():

@@ -63,7 +63,8 @@ class StudentModelTeacher(Teacher):
         n = self.gram.shape[1]
         ridge = 1.0 / self.params.student_prior_std**2
         precision = self.gram[student] + ridge * torch.eye(n, dtype=torch.float64)
-        return torch.linalg.solve(precision, self.moment[student])
+        solved: torch.Tensor = torch.linalg.solve(precision, self.moment[student])
+        return solved
 
     def estimate(self, student: int) -> torch.Tensor:
         """The estimated gain of every pool sentence for this student (posterior mean)."""
@@ -98,12 +99,12 @@ class StudentModelTeacher(Teacher):
             mine = [f for f in feedback if self.group[f.student] == name]
             # a gain g as the perplexity exp(-g): the inner model's reward, minus the log perplexity, is the gain
             as_scores = [f.model_copy(update={"perplexity": math.exp(-gains[f.student])}) for f in mine]
-            before = model.mean.clone()
+            mean_before = model.mean.clone()
             model.learn(as_scores)
             for f in mine:
                 x = torch.zeros(model.n, dtype=torch.float64)
                 x[f.lesson.indices] = 1.0 / len(f.lesson.indices)
-                residual = gains[f.student] - float(x @ before)
+                residual = gains[f.student] - float(x @ mean_before)
                 self.gram[f.student] += torch.outer(x, x)
                 self.moment[f.student] += x * residual
         stats["groups"] = float(len(self.models))

@@ -74,6 +74,7 @@ def build_teachers(refs: list[ComponentRef], context: TeacherContext) -> list[Te
     registry = default_registry()
     teachers: list[Teacher] = []
     for ref in refs:
+        # Registry.get is typed PluginSpec for every kind; a teacher's record is a TeacherSpec
         spec = registry.get("teacher", ref.name)
         teacher: Teacher = registry.build("teacher", spec.name, ref.params)
         set_up(teacher, context if spec.privileged else without_labels(context))
@@ -165,7 +166,7 @@ class ByGroupTeacher(Teacher):
 
 def tracking(
     records: list[dict[str, Any]], key: str = "heldout_perplexity_mean", tolerance: float = 0.05
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """How the students' exam score follows each turn of a take-turns run, from its records.
 
     One row per turn: the teacher, the score (`key`, a perplexity) in the turn's first and last

@@ -59,6 +59,8 @@ class StackedTransformerLM(nn.Module):
     student's trajectory does depend on which students share its stack.
     """
 
+    pos_table: torch.Tensor  # a buffer, registered with sinusoidal positions only
+
     def __init__(self, vocab_size: int, size: LMSize, seeds: list[int]) -> None:
         super().__init__()
         if not seeds:
@@ -108,7 +110,8 @@ class StackedTransformerLM(nn.Module):
         return len(self.seeds)
 
     def _p(self, name: str) -> torch.Tensor:
-        return self.params[name]
+        param: torch.Tensor = self.params[name]
+        return param
 
     def _dropout(self, x: torch.Tensor, p: float) -> torch.Tensor:
         """Inverted dropout with masks from this stack's own generator (see the class docstring)."""
@@ -125,6 +128,7 @@ class StackedTransformerLM(nn.Module):
         """Causal self-attention within each sentence: qkv [S, B*T, 3d] -> [S, B*T, d]."""
         S, d, H = qkv.shape[0], self.size.dim, self.size.heads
         q, k, v = qkv.view(S * B, T, 3, H, d // H).permute(2, 0, 3, 1, 4).contiguous()
+        att: torch.Tensor
         if p_drop > 0.0:  # explicit, so the attention dropout also uses the stack's generator
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(d // H)
             causal = torch.ones(T, T, dtype=torch.bool, device=qkv.device).triu(1)

@@ -104,7 +104,7 @@ class Trainer:
         if len(seeds) != S:
             raise ValueError(f"need {S} seeds, got {len(seeds)}")
         self.model, self.recipe = model, recipe
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         self.opt = FusedAdam(self.params, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
         self.factor = lr_schedule(recipe)
         self.gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]

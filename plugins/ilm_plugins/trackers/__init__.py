@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ilm_core import TrackerSpec, hookimpl
+from ilm_core import PluginSpec, TrackerSpec, hookimpl
 
 
 class TensorBoardParams(BaseModel):
@@ -38,7 +38,7 @@ class MlflowParams(BaseModel):
 
 
 @hookimpl
-def ilm_trackers() -> Iterator[TrackerSpec]:
+def ilm_trackers() -> Iterator[PluginSpec]:  # TrackerSpec is made at run time: not a type to mypy
     yield TrackerSpec(
         name="tensorboard",
         summary="writes per-episode scalars, the config (as hparams) and the figures as TensorBoard event files",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ilm_core import ConfigError, EpisodeRecord, Tracker, atomic_write_json
+from ilm_plugins.trackers import MlflowParams
 from ilm_report.figures import run_figures
 
 from .common import earlier_records, flat_params, scalars
@@ -57,7 +58,7 @@ def check_server(uri: str, timeout: float) -> None:
 
 
 class MlflowTracker(Tracker):
-    def __init__(self, params: Any):
+    def __init__(self, params: MlflowParams) -> None:
         self.params = params
         uri = params.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
         if uri:
@@ -99,14 +100,17 @@ class MlflowTracker(Tracker):
         name = self.params.experiment
         found = self.client.get_experiment_by_name(name)
         if found is not None:
-            return found.experiment_id
+            existing: str = found.experiment_id
+            return existing
         try:
-            return self.client.create_experiment(name)
+            created: str = self.client.create_experiment(name)
+            return created
         except Exception:
             found = self.client.get_experiment_by_name(name)
             if found is None:
                 raise
-            return found.experiment_id
+            raced: str = found.experiment_id
+            return raced
 
     def _continued_run(self, run_dir: Path, uri: str) -> str | None:
         """The MLflow run this run directory logged to before (same store), reopened."""
@@ -118,7 +122,7 @@ class MlflowTracker(Tracker):
             return None
         if saved.get("tracking_uri") != uri:
             return None
-        run_id = saved["run_id"]
+        run_id: str = saved["run_id"]
         self.client.update_run(run_id, status="RUNNING")
         history = self.client.get_metric_history(run_id, "reward/mean")
         self.logged_until = max((m.step for m in history), default=-1)

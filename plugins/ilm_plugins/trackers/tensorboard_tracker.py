@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ilm_core import EpisodeRecord, Tracker
+from ilm_plugins.trackers import TensorBoardParams
 from ilm_report.figures import run_figures
 
 from .common import TAGS, earlier_records, flat_params, scalars
 
 
 class TensorBoardTracker(Tracker):
-    def __init__(self, params: Any):
+    def __init__(self, params: TensorBoardParams) -> None:
         self.params = params
         self.writer: Any = None
 
