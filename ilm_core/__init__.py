@@ -50,7 +50,7 @@ from ilm_core.interfaces import (
     set_up,
 )
 from ilm_core.lessons import read_generated
-from ilm_core.loop import Experiment, RunInfo, build_environment
+from ilm_core.loop import Experiment, build_environment
 from ilm_core.messages import (
     ComponentRef,
     ComponentScore,
@@ -73,6 +73,7 @@ from ilm_core.messages import (
     TeacherUpdate,
     TrainingJob,
 )
+from ilm_core.observers import RunInfo
 from ilm_core.population import PopulationGroup, StudentDescriptor
 from ilm_core.progress import Steps
 from ilm_core.records import (

@@ -150,7 +150,7 @@ class IlmSpecs:
     def ilm_run_start(self, run: Any) -> None:
         """Observe the start of a run, after the config is resolved and the environment built.
 
-        `run` is the `ilm_core.loop.RunInfo` (config, run directory, first episode).
+        `run` is the `ilm_core.RunInfo` (config, run directory, first episode).
         """
 
     @hookspec

@@ -653,7 +653,7 @@ class Tracker:
     """
 
     def ilm_run_start(self, run: Any) -> None:
-        """The run starts (or resumes: `run.first_episode` > 0); `run` is the `ilm_core.loop.RunInfo`."""
+        """The run starts (or resumes: `run.first_episode` > 0); `run` is the `ilm_core.RunInfo`."""
 
     def ilm_episode_end(self, run: Any, record: Any) -> None:
         """An episode's `EpisodeRecord` was written to metrics.jsonl."""

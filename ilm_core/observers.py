@@ -20,9 +20,23 @@ from typing import Any
 
 import pluggy
 
+from ilm_core.config import ExperimentConfig
 from ilm_core.errors import IlmError
+from ilm_core.messages import EnvironmentData
+from ilm_core.rundir import RunDir
 
 HOOKS = ("ilm_run_start", "ilm_episode_end", "ilm_run_end")
+
+
+@dataclass
+class RunInfo:
+    """What lifecycle hooks see of a run."""
+
+    config: ExperimentConfig
+    run_dir: RunDir
+    first_episode: int
+    executor: str
+    environment: EnvironmentData
 
 
 @dataclass
