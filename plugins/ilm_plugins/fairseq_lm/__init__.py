@@ -98,5 +98,5 @@ def ilm_students() -> Iterator[StudentSpec]:
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
         requires=("fairseq",),
         install_hint=INSTALL_HINT,
-        capabilities=frozenset({"persistent"}),
+        capabilities=frozenset({"persistent", "batched"}),
     )
