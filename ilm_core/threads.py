@@ -13,10 +13,11 @@ So the `auto` policy (the default) decides by path, from what runs on the machin
 - lanes (student groups trained at the same time, one per core, one thread each) never wait
   for a partner thread, so they run the same whatever the wait policy;
 - one stream of operations on every core (one student at a time, one group at a time, the
-  teacher) uses torch's own waits (spinning) when no other process wants the CPUs as the run
-  starts, and sleeping waits (`OMP_WAIT_POLICY=PASSIVE`) when other processes do. A run that
-  started on a quiet machine checks again before each episode's students (`guard`): while other
-  processes run, it uses one thread per operation, which cannot spin.
+  teacher) uses torch's own waits (spinning) when other processes leave each of its threads a
+  core as the run starts (on a machine of its own size: none runs), and sleeping waits
+  (`OMP_WAIT_POLICY=PASSIVE`) when they do not. A run that started on a quiet machine checks
+  again before each episode's students (`guard`): while other processes take the cores, it uses
+  one thread per operation, which cannot spin.
 
 Every core is kept in both cases: on a busy machine, a process with two runnable threads beat
 one thread per process (it gets a larger share of contended cores). The plan never changes the
@@ -195,8 +196,8 @@ def plan(
     if chosen == "torch":  # the thread counts are torch's, read when the plan is applied
         return ThreadPlan("torch", cores, load, 0, 0, wait)
     others = others_running() if measured else max(0, round(load))
-    # torch's own (spinning) waits only where no other process wants the cores (module docstring)
-    quiet = others is not None and others == 0
+    # torch's own (spinning) waits only where other processes leave this plan's threads a core each
+    quiet = others is not None and others + share <= cores
     return ThreadPlan("auto", cores, load, share, share, wait or (None if quiet else "PASSIVE"), others)
 
 
@@ -265,7 +266,8 @@ def guard() -> int | None:
 
     apply()
     others = others_running()
-    wanted = 1 if others is None or others > 0 else _current.threads
+    fits = others is not None and others + _current.threads <= _current.cores
+    wanted = _current.threads if fits else 1
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
     _guarded = wanted

@@ -43,6 +43,9 @@ def test_a_user_choice_wins_and_a_bad_one_is_a_clear_error() -> None:
     assert kept.wait_policy == "ACTIVE"
     shared = threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=0.0)
     assert (shared.threads, shared.lane_cores) == (2, 2)
+    # spinning waits while other processes leave each of the plan's threads a core
+    assert threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=6.0).spins
+    assert not threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=7.0).spins
     with pytest.raises(ConfigError, match=r"ILM_THREADS .* = 'many'.*auto.*torch"):
         threads.plan("many", environ={}, cores=2, load=0.0)
 
