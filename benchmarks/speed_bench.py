@@ -22,6 +22,7 @@ less with other processes' load. The load average is printed before and after.
 
     python benchmarks/speed_bench.py                       # 3 rounds x 3 repeats, ~3 minutes on 2 cores
     python benchmarks/speed_bench.py --rounds 5 --json speed.json
+    python benchmarks/speed_bench.py --report speed.json      # the tables again
 """
 
 from __future__ import annotations
@@ -191,12 +192,17 @@ def main() -> None:
     ap.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, from: {', '.join(PATHS)}")
     ap.add_argument("--policies", default=",".join(POLICIES), help="thread policies, the default first")
     ap.add_argument("--json", type=Path, help="also write every measurement here")
+    ap.add_argument("--report", type=Path, help="print the tables of a run saved with --json, and exit")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args)
         return
-    paths, policies = args.paths.split(","), args.policies.split(",")
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        report(saved["rounds"], saved["args"], saved["load_after"])
+        return
+    policies = args.policies.split(",")
     print(f"load average before: {loadavg()}", flush=True)
     rounds: list[dict[str, dict[str, Any]]] = []
     for r in range(args.rounds):
@@ -204,21 +210,27 @@ def main() -> None:
         print(f"round {r + 1}/{args.rounds}: " + "; ".join(
             f"{policy}: {rounds[-1][policy]['plan']}" for policy in policies), flush=True)  # fmt: skip
     after = loadavg()
+    settings = {k: getattr(args, k) for k in ("rounds", "repeats", "students", "updates", "seed", "paths", "policies")}
+    report(rounds, settings, after)
+    if args.json:
+        args.json.write_text(json.dumps({"args": settings, "load_after": after, "rounds": rounds}, indent=1))
+
+
+def report(rounds: list[dict[str, dict[str, Any]]], args: dict[str, Any], after: str) -> None:
+    """The tables: medians, and ratios as medians over rounds of ratios of a round's medians."""
+    paths, policies = args["paths"].split(","), args["policies"].split(",")
 
     def med(policy: str, path: str, key: str = "seconds") -> float:
         return statistics.median(x for rd in rounds for x in rd[policy][key][path])
 
-    def ratio(num: tuple[str, str], den: tuple[str, str]) -> float:
+    def ratio(num: tuple[str, str], den: tuple[str, str], key: str = "seconds") -> float:
         """Median over rounds of (seconds of `num`) / (seconds of `den`), each a round's median."""
-        per = [
-            statistics.median(rd[num[0]]["seconds"][num[1]]) / statistics.median(rd[den[0]]["seconds"][den[1]])
-            for rd in rounds
-        ]
+        per = [statistics.median(rd[num[0]][key][num[1]]) / statistics.median(rd[den[0]][key][den[1]]) for rd in rounds]
         return statistics.median(per)
 
-    n = args.students * args.updates
-    print(f"\n{args.students} students x {args.updates} updates, exams included; {args.rounds} rounds x "
-          f"{args.repeats} repeats; load average after: {after}")  # fmt: skip
+    n = args["students"] * args["updates"]
+    print(f"\n{args['students']} students x {args['updates']} updates, exams included; {args['rounds']} rounds x "
+          f"{args['repeats']} repeats; load average after: {after}")  # fmt: skip
     default, *others = policies
     head = " | ".join(f"{p}: s (updates/s) | {p} CPU s" for p in policies)
     print(f"\n| path | {head} |" + "".join(f" {default} / {p} speed |" for p in others))
@@ -228,13 +240,13 @@ def main() -> None:
         vs = "".join(f" {ratio((p, path), (default, path)):.2f}x |" for p in others)
         print(f"| {path} | {cells} |{vs}")
     if "plain fairseq" in paths:
-        print(f"\n| path ({default} policy) | speed vs plain fairseq loop |")
-        print("|---|---|")
+        print(f"\n| path ({default} policy) | speed vs plain fairseq loop (wall) | (CPU seconds) |")
+        print("|---|---|---|")
         for path in paths:
-            print(f"| {path} | {ratio((default, 'plain fairseq'), (default, path)):.2f}x |")
+            wall = ratio((default, "plain fairseq"), (default, path))
+            cpu = ratio((default, "plain fairseq"), (default, path), "cpu")
+            print(f"| {path} | {wall:.2f}x | {cpu:.2f}x |")
     print("\nexecutors: " + "; ".join(f"{p}: {d}" for p, d in rounds[0][default]["descriptions"].items()))
-    if args.json:
-        args.json.write_text(json.dumps({"load_after": after, "rounds": rounds}, indent=1))
 
 
 if __name__ == "__main__":
