@@ -119,20 +119,52 @@ class PlainFairseq:
 
 
 # -- one worker: every path under this process's thread plan --------------------------------------
+def make_job(registry: Any, student: Any, n: int, seed: int, budget: int = 10) -> Any:
+    """N random lessons of the `domains` pool (seeded) and its two exams, as `ilm bench` makes them."""
+    import random
+
+    from ilm_core import ComponentRef, TrainingJob, seeding
+
+    data = registry.build("environment", "domains", {}).build(seeding.derive(seed, "environment"))
+    rng = random.Random(seed)
+    lessons = [[list(data.pool[j]) for j in rng.sample(range(len(data.pool)), budget)] for _ in range(n)]
+    exams = {"feedback": [list(s) for s in data.exam], "heldout": [list(s) for s in data.heldout_exam]}
+    return TrainingJob(
+        student=student,
+        exam=ComponentRef(name="perplexity"),
+        vocab_size=len(data.vocabulary),
+        lessons=lessons,
+        seeds=[seeding.derive(seed, "student", 0, i) for i in range(n)],
+        exams=exams,
+    )
+
+
+class Executed:
+    """One (executor, student) path: its executor, set up once, and its job."""
+
+    def __init__(self, registry: Any, executor: str, student: Any, job: Any):
+        from ilm_core import ExecutorContext, set_up
+
+        self.job = job
+        self.ex = registry.build("executor", executor, {})
+        context = ExecutorContext(
+            registry=registry, student=student, n_students=len(job.seeds), device="cpu", notify=lambda message: None
+        )
+        set_up(self.ex, context)
+
+    def run_once(self) -> None:
+        self.ex.run(self.job)
+
+
 def worker(args: argparse.Namespace) -> None:
-    from ilm_core import threads
+    from ilm_core import prepare_threads
 
-    threads.prepare()  # before torch starts OpenMP, as `ilm` does
-    import torch  # noqa: F401
-
-    from ilm_core.bench import TimedPair, make_job
-    from ilm_core.messages import ComponentRef
-    from ilm_core.registry import default_registry
+    prepare_threads()  # before torch starts OpenMP, as `ilm` does
+    from ilm_core import ComponentRef, default_registry, thread_plan
     from ilm_plugins.fairseq_lm import FairseqLMParams
 
     registry = default_registry()
-    threads.apply()
-    plan = threads.current()
+    plan = thread_plan()
     params = {"updates": args.updates}
     timed: dict[str, Any] = {}
     for path in args.paths.split(","):
@@ -142,23 +174,18 @@ def worker(args: argparse.Namespace) -> None:
             job = make_job(registry, ComponentRef(name="fairseq-lm", params=params), args.students, args.seed)
             timed[path] = PlainFairseq(job, fs.architecture(), fs.max_len, fs.recipe())
             continue
-        name = {"seq": "sequential", "batched": "batched"}[executor]
         ref = ComponentRef(name=student, params=params)
         job = make_job(registry, ref, args.students, args.seed)
-        timed[path] = TimedPair(registry, name, ref, job, "cpu", lambda message: None)
+        timed[path] = Executed(registry, {"seq": "sequential", "batched": "batched"}[executor], ref, job)
     seconds: dict[str, list[float]] = {p: [] for p in timed}
     cpu: dict[str, list[float]] = {p: [] for p in timed}
 
-    def once(path: str) -> None:
-        c = timed[path]
-        c.run_once() if isinstance(c, PlainFairseq) else c.ex.run(c.job)
-
-    for path in timed:
-        once(path)  # warm-up: imports, first calls
+    for c in timed.values():
+        c.run_once()  # warm-up: imports, first calls
     for _ in range(args.repeats):
         for path in timed:
             start, start_cpu = time.perf_counter(), time.process_time()
-            once(path)
+            timed[path].run_once()
             seconds[path].append(time.perf_counter() - start)
             cpu[path].append(time.process_time() - start_cpu)
     for c in timed.values():

@@ -107,6 +107,8 @@ from ilm_core.rundir import RunDir, atomic_write_json
 from ilm_core.sweeps import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.threads import ThreadPlan
 from ilm_core.threads import current as thread_plan
+from ilm_core.threads import guard as thread_guard
+from ilm_core.threads import prepare as prepare_threads
 from ilm_core.training import StudentTrainer
 
 __version__ = "0.1.0"
@@ -223,11 +225,13 @@ __all__ = [
     "mean_std",
     "oracle_baselines",
     "ordered_seeds",
+    "prepare_threads",
     "read_generated",
     "resolve",
     "run_figures",
     "run_in_worker",
     "seeding",
     "set_up",
+    "thread_guard",
     "thread_plan",
 ]

@@ -5,8 +5,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ilm_core import Executor, ExecutorContext, StudentReport, StudentTrainer, TrainingJob, set_up, thread_plan
-from ilm_core.threads import guard
+from ilm_core import (
+    Executor,
+    ExecutorContext,
+    StudentReport,
+    StudentTrainer,
+    TrainingJob,
+    set_up,
+    thread_guard,
+    thread_plan,
+)
 
 #: students per stacked model on a CPU by default: batching stops paying beyond about this many
 #: students (measured in benchmarks/README.md); 12 students on two cores make two lanes of 6
@@ -38,7 +46,7 @@ class SequentialExecutor(Executor):
         self.description = f"sequential ({context.n_students} students one at a time on {context.device})"
 
     def run(self, job: TrainingJob) -> list[StudentReport]:
-        guard()  # one student at a time on every core: no spinning waits while other processes run
+        thread_guard()  # one student at a time on every core: no spinning waits while other processes run
         reports = []
         for i in range(len(job.seeds)):
             reports += self.trainer.train_and_score(job.subset([i]), self.context.device, ids=[i])
@@ -126,7 +134,7 @@ class BatchedExecutor(SequentialExecutor):
             return super().run(job)
         device = self.context.device
         groups = self.groups(len(job.seeds))
-        main = guard()  # the groups' operations on the main thread, or the lanes' share of its threads
+        main = thread_guard()  # the groups' operations on the main thread, or the lanes' share of its threads
         if self._pool is None:
             return [r for ids in groups for r in self.trainer.train_and_score(job.subset(ids), device, ids=ids)]
         lane = self.threads if main is None or main > 1 else 1

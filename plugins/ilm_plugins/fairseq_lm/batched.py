@@ -34,7 +34,7 @@ from ilm_core import StudentGroup
 from ilm_plugins.fairseq_lm.lm import FairseqLM
 from ilm_plugins.torchlm.data import pack
 from ilm_plugins.torchlm.optim import FusedAdam
-from ilm_plugins.torchlm.train import TrainRecipe, _clip_per_student, lr_schedule
+from ilm_plugins.torchlm.train import TrainRecipe, clip_per_student, lr_schedule
 
 # torch computes the attention's backward student by student under vmap (no batching rule yet) and says so
 warnings.filterwarnings("ignore", message="There is a performance drop because we have not yet implemented")
@@ -125,7 +125,7 @@ class VmappedStudents(StudentGroup):
                 for p, name in zip(self.params, self.names, strict=True):
                     p.grad = grads[name]
                 if recipe.clip_norm is not None:
-                    _clip_per_student(self.params, recipe.clip_norm)
+                    clip_per_student(self.params, recipe.clip_norm)
                 self.opt.lr = recipe.lr * self.factor(self.step)
                 self.opt.step()
                 self.opt.zero_grad()
