@@ -96,6 +96,8 @@ from ilm_core.rundir import RunDir
 from ilm_core.sweeps import RunOptions, RunResult, RunSpec, run_in_worker
 from ilm_core.threads import ThreadPlan
 from ilm_core.threads import current as thread_plan
+from ilm_core.threads import guard as thread_guard
+from ilm_core.threads import prepare as prepare_threads
 from ilm_core.training import StudentTrainer
 
 __version__ = "0.1.0"
@@ -224,10 +226,12 @@ __all__ = [
     "default_registry",
     "fit_to_round",
     "hookimpl",
+    "prepare_threads",
     "read_generated",
     "resolve",
     "run_in_worker",
     "seeding",
     "set_up",
+    "thread_guard",
     "thread_plan",
 ]

@@ -1,23 +1,32 @@
 """The thread plan: how many torch threads a run uses, where, and how idle threads wait.
 
 ilm's CPU models are small, so a run is a long chain of tiny operations. When torch splits
-one over several OpenMP threads, the threads that finish first wait for the others, and by
-default they wait spinning: on a machine whose cores other processes also want, the spinning
-threads burn the time slices the working ones need, and an episode took 11-180x longer than on
-the same machine with the waits made passive (benchmarks/README.md, "Busy machines").
+one over several OpenMP threads, the threads that finish first wait for the others. By default
+they wait spinning, which is the fastest way to wait on a machine with idle cores (a sleeping
+thread takes tens of microseconds to wake for the next operation: one student trained at a time
+ran about 3x slower with sleeping waits on a quiet machine), and the slowest on a machine whose
+cores other processes want: the spinning threads burn the time slices the working ones need, and
+an episode took 11-180x longer than with sleeping waits (benchmarks/README.md, "Busy machines").
 
-So the `auto` policy (the default) keeps torch's use of every core this process may run on
-(threads per operation, and lanes: student groups trained at the same time, one thread each)
-and makes idle OpenMP threads sleep (`OMP_WAIT_POLICY=PASSIVE`). On a busy machine this was
-the fastest plan measured, ahead of one thread per process (which gets a smaller share of the
-cores); on a quiet one it differs from torch's default only in how idle threads wait. The plan
-never changes the numbers a run produces: the student groups do not depend on it (see the
-batched executor).
+So the `auto` policy (the default) decides by path, from what runs on the machine:
+
+- lanes (student groups trained at the same time, one per core, one thread each) never wait
+  for a partner thread, so they run the same whatever the wait policy;
+- one stream of operations on every core (one student at a time, one group at a time, the
+  teacher) uses torch's own waits (spinning) when other processes leave each of its threads a
+  core as the run starts (on a machine of its own size: none runs), and sleeping waits
+  (`OMP_WAIT_POLICY=PASSIVE`) when they do not. A run that started on a quiet machine checks
+  again before each episode's students (`guard`): while other processes take the cores, it uses
+  one thread per operation, which cannot spin.
+
+Every core is kept in both cases: on a busy machine, a process with two runnable threads beat
+one thread per process (it gets a larger share of contended cores). The plan never changes the
+numbers a run produces: the student groups do not depend on it (see the batched executor).
 
 Choose another plan with the environment variable `ILM_THREADS` (or `ilm run --threads`):
-`auto`; `torch` (torch's own default: all cores for every operation, as before the plan
-existed); or a number N (N threads in all, as `OMP_NUM_THREADS=N` would give). A user's own
-`OMP_NUM_THREADS` counts as that number; a user's own `OMP_WAIT_POLICY` is kept.
+`auto`; `torch` (torch's own default: all cores for every operation, spinning waits, as before
+the plan existed); or a number N (N threads in all, as `OMP_NUM_THREADS=N` would give). A user's
+own `OMP_NUM_THREADS` counts as that number; a user's own `OMP_WAIT_POLICY` is kept.
 """
 
 from __future__ import annotations
@@ -46,10 +55,16 @@ class ThreadPlan:
     threads: int  #: intra-op threads of the main thread (teacher, set-up); also the lanes' share
     lane_cores: int  #: most lanes (student groups trained at the same time) on a CPU
     wait_policy: str | None  #: OMP_WAIT_POLICY in effect, None when OpenMP's default
+    others: int | None = None  #: runnable threads of other processes when the plan was made (None: unknown)
 
     @property
     def busy(self) -> bool:
         return self.load is not None and self.load > self.cores - _QUIET_MARGIN
+
+    @property
+    def spins(self) -> bool:
+        """Whether idle OpenMP threads of a team spin (OpenMP's default, or ACTIVE)."""
+        return self.wait_policy is None or self.wait_policy.upper() != "PASSIVE"
 
     def max_lanes(self, groups: int) -> int:
         """Lanes for `groups` student groups on a CPU: one per group, up to `lane_cores`."""
@@ -69,7 +84,7 @@ class ThreadPlan:
         return (
             f"threads: {self.threads} per operation{why.get(self.policy, ' (set by the user)')}, "
             f"up to {self.lane_cores} lane{'s' if self.lane_cores != 1 else ''} of students at a time; "
-            f"{load}{wait}; policy {self.policy} (set {ENV}=auto|torch|N to change)"
+            f"{load}{wait or ', OpenMP waits spin'}; policy {self.policy} (set {ENV}=auto|torch|N to change)"
         )
 
 
@@ -103,6 +118,43 @@ def load_average() -> float | None:
     return max(average, sorted(samples)[len(samples) // 2]) if samples else average
 
 
+def others_running() -> int | None:
+    """Runnable threads of other processes right now (Linux; None elsewhere).
+
+    /proc/loadavg's count of runnable threads, less this process's own runnable threads (its
+    spinning OpenMP threads count as runnable), the smallest of three samples a millisecond
+    apart, so that a process that runs for an instant does not count.
+    """
+    counts = []
+    for k in range(3):
+        try:
+            with open("/proc/loadavg") as fh:
+                running = int(fh.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        counts.append(max(0, running - _own_running()))
+        if k < 2:
+            time.sleep(0.001)
+    return min(counts)
+
+
+def _own_running() -> int:
+    """This process's runnable threads (at least one: the caller)."""
+    mine = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        mine += stat[stat.rindex(")") + 2 : stat.rindex(")") + 3] == "R"
+    return max(1, mine)
+
+
 def parse(value: str | int | None) -> str | int:
     """`auto`, `torch` or a positive thread count; anything else is a one-paragraph error."""
     if value is None or value == "":
@@ -130,6 +182,7 @@ def plan(
     """The plan for `choice` (default: ILM_THREADS, else OMP_NUM_THREADS, else auto); no side effects."""
     env = os.environ if environ is None else environ
     cores = cores if cores is not None else usable_cores()
+    measured = load is None
     load = load if load is not None else load_average()
     share = cores
     if (env.get(ENV_CORES) or "").isdigit() and int(env[ENV_CORES]) >= 1:
@@ -142,11 +195,15 @@ def plan(
         return ThreadPlan("user", cores, load, chosen, chosen, wait)
     if chosen == "torch":  # the thread counts are torch's, read when the plan is applied
         return ThreadPlan("torch", cores, load, 0, 0, wait)
-    return ThreadPlan("auto", cores, load, share, share, wait or "PASSIVE")
+    others = others_running() if measured else max(0, round(load or 0.0))
+    # torch's own (spinning) waits only where other processes leave this plan's threads a core each
+    quiet = others is not None and others + share <= cores
+    return ThreadPlan("auto", cores, load, share, share, wait or (None if quiet else "PASSIVE"), others)
 
 
 _current: ThreadPlan | None = None
 _applied = False
+_guarded: int | None = None  #: the threads `guard` last set on the main thread
 
 
 def prepare(choice: str | int | None = None) -> ThreadPlan:
@@ -155,8 +212,8 @@ def prepare(choice: str | int | None = None) -> ThreadPlan:
     Call it first thing in an entry point; `apply` then sets torch's threads. Calling it after
     torch has started its threads still sets the thread counts, not the wait policy.
     """
-    global _current, _applied
-    _current, _applied = plan(choice), False
+    global _current, _applied, _guarded
+    _current, _applied, _guarded = plan(choice), False, None
     if _current.wait_policy and "OMP_WAIT_POLICY" not in os.environ:
         os.environ["OMP_WAIT_POLICY"] = _current.wait_policy
     return _current
@@ -189,10 +246,32 @@ def current() -> ThreadPlan:
 
     if _current is not None:
         apply()
-        if torch.get_num_threads() == _current.threads:
+        if torch.get_num_threads() in (_current.threads, _guarded):
             return _current
     threads = torch.get_num_threads()
     return ThreadPlan("torch", usable_cores(), None, threads, threads, os.environ.get("OMP_WAIT_POLICY") or None)
+
+
+def guard() -> int | None:
+    """Before a stream of operations on every core (one student or one group at a time): the
+    main thread's threads for it under the `auto` plan, set and returned (None: not `auto`).
+
+    A plan whose waits spin (made on a quiet machine) uses one thread per operation while other
+    processes run, which cannot spin, and all of its threads again once they stop (module docstring).
+    """
+    if _current is None or _current.policy != "auto" or not _current.spins:
+        return None
+    global _guarded
+    import torch
+
+    apply()
+    others = others_running()
+    fits = others is not None and others + _current.threads <= _current.cores
+    wanted = _current.threads if fits else 1
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+    _guarded = wanted
+    return wanted
 
 
 def child_environment(jobs: int) -> dict[str, str]:

@@ -64,7 +64,7 @@ def no_fairseq(monkeypatch):
 def test_record_and_presets():
     spec = fq_registry().get("student", "fairseq-lm")
     assert spec.requires == ("fairseq",) and spec.install_hint == INSTALL_HINT
-    assert "batched" not in spec.capabilities
+    assert "batched" in spec.capabilities  # several students as one: fairseq's module under vmap
     assert set(spec.roadmap) == {"student.speaking.standard-lm", "student.data.use-all"}
     paper = FairseqLMParams(preset="paper").architecture()
     assert (paper["layers"], paper["dim"], paper["heads"], paper["ffn"], paper["dropout"]) == (6, 512, 8, 2048, 0.1)
@@ -253,3 +253,36 @@ def test_fairseq_students_persist_across_lessons(task1):
     fresh.train(second)
     assert fresh.sentence_nll(data.exam)[0][0] != pytest.approx(kept.sentence_nll(data.exam)[0][0], rel=1e-4)
     assert kept.lms[0].opt.state_dict()["state"][0]["step"] == 6  # one AdamW through both lessons
+
+
+@needs_fairseq
+def test_a_group_without_dropout_trains_as_one_and_matches_each_student_alone(task1):
+    """The batched path: fairseq's module under vmap gives each student what it gets alone (up to
+    summation order), continues across lessons, and resumes from a saved state exactly."""
+    data, oracle, worst = task1
+    from ilm_plugins.fairseq_lm.batched import VmappedStudents
+    from ilm_plugins.fairseq_lm.student import FairseqLMStudent
+
+    vocab = len(data.vocabulary)
+    for batch_size in (None, 3):
+        student = FairseqLMStudent(FairseqLMParams(updates=4, batch_size=batch_size))
+        first, second = [oracle[:6], worst[:4], oracle[6:10]], [worst[4:9], oracle[10:13], worst[9:15]]
+        group = student.create([7, 8, 9], vocab, "cpu")
+        assert isinstance(group, VmappedStudents)
+        group.train(first)
+        saved = group.state_dict()
+        group.train(second)
+        nll, tokens = group.sentence_nll(data.exam)
+        assert tokens == [len(s) + 1 for s in data.exam]
+        for i, seed in enumerate([7, 8, 9]):
+            alone = student.create([seed], vocab, "cpu")
+            alone.train([first[i]])
+            alone.train([second[i]])
+            assert group.final_losses[i] == pytest.approx(alone.final_losses[0], rel=1e-2)
+            assert nll[i] == pytest.approx(alone.sentence_nll(data.exam)[0][0], rel=1e-2)
+        restored = student.create([7, 8, 9], vocab, "cpu")
+        restored.load_state_dict(saved)
+        restored.train(second)
+        assert restored.sentence_nll(data.exam)[0] == nll
+    with_dropout = FairseqLMStudent(FairseqLMParams(updates=1, dropout=0.1)).create([7, 8], vocab, "cpu")
+    assert not isinstance(with_dropout, VmappedStudents)  # each student its own seeded dropout draws

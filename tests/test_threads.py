@@ -23,11 +23,13 @@ def fresh_plan() -> Iterator[None]:
     torch.set_num_threads(before[2])
 
 
-def test_auto_uses_every_core_with_sleeping_waits_quiet_or_busy() -> None:
+def test_auto_uses_every_core_spinning_when_quiet_and_sleeping_when_busy() -> None:
     for load, busy in ((0.2, False), (7.5, True)):
         auto = threads.plan("auto", environ={}, cores=4, load=load)
         assert (auto.threads, auto.lane_cores, auto.busy) == (4, 4, busy)
-        assert auto.wait_policy == "PASSIVE"  # idle OpenMP threads sleep instead of spinning
+        # quiet: torch's own (spinning) waits; busy: idle OpenMP threads sleep instead of spinning
+        assert auto.wait_policy == ("PASSIVE" if busy else None)
+        assert auto.spins == (not busy)
         assert (auto.max_lanes(2), auto.lane_threads(2)) == (2, 2)  # 2 groups: 2 lanes of 2 threads
         assert (auto.max_lanes(9), auto.lane_threads(4)) == (4, 1)
         assert ("busy" in auto.describe()) == busy
@@ -41,6 +43,9 @@ def test_a_user_choice_wins_and_a_bad_one_is_a_clear_error() -> None:
     assert kept.wait_policy == "ACTIVE"
     shared = threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=0.0)
     assert (shared.threads, shared.lane_cores) == (2, 2)
+    # spinning waits while other processes leave each of the plan's threads a core
+    assert threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=6.0).spins
+    assert not threads.plan("auto", environ={"ILM_CORES": "2"}, cores=8, load=7.0).spins
     with pytest.raises(ConfigError, match=r"ILM_THREADS .* = 'many'.*auto.*torch"):
         threads.plan("many", environ={}, cores=2, load=0.0)
 
@@ -50,10 +55,33 @@ def test_sweep_workers_share_the_cores(fresh_plan) -> None:
     import torch
 
     torch.set_num_threads(4)
+    assert threads.child_environment(2) == {"ILM_THREADS": "auto", "ILM_CORES": "2"}  # each decides its waits
+    threads._current = threads.plan("auto", environ={}, cores=4, load=6.0)
     assert threads.child_environment(2) == {"ILM_THREADS": "auto", "ILM_CORES": "2", "OMP_WAIT_POLICY": "PASSIVE"}
     threads._current = threads.plan("4", environ={}, cores=8, load=0.0)
     env = threads.child_environment(4)
     assert env["ILM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+
+
+def test_the_guard_drops_a_spinning_plan_to_one_thread_while_others_run(fresh_plan, monkeypatch) -> None:
+    import torch
+
+    threads._current, threads._applied = threads.plan("auto", environ={}, cores=2, load=0.0), True
+    torch.set_num_threads(2)
+    monkeypatch.setattr(threads, "others_running", lambda: 3)
+    assert threads.guard() == 1 and torch.get_num_threads() == 1
+    assert threads.current().policy == "auto"  # the guard's setting is the plan's, not the user's
+    monkeypatch.setattr(threads, "others_running", lambda: 0)
+    assert threads.guard() == 2 and torch.get_num_threads() == 2
+    threads._current = threads.plan("auto", environ={}, cores=2, load=5.0)  # sleeping waits: nothing to guard
+    assert threads.guard() is None
+    threads._current = threads.plan("torch", environ={}, cores=2, load=0.0)  # the user's choice stands
+    assert threads.guard() is None
+
+
+def test_others_running_counts_other_processes_only() -> None:
+    others = threads.others_running()
+    assert others is None or others >= 0
 
 
 def test_a_run_gives_the_same_numbers_with_one_thread_or_two(cli, tmp_path, monkeypatch, fresh_plan) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ilm_core import Executor, ExecutorContext, StudentReport, StudentTrainer, TrainingJob, set_up, thread_plan
+from ilm_core import (
+    Executor,
+    ExecutorContext,
+    StudentReport,
+    StudentTrainer,
+    TrainingJob,
+    set_up,
+    thread_guard,
+    thread_plan,
+)
 
 #: students per stacked model on a CPU by default: batching stops paying beyond about this many
 #: students (measured in benchmarks/README.md); 12 students on two cores make two lanes of 6
@@ -37,6 +46,7 @@ class SequentialExecutor(Executor):
         self.description = f"sequential ({context.n_students} students one at a time on {context.device})"
 
     def run(self, job: TrainingJob) -> list[StudentReport]:
+        thread_guard()  # one student at a time on every core: no spinning waits while other processes run
         reports = []
         for i in range(len(job.seeds)):
             reports += self.trainer.train_and_score(job.subset([i]), self.context.device, ids=[i])
@@ -124,10 +134,19 @@ class BatchedExecutor(SequentialExecutor):
             return super().run(job)
         device = self.context.device
         groups = self.groups(len(job.seeds))
+        main = thread_guard()  # the groups' operations on the main thread, or the lanes' share of its threads
         if self._pool is None:
             return [r for ids in groups for r in self.trainer.train_and_score(job.subset(ids), device, ids=ids)]
-        futures = [self._pool.submit(self.trainer.train_and_score, job.subset(ids), device, ids) for ids in groups]
+        lane = self.threads if main is None or main > 1 else 1
+        futures = [self._pool.submit(self._lane, lane, job.subset(ids), ids) for ids in groups]
         return [r for f in futures for r in f.result()]
+
+    def _lane(self, threads: int, job: TrainingJob, ids: list[int]) -> list[StudentReport]:
+        import torch
+
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return self.trainer.train_and_score(job, self.context.device, ids)
 
     def close(self) -> None:
         if getattr(self, "_pool", None) is not None:

@@ -98,5 +98,5 @@ def ilm_students() -> Iterator[PluginSpec]:  # StudentSpec is made at run time: 
         roadmap=("student.speaking.standard-lm", "student.data.use-all"),
         requires=("fairseq",),
         install_hint=INSTALL_HINT,
-        capabilities=frozenset({Capability.PERSISTENT}),
+        capabilities=frozenset({Capability.PERSISTENT, Capability.BATCHED}),
     )

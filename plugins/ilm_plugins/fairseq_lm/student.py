@@ -1,4 +1,4 @@
-"""The `fairseq-lm` student: one fairseq transformer_lm per lesson, trained one at a time."""
+"""The `fairseq-lm` student: one fairseq transformer_lm per student, alone or several as one (batched)."""
 
 from __future__ import annotations
 
@@ -43,14 +43,24 @@ class _Students(StudentGroup):
 
 
 class FairseqLMStudent(Student):
-    """fairseq's own model code under the native student's recipe (no "batched" capability:
-    fairseq's modules hold one model's weights, so students are trained in turn)."""
+    """fairseq's own model code under the native student's recipe.
+
+    A group of one student trains fairseq's module as it is; a larger group (the batched
+    executor) trains its students as one, fairseq's module under `torch.func.vmap`
+    (`ilm_plugins.fairseq_lm.batched`), when the model has no dropout. With dropout (the paper
+    preset) the students of a group train in turn, each with the dropout draws of its own seed,
+    so that a student's numbers never depend on which students share its group.
+    """
 
     def __init__(self, params: FairseqLMParams):
         self.params = params
         self.arch = params.architecture()
         self.recipe = TrainRecipe(**params.recipe())
 
-    def create(self, seeds: list[int], vocab_size: int, device: str) -> _Students:
+    def create(self, seeds: list[int], vocab_size: int, device: str) -> StudentGroup:
         lms = [FairseqLM(self.arch, vocab_size, self.params.max_len, int(seed), device=device) for seed in seeds]
+        if len(lms) > 1 and not (self.arch["dropout"] or self.arch["attention_dropout"]):
+            from ilm_plugins.fairseq_lm.batched import VmappedStudents
+
+            return VmappedStudents(lms, [int(s) for s in seeds], self.recipe)
         return _Students(lms, [int(s) for s in seeds], self.recipe)

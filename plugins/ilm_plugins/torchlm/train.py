@@ -80,7 +80,7 @@ def _per_student_loss(
 
 
 @torch.no_grad()
-def _clip_per_student(params: list[torch.Tensor], clip: float) -> None:
+def clip_per_student(params: list[torch.Tensor], clip: float) -> None:
     """Scale each student's gradient slices so its global norm is at most ``clip``."""
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
@@ -151,7 +151,7 @@ class Trainer:
                 self.opt.zero_grad()
                 (loss if extra is None else loss + extra()).sum().backward()
                 if recipe.clip_norm is not None:
-                    _clip_per_student(self.params, recipe.clip_norm)
+                    clip_per_student(self.params, recipe.clip_norm)
                 self.opt.lr = recipe.lr * self.factor(self.step)
                 self.opt.step()
                 self.step += 1
