@@ -24,16 +24,31 @@ TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
 REFERENCES_FROM = {"batches": "goals", "task1-noprobe": "task1"}
 
 
+def groups(run: Path) -> dict[str, list[int]]:
+    """The run's population groups and their students' indices (none without a population)."""
+    population = json.loads((run / "config.json").read_text()).get("population") or []
+    out, start = {}, 0
+    for group in population:
+        out[group["name"]] = list(range(start, start + group["count"]))
+        start += group["count"]
+    return out
+
+
 def run_values(run: Path, last: int | None) -> dict[str, float]:
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     tail = records[-last:] if last else records
     later = [r["rounds"][k]["fraction_exam_domain"] for r in tail for k in range(1, len(r["rounds"]))]
-    return {
+    values = {
         "heldout": statistics.fmean(r["heldout_perplexity_mean"] for r in tail),
         "later_fraction": statistics.fmean(later),
         "seconds_per_episode": statistics.fmean(r["seconds"] for r in records),
         "episodes": float(len(records)),
     }
+    for name, students in groups(run).items():  # per kind of student: held-out, own-goal share of the lesson
+        kept = [r["per_student"] for r in tail]
+        values[f"heldout_{name}"] = statistics.fmean(p["heldout_perplexity"][i] for p in kept for i in students)
+        values[f"fraction_{name}"] = statistics.fmean(p["fraction_exam_domain"][i] for p in kept for i in students)
+    return values
 
 
 def curves(task: Path, teacher: str) -> tuple[list[float], list[float]]:
@@ -135,13 +150,27 @@ def main() -> None:
         )
         oracle_vs_given = [o - g for o, g in zip(held["oracle"], held["feedback-given"], strict=True)]
         print(f"oracle - given: {pm(mean_ci95(oracle_vs_given))}")
+        kinds = [k.removeprefix("heldout_") for k in values["feedback-given"][seeds[0]] if k.startswith("heldout_")]
+        for name in kinds:
+            by = {t: [values[t][s][f"heldout_{name}"] for s in seeds] for t in TEACHERS}
+            share = {t: [values[t][s][f"fraction_{name}"] for s in seeds] for t in TEACHERS}
+            print(
+                f"{name} students: held-out "
+                + ", ".join(f"{t} {pm(mean_ci95(by[t]))}" for t in TEACHERS)
+                + "; own-goal share of the whole lesson "
+                + ", ".join(f"{t} {pm(mean_ci95(share[t]))}" for t in TEACHERS)
+            )
+            d = [g - w for g, w in zip(by["feedback-given"], by["feedback-withheld"], strict=True)]
+            c = [(r - g) / (r - o) for r, g, o in zip(by["random"], by["feedback-given"], by["oracle"], strict=True)]
+            print(f"  {name}: given - withheld {pm(mean_ci95(d))}; share of the gap closed {pm(mean_ci95(c))}")
         print("per seed (held-out ppl): seed | " + " | ".join(TEACHERS))
         for s in seeds:
             print(f"  {s} | " + " | ".join(f"{values[t][s]['heldout']:.2f}" for t in TEACHERS))
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         with args.csv.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            fields = list(dict.fromkeys(k for row in rows for k in row))
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
         print(f"\nper-seed values: {args.csv}")
