@@ -20,8 +20,12 @@ from pathlib import Path
 from ilm_core import mean_ci95
 
 TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
-#: tasks whose fixed teachers (random, oracle) get the same lessons and exams as another task's
-REFERENCES_FROM = {"batches": "goals", "task1-noprobe": "task1"}
+#: arms a task shares with another task, which would run them the same: the fixed teachers (random,
+#: oracle) get the same lessons and exams with send-in-batches; withheld, feedback-bin never probes
+BORROWED = {
+    "batches": ("goals", ("random", "oracle")),
+    "task1-noprobe": ("task1", ("feedback-withheld", "random", "oracle")),
+}
 
 
 def groups(run: Path) -> dict[str, list[int]]:
@@ -114,7 +118,8 @@ def main() -> None:
     for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
         values: dict[str, dict[int, dict[str, float]]] = {}
         for teacher in TEACHERS:
-            where = task_dir if (task_dir / teacher).is_dir() else args.out / REFERENCES_FROM.get(task_dir.name, "")
+            source, shared = BORROWED.get(task_dir.name, ("", ()))
+            where = args.out / source if teacher in shared else task_dir
             for run in sorted((where / teacher).glob("seed-*")):
                 if not (run / "summary.json").is_file():
                     continue
@@ -127,7 +132,10 @@ def main() -> None:
         print("| teacher | held-out ppl | own-goal share, rounds 2+ | s/episode |")
         print("|---|---|---|---|")
         for teacher in TEACHERS:
-            got = [values[teacher][s] for s in seeds]
+            # every teacher over the seeds all have; without those, each over its own finished seeds
+            got = [values[teacher][s] for s in seeds] if seeds else list(values.get(teacher, {}).values())
+            if not got:
+                continue
             print(
                 f"| {teacher} | {pm(mean_ci95([g['heldout'] for g in got]))} | "
                 f"{pm(mean_ci95([g['later_fraction'] for g in got]))} | "
