@@ -127,53 +127,55 @@ def main() -> None:
                 learner = teacher.startswith("feedback")
                 values.setdefault(teacher, {})[seed] = run_values(run, args.last if learner else None)
                 rows.append({"task": task_dir.name, "teacher": teacher, "seed": seed, **values[teacher][seed]})
-        seeds = sorted(set.intersection(*(set(v) for v in values.values()))) if len(values) == len(TEACHERS) else []
-        print(f"\n## {task_dir.name}: {len(seeds)} seeds with every teacher ({', '.join(map(str, seeds))})")
+        present = [t for t in TEACHERS if values.get(t)]  # a task may lack an arm (not run)
+        seeds = sorted(set.intersection(*(set(values[t]) for t in present))) if present else []
+        missing = f"; not run: {', '.join(t for t in TEACHERS if t not in present)}" if len(present) < 4 else ""
+        print(f"\n## {task_dir.name}: {len(seeds)} seeds with every teacher ({', '.join(map(str, seeds))}){missing}")
+        if not seeds:
+            continue
         print("| teacher | held-out ppl | own-goal share, rounds 2+ | s/episode |")
         print("|---|---|---|---|")
-        for teacher in TEACHERS:
-            # every teacher over the seeds all have; without those, each over its own finished seeds
-            got = [values[teacher][s] for s in seeds] if seeds else list(values.get(teacher, {}).values())
-            if not got:
-                continue
+        for teacher in present:
+            got = [values[teacher][s] for s in seeds]
             print(
                 f"| {teacher} | {pm(mean_ci95([g['heldout'] for g in got]))} | "
                 f"{pm(mean_ci95([g['later_fraction'] for g in got]))} | "
                 f"{statistics.fmean(g['seconds_per_episode'] for g in got):.2f} |"
             )
-        if not seeds:
-            continue
-        held = {t: [values[t][s]["heldout"] for s in seeds] for t in TEACHERS}
-        diff = [g - w for g, w in zip(held["feedback-given"], held["feedback-withheld"], strict=True)]
-        gap = [r - o for r, o in zip(held["random"], held["oracle"], strict=True)]
-        closed = [
-            (r - g) / (r - o) for r, g, o in zip(held["random"], held["feedback-given"], held["oracle"], strict=True)
-        ]
-        print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
-        print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")
-        of_mean = (statistics.fmean(held["random"]) - statistics.fmean(held["feedback-given"])) / statistics.fmean(gap)
-        print(
-            f"share of that gap feedback-bin closes, (random - given) / (random - oracle): {pm(mean_ci95(closed))}; "
-            f"of the mean gap: {of_mean:.2f}"
-        )
-        oracle_vs_given = [o - g for o, g in zip(held["oracle"], held["feedback-given"], strict=True)]
-        print(f"oracle - given: {pm(mean_ci95(oracle_vs_given))}")
-        kinds = [k.removeprefix("heldout_") for k in values["feedback-given"][seeds[0]] if k.startswith("heldout_")]
-        for name in kinds:
-            by = {t: [values[t][s][f"heldout_{name}"] for s in seeds] for t in TEACHERS}
-            share = {t: [values[t][s][f"fraction_{name}"] for s in seeds] for t in TEACHERS}
+        held = {t: [values[t][s]["heldout"] for s in seeds] for t in present}
+        given, withheld, random, oracle = (held.get(t) for t in TEACHERS)
+        if given and withheld:
+            diff = [g - w for g, w in zip(given, withheld, strict=True)]
+            print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
+        if random and oracle:
+            gap = [r - o for r, o in zip(random, oracle, strict=True)]
+            print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")
+            if given:
+                closed = [(r - g) / (r - o) for r, g, o in zip(random, given, oracle, strict=True)]
+                of_mean = (statistics.fmean(random) - statistics.fmean(given)) / statistics.fmean(gap)
+                print(
+                    "share of that gap feedback-bin closes, (random - given) / (random - oracle): "
+                    f"{pm(mean_ci95(closed))}; of the mean gap: {of_mean:.2f}"
+                )
+                print(f"oracle - given: {pm(mean_ci95([o - g for o, g in zip(oracle, given, strict=True)]))}")
+        kinds = [k.removeprefix("heldout_") for k in values[present[0]][seeds[0]] if k.startswith("heldout_")]
+        for name in kinds:  # per kind of student (a population's groups)
+            by = {t: [values[t][s][f"heldout_{name}"] for s in seeds] for t in present}
+            share = {t: [values[t][s][f"fraction_{name}"] for s in seeds] for t in present}
             print(
                 f"{name} students: held-out "
-                + ", ".join(f"{t} {pm(mean_ci95(by[t]))}" for t in TEACHERS)
+                + ", ".join(f"{t} {pm(mean_ci95(by[t]))}" for t in present)
                 + "; own-goal share of the whole lesson "
-                + ", ".join(f"{t} {pm(mean_ci95(share[t]))}" for t in TEACHERS)
+                + ", ".join(f"{t} {pm(mean_ci95(share[t]))}" for t in present)
             )
-            d = [g - w for g, w in zip(by["feedback-given"], by["feedback-withheld"], strict=True)]
-            c = [(r - g) / (r - o) for r, g, o in zip(by["random"], by["feedback-given"], by["oracle"], strict=True)]
-            print(f"  {name}: given - withheld {pm(mean_ci95(d))}; share of the gap closed {pm(mean_ci95(c))}")
-        print("per seed (held-out ppl): seed | " + " | ".join(TEACHERS))
+            if len(present) == len(TEACHERS):
+                g, w, r, o = (by[t] for t in TEACHERS)
+                d = [x - y for x, y in zip(g, w, strict=True)]
+                c = [(ri - gi) / (ri - oi) for ri, gi, oi in zip(r, g, o, strict=True)]
+                print(f"  {name}: given - withheld {pm(mean_ci95(d))}; share of the gap closed {pm(mean_ci95(c))}")
+        print("per seed (held-out ppl): seed | " + " | ".join(present))
         for s in seeds:
-            print(f"  {s} | " + " | ".join(f"{values[t][s]['heldout']:.2f}" for t in TEACHERS))
+            print(f"  {s} | " + " | ".join(f"{values[t][s]['heldout']:.2f}" for t in present))
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         with args.csv.open("w", newline="") as handle:
