@@ -336,6 +336,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.awareness.student-model",
             "interaction.teacher.send-in-batches",
             "interaction.teacher.mid-term-exams",
+            "task.teacher.adapt-to-students.architectures",
         ),
     )
     yield TeacherSpec(
