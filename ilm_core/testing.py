@@ -123,12 +123,10 @@ def round_context(
     sent: list[list[int]] | None = None,
     feedback: list[list[Feedback]] | None = None,
     repeats: bool = False,
-    feedback_withheld: bool = False,
 ) -> RoundContext:
     """What `Teacher.select` gets for one round. Defaults: the only round of an episode, nothing sent
     yet. `sent[i]` are the pool indices student i received in earlier rounds; `feedback` one list of
-    `Feedback` per earlier round that had any, oldest first; `feedback_withheld` as in a run with
-    `teacher_feedback = "withheld"` (then `feedback` should stay empty)."""
+    `Feedback` per earlier round that had any, oldest first."""
     return RoundContext(
         episode=episode,
         round=round,
@@ -138,7 +136,6 @@ def round_context(
         sent=sent if sent is not None else [[] for _ in range(n_students)],
         feedback=feedback or [],
         repeats=repeats,
-        feedback_withheld=feedback_withheld,
     )
 
 
