@@ -20,20 +20,39 @@ from pathlib import Path
 from ilm_report.runs import mean_ci95
 
 TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
-#: tasks whose fixed teachers (random, oracle) get the same lessons and exams as another task's
-REFERENCES_FROM = {"batches": "goals", "task1-noprobe": "task1"}
+#: arms a task shares with another task, which would run them the same: the fixed teachers (random,
+#: oracle) get the same lessons and exams with send-in-batches; withheld, feedback-bin never probes
+BORROWED = {
+    "batches": ("goals", ("random", "oracle")),
+    "task1-noprobe": ("task1", ("feedback-withheld", "random", "oracle")),
+}
+
+
+def groups(run: Path) -> dict[str, list[int]]:
+    """The run's population groups and their students' indices (none without a population)."""
+    population = json.loads((run / "config.json").read_text()).get("population") or []
+    out, start = {}, 0
+    for group in population:
+        out[group["name"]] = list(range(start, start + group["count"]))
+        start += group["count"]
+    return out
 
 
 def run_values(run: Path, last: int | None) -> dict[str, float]:
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     tail = records[-last:] if last else records
     later = [r["rounds"][k]["fraction_exam_domain"] for r in tail for k in range(1, len(r["rounds"]))]
-    return {
+    values = {
         "heldout": statistics.fmean(r["heldout_perplexity_mean"] for r in tail),
         "later_fraction": statistics.fmean(later),
         "seconds_per_episode": statistics.fmean(r["seconds"] for r in records),
         "episodes": float(len(records)),
     }
+    for name, students in groups(run).items():  # per kind of student: held-out, own-goal share of the lesson
+        kept = [r["per_student"] for r in tail]
+        values[f"heldout_{name}"] = statistics.fmean(p["heldout_perplexity"][i] for p in kept for i in students)
+        values[f"fraction_{name}"] = statistics.fmean(p["fraction_exam_domain"][i] for p in kept for i in students)
+    return values
 
 
 def curves(task: Path, teacher: str) -> tuple[list[float], list[float]]:
@@ -99,7 +118,8 @@ def main() -> None:
     for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
         values: dict[str, dict[int, dict[str, float]]] = {}
         for teacher in TEACHERS:
-            where = task_dir if (task_dir / teacher).is_dir() else args.out / REFERENCES_FROM.get(task_dir.name, "")
+            source, shared = BORROWED.get(task_dir.name, ("", ()))
+            where = args.out / source if teacher in shared else task_dir
             for run in sorted((where / teacher).glob("seed-*")):
                 if not (run / "summary.json").is_file():
                     continue
@@ -107,41 +127,60 @@ def main() -> None:
                 learner = teacher.startswith("feedback")
                 values.setdefault(teacher, {})[seed] = run_values(run, args.last if learner else None)
                 rows.append({"task": task_dir.name, "teacher": teacher, "seed": seed, **values[teacher][seed]})
-        seeds = sorted(set.intersection(*(set(v) for v in values.values()))) if len(values) == len(TEACHERS) else []
-        print(f"\n## {task_dir.name}: {len(seeds)} seeds with every teacher ({', '.join(map(str, seeds))})")
+        present = [t for t in TEACHERS if values.get(t)]  # a task may lack an arm (not run)
+        seeds = sorted(set.intersection(*(set(values[t]) for t in present))) if present else []
+        missing = f"; not run: {', '.join(t for t in TEACHERS if t not in present)}" if len(present) < 4 else ""
+        print(f"\n## {task_dir.name}: {len(seeds)} seeds with every teacher ({', '.join(map(str, seeds))}){missing}")
+        if not seeds:
+            continue
         print("| teacher | held-out ppl | own-goal share, rounds 2+ | s/episode |")
         print("|---|---|---|---|")
-        for teacher in TEACHERS:
+        for teacher in present:
             got = [values[teacher][s] for s in seeds]
             print(
                 f"| {teacher} | {pm(mean_ci95([g['heldout'] for g in got]))} | "
                 f"{pm(mean_ci95([g['later_fraction'] for g in got]))} | "
                 f"{statistics.fmean(g['seconds_per_episode'] for g in got):.2f} |"
             )
-        if not seeds:
-            continue
-        held = {t: [values[t][s]["heldout"] for s in seeds] for t in TEACHERS}
-        diff = [g - w for g, w in zip(held["feedback-given"], held["feedback-withheld"], strict=True)]
-        gap = [r - o for r, o in zip(held["random"], held["oracle"], strict=True)]
-        closed = [
-            (r - g) / (r - o) for r, g, o in zip(held["random"], held["feedback-given"], held["oracle"], strict=True)
-        ]
-        print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
-        print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")
-        of_mean = (statistics.fmean(held["random"]) - statistics.fmean(held["feedback-given"])) / statistics.fmean(gap)
-        print(
-            f"share of that gap feedback-bin closes, (random - given) / (random - oracle): {pm(mean_ci95(closed))}; "
-            f"of the mean gap: {of_mean:.2f}"
-        )
-        oracle_vs_given = [o - g for o, g in zip(held["oracle"], held["feedback-given"], strict=True)]
-        print(f"oracle - given: {pm(mean_ci95(oracle_vs_given))}")
-        print("per seed (held-out ppl): seed | " + " | ".join(TEACHERS))
+        held = {t: [values[t][s]["heldout"] for s in seeds] for t in present}
+        given, withheld, random, oracle = (held.get(t) for t in TEACHERS)
+        if given and withheld:
+            diff = [g - w for g, w in zip(given, withheld, strict=True)]
+            print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
+        if random and oracle:
+            gap = [r - o for r, o in zip(random, oracle, strict=True)]
+            print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")
+            if given:
+                closed = [(r - g) / (r - o) for r, g, o in zip(random, given, oracle, strict=True)]
+                of_mean = (statistics.fmean(random) - statistics.fmean(given)) / statistics.fmean(gap)
+                print(
+                    "share of that gap feedback-bin closes, (random - given) / (random - oracle): "
+                    f"{pm(mean_ci95(closed))}; of the mean gap: {of_mean:.2f}"
+                )
+                print(f"oracle - given: {pm(mean_ci95([o - g for o, g in zip(oracle, given, strict=True)]))}")
+        kinds = [k.removeprefix("heldout_") for k in values[present[0]][seeds[0]] if k.startswith("heldout_")]
+        for name in kinds:  # per kind of student (a population's groups)
+            by = {t: [values[t][s][f"heldout_{name}"] for s in seeds] for t in present}
+            share = {t: [values[t][s][f"fraction_{name}"] for s in seeds] for t in present}
+            print(
+                f"{name} students: held-out "
+                + ", ".join(f"{t} {pm(mean_ci95(by[t]))}" for t in present)
+                + "; own-goal share of the whole lesson "
+                + ", ".join(f"{t} {pm(mean_ci95(share[t]))}" for t in present)
+            )
+            if len(present) == len(TEACHERS):
+                g, w, r, o = (by[t] for t in TEACHERS)
+                d = [x - y for x, y in zip(g, w, strict=True)]
+                c = [(ri - gi) / (ri - oi) for ri, gi, oi in zip(r, g, o, strict=True)]
+                print(f"  {name}: given - withheld {pm(mean_ci95(d))}; share of the gap closed {pm(mean_ci95(c))}")
+        print("per seed (held-out ppl): seed | " + " | ".join(present))
         for s in seeds:
-            print(f"  {s} | " + " | ".join(f"{values[t][s]['heldout']:.2f}" for t in TEACHERS))
+            print(f"  {s} | " + " | ".join(f"{values[t][s]['heldout']:.2f}" for t in present))
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         with args.csv.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            fields = list(dict.fromkeys(k for row in rows for k in row))
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
         print(f"\nper-seed values: {args.csv}")

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The teacher-feedback study (docs/feedback.md): feedback-bin with feedback given and withheld,
-# random and the privileged oracle, over ten seeds, on the hidden-goal task and on plain Task 1
-# (the control, where feedback should not matter); then feedback-bin given and withheld on the
-# hidden-goal task with send-in-batches (a reward after every round), and on Task 1 without the
-# first round's probe (the fixed teachers' lessons and exams are those of the hidden-goal task and
-# of Task 1). Resumable: finished runs are skipped.
+# random and the privileged oracle, over ten seeds, on the hidden-goal task, on plain Task 1 (the
+# control, where feedback should not matter) and on the hidden-goal task with two kinds of
+# students (`mixed`: Transformer and LSTM students, configs/hidden-goals-mixed.toml); then
+# feedback-bin given and withheld on the hidden-goal task with send-in-batches (a reward after
+# every round), and feedback-bin given on Task 1 without the first round's probe (withheld, the
+# teacher never probes, so that arm is Task 1's). Fixed teachers' lessons and exams are those of
+# the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -16,30 +18,28 @@ run() {  # run DIR ARGS...: one run, skipped when finished, resumed when interru
   local dir=$1; shift
   if [ -f "$dir/summary.json" ]; then return; fi
   if [ -f "$dir/config.json" ]; then ilm run --resume "$dir" --quiet > /dev/null; return; fi
-  ilm run --config "$config" --out "$dir" --quiet "$@" > /dev/null
+  ilm run --out "$dir" --quiet "$@" > /dev/null  # the arguments name the config
 }
 jobs=()
-for task in goals task1; do
-  env_set=()
+for task in goals task1 mixed; do
+  args=("--config $config")
   episodes=60
-  if [ "$task" = task1 ]; then env_set=(--set environment.goals=false); episodes=40; fi
+  if [ "$task" = task1 ]; then args+=(--set environment.goals=false); episodes=40; fi
+  if [ "$task" = mixed ]; then args=("--config configs/hidden-goals-mixed.toml"); episodes=40; fi
   for seed in $seeds; do
-    jobs+=("$out/$task/feedback-given/seed-$seed --seed $seed --episodes $episodes ${env_set[*]}")
-    jobs+=("$out/$task/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld ${env_set[*]}")
-    jobs+=("$out/$task/random/seed-$seed --seed $seed --episodes 20 --teacher random ${env_set[*]}")
-    jobs+=("$out/$task/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle ${env_set[*]}")
+    jobs+=("$out/$task/feedback-given/seed-$seed --seed $seed --episodes $episodes ${args[*]}")
+    jobs+=("$out/$task/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld ${args[*]}")
+    jobs+=("$out/$task/random/seed-$seed --seed $seed --episodes 20 --teacher random ${args[*]}")
+    jobs+=("$out/$task/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle ${args[*]}")
   done
 done
 for seed in $seeds; do  # Task 1 again without the first round's probe: does listening matter there?
-  noprobe="--seed $seed --episodes 40 --set environment.goals=false --set teacher.probe=0"
-  jobs+=("$out/task1-noprobe/feedback-given/seed-$seed $noprobe")
-  jobs+=("$out/task1-noprobe/feedback-withheld/seed-$seed $noprobe --set teacher_feedback=withheld")
+  jobs+=("$out/task1-noprobe/feedback-given/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher.probe=0")
 done
 for seed in $seeds; do
-  batches="--seed $seed --interaction send-in-batches --set interaction.rounds=3"
+  batches="--config $config --seed $seed --interaction send-in-batches --set interaction.rounds=3"
   jobs+=("$out/batches/feedback-given/seed-$seed $batches")
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done
 export -f run
-export config
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'

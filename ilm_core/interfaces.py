@@ -218,7 +218,8 @@ class RoundContext:
     `sent[i]` are the pool indices student i has received in earlier rounds of this episode;
     `feedback[k][i]` what student i sent back after the k-th earlier round that had feedback
     (oldest first), whether or not it rewarded the teacher: empty in the first round, and always
-    empty when the run withholds feedback from the teacher (`teacher_feedback = "withheld"`).
+    empty when the run withholds feedback from the teacher (`teacher_feedback = "withheld"`), which
+    `feedback_withheld` tells it: nothing its students answer will reach it within an episode.
     `size` is the most new sentences each student may get this round (in the paper's one-round
     protocol: the whole budget); a lesson may not repeat what `sent` holds unless `repeats`.
     `goals` (each student's hidden goal, in environments with goals) is a privileged reference
@@ -233,6 +234,7 @@ class RoundContext:
     sent: list[list[int]]
     feedback: list[list[Feedback]] = field(default_factory=list)
     repeats: bool = False
+    feedback_withheld: bool = False  # the run withholds in-episode feedback from the teacher
     hidden_goals: bool = field(default=False, repr=False)  # the episode's students have hidden goals
     privileged_goals: list[str] | None = field(default=None, repr=False)  # set for a privileged teacher only
 

@@ -469,6 +469,7 @@ class Experiment:
             sent=[list(s) for s in ep.sent],
             feedback=[] if withheld else list(ep.history),
             repeats=rnd.repeats,
+            feedback_withheld=withheld,
             hidden_goals=ep.goals is not None,
             privileged_goals=list(ep.goals) if ep.goals is not None and self.privileged else None,
         )

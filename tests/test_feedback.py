@@ -118,6 +118,7 @@ class Listener(Teacher):
     """Records what it is told: the feedback of every round's context and what learn() gets."""
 
     seen: ClassVar[list[list[list[Feedback]]]] = []
+    told_withheld: ClassVar[list[bool]] = []
     learned: ClassVar[list[list[Feedback]]] = []
 
     def __init__(self, params: Any = None):
@@ -125,6 +126,7 @@ class Listener(Teacher):
 
     def select(self, context: RoundContext) -> list[Lesson]:
         Listener.seen.append(context.feedback)
+        Listener.told_withheld.append(context.feedback_withheld)
         return [
             Lesson(student=i, indices=context.unsent(i, len(self.context.pool))[: context.size])
             for i in range(context.n_students)
@@ -144,7 +146,7 @@ class ListenerPlugin:
 @pytest.mark.parametrize("switch", ["given", "withheld"])
 def test_withholding_feedback_empties_what_the_teacher_reads(registry: Registry, tmp_path: Path, switch: str) -> None:
     registry.pm.register(ListenerPlugin())
-    Listener.seen, Listener.learned = [], []
+    Listener.seen, Listener.told_withheld, Listener.learned = [], [], []
     interaction = {"name": "mid-term-exams", "params": {"rounds": 3, "reward": "all"}}
     raw = small_run(teacher={"name": "listener"}, interaction=interaction, teacher_feedback=switch, episodes=1)
     Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run()
@@ -153,6 +155,8 @@ def test_withholding_feedback_empties_what_the_teacher_reads(registry: Registry,
         assert all(later) and all(f.item_perplexities for round_ in later[-1] for f in round_)
     else:
         assert later == [[], []]
+    # every round tells the teacher whether feedback will come (from the first round on)
+    assert Listener.told_withheld == [switch == "withheld"] * 3
     # the teacher still learns from every rewarded round; withheld, without item scores
     assert len(Listener.learned) == 3
     assert all((f.item_perplexities is None) == (switch == "withheld") for fb in Listener.learned for f in fb)
@@ -242,6 +246,27 @@ def test_feedback_bin_changes_its_choice_when_the_feedback_changes() -> None:
     teacher.generator.set_state(state)
     again = teacher.select(_round_one(teacher, [10.0, 20.0, 10.0, 20.0]))
     assert [lesson.indices for lesson in one] == [lesson.indices for lesson in again]
+
+
+def test_feedback_bin_probes_only_when_a_later_round_will_hear_the_answer() -> None:
+    teacher = _teacher()
+    context = dict(episode=0, round=0, size=3, n_students=4, sent=[[]] * 4)
+    tilt = teacher.probe_tilt(RoundContext(rounds=3, **context))
+    assert tilt is not None and torch.equal(tilt[0], -tilt[1]) and tilt.abs().sum() > 0
+    assert teacher.probe_tilt(RoundContext(rounds=3, feedback_withheld=True, **context)) is None
+    assert teacher.probe_tilt(RoundContext(rounds=1, **context)) is None  # no later round at all
+    assert teacher.probe_tilt(RoundContext(rounds=3, **{**context, "round": 1})) is None
+    assert _teacher(probe=0.0).probe_tilt(RoundContext(rounds=3, **context)) is None
+
+
+def test_feedback_bin_with_feedback_withheld_draws_as_without_a_probe() -> None:
+    """Withheld, the probing teacher's first round is the unprobed teacher's, draw for draw."""
+    lessons = []
+    for probe in (2.0, 0.0):
+        teacher = _teacher(probe=probe)
+        first = RoundContext(episode=0, round=0, rounds=3, size=3, n_students=4, sent=[[]] * 4, feedback_withheld=True)
+        lessons.append([lesson.indices for lesson in teacher.select(first)])
+    assert lessons[0] == lessons[1]
 
 
 def test_feedback_bin_without_feedback_is_blind() -> None:

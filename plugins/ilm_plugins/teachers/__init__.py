@@ -96,7 +96,8 @@ class FeedbackBinParams(SelectBinParams):
         2.0,
         ge=0,
         description="the first round probes: even students' lessons lean to one side of the pool's first "
-        "principal component and odd students' to the other, by this many logits per std (0 = no probe)",
+        "principal component and odd students' to the other, by this many logits per std (0 = no probe); "
+        "never with feedback withheld or in one-round episodes, where no later round hears the answer",
     )
     memory_slots: int = Field(
         2, ge=1, description="rounds of evidence the memory keeps apart (later rounds share the last slot)"
@@ -335,6 +336,7 @@ def ilm_teachers() -> Iterator[TeacherSpec]:
             "teacher.awareness.student-model",
             "interaction.teacher.send-in-batches",
             "interaction.teacher.mid-term-exams",
+            "task.teacher.adapt-to-students.architectures",
         ),
     )
     yield TeacherSpec(

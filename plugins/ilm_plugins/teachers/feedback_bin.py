@@ -18,7 +18,8 @@ that the first mid-term says which side helps whom. So the teacher keeps a memor
 it (Table 1, "memory buffer ... and being able to act on it") and an explicit, per-student
 record of what each student responds to (Table 1, "explicit way of remembering the student's
 fine-grained capabilities"): the memory vector. With feedback withheld (`teacher_feedback =
-"withheld"`) every memory is zero and the teacher is select-bin drawing in rounds.
+"withheld"`) every memory is zero and the teacher does not probe (nothing would hear the answer):
+it is select-bin drawing in rounds.
 """
 
 from __future__ import annotations
@@ -107,8 +108,12 @@ class FeedbackBinTeacher(SelectBinTeacher):
 
     def probe_tilt(self, context: RoundContext) -> torch.Tensor | None:
         """The first round's probe: even students' lessons lean to one side of the pool's first principal
-        component, odd students' to the other, so their mid-term scores say which side helps each."""
-        if context.round != 0 or not self.params.probe:
+        component, odd students' to the other, so their mid-term scores say which side helps each.
+
+        The probe costs lesson quality and buys only information, so the teacher probes only when a
+        later round of the episode will hear the answer: not with feedback withheld
+        (`RoundContext.feedback_withheld`), not in an episode of one round."""
+        if context.round != 0 or not self.params.probe or context.feedback_withheld or context.rounds < 2:
             return None
         axis = self.features[:, 0] / (self.features[:, 0].std() + 1e-6)
         sign = torch.tensor([1.0 if i % 2 == 0 else -1.0 for i in range(context.n_students)])
