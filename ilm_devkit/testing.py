@@ -124,10 +124,12 @@ def round_context(
     sent: list[list[int]] | None = None,
     feedback: list[list[Feedback]] | None = None,
     repeats: bool = False,
+    feedback_withheld: bool = False,
 ) -> RoundContext:
     """What `Teacher.select` gets for one round. Defaults: the only round of an episode, nothing sent
     yet. `sent[i]` are the pool indices student i received in earlier rounds; `feedback` one list of
-    `Feedback` per earlier round that had any, oldest first."""
+    `Feedback` per earlier round that had any, oldest first; `feedback_withheld` as in a run with
+    `teacher_feedback = "withheld"`."""
     return RoundContext(
         episode=episode,
         round=round,
@@ -137,6 +139,7 @@ def round_context(
         sent=sent if sent is not None else [[] for _ in range(n_students)],
         feedback=feedback or [],
         repeats=repeats,
+        feedback_withheld=feedback_withheld,
     )
 
 
