@@ -39,13 +39,8 @@ RENAMED = {"students": "n_students"}
 DEFAULT_MEASURES: tuple[str, ...] = ("exam-domain", "ngram-overlap")
 
 
-class ComponentChoice(BaseModel):
-    """A component chosen by plugin name, with its params."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+#: a component chosen by plugin name, with its params: the same record a training job carries
+ComponentChoice = ComponentRef
 
 
 class ExperimentConfig(BaseModel):
