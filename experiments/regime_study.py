@@ -52,7 +52,8 @@ Each task's teacher config, ten seeds, beside the same config with the paper's c
 (Section 4, Appendix A): reward minus perplexity (`teacher.reward=neg_perplexity`), no baseline
 (`teacher.baseline=none`), independent student initialisation (`student_init=independent`) and
 one fixed exam (`exam.feedback=fixed`), 12 students; and, on Task 1, each of these swapped alone,
-so that every row of the deviations table has a measured effect (ours minus paper's). The
+so that every row of the deviations table has a measured effect (ours minus paper's); on Task 2
+also ours under the `alternation` reading of the structures, beside `no-repeat`. The
 students stay the teachers' recipe (the paper's 6x512 are out of CPU reach) and episodes are cut
 to 10 (Task 1) and 30 (Task 2; the headline runs 200). The measure: the teacher's last-5 (Task 1)
 or last-10 (Task 2) fraction of exam-domain lessons and held-out perplexity; the effect is the
@@ -265,10 +266,13 @@ def chosen_commands(out: Path) -> list[tuple[list[str], Path]]:
 
 
 def combination_settings(task: int) -> dict[str, list[str]]:
-    """setting name -> overrides: ours, the paper's combination, and each paper choice alone (Task 1)."""
+    """setting name -> overrides: ours, the paper's combination, and each paper choice alone (Task 1);
+    on Task 2 also ours under the other reading of the structures (the same teacher, both readings)."""
     settings = {"ours": [], "paper": list(PAPER_CHOICES.values())}
     for row in SWAPS[task]:
         settings[f"paper {row}"] = [PAPER_CHOICES[row]]
+    if task == 2:
+        settings["ours alternation"] = ["environment.params.reading=alternation"]
     return settings
 
 
