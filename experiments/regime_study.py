@@ -288,8 +288,15 @@ def combination_commands(out: Path, tasks: tuple[int, ...]) -> list[tuple[list[s
                 folder = out / f"combination-task{task}" / setting.replace(" ", "-") / f"seed-{seed}"
                 cmd = teacher_cmd(task, folder, seed, COMBINATION_EPISODES[task], sets)
                 commands.append((cmd, folder / "summary.json"))
-    # seed-major order: an interrupted study has every setting on its first seeds
-    return sorted(commands, key=lambda c: (TEN_SEEDS.index(int(c[1].parent.name.removeprefix("seed-"))), str(c[1])))
+    # seed-major order: an interrupted study has every setting on its first seeds; Task 2's second reading last
+    return sorted(
+        commands,
+        key=lambda c: (
+            "ours-alternation" in str(c[1]),
+            TEN_SEEDS.index(int(c[1].parent.name.removeprefix("seed-"))),
+            str(c[1]),
+        ),
+    )
 
 
 # -- report -------------------------------------------------------------------------------------
