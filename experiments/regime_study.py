@@ -366,10 +366,11 @@ def report(out: Path, data: Path, figure: Path | None) -> None:
     write_csv(data / "regime-teachers.csv", header, rows)
     # the frontier table
     print(
-        "| task | lr x updates | random / oracle, per seed (fixed exam) | geo. mean (paper) | worst / oracle, geo. mean"
-        " (paper) | teacher: last fraction per tuning seed | episodes to 0.9 | learns | s / episode |"
+        "| task | lr x updates | oracle ppl (paper) | random / oracle, per seed (fixed exam) | geo. mean (paper) |"
+        " worst / oracle, geo. mean (paper) | teacher: last fraction per tuning seed | episodes to 0.9 | learns |"
+        " s / episode |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     frontier = []
     for task in (1, 2):
         for lr, updates in RECIPES:
@@ -390,8 +391,11 @@ def report(out: Path, data: Path, figure: Path | None) -> None:
                 if b
                 else ("not run", "-", "-", "-")
             )
+            oracle = f"{min(a['oracle']):.3g}-{max(a['oracle']):.3g}"
+            paper_oracle = f"{min(PAPER[task]['oracle']):.3g}-{max(PAPER[task]['oracle']):.3g}"
             print(
-                f"| {task} | {lr} x {updates} | {per} | {ro:.2f} ({pr:.1f}) | {wo:.3g} ({pw:.3g}) | {' | '.join(t)} |"
+                f"| {task} | {lr} x {updates} | {oracle} ({paper_oracle}) | {per} | {ro:.2f} ({pr:.1f}) "
+                f"| {wo:.3g} ({pw:.3g}) | {' | '.join(t)} |"
             )
             if b:
                 success = statistics.fmean(x or EPISODES[1] + 1 for x in b["to_0.9"]) if task == 1 else None
