@@ -499,10 +499,14 @@ def plot(frontier: list[tuple], figure: Path) -> None:
         ax.axvspan(paper / 2, paper * 2, color="red", alpha=0.08, label="within a factor 2 of the paper's")
         if task == 2:
             ax.axhline(0.30, color="grey", ls=":", label="'learns' threshold (0.30; pool 0.20)")
-        for p in pts:
+        for i, p in enumerate(pts):
             ax.scatter([p[2]], [p[4]], s=60, color="tab:blue")
             ax.annotate(
-                f"{p[1]}\n{p[5]:.1f} s/episode", (p[2], p[4]), textcoords="offset points", xytext=(5, 3), fontsize=7
+                f"{p[1]}\n{p[5]:.1f} s/episode",
+                (p[2], p[4]),
+                textcoords="offset points",
+                xytext=(5, 6) if i % 2 else (5, -24),
+                fontsize=7,
             )
         ax.set_xscale("log")
         ax.set_xlim(0.8, 100)
