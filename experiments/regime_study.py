@@ -439,6 +439,12 @@ def chosen_table(out: Path, data: Path) -> None:
         f"\nchosen recipe, Task 1, {len(done)} seeds: last-5 V1 fraction {fmt_ci(lasts)}; "
         f"seeds >= 0.9: {sum(x >= 0.9 for x in lasts)}/{len(done)}; "
         f"episodes to 0.9 per seed: {', '.join(str(m['to_0.9'] or '-') for m in done.values())}"
+        + (
+            f" (mean {fmt_ci([float(m['to_0.9']) for m in done.values()])})"
+            if all(m["to_0.9"] for m in done.values())
+            else ""
+        )
+        + f"; held-out ppl, last 5: {fmt_ci([m['heldout'] for m in done.values()], '.3g')}"
     )
 
 
