@@ -28,15 +28,29 @@ def default_out(env: str, teacher: str) -> Path:
     return path
 
 
-def dry_run_notes(cfg: ExperimentConfig, bench: Path | None) -> None:
+def absent_device(device: str) -> str | None:
+    """Why this machine cannot run on `device` (None: it can); a name that is no device at all is
+    refused, as for a run: a dry run may describe another machine, not a typo."""
+    import torch
+
+    try:
+        check_device(device)
+    except ConfigError as exc:
+        try:
+            torch.device(device)
+        except (RuntimeError, ValueError, TypeError):
+            raise exc from None
+        return str(exc)
+    return None
+
+
+def dry_run_notes(cfg: ExperimentConfig, bench: Path | None, absent: str | None) -> None:
     """On stderr (stdout stays the config's JSON): the estimate, and whether this machine has the device."""
     from ilm_core.estimate import estimate_lines, load_figures
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
-        check_device(cfg.device)
-    except ConfigError as exc:
-        err.print(f"note: a run needs another machine: {exc}")
+    if absent is not None:
+        err.print(f"note: a run needs another machine: {absent}", markup=False)
     for line in estimate_lines(cfg.model_dump(mode="json"), load_figures(bench)):
         err.print(line, markup=False)
 
@@ -104,9 +118,10 @@ def run(
     base = RunDir(resume).check_config_unchanged() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
     if dry_run:
+        absent = absent_device(cfg.device)
         build_environment(cfg, registry)  # the budget must fit the pool the environment builds
         console.print_json(json.dumps(cfg.model_dump(mode="json")))
-        dry_run_notes(cfg, bench)
+        dry_run_notes(cfg, bench, absent)
         return
     check_device(cfg.device)  # before any work: a missing GPU is a config error, not a failed set-up
     run_dir = RunDir(resume if resume is not None else (out or default_out(cfg.environment.name, cfg.teacher.name)))
