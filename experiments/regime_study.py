@@ -56,8 +56,9 @@ one fixed exam (`exam.feedback=fixed`), 12 students; and, on Task 1, each of the
 so that every row of the deviations table has a measured effect (ours minus paper's); on Task 2
 also ours under the `alternation` reading of the structures, beside `no-repeat`. The
 students stay the teachers' recipe (the paper's 6x512 are out of CPU reach) and episodes are cut
-to 10 (Task 1) and 20 (Task 2; the headline runs 200). The measure: the teacher's last-5 (Task 1)
-or last-10 (Task 2) fraction of exam-domain lessons and held-out perplexity; the effect is the
+to 10 on both tasks (the headline runs 20 and 200); each paper choice alone and Task 2's second
+reading run on the paper's five seeds only (compute). The measure: the teacher's last-5
+fraction of exam-domain lessons and its students' held-out perplexity; the effect is the
 mean over seeds of the paired difference (same seed) with its 95% t-interval.
 """
 
@@ -87,8 +88,11 @@ TEACHER_RECIPES = {1: ("1e-3", 20), 2: ("1e-2", 20)}
 #: Task 2 teachers are studied from the Task 2 teachers' recipe up to 3e-2 x 50: 3e-2 x 120 (about 22 s an
 #: episode on the shared 2-core machine) did not fit the compute of this study
 TEACHER_AXIS = {1: RECIPES, 2: RECIPES[1:4]}
-#: episodes of the combination runs (Task 2: 20, cut from the headline's 200 for compute)
-COMBINATION_EPISODES = {1: 10, 2: 20}
+#: episodes of the combination runs, cut for compute (the headline's: 20 and 200), and the last ones measured
+COMBINATION_EPISODES = {1: 10, 2: 10}
+COMBINATION_LAST = {1: 5, 2: 5}
+#: settings run on the paper's five seeds only (compute): each paper choice alone, Task 2's second reading
+FIVE_SEED_SETTINGS = ("paper reward", "paper baseline", "paper feedback_exam", "ours alternation")
 BASELINES = {1: ("domains", "configs/baselines-task1.toml"), 2: ("structures", "configs/baselines-task2.toml")}
 TEACHERS = {1: "configs/task1-select-bin.toml", 2: "configs/task2-select-bin.toml"}
 #: the paper's Tables 3 and 4 (fixed exam, mean of five students), seeds as PAPER_SEEDS
@@ -280,23 +284,27 @@ def combination_settings(task: int) -> dict[str, list[str]]:
     return settings
 
 
+def combination_seeds(setting: str) -> tuple[int, ...]:
+    return PAPER_SEEDS if setting in FIVE_SEED_SETTINGS else TEN_SEEDS
+
+
 def combination_commands(out: Path, tasks: tuple[int, ...]) -> list[tuple[list[str], Path]]:
     commands = []
     for task in tasks:
         for setting, sets in combination_settings(task).items():
-            for seed in TEN_SEEDS:
+            for seed in combination_seeds(setting):
                 folder = out / f"combination-task{task}" / setting.replace(" ", "-") / f"seed-{seed}"
                 cmd = teacher_cmd(task, folder, seed, COMBINATION_EPISODES[task], sets)
                 commands.append((cmd, folder / "summary.json"))
-    # seed-major order: an interrupted study has every setting on its first seeds; Task 2's second reading last
-    return sorted(
-        commands,
-        key=lambda c: (
-            "ours-alternation" in str(c[1]),
-            TEN_SEEDS.index(int(c[1].parent.name.removeprefix("seed-"))),
-            str(c[1]),
-        ),
-    )
+
+    # ours and the paper's combination first (Task 1, then Task 2), then the five-seed settings; seed-major
+    # within each, so an interrupted study has every setting on its first seeds
+    def order(c: tuple[list[str], Path]) -> tuple:
+        setting = c[1].parent.parent.name
+        task = c[1].parent.parent.parent.name
+        return (setting not in ("ours", "paper"), task, TEN_SEEDS.index(int(c[1].parent.name[5:])), setting)
+
+    return sorted(commands, key=order)
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -455,7 +463,9 @@ def combination_table(out: Path, data: Path) -> None:
         for setting in combination_settings(task):
             folder = out / f"combination-task{task}" / setting.replace(" ", "-")
             measured[setting] = {
-                s: m for s in TEN_SEEDS if (m := run_measures(folder / f"seed-{s}", LAST[task])) is not None
+                s: m
+                for s in combination_seeds(setting)
+                if (m := run_measures(folder / f"seed-{s}", COMBINATION_LAST[task])) is not None
             }
             for s, m in measured[setting].items():
                 rows.append([task, setting, s, round(m["last"], 4), m["to_0.9"] or "", round(m["heldout"], 3)])
