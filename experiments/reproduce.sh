@@ -44,3 +44,7 @@ ilm run --config configs/paper-task2.toml --dry-run
 # ... and their baselines on one seed, reduced to three students (the fairseq extra; ~15 CPU-minutes each)
 ilm baselines --env domains --config configs/paper-task1.toml --set device=cpu --set executor=auto --seeds 6639 --runs 3 --out "$out/paper-task1-baselines"
 ilm baselines --env structures --config configs/paper-task2.toml --set device=cpu --set executor=auto --seeds 6639 --runs 3 --out "$out/paper-task2-baselines"
+# The paper's regime: student recipes along lr x updates, the chosen recipe on ten seeds, the paper's combination
+for stage in ratios teachers chosen combination report; do
+  python experiments/regime_study.py "$stage" --out "$out/regime"
+done
