@@ -39,8 +39,12 @@ bash experiments/oracle_references.sh configs/task1-overlap.toml "$out/oracle-ta
 ilm report "$out/task1-overlap" "$out/oracle-task1-overlap" --out "$out/report-task1-overlap"
 python experiments/seed_table.py "$out/report-task1-overlap" --per-seed $paper
 # Paper presets: their settings (a full run needs a GPU and the fairseq extra; docs/reproduction.md)
-ilm run --config configs/paper-task1.toml --device cpu --dry-run
-ilm run --config configs/paper-task2.toml --device cpu --dry-run
+ilm run --config configs/paper-task1.toml --dry-run
+ilm run --config configs/paper-task2.toml --dry-run
 # ... and their baselines on one seed, reduced to three students (the fairseq extra; ~15 CPU-minutes each)
-ilm baselines --env domains --config configs/paper-task1.toml --set device=cpu --seeds 6639 --runs 3 --out "$out/paper-task1-baselines"
-ilm baselines --env structures --config configs/paper-task2.toml --set device=cpu --seeds 6639 --runs 3 --out "$out/paper-task2-baselines"
+ilm baselines --env domains --config configs/paper-task1.toml --set device=cpu --set executor=auto --seeds 6639 --runs 3 --out "$out/paper-task1-baselines"
+ilm baselines --env structures --config configs/paper-task2.toml --set device=cpu --set executor=auto --seeds 6639 --runs 3 --out "$out/paper-task2-baselines"
+# The paper's regime: student recipes along lr x updates, the chosen recipe on ten seeds, the paper's combination
+for stage in ratios teachers chosen combination report; do
+  python experiments/regime_study.py "$stage" --out "$out/regime"
+done

@@ -56,7 +56,8 @@ def test_docs_name_only_files_of_the_repository(doc: Path):
 
 
 def test_the_report_and_the_readme_stay_short():
-    assert len((ROOT / "docs" / "reproduction.md").read_text(encoding="utf-8").splitlines()) <= 250
+    # the regime study and the paper's combination, with their tables, live in the report too
+    assert len((ROOT / "docs" / "reproduction.md").read_text(encoding="utf-8").splitlines()) <= 270
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 100
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ilm_core.config import assemble, check_device, resolve
+from ilm_core.config import ExperimentConfig, assemble, check_device, resolve
 from ilm_core.errors import ConfigError
 from ilm_core.files import json_text
 from ilm_core.loop import Experiment, build_environment
@@ -27,6 +27,33 @@ def default_out(env: str, teacher: str) -> Path:
         n += 1
         path = Path("runs") / f"{stamp}-{env}-{teacher}-{n}"
     return path
+
+
+def absent_device(device: str) -> str | None:
+    """Why this machine cannot run on `device` (None: it can); a name that is no device at all is
+    refused, as for a run: a dry run may describe another machine, not a typo."""
+    import torch
+
+    try:
+        check_device(device)
+    except ConfigError as exc:
+        try:
+            torch.device(device)
+        except (RuntimeError, ValueError, TypeError):
+            raise exc from None
+        return str(exc)
+    return None
+
+
+def dry_run_notes(cfg: ExperimentConfig, bench: Path | None, absent: str | None) -> None:
+    """On stderr (stdout stays the config's JSON): the estimate, and whether this machine has the device."""
+    from ilm_core.estimate import estimate_lines, load_figures
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if absent is not None:
+        err.print(f"note: a run needs another machine: {absent}", markup=False)
+    for line in estimate_lines(cfg.model_dump(mode="json"), load_figures(bench)):
+        err.print(line, markup=False)
 
 
 def run(
@@ -48,7 +75,14 @@ def run(
     set_: list[str] = typer.Option(None, "--set", "-s", help="override: path.to.param=value (repeatable)"),
     out: Path = typer.Option(None, "--out", "-o", help="run directory (default runs/<time>-<env>-<teacher>)"),
     resume: Path = typer.Option(None, "--resume", help="continue the run in this directory from its last checkpoint"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print the validated, resolved config and exit"),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="print the validated, resolved config (stdout) and its estimated time and memory (stderr), and exit",
+    ),
+    bench: Path = typer.Option(
+        None, "--bench", help="with --dry-run: also estimate from this `ilm bench --json` file (e.g. measured on a GPU)"
+    ),
     quiet: bool = typer.Option(
         False,
         "--quiet",
@@ -84,11 +118,13 @@ def run(
     # resuming: the saved config is the base, so giving the same flags again changes nothing
     base = RunDir(resume).check_config_unchanged() if resume is not None else None
     cfg = resolve(assemble(config, flags, set_ or [], base=base), registry)
-    check_device(cfg.device)  # before any work: a missing GPU is a config error, not a failed set-up
     if dry_run:
+        absent = absent_device(cfg.device)
         build_environment(cfg, registry)  # the budget must fit the pool the environment builds
         console.print_json(json.dumps(cfg.model_dump(mode="json")))
+        dry_run_notes(cfg, bench, absent)
         return
+    check_device(cfg.device)  # before any work: a missing GPU is a config error, not a failed set-up
     run_dir = RunDir(resume if resume is not None else (out or default_out(cfg.environment.name, cfg.teacher.name)))
     observers = []
     display = None
