@@ -75,7 +75,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ilm_core import mean_ci95
+from ilm_report.runs import mean_ci95
 
 PAPER_SEEDS = (6639, 7519, 1007, 4520, 4527)
 TEN_SEEDS = (*PAPER_SEEDS, 101, 102, 103, 104, 105)

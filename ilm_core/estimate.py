@@ -88,7 +88,7 @@ def load_figures(path: Path | None) -> list[Figure]:
     if path is None:
         return figures
     for row in json.loads(Path(path).read_text(encoding="utf-8")):
-        device = "cuda" if str(row.get("device", "cpu")).startswith("cuda") else "cpu"
+        device: Literal["cpu", "cuda"] = "cuda" if str(row.get("device", "cpu")).startswith("cuda") else "cpu"
         figures.append(
             Figure(
                 student=row["student"],
