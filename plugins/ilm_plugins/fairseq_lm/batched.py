@@ -34,7 +34,7 @@ from ilm_core import StudentGroup
 from ilm_plugins.fairseq_lm.lm import FairseqLM
 from ilm_plugins.torchlm.data import pack
 from ilm_plugins.torchlm.optim import FusedAdam
-from ilm_plugins.torchlm.train import TrainRecipe, clip_per_student, lr_schedule
+from ilm_plugins.torchlm.train import TrainRecipe, clip_per_student, lr_schedule, sample_batches
 
 # torch computes the attention's backward student by student under vmap (no batching rule yet) and says so
 warnings.filterwarnings("ignore", message="There is a performance drop because we have not yet implemented")
@@ -122,11 +122,7 @@ class VmappedStudents(StudentGroup):
                     source, target, mask = fixed
                 else:
                     assert recipe.batch_size is not None
-                    picked = []
-                    for lesson, g in zip(lessons, self.gens, strict=True):
-                        order = torch.randperm(len(lesson), generator=g)[: recipe.batch_size]
-                        picked.append([lesson[i] for i in order.tolist()])
-                    source, target, mask = self._batch(picked)
+                    source, target, mask = self._batch(sample_batches(lessons, self.gens, recipe.batch_size))
                 grads, value = step(dict(zip(self.names, self.params, strict=True)), self.buffers, source, target, mask)
                 for p, name in zip(self.params, self.names, strict=True):
                     p.grad = grads[name]

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ilm_core import ConfigError
 from ilm_plugins.fairseq_lm import INSTALL_HINT
 from ilm_plugins.torchlm.data import pack
-from ilm_plugins.torchlm.train import TrainRecipe, lr_schedule
+from ilm_plugins.torchlm.train import TrainRecipe, lr_schedule, sample_batches
 
 
 def _import_fairseq() -> tuple[Any, Any, Any]:
@@ -156,8 +156,9 @@ class FairseqLM:
                 if fixed is not None:
                     source, target, mask = fixed
                 else:
-                    order = torch.randperm(len(lesson), generator=gen)[: recipe.batch_size]
-                    source, target, mask = self.batch([lesson[i] for i in order.tolist()])
+                    assert recipe.batch_size is not None  # (a lesson that fits one batch is `fixed`)
+                    (picked,) = sample_batches([lesson], [gen], recipe.batch_size)
+                    source, target, mask = self.batch(picked)
                 loss = self.token_nll(source, target).sum() / mask.sum().clamp(min=1)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

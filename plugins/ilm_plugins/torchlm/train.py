@@ -79,6 +79,16 @@ def _per_student_loss(
     return nll.sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)
 
 
+def sample_batches(lessons: list[list[Any]], gens: list[torch.Generator], size: int) -> list[list[Any]]:
+    """One update's minibatch per student: `size` of its lesson's sentences in the order its own
+    generator draws (every student path draws them this way, so their numbers agree)."""
+    picked = []
+    for lesson, g in zip(lessons, gens, strict=True):
+        order = torch.randperm(len(lesson), generator=g)[:size]
+        picked.append([lesson[i] for i in order.tolist()])
+    return picked
+
+
 @torch.no_grad()
 def clip_per_student(params: list[torch.Tensor], clip: float) -> None:
     """Scale each student's gradient slices so its global norm is at most ``clip``."""
@@ -142,11 +152,7 @@ class Trainer:
                     batch = fixed
                 else:
                     assert recipe.batch_size is not None
-                    picked = []
-                    for lesson, g in zip(lessons, self.gens, strict=True):
-                        order = torch.randperm(len(lesson), generator=g)[: recipe.batch_size]
-                        picked.append([lesson[i] for i in order.tolist()])
-                    batch = pack(picked, vocab_size, dev)
+                    batch = pack(sample_batches(lessons, self.gens, recipe.batch_size), vocab_size, dev)
                 loss = _per_student_loss(model, *batch)
                 self.opt.zero_grad()
                 (loss if extra is None else loss + extra()).sum().backward()
