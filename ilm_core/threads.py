@@ -108,10 +108,8 @@ def load_average() -> float | None:
         return None
     samples = []
     for _ in range(5):
-        try:
-            with open("/proc/loadavg") as fh:
-                running = int(fh.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
+        running = _runnable()
+        if running is None:
             break
         samples.append(running - 1)  # this process is running while it reads
         time.sleep(0.005)
@@ -127,15 +125,22 @@ def others_running() -> int | None:
     """
     counts = []
     for k in range(3):
-        try:
-            with open("/proc/loadavg") as fh:
-                running = int(fh.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
+        running = _runnable()
+        if running is None:
             return None
         counts.append(max(0, running - _own_running()))
         if k < 2:
             time.sleep(0.001)
     return min(counts)
+
+
+def _runnable() -> int | None:
+    """The machine's runnable threads now, this process's included (/proc/loadavg; None elsewhere)."""
+    try:
+        with open("/proc/loadavg") as fh:
+            return int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _own_running() -> int:
