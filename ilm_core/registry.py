@@ -245,11 +245,19 @@ class Registry:
             try:
                 impl.function(cli=cli)
             except Exception as exc:
-                plugin_name = self.pm.get_name(impl.plugin) or repr(impl.plugin)
-                reason = f"ilm_commands failed: {type(exc).__name__}: {exc}"
-                self.broken.append(BrokenPlugin(plugin_name, self._dists.get(id(impl.plugin)), reason))
+                self._hook_failed(impl, "ilm_commands", exc)
 
     # -- internals -------------------------------------------------------------------------
+    def _hook_failed(self, impl: Any, hook_name: str, exc: Exception) -> None:
+        """Record the plugin whose hook raised as broken (once per reason), with its traceback."""
+        plugin = impl.plugin
+        name = self.pm.get_name(plugin) or repr(plugin)
+        reason = f"{hook_name} failed: {type(exc).__name__}: {exc}"
+        if not any(b.name == name and b.reason == reason for b in self.broken):
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
+            dist = self._dists.get(id(plugin))
+            self.broken.append(BrokenPlugin(name, dist, reason, traceback.format_exc(), module))
+
     def _collect(self, hook_name: str, record_type: type) -> Iterable[Any]:
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
@@ -263,11 +271,7 @@ class Registry:
                             f"{hook_name} must yield {record_type.__name__} records, got {type(record).__name__}"
                         )
             except Exception as exc:
-                reason = f"{hook_name} failed: {type(exc).__name__}: {exc}"
-                if not any(b.name == plugin_name and b.reason == reason for b in self.broken):
-                    plugin = impl.plugin
-                    module = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(plugin, "__module__", None)
-                    self.broken.append(BrokenPlugin(plugin_name, dist, reason, traceback.format_exc(), module))
+                self._hook_failed(impl, hook_name, exc)
                 continue
             for record in records:
                 if isinstance(record, PluginSpec):

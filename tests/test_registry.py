@@ -152,3 +152,32 @@ def test_shared_student_init_gives_every_student_of_an_episode_the_same_seed(reg
             assert all(len(set(s)) == 1 for s in seen) and seen[0] != seen[1]
         else:
             assert all(len(set(s)) == len(s) for s in seen)
+
+
+def test_a_plugin_whose_commands_fail_is_broken_and_the_others_still_register():
+    import typer
+
+    from ilm_core import hookimpl as impl
+
+    class Failing:
+        @staticmethod
+        @impl
+        def ilm_commands(cli):
+            raise RuntimeError("no such module")
+
+    class Working:
+        @staticmethod
+        @impl
+        def ilm_commands(cli):
+            cli.command("hello")(lambda: None)
+
+    reg = Registry()
+    reg.register(Failing, name="failing-commands")
+    reg.register(Working, name="working-commands")
+    app = typer.Typer()
+    reg.add_commands(app)
+    reg.add_commands(typer.Typer())  # a second command line: the failure is recorded once
+    assert [c.name for c in app.registered_commands] == ["hello"]
+    assert [(b.name, b.reason) for b in reg.broken] == [
+        ("failing-commands", "ilm_commands failed: RuntimeError: no such module")
+    ]
