@@ -126,17 +126,9 @@ MOVED = {
 
 def __getattr__(name: str) -> Any:
     if name in MOVED:
-        import importlib
-        import warnings
+        from ilm_core.compat import moved
 
-        module, attr = MOVED[name]
-        warnings.warn(
-            f"ilm_core.{name} moved to {module}.{attr}; import it from there "
-            "(the old name goes with plugin API 4, see CHANGELOG.md)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(module), attr)
+        return moved(f"ilm_core.{name}", *MOVED[name])
     raise AttributeError(f"module 'ilm_core' has no attribute {name!r}")
 
 

@@ -24,6 +24,20 @@ OLDEST_ADAPTED = 2
 DOCS = "docs/writing-plugins.md#a-teachers-methods-and-what-the-defaults-do"
 
 
+def moved(old: str, module: str, attr: str) -> Any:
+    """A name that moved out of the core, for one more plugin API: `module.attr`, with a
+    DeprecationWarning (pointing at the caller's import) that names the new home."""
+    import importlib
+
+    warnings.warn(
+        f"{old} moved to {module}.{attr}; import it from there (the old name goes with plugin API "
+        f"{PLUGIN_API + 1}, see CHANGELOG.md)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(importlib.import_module(module), attr)
+
+
 class PluginAPIWarning(FutureWarning):
     """A plugin uses a form of the plugin API that a later version of ilm will refuse (shown by default)."""
 

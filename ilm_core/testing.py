@@ -3,16 +3,10 @@ API 4 (CHANGELOG.md)."""
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from typing import Any
+
+from ilm_core.compat import moved
 
 
 def __getattr__(name: str) -> Any:
-    warnings.warn(
-        f"ilm_core.testing.{name} moved to ilm_devkit.testing.{name}; import it from there "
-        "(the old module goes with plugin API 4, see CHANGELOG.md)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module("ilm_devkit.testing"), name)
+    return moved(f"ilm_core.testing.{name}", "ilm_devkit.testing", name)
