@@ -92,7 +92,7 @@ class Runner:
     def _close_executor(self) -> None:
         """Close the executor; a failure here must not hide the error that ended the run."""
         x = self.x
-        executor = getattr(self, "executor", None)
+        executor = getattr(x, "executor", None)
         if executor is None:
             return
         try:
@@ -150,7 +150,7 @@ class Runner:
         if not resume or saved != resolved:  # resuming may change only what watches the run
             rd.write_config(resolved)
         provenance.record(rd.path, resume)  # versions, commit, command line, host, threads
-        built_before = hasattr(self, "data")  # a new run builds its environment before its directory
+        built_before = hasattr(x, "data")  # a new run builds its environment before its directory
         setup_start = time.perf_counter()
         x._build()
         setup_seconds = time.perf_counter() - setup_start + (x.environment_seconds if built_before else 0.0)

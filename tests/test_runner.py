@@ -1,0 +1,60 @@
+"""What a run in its run directory does besides the episodes (`ilm_core.runner`): it closes the
+executor it started and counts the environment's set-up in `setup_seconds`."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from conftest import TINY_DOMAINS, tiny_student
+
+from ilm_core import ExecutorSpec, Experiment, RunDir, hookimpl, resolve
+from ilm_plugins.executors.local import SequentialExecutor
+
+
+class Counting(SequentialExecutor):
+    closed: ClassVar[list[bool]] = []
+
+    def close(self) -> None:
+        Counting.closed.append(True)
+        super().close()
+
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def ilm_executors():
+        yield ExecutorSpec(name="counting", summary="counts its closes", factory=lambda params: Counting())
+
+
+def _raw(executor: str = "sequential") -> dict:
+    return {
+        "environment": TINY_DOMAINS,
+        "teacher": {"name": "random"},
+        "student": tiny_student(2),
+        "executor": {"name": executor},
+        "n_students": 2,
+        "budget": 3,
+        "episodes": 2,
+    }
+
+
+def test_a_run_closes_the_executor_it_started(registry, tmp_path):
+    registry.register(Plugin, name="counting-executor")
+    Counting.closed = []
+    Experiment(resolve(_raw("counting"), registry), registry, RunDir(tmp_path / "run")).run()
+    assert Counting.closed == [True]
+
+
+def test_setup_seconds_count_the_environment_built_before_the_run_directory(registry, tmp_path, monkeypatch):
+    import ilm_core.loop
+
+    build = ilm_core.loop.build_environment
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(ilm_core.loop, "build_environment", slow)
+    summary = Experiment(resolve(_raw(), registry), registry, RunDir(tmp_path / "run")).run()
+    assert summary["setup_seconds"] >= 0.3
