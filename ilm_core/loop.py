@@ -785,6 +785,17 @@ class Experiment:
             self.current_episode = None
             yield record
 
+    def close(self) -> None:
+        """Close the executor (its workers, its students); a failure here is a notice, so that it never
+        hides the error that ended a run. `run()` calls it; call it after `episodes()` when done."""
+        executor = getattr(self, "executor", None)
+        if executor is None:
+            return
+        try:
+            executor.close()
+        except IlmError as exc:
+            self.notify(str(exc))
+
     def state_dict(self) -> dict[str, Any]:
         """What continues this experiment elsewhere: the teacher, the random generators, students
         kept for the run and the episodes done (the content of a checkpoint)."""

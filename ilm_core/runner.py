@@ -80,7 +80,7 @@ class Runner:
                 return summary
             finally:
                 self.watchers.close()
-                self._close_executor()
+                x.close()
         except IlmError as exc:
             _stopped(exc, x, resume)
             raise
@@ -88,17 +88,6 @@ class Runner:
             if not finished and not resume:
                 rd.discard()
             rd.unlock(remove=finished)
-
-    def _close_executor(self) -> None:
-        """Close the executor; a failure here must not hide the error that ended the run."""
-        x = self.x
-        executor = getattr(x, "executor", None)
-        if executor is None:
-            return
-        try:
-            executor.close()
-        except IlmError as exc:
-            x.notify(str(exc))
 
     def _refuse_overwrite(self) -> None:
         """A fresh run must never silently replace the finished episodes of another run."""

@@ -1,5 +1,6 @@
 """What a run in its run directory does besides the episodes (`ilm_core.runner`): it closes the
-executor it started and counts the environment's set-up in `setup_seconds`."""
+executor it started (as `Experiment.close()` does in memory) and counts the environment's set-up
+in `setup_seconds`."""
 
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ def test_a_run_closes_the_executor_it_started(registry, tmp_path):
     registry.register(Plugin, name="counting-executor")
     Counting.closed = []
     Experiment(resolve(_raw("counting"), registry), registry, RunDir(tmp_path / "run")).run()
+    assert Counting.closed == [True]
+
+
+def test_an_experiment_in_memory_closes_its_executor_when_told(registry):
+    registry.register(Plugin, name="counting-executor")
+    Counting.closed = []
+    experiment = Experiment(resolve(_raw("counting"), registry), registry)
+    assert len(list(experiment.episodes())) == 2 and Counting.closed == []
+    experiment.close()
     assert Counting.closed == [True]
 
 
