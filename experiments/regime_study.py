@@ -127,12 +127,15 @@ def geomean(values: list[float]) -> float:
 
 
 def run_all(commands: list[tuple[list[str], Path]], jobs: int) -> None:
-    """Run the commands whose folder holds no finished result, `jobs` at a time."""
+    """Run the commands whose folder holds no finished result, `jobs` at a time; a run that was
+    interrupted (its folder has a config but no summary) is resumed from its last checkpoint."""
     todo = [(cmd, done) for cmd, done in commands if not done.exists()]
     print(f"{len(commands) - len(todo)} finished, {len(todo)} to run", file=sys.stderr, flush=True)
 
     def one(item: tuple[list[str], Path]) -> None:
         cmd, done = item
+        if cmd[:2] == ["ilm", "run"] and (done.parent / "config.json").exists():
+            cmd = ["ilm", "run", "--resume", str(done.parent), "--quiet"]  # an interrupted run goes on
         print("running:", " ".join(cmd), file=sys.stderr, flush=True)
         log = done.parent.with_suffix(".log") if done.name == "summary.json" else done.with_suffix(".log")
         log.parent.mkdir(parents=True, exist_ok=True)
