@@ -25,6 +25,7 @@ TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
 BORROWED = {
     "batches": ("goals", ("random", "oracle")),
     "task1-noprobe": ("task1", ("feedback-withheld", "random", "oracle")),
+    "task1-long": ("task1", ("random", "oracle")),
 }
 
 

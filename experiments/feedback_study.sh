@@ -5,7 +5,8 @@
 # students (`mixed`: Transformer and LSTM students, configs/hidden-goals-mixed.toml); then
 # feedback-bin given and withheld on the hidden-goal task with send-in-batches (a reward after
 # every round), and feedback-bin given on Task 1 without the first round's probe (withheld, the
-# teacher never probes, so that arm is Task 1's). Fixed teachers' lessons and exams are those of
+# teacher never probes, so that arm is Task 1's), and Task 1 given and withheld for 80 episodes
+# (`task1-long`: does the withheld teacher catch up?). Fixed teachers' lessons and exams are those of
 # the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
@@ -35,6 +36,11 @@ for task in goals task1 mixed; do
 done
 for seed in $seeds; do  # Task 1 again without the first round's probe: does listening matter there?
   jobs+=("$out/task1-noprobe/feedback-given/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher.probe=0")
+done
+for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catch up with the given one?
+  long="--config $config --seed $seed --episodes 80 --set environment.goals=false"
+  jobs+=("$out/task1-long/feedback-given/seed-$seed $long")
+  jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
 done
 for seed in $seeds; do
   batches="--config $config --seed $seed --interaction send-in-batches --set interaction.rounds=3"
