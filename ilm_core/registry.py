@@ -56,6 +56,15 @@ class Registry:
     _cache: dict[str, dict[str, PluginSpec]] = field(default_factory=dict)
 
     # -- loading ---------------------------------------------------------------------------
+    @classmethod
+    def installed(cls) -> Registry:
+        """A new registry of every installed plugin, with a plugin manager of its own: what is
+        registered in it (an in-process plugin, a hook) reaches no other registry's experiments.
+        Set ILM_NO_PLUGINS=1 to load only the built-in distribution's plugins."""
+        registry = cls()
+        registry.load_entry_points(external=os.environ.get("ILM_NO_PLUGINS", "") not in ("1", "true", "yes"))
+        return registry
+
     def load_entry_points(self, *, external: bool = True) -> int:
         """Load every entry point of group `ilm`; return how many loaded.
 
@@ -363,10 +372,8 @@ def describe_validation_error(
 
 @functools.cache
 def default_registry() -> Registry:
-    """The registry of every installed plugin, loaded once per process.
-
-    Set ILM_NO_PLUGINS=1 to load only the built-in distribution's plugins.
+    """The registry of every installed plugin, loaded once per process and shared by whoever asks
+    (the `ilm` commands). An experiment that must not share plugins with another in the same
+    process takes its own: `Registry.installed()`.
     """
-    registry = Registry()
-    registry.load_entry_points(external=os.environ.get("ILM_NO_PLUGINS", "") not in ("1", "true", "yes"))
-    return registry
+    return Registry.installed()

@@ -61,9 +61,7 @@ def small_run(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def registry() -> Registry:
-    reg = Registry()
-    reg.load_entry_points()
-    return reg
+    return Registry.installed()
 
 
 @pytest.fixture

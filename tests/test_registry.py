@@ -181,3 +181,24 @@ def test_a_plugin_whose_commands_fail_is_broken_and_the_others_still_register():
     assert [(b.name, b.reason) for b in reg.broken] == [
         ("failing-commands", "ilm_commands failed: RuntimeError: no such module")
     ]
+
+
+def test_two_experiments_in_one_process_do_not_share_plugins(tmp_path):
+    """Each `Registry.installed()` has its own plugin manager: a teacher and a lifecycle hook
+    registered for one experiment are unknown to, and never called by, the other."""
+    seen: list[str] = []
+
+    class Watching:
+        @hookimpl
+        def ilm_episode_end(self, run, record):
+            seen.append(run.run_dir.path.name)
+
+    mine, theirs = Registry.installed(), Registry.installed()
+    assert mine.pm is not theirs.pm
+    mine.register(InlinePlugin(), name="inline")
+    mine.register(Watching(), name="watching")
+    Experiment(resolve({**SMALL, "teacher": "always-first"}, mine), mine, RunDir(tmp_path / "mine")).run()
+    with pytest.raises(UnknownPluginError, match="always-first"):
+        resolve({**SMALL, "teacher": "always-first"}, theirs)
+    Experiment(resolve({**SMALL, "teacher": "random"}, theirs), theirs, RunDir(tmp_path / "theirs")).run()
+    assert seen == ["mine", "mine"]  # two episodes of the first experiment, none of the second
