@@ -358,3 +358,26 @@ def test_a_diverged_student_gets_the_episodes_worst_accuracy(tmp_path: Path) -> 
     assert [r.exams["feedback"].scores["accuracy"] for r in fixed] == [0.7, 0.4, 0.4]
     assert fixed[1].exams["feedback"].accuracy == 0.4
     experiment.close()
+
+
+# -- reports ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exam", ["pair-accuracy", "pair-errors"])
+def test_ilm_report_shows_a_run_without_perplexity(exam: str, cli: Any, tmp_path: Path) -> None:
+    """Tables and figures of a run whose exam has no perplexity: its headline score instead."""
+    from ilm_report.figures import headline
+    from ilm_report.runs import group_settings, load_run
+
+    run(tmp_path / "run", exam={"name": exam}, student={"name": "skill-by-domain"}, episodes=2)
+    code, stdout, err = cli("report", str(tmp_path / "run"), "--out", str(tmp_path / "report"))
+    assert code == 0, err
+    names = {p.name for p in (tmp_path / "report").iterdir()}
+    assert {"figure2.png", "exams.png", "teacher.png", "report.json"} <= names
+    [row] = json.loads((tmp_path / "report" / "report.json").read_text())["settings"]
+    settings = group_settings([load_run(tmp_path / "run")])
+    if exam == "pair-accuracy":
+        assert "feedback accuracy" in stdout and 0 <= row["accuracy"][0] <= 1
+        assert headline(settings) == ("accuracy_mean", "accuracy", "accuracy")
+    else:
+        assert "accuracy" not in row and headline(settings)[0] == ("scores", "pair_errors_mean")
