@@ -687,7 +687,8 @@ class Experiment:
         if feedback:
             entry["feedback_mean"] = statistics.fmean(f.scores[f.headline] for f in feedback)
             if any(f.headline != "perplexity" for f in feedback):
-                entry["teacher_reward_mean"] = statistics.fmean(f.reward or 0.0 for f in feedback)
+                rewards = [f.reward for f in feedback if f.reward is not None]  # the loop set every one
+                entry["teacher_reward_mean"] = statistics.fmean(rewards) if rewards else None
         return entry
 
     def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
@@ -719,8 +720,8 @@ class Experiment:
         for name in finite[0].scores:
             values = [res.scores[name] for res in finite if math.isfinite(res.scores.get(name, math.nan))]
             if values:
-                better_lower = self._direction(name, f"exam plugin '{self.config.exam.name}''s result") == "lower"
-                worst[name] = max(values) if better_lower else min(values)
+                direction = self._direction(name, f"exam plugin '{self.config.exam.name}''s result")
+                worst[name] = max(values) if direction == Direction.LOWER else min(values)
         head = finite[0].headline
         self.notify(
             f"episode {episode}: student(s) {ids} diverged; scored as the episode's worst ({head} {worst[head]:.4g})"

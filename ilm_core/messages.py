@@ -305,13 +305,17 @@ class StudentFeedback(OmitsAbsent):
     )
 
     @model_validator(mode="after")
-    def _one_per_sample(self) -> StudentFeedback:
+    def _named_scores(self) -> StudentFeedback:
         self.scores = _with_legacy_scores(self.scores, {"perplexity": self.perplexity})
         self.perplexity = self.scores.get("perplexity")
         if self.reward is None and self.scores and headline(self.scores) in KNOWN_SCORES:
             first = headline(self.scores)
             value = self.scores[first]
             self.reward = reward_of(first, value, KNOWN_SCORES[first]) if math.isfinite(value) else None
+        return self
+
+    @model_validator(mode="after")
+    def _one_per_sample(self) -> StudentFeedback:
         for part in ("sample_scores", "judgements"):
             values = getattr(self, part)
             if values is not None and len(values) != len(self.samples):

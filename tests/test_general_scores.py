@@ -224,6 +224,29 @@ def test_a_plugin_that_reads_feedback_perplexity_keeps_working_on_a_perplexity_e
     assert len(seen) == 2 and all(p is not None and p > 1 for p in seen)
 
 
+def test_what_a_student_is_told_carries_its_scores_and_their_reward() -> None:
+    from ilm_core import StudentFeedback
+
+    told = StudentFeedback(perplexity=20.0)
+    assert told.scores == {"perplexity": 20.0} and told.reward == pytest.approx(-math.log(20.0))
+    assert StudentFeedback(scores={"accuracy": 0.7}).reward == pytest.approx(0.7)
+    assert StudentFeedback().reward is None and "scores" not in StudentFeedback().model_dump()
+
+
+def test_rounds_of_an_accuracy_exam_record_its_accuracy_and_the_teachers_reward(tmp_path: Path) -> None:
+    records, _ = run(
+        tmp_path / "run",
+        interaction={"name": "mid-term-exams", "params": {"rounds": 2, "reward": "all"}},
+        budget=4,
+    )
+    for record in records:
+        assert [r["round"] for r in record["rounds"]] == [0, 1]
+        for entry in record["rounds"]:
+            assert "perplexity_mean" not in entry and 0 <= entry["accuracy_mean"] <= 1
+            assert entry["feedback_mean"] == pytest.approx(entry["accuracy_mean"])
+            assert entry["teacher_reward_mean"] == pytest.approx(entry["accuracy_mean"])
+
+
 # -- an accuracy-only exam, end to end ------------------------------------------------------------
 
 
