@@ -307,7 +307,7 @@ def test_ilm_run_with_an_accuracy_only_exam(cli: Any, tmp_path: Path, monkeypatc
         "--set", "student.updates=2", "--set", "student.dim=16", "--set", "student.ffn=32",
         "--set", "environment.pool_size=20", "--set", "environment.teacher_corpus_size=10",
         "--set", "environment.exam_bank_size=20", "--set", "environment.heldout_size=0",
-        "--set", "teacher.lm_updates=5", "--set", "teacher.lm_dim=16",
+        "--set", "teacher.lm_updates=5", "--set", "teacher.lm_dim=16", "--set", "checkpoint_every=1",
         "--out", str(out),
     )  # fmt: skip
     assert code == 0, err
@@ -318,9 +318,20 @@ def test_ilm_run_with_an_accuracy_only_exam(cli: Any, tmp_path: Path, monkeypatc
     summary = json.loads((out / "summary.json").read_text())
     assert summary["perplexity_last"] is None and summary["accuracy_last"] is not None
     assert "feedback-exam accuracy" in " ".join((stdout + err).split())
-    # and it resumes: a finished run is found complete
+    # and it resumes: a finished run is found complete, and one cut after its first episode goes on to the
+    # same records (select-bin's policy and the RNG restored from the checkpoint)
     code, stdout, err = cli("run", "--resume", str(out))
     assert code == 0 and "already complete" in stdout + err, err
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    (out / "metrics.jsonl").write_text(lines[0] + "\n")
+    (out / "checkpoints" / "episode-000002.pt").unlink()
+    (out / "summary.json").unlink()
+    code, stdout, err = cli("run", "--resume", str(out))
+    assert code == 0, err
+    again = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in again] == [
+        {k: v for k, v in r.items() if k != "seconds"} for r in records
+    ]
 
 
 # -- the direction decides the reward ------------------------------------------------------------
