@@ -400,6 +400,7 @@ def test_a_diverged_student_gets_the_episodes_worst_accuracy(tmp_path: Path) -> 
 @pytest.mark.parametrize("exam", ["pair-accuracy", "pair-errors"])
 def test_ilm_report_shows_a_run_without_perplexity(exam: str, cli: Any, tmp_path: Path) -> None:
     """Tables and figures of a run whose exam has no perplexity: its headline score instead."""
+    from ilm_report.baselines_cmd import baseline_row
     from ilm_report.figures import headline
     from ilm_report.runs import group_settings, load_run
 
@@ -410,6 +411,7 @@ def test_ilm_report_shows_a_run_without_perplexity(exam: str, cli: Any, tmp_path
     assert {"figure2.png", "exams.png", "teacher.png", "report.json"} <= names
     [row] = json.loads((tmp_path / "report" / "report.json").read_text())["settings"]
     settings = group_settings([load_run(tmp_path / "run")])
+    assert baseline_row(tmp_path / "run")["runs"] == 2  # the students of a run, without a perplexity to count
     if exam == "pair-accuracy":
         assert "feedback accuracy" in stdout and 0 <= row["accuracy"][0] <= 1
         assert headline(settings) == ("accuracy_mean", "accuracy", "accuracy")
