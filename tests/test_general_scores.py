@@ -262,40 +262,13 @@ def test_an_accuracy_only_exam_runs_end_to_end_with_a_learning_teacher(tmp_path:
         # the reward the teacher optimised, named as such: the accuracy itself (higher is better)
         assert math.isfinite(record["teacher_reward_mean"]) and math.isfinite(record["teacher_reward_std"])
         assert record["teacher_reward_mean"] == pytest.approx(record["accuracy_mean"])
-        assert math.isfinite(record["teacher"]["reward_mean"])  # select-bin's own report of its reward
+        # select-bin's own report of the reward it learned from: the students' accuracy
+        assert record["teacher"]["reward_mean"] == pytest.approx(record["accuracy_mean"], rel=1e-6)
         assert record["components"]  # the accuracy per phenomenon
     assert summary["perplexity_last"] is None and summary["reward_last"] is None
     assert summary["accuracy_last"] == pytest.approx(statistics.fmean(r["accuracy_mean"] for r in records))
     assert summary["teacher_reward_last"] == pytest.approx(statistics.fmean(r["teacher_reward_mean"] for r in records))
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["accuracy_last"] == summary["accuracy_last"]
-
-
-def _tensors(state: Any) -> list[Any]:
-    import torch
-
-    if isinstance(state, torch.Tensor):
-        return [state.detach().clone()]
-    if isinstance(state, dict):
-        return [t for value in state.values() for t in _tensors(value)]
-    if isinstance(state, list | tuple):
-        return [t for value in state for t in _tensors(value)]
-    return []
-
-
-def test_select_bin_learns_from_the_accuracy_reward(tmp_path: Path) -> None:
-    """In memory, episode by episode: after an episode of accuracy feedback select-bin's policy has moved."""
-    registry = plugin_registry(ScoresPlugin, installed=True)
-    raw = small_run(environment=NO_HELDOUT, exam={"name": "pair-accuracy"}, teacher=SELECT_BIN, episodes=2)
-    experiment = Experiment(resolve(raw, registry), registry)
-    records = experiment.episodes()
-    first = next(records)
-    before = _tensors(experiment.teacher.state_dict())
-    second = next(records)
-    after = _tensors(experiment.teacher.state_dict())
-    experiment.close()
-    assert "perplexity_mean" not in first.to_json() and second.accuracy_mean is not None
-    assert len(before) == len(after) > 0
-    assert any(a.shape != b.shape or not bool((a == b).all()) for a, b in zip(after, before, strict=True))
 
 
 def test_ilm_run_with_an_accuracy_only_exam(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
