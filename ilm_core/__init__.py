@@ -52,8 +52,10 @@ from ilm_core.interfaces import (
 from ilm_core.lessons import read_generated
 from ilm_core.loop import Experiment, build_environment
 from ilm_core.messages import (
+    KNOWN_SCORES,
     ComponentRef,
     ComponentScore,
+    Direction,
     EnvironmentData,
     EpisodeRecord,
     EpisodeView,
@@ -134,11 +136,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_MEASURES",
+    "KNOWN_SCORES",
     "PLUGIN_API",
     "Capability",
     "ComponentRef",
     "ComponentScore",
     "ConfigError",
+    "Direction",
     "Environment",
     "EnvironmentData",
     "EnvironmentSpec",

@@ -544,8 +544,10 @@ class Interaction(ABC):
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
         """One Feedback per student from a round's reports: called after every round that ends with
-        an exam or a probe. Default: its average exam perplexity, with the exam's minimal-pair
-        accuracy and component scores when it has them."""
+        an exam or a probe. Default: the exam's scores (`ExamResult.scores`: its headline first, e.g. the
+        average perplexity, with minimal-pair accuracy when it has them) and component scores; the core
+        adds the reward (`Feedback.reward`) from the headline score."""
+
         out = []
         for r in result.reports:
             exam = r.exams["feedback"]
@@ -554,9 +556,8 @@ class Interaction(ABC):
                 Feedback(
                     student=r.student,
                     lesson=result.lessons[r.student],
-                    perplexity=exam.perplexity,
+                    scores=dict(exam.scores),
                     round=result.round,
-                    accuracy=exam.accuracy,
                     components=components,
                 )
             )

@@ -45,6 +45,7 @@ from ilm_core.lessons import LessonRules, generated_counts, sentences_of, write_
 from ilm_core.measures import Measured, build_measures, measure_episode
 from ilm_core.messages import (
     ComponentRef,
+    Direction,
     EnvironmentData,
     EpisodeRecord,
     EpisodeView,
@@ -57,6 +58,7 @@ from ilm_core.messages import (
     StudentReport,
     TeacherUpdate,
     TrainingJob,
+    reward_of,
 )
 from ilm_core.population import (
     descriptors,
@@ -288,6 +290,8 @@ class Experiment:
         self.interaction = guard_plugin(interaction, "interaction", cfg.interaction.name)
         exam: Exam = reg.build("exam", cfg.exam.name, cfg.exam.params)
         self.exam = guard_plugin(exam, "exam", cfg.exam.name)
+        #: which way each score the exam may report is better (the core's known scores and the exam's own)
+        self.directions = reg.get("exam", cfg.exam.name).directions()
         self.exam.attach(self.data)
         if self.run_dir is not None:
             self.run_dir.write_artifacts(self.data.artifacts)
@@ -418,7 +422,8 @@ class Experiment:
         for entry, values in zip(ep.rounds, measured.rounds, strict=False):  # no round values: none to add
             entry.update(values)
         # the paper's protocol (one round, its exam score as the feedback) keeps its record's shape
-        plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get("perplexity_mean")
+        head = ep.reports[0].exams["feedback"].headline
+        plain = len(ep.rounds) == 1 and ep.rounds[0].get("feedback_mean") == ep.rounds[0].get(f"{head}_mean")
         return record if plain else record.model_copy(update={"rounds": ep.rounds})
 
     def _goal_exams(self, ep: _EpisodeState) -> None:
@@ -506,6 +511,7 @@ class Experiment:
             ep.result = result
             ep.feedback = self.interaction.feedback(result)
             self._check_feedback(ep.feedback, k)
+            ep.feedback = self._rewarded(ep.feedback)
             ep.told = self._student_feedback(result, got, rnd) if self.answers_students else []
             if job.sentence_losses or job.placement:
                 ep.feedback = _with_losses(ep.feedback, got, lessons, tested)
@@ -562,7 +568,18 @@ class Experiment:
                 plugin=name,
                 stage="student_feedback",
             )
-        return told
+        return [self._student_reward(t) for t in told]
+
+    def _student_reward(self, told: StudentFeedback | None) -> StudentFeedback | None:
+        """What a student is told, with the reward its headline score gives (as a teacher's feedback)."""
+        if told is None or not told.scores:
+            return told
+        head = next(iter(told.scores))
+        value = told.scores[head]
+        if not math.isfinite(value):
+            return told
+        where = f"student feedback of interaction plugin '{self.config.interaction.name}'"
+        return told.model_copy(update={"reward": reward_of(head, value, self._direction(head, where))})
 
     def _placement(self, context: RoundContext) -> list[int]:
         """The pool indices the teacher names for this round's placement test (checked, duplicates dropped)."""
@@ -632,16 +649,46 @@ class Experiment:
                 stage="feedback",
             )
 
+    def _direction(self, name: str, where: str) -> Direction:
+        """Which way score `name` is better; a PluginError naming the exam when neither the core nor it says."""
+        if name not in self.directions:
+            exam = self.config.exam.name
+            raise PluginError(
+                f"{where} has a score {name!r} whose direction is unknown (known: "
+                f"{', '.join(sorted(self.directions))}); exam plugin '{exam}' declares the direction of each "
+                f"score it reports beyond perplexity and accuracy in its ExamSpec "
+                f"(scores={{{name!r}: Direction.LOWER or Direction.HIGHER}})",
+                plugin=exam,
+                stage="score",
+            )
+        return self.directions[name]
+
+    def _rewarded(self, feedback: list[Feedback]) -> list[Feedback]:
+        """The feedback with the reward a teacher optimises, from each one's headline score (computed here
+        once, with the direction the core knows or the exam declares)."""
+        name = self.config.interaction.name
+        out = []
+        for f in feedback:
+            head = f.headline
+            direction = self._direction(head, f"feedback of interaction plugin '{name}'")
+            out.append(f.model_copy(update={"reward": reward_of(head, f.scores[head], direction)}))
+        return out
+
     def _round_entry(
         self, k: int, rnd: Round, reports: list[StudentReport], feedback: list[Feedback]
     ) -> dict[str, Any]:
-        """What the record keeps of one round of a several-round episode (the measures add theirs)."""
+        """What the record keeps of one round of a several-round episode (the measures add theirs): the mean
+        of the exam's headline score (named by what it is), of the feedback's, and of the teacher's reward."""
         entry: dict[str, Any] = {"round": k, "size": rnd.size, "exam": rnd.exam, "reward": rnd.reward}
-        ppl = [r.exams["feedback"].perplexity for r in reports if "feedback" in r.exams]
-        if ppl:
-            entry["perplexity_mean"] = statistics.fmean(ppl)
+        results = [r.exams["feedback"] for r in reports if "feedback" in r.exams]
+        if results:
+            head = results[0].headline
+            entry[f"{head}_mean"] = statistics.fmean(res.scores[head] for res in results)
         if feedback:
-            entry["feedback_mean"] = statistics.fmean(f.perplexity for f in feedback)
+            entry["feedback_mean"] = statistics.fmean(f.scores[f.headline] for f in feedback)
+            if any(f.headline != "perplexity" for f in feedback):
+                rewards = [f.reward for f in feedback if f.reward is not None]  # the loop set every one
+                entry["teacher_reward_mean"] = statistics.fmean(rewards) if rewards else None
         return entry
 
     def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
@@ -649,7 +696,7 @@ class Experiment:
         if not diverged:
             return reports
         ids = ", ".join(str(r.student) for r in diverged)
-        finite = [r.exams["feedback"].perplexity for r in reports if not r.diverged]
+        finite = [r.exams["feedback"] for r in reports if not r.diverged]
         lr = self.config.student.params.get("lr")
         lower = (
             f"Lower the student's learning rate (student.lr = {lr})"
@@ -658,31 +705,34 @@ class Experiment:
         )
         if self.config.on_diverged == "stop":
             raise StudentDivergedError(
-                f"episode {episode}: student(s) {ids} diverged (training loss or exam perplexity NaN/inf) "
+                f"episode {episode}: student(s) {ids} diverged (training loss or exam score NaN/inf) "
                 f"and on_diverged='stop' ends the run. {lower}, or set on_diverged='worst' to score "
                 "diverged students as the episode's worst."
             )
         if not finite:
             raise StudentDivergedError(
-                f"episode {episode}: every student ({ids}) diverged (training loss or exam perplexity "
+                f"episode {episode}: every student ({ids}) diverged (training loss or exam score "
                 "NaN/inf), so on_diverged='worst' has no finite score to give them and the run stops. "
                 f"{lower}."
             )
-        worst = max(finite)
-        self.notify(f"episode {episode}: student(s) {ids} diverged; scored as the episode's worst ({worst:.4g})")
+        # each score of the feedback exam: the worst any student who did not diverge got, by its direction
+        worst: dict[str, float] = {}
+        for name in finite[0].scores:
+            values = [res.scores[name] for res in finite if math.isfinite(res.scores.get(name, math.nan))]
+            if values:
+                direction = self._direction(name, f"exam plugin '{self.config.exam.name}''s result")
+                worst[name] = max(values) if direction == Direction.LOWER else min(values)
+        head = finite[0].headline
+        self.notify(
+            f"episode {episode}: student(s) {ids} diverged; scored as the episode's worst ({head} {worst[head]:.4g})"
+        )
         fixed = []
         for r in reports:
             if r.diverged:
-                exams = {
-                    name: res.model_copy(
-                        update={
-                            "perplexity": worst,
-                            "item_perplexities": [worst] * len(res.item_perplexities),
-                            "nll": math.nan,
-                        }
-                    )
-                    for name, res in r.exams.items()
-                }
+                exams = {}
+                for name, res in r.exams.items():
+                    res = res.replaced({k: v for k, v in worst.items() if k in res.scores})
+                    exams[name] = res.model_copy(update={"nll": math.nan}) if res.nll is not None else res
                 r = r.model_copy(update={"exams": exams})
             fixed.append(r)
         return fixed
@@ -697,16 +747,23 @@ class Experiment:
         seconds: float,
     ) -> EpisodeRecord:
         data, lessons, reports = self.data, outcome.lessons, outcome.reports
-        ppl = [r.exams["feedback"].perplexity for r in reports]
-        rewards = [-p for p in ppl]
+        results = [r.exams["feedback"] for r in reports]
+        head = results[0].headline
         label = self.environment.label
+        per_student: dict[str, list[float | None]] = {}
+        # perplexity exams: the paper's keys (`reward_mean` is minus the mean perplexity, as in the paper's records)
+        ppl = [res.perplexity for res in results if res.perplexity is not None]
+        if len(ppl) != len(results):
+            ppl = []
         heldout = [r.exams["heldout"].perplexity for r in reports if "heldout" in r.exams]
-        per_student: dict[str, list[float | None]] = {
-            "perplexity": list[float | None](ppl),
-            "final_loss": [r.final_loss if math.isfinite(r.final_loss) else None for r in reports],
-        }
-        if heldout:
-            per_student["heldout_perplexity"] = list[float | None](heldout)
+        heldout_ppl = [p for p in heldout if p is not None] if len(heldout) == len(reports) else []
+        if len(heldout_ppl) != len(heldout):
+            heldout_ppl = []
+        if ppl:
+            per_student["perplexity"] = list[float | None](ppl)
+        per_student["final_loss"] = [r.final_loss if math.isfinite(r.final_loss) else None for r in reports]
+        if heldout_ppl:
+            per_student["heldout_perplexity"] = list[float | None](heldout_ppl)
         generated = generated_counts(lessons, data, label)
         per_student.update(generated)
         if generated and self.run_dir is not None:
@@ -718,16 +775,23 @@ class Experiment:
                 )
         stats = self._teacher_stats(dict(outcome.teacher.stats), episode)
         accuracy, evaluations, components = exam_scores(reports, per_student)
+        scores = other_scores(reports, per_student)
+        # the reward the teacher optimised (the final round's feedback), where it is not the paper's reward_mean
+        rewards = [f.reward for f in outcome.feedback if f.reward is not None]
+        taught_reward = bool(rewards) and head != "perplexity"
+        accuracies = per_student.get("accuracy")
         per_student.update(extras)
         measured.add_to(per_student)
         return EpisodeRecord(
             episode=episode,
-            reward_mean=statistics.fmean(rewards),
-            reward_std=statistics.pstdev(rewards),
-            perplexity_mean=statistics.fmean(ppl),
-            perplexity_std=statistics.pstdev(ppl),
-            heldout_perplexity_mean=statistics.fmean(heldout) if heldout else None,
-            heldout_perplexity_std=statistics.pstdev(heldout) if heldout else None,
+            reward_mean=statistics.fmean(-p for p in ppl) if ppl else None,
+            reward_std=statistics.pstdev([-p for p in ppl]) if ppl else None,
+            teacher_reward_mean=statistics.fmean(rewards) if taught_reward else None,
+            teacher_reward_std=statistics.pstdev(rewards) if taught_reward else None,
+            perplexity_mean=statistics.fmean(ppl) if ppl else None,
+            perplexity_std=statistics.pstdev(ppl) if ppl else None,
+            heldout_perplexity_mean=statistics.fmean(heldout_ppl) if heldout_ppl else None,
+            heldout_perplexity_std=statistics.pstdev(heldout_ppl) if heldout_ppl else None,
             entropy=stats.pop("entropy", None),
             tokens_sent=sum(len(s) for t in taught for s in t),
             seconds=round(seconds, 4),
@@ -735,6 +799,8 @@ class Experiment:
             per_student=per_student,
             teacher=stats,
             accuracy_mean=accuracy,
+            accuracy_std=statistics.pstdev(float(a or 0.0) for a in accuracies) if accuracies else None,
+            scores=scores,
             evaluations=evaluations,
             components=components,
             measures=measured.episode,
@@ -903,12 +969,32 @@ def exam_scores(
     components: dict[str, float] = {}
     for name, result in first.items():
         if name not in ("feedback", "heldout"):
-            key = "accuracy" if result.accuracy is not None else "perplexity"
-            values = [getattr(r.exams[name], key) for r in reports]
-            per_student[f"{name}_{key}"] = values
+            key = "accuracy" if "accuracy" in result.scores else "perplexity" if "perplexity" in result.scores else None
+            key = key or result.headline
+            values = [r.exams[name].scores[key] for r in reports]
+            per_student[f"{name}_{key}"] = list[float | None](values)
             evaluations[f"{name}_{key}"] = statistics.fmean(values)
         for part in result.components or {}:
             components[f"{name}/{part}"] = statistics.fmean(
                 (r.exams[name].components or {})[part].score for r in reports
             )
     return accuracy, evaluations, components
+
+
+def other_scores(reports: list[StudentReport], per_student: dict[str, list[float | None]]) -> dict[str, float]:
+    """The feedback and held-out exams' scores beyond perplexity and minimal-pair accuracy (which have
+    their own keys), as `<name>_mean`/`<name>_std` (`heldout_<name>_...` for the held-out exam) over the
+    students; adds each per student to `per_student`. A held-out exam without perplexity counts here too."""
+    out: dict[str, float] = {}
+    for exam, prefix in (("feedback", ""), ("heldout", "heldout_")):
+        if not all(exam in r.exams for r in reports):
+            continue
+        names = [n for n in reports[0].exams[exam].scores if n != "perplexity" and (n != "accuracy" or prefix)]
+        for name in names:
+            if not all(name in r.exams[exam].scores for r in reports):
+                continue
+            values = [r.exams[exam].scores[name] for r in reports]
+            per_student[f"{prefix}{name}"] = list[float | None](values)
+            out[f"{prefix}{name}_mean"] = statistics.fmean(values)
+            out[f"{prefix}{name}_std"] = statistics.pstdev(values)
+    return out

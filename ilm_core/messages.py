@@ -8,6 +8,7 @@ Sentences are lists of token ids into the environment's vocabulary (ids 0..V-1).
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
@@ -15,6 +16,44 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serial
 from ilm_core.errors import ConfigError
 
 Sentence = list[int]
+
+
+class Direction(StrEnum):
+    """Which way a score is better: `lower` (perplexity, a loss) or `higher` (accuracy)."""
+
+    LOWER = "lower"
+    HIGHER = "higher"
+
+
+#: the scores whose direction the core knows; an exam declares any other it reports (`ExamSpec.scores`)
+KNOWN_SCORES: dict[str, Direction] = {"perplexity": Direction.LOWER, "accuracy": Direction.HIGHER}
+
+
+def headline(scores: dict[str, float]) -> str:
+    """The name of a result's headline score: its first (what decides the teacher's reward)."""
+    return next(iter(scores))
+
+
+def reward_of(name: str, value: float, direction: Direction) -> float:
+    """The reward a teacher optimises for a headline score, higher is better: minus the log of a
+    perplexity (minus the mean loss per token: the paper's teachers' reward), minus any other
+    lower-is-better score, a higher-is-better score itself."""
+    if name == "perplexity":
+        return -math.log(max(value, 1e-12))
+    return -value if direction == Direction.LOWER else value
+
+
+def _with_legacy_scores(scores: dict[str, float], named: dict[str, float | None]) -> dict[str, float]:
+    """`scores` with the values given in their own fields (perplexity, accuracy) added after them,
+    in that order; a value given both ways must agree."""
+    out = dict(scores)
+    for name, value in named.items():
+        if value is None:
+            continue
+        if name in out and not (out[name] == value or (math.isnan(out[name]) and math.isnan(value))):
+            raise ValueError(f"{name} is {value} but scores[{name!r}] is {out[name]}; give one value")
+        out.setdefault(name, value)
+    return out
 
 
 class Message(BaseModel):
@@ -236,12 +275,19 @@ class StudentFeedback(OmitsAbsent):
     It reaches the student with its next lesson (`TrainingJob.student_feedback`; with students kept
     for the run, the next episode's first), and only a student plugin with the "uses-feedback"
     capability receives it; `student_feedback = "withheld"` in the config removes it. Every part is
-    optional: the student's exam score and per-item scores, the sentences it generated (`samples`)
+    optional: the student's exam scores (`scores`, with the `reward` its headline score gives, as in
+    `Feedback`) and per-item perplexities, the sentences it generated (`samples`)
     with a judge's score of each (`sample_scores`, a perplexity, lower is better) or the
     environment's answer to each (`judgements`).
     """
 
     round: int = Field(0, ge=0, description="the round of the episode the feedback is about")
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="its scores on the exam it took (the first is the headline), by name"
+    )
+    reward: float | None = Field(
+        None, description="the reward its headline score gives (higher is better; as Feedback.reward), set by the core"
+    )
     perplexity: float | None = Field(None, description="its perplexity on the exam it took")
     item_perplexities: list[float] | None = Field(None, description="its perplexity on each item of that exam")
     samples: list[Sentence] = Field(default_factory=list, description="the sentences it generated")
@@ -249,12 +295,24 @@ class StudentFeedback(OmitsAbsent):
     judgements: list[Judgement] | None = Field(None, description="the environment's answer to each sample")
 
     OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
+        "scores",
+        "reward",
         "perplexity",
         "item_perplexities",
         "samples",
         "sample_scores",
         "judgements",
     )
+
+    @model_validator(mode="after")
+    def _named_scores(self) -> StudentFeedback:
+        self.scores = _with_legacy_scores(self.scores, {"perplexity": self.perplexity})
+        self.perplexity = self.scores.get("perplexity")
+        if self.reward is None and self.scores and headline(self.scores) in KNOWN_SCORES:
+            first = headline(self.scores)
+            value = self.scores[first]
+            self.reward = reward_of(first, value, KNOWN_SCORES[first]) if math.isfinite(value) else None
+        return self
 
     @model_validator(mode="after")
     def _one_per_sample(self) -> StudentFeedback:
@@ -278,21 +336,65 @@ class ComponentScore(Message):
 
 
 class ExamResult(OmitsAbsent):
-    """One student's score on one exam: perplexity per item and over the whole exam.
+    """One student's score on one exam: a set of named scores, its first the headline.
 
-    `perplexity` is exp(total NLL / total tokens) over the exam, end-of-sentence included.
-    `accuracy` (minimal-pair exams) is the share of pairs whose good sentence the student
-    found more probable; `components` the scores of the exam's named parts, when it has them.
+    `scores` maps a score's name to its value; the first is the exam's headline score, the one
+    that decides the teacher's reward (`Feedback.reward`). The core knows that `perplexity` is
+    better lower and `accuracy` better higher; an exam that reports other scores declares their
+    direction (`ExamSpec.scores`). A perplexity exam fills `perplexity` (exp(total NLL / total
+    tokens) over the exam, end-of-sentence included), `item_perplexities`, `nll` and `tokens`;
+    `accuracy` (minimal-pair exams) is the share of pairs whose good sentence the student found
+    more probable. A score given in its own field (`perplexity`, `accuracy`) is in `scores` too,
+    after those given there, and the other way round: each reads the same value.
+    A score may be NaN or infinite here (a diverged student): the core's divergence policy
+    replaces it before any feedback is made. `components` are the scores of the exam's named
+    parts, when it has them.
     """
 
-    perplexity: float
-    item_perplexities: list[float]
-    nll: float
-    tokens: int
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="score name -> value; the first is the headline (decides the reward)"
+    )
+    perplexity: float | None = None
+    item_perplexities: list[float] | None = None
+    nll: float | None = None
+    tokens: int | None = None
     accuracy: float | None = None
     components: dict[str, ComponentScore] | None = None
 
-    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components")
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
+        "perplexity",
+        "item_perplexities",
+        "nll",
+        "tokens",
+        "accuracy",
+        "components",
+    )
+
+    @model_validator(mode="after")
+    def _named_scores(self) -> ExamResult:
+        scores = _with_legacy_scores(self.scores, {"perplexity": self.perplexity, "accuracy": self.accuracy})
+        if not scores:
+            raise ValueError("an exam result carries at least one score (scores, or perplexity / accuracy)")
+        self.scores = scores
+        self.perplexity = scores.get("perplexity")
+        self.accuracy = scores.get("accuracy")
+        return self
+
+    @property
+    def headline(self) -> str:
+        """The name of the headline score (the first of `scores`)."""
+        return headline(self.scores)
+
+    def replaced(self, scores: dict[str, float]) -> ExamResult:
+        """This result with some scores replaced (the divergence policy): `perplexity` and `accuracy`
+        follow their scores, and so do the per-item perplexities."""
+        update: dict[str, Any] = {"scores": {**self.scores, **scores}}
+        for name in ("perplexity", "accuracy"):
+            if name in scores:
+                update[name] = scores[name]
+        if "perplexity" in scores and self.item_perplexities is not None:
+            update["item_perplexities"] = [scores["perplexity"]] * len(self.item_perplexities)
+        return self.model_copy(update=update)
 
 
 class SentenceLoss(Message):
@@ -335,14 +437,29 @@ class Feedback(OmitsAbsent):
 
     `lesson` is everything the student has received in the episode so far (all rounds), so a
     teacher that credits a score to the sentences behind it needs no memory of its own.
+    `scores` are the student's named scores (the first is the headline); `reward` is what a
+    teacher optimises, higher is better, derived from the headline score by the core
+    (`reward_of`: minus the log of a perplexity, minus another lower-is-better score, a
+    higher-is-better score itself). A learning teacher reads `reward` and works on any exam.
     """
 
     student: int
     lesson: Lesson
     round: int = Field(0, ge=0, description="the round of the episode this feedback follows")
-    perplexity: float = Field(
-        description="the student's perplexity, lower is better: its average on the feedback exam, or what the "
-        "interaction measures instead (e.g. a judge's perplexity on the student's samples)"
+    scores: dict[str, float] = Field(
+        default_factory=dict,
+        description="score name -> the student's score, finite; the first is the headline, which decides the reward "
+        "(a perplexity given in `perplexity`, an accuracy in `accuracy`, is added here)",
+    )
+    reward: float | None = Field(
+        None,
+        description="what the teacher optimises, higher is better, from the headline score: set by the core for "
+        "every feedback a teacher sees (filled in here when the headline's direction is known to the core)",
+    )
+    perplexity: float | None = Field(
+        None,
+        description="the student's perplexity, lower is better, when the exam has one: its average on the feedback "
+        "exam, or what the interaction measures instead (e.g. a judge's perplexity on the student's samples)",
     )
     item_perplexities: list[float] | None = Field(
         default=None, description="its perplexity on each exam item, when the interaction sends them"
@@ -364,17 +481,51 @@ class Feedback(OmitsAbsent):
         "training, for the sentences the teacher named for a placement test (Teacher.placement); no training",
     )
 
-    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy", "components", "sentence_losses", "placement")
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
+        "perplexity",
+        "accuracy",
+        "components",
+        "sentence_losses",
+        "placement",
+    )
 
     @field_validator("perplexity")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value) or value < 0:
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value < 0):
             raise ValueError(
                 f"perplexity is {value}; feedback carries a finite, non-negative perplexity (a diverged student's "
                 "score is replaced by the run's divergence policy before feedback is made)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _named_scores(self) -> Feedback:
+        scores = _with_legacy_scores(self.scores, {"perplexity": self.perplexity, "accuracy": self.accuracy})
+        if not scores:
+            raise ValueError("feedback carries at least one score (scores, or perplexity / accuracy)")
+        bad = {name: value for name, value in scores.items() if not math.isfinite(value)}
+        if bad:
+            raise ValueError(
+                f"scores {bad} are not finite; feedback carries finite scores (a diverged student's scores are "
+                "replaced by the run's divergence policy before feedback is made)"
+            )
+        if "perplexity" in scores:
+            self._finite(scores["perplexity"])
+        self.scores = scores
+        self.perplexity = scores.get("perplexity")
+        self.accuracy = scores.get("accuracy")
+        if self.reward is None and self.headline in KNOWN_SCORES:
+            first = self.headline
+            self.reward = reward_of(first, scores[first], KNOWN_SCORES[first])
+        if self.reward is not None and not math.isfinite(self.reward):
+            raise ValueError(f"reward is {self.reward}; a reward is finite")
+        return self
+
+    @property
+    def headline(self) -> str:
+        """The name of the headline score (the first of `scores`), which decides the reward."""
+        return headline(self.scores)
 
 
 class ComponentRef(Message):
@@ -574,10 +725,20 @@ class EpisodeRecord(OmitsAbsent):
     """
 
     episode: int
-    reward_mean: float
-    reward_std: float
-    perplexity_mean: float
-    perplexity_std: float
+    reward_mean: float | None = Field(
+        None,
+        description="minus the mean feedback-exam perplexity (the paper's records; perplexity exams only). Not the "
+        "reward the teacher optimises (minus the log perplexity): that is `teacher_reward_mean` where recorded",
+    )
+    reward_std: float | None = None
+    teacher_reward_mean: float | None = Field(
+        None,
+        description="mean over the students of the reward the teacher optimised (Feedback.reward) in the final "
+        "round; recorded when the exam's headline score is not perplexity",
+    )
+    teacher_reward_std: float | None = None
+    perplexity_mean: float | None = Field(None, description="mean feedback-exam perplexity (perplexity exams)")
+    perplexity_std: float | None = None
     heldout_perplexity_mean: float | None = None
     heldout_perplexity_std: float | None = None
     entropy: float | None = None
@@ -590,6 +751,12 @@ class EpisodeRecord(OmitsAbsent):
     rounds: list[dict[str, Any]] = Field(default_factory=list)
     # minimal pairs and component scores: absent from the line when the exam has none
     accuracy_mean: float | None = Field(None, description="mean minimal-pair accuracy on the feedback exam")
+    accuracy_std: float | None = Field(None, description="its standard deviation over the students")
+    scores: dict[str, float] = Field(
+        default_factory=dict,
+        description="the feedback (and held-out) exam's other scores, named by what they are: '<name>_mean', "
+        "'<name>_std', 'heldout_<name>_mean', ... over the students",
+    )
     evaluations: dict[str, float] = Field(
         default_factory=dict, description="mean score of each extra evaluation (accuracy for pairs, else perplexity)"
     )
@@ -600,7 +767,19 @@ class EpisodeRecord(OmitsAbsent):
         default_factory=dict, description="episode-level values of the run's measures, by name (top-level keys)"
     )
 
-    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("accuracy_mean", "evaluations", "components")
+    OMIT_WHEN_EMPTY: ClassVar[tuple[str, ...]] = (
+        "reward_mean",
+        "reward_std",
+        "teacher_reward_mean",
+        "teacher_reward_std",
+        "perplexity_mean",
+        "perplexity_std",
+        "accuracy_mean",
+        "accuracy_std",
+        "scores",
+        "evaluations",
+        "components",
+    )
 
     @classmethod
     def from_json(cls, line: dict[str, Any]) -> EpisodeRecord:

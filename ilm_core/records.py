@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ilm_core.messages import KNOWN_SCORES, Direction
+
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
@@ -169,9 +171,21 @@ class InteractionSpec(PluginSpec):
 
 
 class ExamSpec(PluginSpec):
-    """An exam: chooses feedback items and scores students. See `ilm_exams`."""
+    """An exam: chooses feedback items and scores students. See `ilm_exams`.
+
+    Args:
+        scores: the direction of each score the exam reports that the core does not know
+            (it knows `perplexity`, lower is better, and `accuracy`, higher is better), e.g.
+            `{"bleu": Direction.HIGHER}`. A result (`ExamResult.scores`) with a score whose
+            direction is neither known nor declared is refused, naming the exam.
+    """
 
     kind: ClassVar[str] = "exam"
+    scores: dict[str, Direction] = Field(default_factory=dict)
+
+    def directions(self) -> dict[str, Direction]:
+        """The direction of every score this exam may report: the core's known ones and its own."""
+        return {**KNOWN_SCORES, **self.scores}
 
 
 class ExecutorSpec(PluginSpec):

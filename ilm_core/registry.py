@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from ilm_core import compat, hookspecs, interfaces
 from ilm_core.errors import ConfigError, IlmError, PluginError, UnknownPluginError
-from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, PluginSpec, RoadmapCell, TeacherSpec
+from ilm_core.records import KIND_OF, KINDS, SPEC_TYPES, ExamSpec, PluginSpec, RoadmapCell, TeacherSpec
 
 ENTRY_POINT_GROUP = "ilm"
 #: a component's params as a config gives them
@@ -132,6 +132,8 @@ class Registry:
 
     @overload
     def get(self, kind: Literal["teacher"], name: str) -> TeacherSpec: ...
+    @overload
+    def get(self, kind: Literal["exam"], name: str) -> ExamSpec: ...
     @overload
     def get(self, kind: str, name: str) -> PluginSpec: ...
     def get(self, kind: str, name: str) -> PluginSpec:

@@ -46,12 +46,31 @@ def summarise(records: list[dict[str, Any]], config: ExperimentConfig) -> dict[s
         "perplexity_last": last_mean(records, "perplexity_mean"),
         "heldout_perplexity_last": last_mean(records, "heldout_perplexity_mean"),
         "reward_last": last_mean(records, "reward_mean"),
+        **scores_summary(records),
         **summary_of(records),
         "config_sha": hashlib.sha256(
             json.dumps(config_identity(config.model_dump(mode="json")), sort_keys=True).encode()
         ).hexdigest()[:12],
         **generated_summary(records),
     }
+
+
+def scores_summary(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """summary.json's figures of the exam's scores beyond perplexity, named by what they are:
+    `accuracy_last` (minimal-pair accuracy), `<score>_last` for the exam's other scores
+    (`heldout_<score>_last`), and `teacher_reward_last`, the reward the teacher optimised, where the
+    records have them (`perplexity_last` and the paper's `reward_last` are always there, None without
+    perplexity)."""
+    out: dict[str, float | None] = {}
+    rows = list(records)
+    if any(r.get("accuracy_mean") is not None for r in rows):
+        out["accuracy_last"] = last_mean(rows, "accuracy_mean")
+    names = {k.removesuffix("_mean"): None for r in rows for k in r.get("scores", {}) if k.endswith("_mean")}
+    for name in names:
+        out[f"{name}_last"] = last_mean([r.get("scores", {}) for r in rows], f"{name}_mean")
+    if any(r.get("teacher_reward_mean") is not None for r in rows):
+        out["teacher_reward_last"] = last_mean(rows, "teacher_reward_mean")
+    return out
 
 
 def summary_of(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:

@@ -159,7 +159,8 @@ class StudentTrainer:
         reports = []
         for i, (sid, seed) in enumerate(zip(ids, job.seeds, strict=True)):
             exams = {name: res[i] for name, res in results.items()}
-            diverged = not math.isfinite(losses[i]) or any(not math.isfinite(r.perplexity) for r in exams.values())
+            scores = [v for r in exams.values() for v in r.scores.values()]
+            diverged = not math.isfinite(losses[i]) or any(not math.isfinite(v) for v in scores)
             reports.append(
                 StudentReport(
                     student=sid,

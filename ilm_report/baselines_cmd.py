@@ -49,7 +49,8 @@ def baseline_row(path: Path) -> dict[str, Any]:
     run = load_run(path)
     record = run.records[0]
     per = record["per_student"]
-    row: dict[str, Any] = {"baseline": run.teacher, "seed": run.seed, "runs": len(per["perplexity"])}
+    students = per.get("final_loss") or per.get("perplexity") or []  # one per student, whatever the exam
+    row: dict[str, Any] = {"baseline": run.teacher, "seed": run.seed, "runs": len(students)}
     row["rank"], row["privileged"] = run.role["reference_rank"], run.role["privileged"]
     for col in COLUMNS:
         values = per.get(col)

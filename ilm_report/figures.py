@@ -155,6 +155,24 @@ def spread_title(settings: list[Setting]) -> str:
     return f"one run per setting (seed {', '.join(map(str, seeds))}): mean ± std over its students"
 
 
+def headline(settings: list[Setting]) -> tuple[str | tuple[str, ...], str, str]:
+    """The exam's headline score in these runs' records: (its key, its per-student key, its name).
+    Perplexity where the runs have it (the paper's exams); else minimal-pair accuracy; else the first
+    other score the exam reported (`scores`: `<name>_mean`)."""
+    if _measured(settings, "perplexity_mean") or not settings:
+        return "perplexity_mean", "perplexity", "perplexity"
+    if _measured(settings, "accuracy_mean"):
+        return "accuracy_mean", "accuracy", "accuracy"
+    for s in settings:
+        for run in s.runs:
+            for record in run.records:
+                for key in record.get("scores", {}):
+                    if key.endswith("_mean") and not key.startswith("heldout_"):
+                        name = key.removesuffix("_mean")
+                        return ("scores", key), name, name.replace("_", " ")
+    return "perplexity_mean", "perplexity", "perplexity"
+
+
 def figure2(settings: list[Setting], path: Path, domain: str) -> Path:
     """Panels (a) student exam perplexity per episode, (b) fraction of exam-domain data per episode."""
     plt = _plt()
@@ -166,10 +184,16 @@ def draw_figure2(settings: list[Setting], domain: str) -> Figure:
     plt = _plt()
     fig: Figure
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    key, students, name = headline(settings)
     for s in settings:
-        _band(a, *student_curve(s, "perplexity_mean", "perplexity"), s.label)
+        _band(a, *student_curve(s, key, students), s.label)
         _band(b, *student_curve(s, "fraction_exam_domain", "fraction_exam_domain"), s.label)
-    a.set(xlabel="episode", ylabel="student exam perplexity", title="(a) student perplexity per episode", yscale="log")
+    a.set(
+        xlabel="episode",
+        ylabel=f"student exam {name}",
+        title=f"(a) student {name} per episode",
+        yscale="log" if name == "perplexity" else "linear",
+    )
     b.set(
         xlabel="episode",
         ylabel=f"fraction of taught data from {domain}",
@@ -207,20 +231,31 @@ def overlaps(settings: list[Setting], path: Path) -> Path | None:
 
 
 def exams(settings: list[Setting], oracles: dict[tuple[str, int], Run], path: Path) -> Path:
-    """Feedback vs held-out perplexity per episode, against the oracle's held-out baseline."""
+    """Feedback vs held-out perplexity per episode, against the oracle's held-out baseline (an exam
+    without perplexity: its headline score, and the held-out exam's where it has one)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    key, students, name = headline(settings)
+    heldout: tuple[str, ...] = (
+        ("heldout_perplexity_mean",) if name == "perplexity" else ("scores", f"heldout_{students}_mean")
+    )
     for s in settings:
         if any(run.is_reference("best") for run in s.runs):  # the line every other setting is drawn against
             continue
-        _band(ax, *student_curve(s, "perplexity_mean", "perplexity"), f"{s.label}: feedback exam")
-        _band(ax, *student_curve(s, "heldout_perplexity_mean", "heldout_perplexity"), f"{s.label}: held-out exam")
+        _band(ax, *student_curve(s, key, students), f"{s.label}: feedback exam")
+        if name == "perplexity" or _measured([s], ".".join(heldout), nested=True):
+            _band(ax, *student_curve(s, heldout, f"heldout_{students}"), f"{s.label}: held-out exam")
         refs = [oracles.get((r.env_key(), r.seed)) for r in s.runs]
         lasts = [o.last("heldout_perplexity_mean", 10**9) for o in refs if o is not None]
         values = [v for v in lasts if v is not None]
         if values:  # labels are unique per setting, so one line each
             ax.axhline(sum(values) / len(values), linestyle="--", color="gray", label=f"{s.label}: oracle held-out")
-    ax.set(xlabel="episode", ylabel="perplexity", title="feedback vs held-out exam", yscale="log")
+    ax.set(
+        xlabel="episode",
+        ylabel=name,
+        title="feedback vs held-out exam",
+        yscale="log" if name == "perplexity" else "linear",
+    )
     fig.suptitle(spread_title(settings), fontsize=9)
     _finish(fig, (ax,), legend_size=7)
     return _save(plt, fig, path)
@@ -284,14 +319,23 @@ def draw_teacher(settings: list[Setting]) -> Figure:
     fig: Figure
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     reported = _measured(settings, "teacher.reward_mean", nested=True)
+    derived = not reported and _measured(settings, "teacher_reward_mean")  # an exam without perplexity
     for s in settings:
         if reported:  # the reward as the teacher computed it (its own transform of the feedback)
             _band(a, *s.curve("teacher.reward_mean"), s.label)
+        elif derived:  # the reward the core derived from the exam's headline score
+            _band(a, *s.curve("teacher_reward_mean"), s.label)
         else:
             view = Setting(s.label, s.config, [Run(r.path, r.config, [_neg_log(x) for x in r.records]) for r in s.runs])
             _band(a, *student_curve(view, "neg_log_perplexity", "neg_log_perplexity"), s.label)
         _band(b, *s.curve("entropy"), s.label)
-    what = "as the teacher reports it" if reported else "−log feedback-exam perplexity"
+    what = (
+        "as the teacher reports it"
+        if reported
+        else "from the exam's headline score"
+        if derived
+        else "−log feedback-exam perplexity"
+    )
     a.set(xlabel="episode", ylabel=f"reward ({what})", title="(a) the teacher's reward per episode")
     b.set(xlabel="episode", ylabel="entropy of the teacher's policy (nats)", title="(b) policy entropy per episode")
     maxima = [r.records[0].get("teacher", {}).get("entropy_max") for s in settings for r in s.runs if r.records]

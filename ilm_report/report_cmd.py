@@ -87,12 +87,14 @@ def report(
         last = f"last {LAST} episodes (all of a shorter run's)"
     table = Table(title=last + (", mean ± std over seeds" if several else ", one run per setting"))
     table.add_column("setting", min_width=24, overflow="fold")
+    accuracy = any("accuracy" in row for row in rows)  # a column only where an exam has accuracy
     for col in (
         "runs",
         "fraction from exam domain",
         "feedback ppl",
         "held-out ppl",
         "oracle held-out",
+        *(["feedback accuracy"] if accuracy else []),
         "taught to the test",
         *keys,
     ):
@@ -104,6 +106,7 @@ def report(
             row["setting"],
             str(row["runs"]),
             *(shown(row[k]) for k in ("fraction", "feedback", "heldout", "oracle_heldout")),
+            *([shown(row.get("accuracy", (math.nan, math.nan)))] if accuracy else []),
             f"[red]YES: seeds {', '.join(map(str, flagged))}[/]" if flagged else "no",
             *(shown(row["measures"].get(key, (math.nan, math.nan))) for key in keys),
         )

@@ -288,6 +288,7 @@ def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -
                     "seed": run.seed,
                     "fraction": run.last("fraction_exam_domain"),
                     "feedback": run.last("perplexity_mean"),
+                    "accuracy": run.last("accuracy_mean"),
                     "heldout": run.last("heldout_perplexity_mean"),
                     "oracle_heldout": oracle.last("heldout_perplexity_mean", 10**9) if oracle else None,
                     "taught_to_the_test": taught_to_the_test(run, oracle) if oracle and run is not oracle else None,
@@ -299,6 +300,11 @@ def summary_rows(settings: list[Setting], oracles: dict[tuple[str, int], Run]) -
         for key in ("fraction", "feedback", "heldout", "oracle_heldout"):
             row[key] = mean_std([p[key] for p in per_seed])
         row["ci95"] = {key: mean_ci95([p[key] for p in per_seed]) for key in ("fraction", "feedback", "heldout")}
+        if any(p["accuracy"] is not None for p in per_seed):  # minimal pairs, or an exam without perplexity
+            row["accuracy"] = mean_std([p["accuracy"] for p in per_seed])
+        else:
+            for p in per_seed:
+                del p["accuracy"]
         row["measures"] = {key: mean_std([run.last(key) for run in s.runs]) for key in measure_keys(s.runs)}
         row["taught_to_the_test"] = [p["seed"] for p in per_seed if p["taught_to_the_test"]]
         row["per_seed"] = per_seed

@@ -57,7 +57,12 @@ class ProgressDisplay:
             warning = long_run_warning(record.seconds, run.config.episodes - record.episode - 1)
             if warning:
                 self.progress.console.print(f"[yellow]notice:[/] {warning}", highlight=False, soft_wrap=True)
-        stats = f"exam ppl {record.perplexity_mean:.3g} ± {record.perplexity_std:.2g}"
+        if record.perplexity_mean is not None:
+            stats = f"exam ppl {record.perplexity_mean:.3g} ± {record.perplexity_std or 0.0:.2g}"
+        elif record.accuracy_mean is not None:  # an exam without perplexity: its accuracy
+            stats = f"exam accuracy {record.accuracy_mean:.3g} ± {record.accuracy_std or 0.0:.2g}"
+        else:
+            stats = f"teacher's reward {record.teacher_reward_mean or 0.0:.3g}"
         reward = record.teacher.get("reward_mean")  # the teacher's own reward, when it reports one
         if isinstance(reward, float):
             stats += f"  teacher's reward {reward:.3g}"
@@ -117,6 +122,13 @@ def measure_rows(summary: dict[str, Any], shown: set[str]) -> list[tuple[str, An
     return [(f"{key} (a measure)", summary[f"{key}_last"]) for key in keys if key not in shown]
 
 
+#: summary.json's figures of exams without perplexity (or with more scores), shown when a run has them
+SCORE_ROWS = (
+    ("accuracy_last", "feedback-exam accuracy"),
+    ("teacher_reward_last", "teacher's reward (exam's headline)"),
+)
+
+
 def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
     table = Table(title=f"summary (last {summary['last_episodes']} episodes)")
     table.add_column("measure")
@@ -126,6 +138,7 @@ def summary_table(summary: dict[str, Any], domain: str | None) -> Table:
         (exam_domain_label(domain or summary.get("exam_domain")), summary.get("fraction_exam_domain_last")),
         ("feedback-exam perplexity", summary["perplexity_last"]),
         ("held-out exam perplexity", summary["heldout_perplexity_last"]),
+        *[(label, summary[key]) for key, label in SCORE_ROWS if key in summary],
         *measure_rows(summary, shown={"fraction_exam_domain"}),
         ("seconds (episodes only)", summary["seconds"]),
         ("seconds (set-up: environment, teacher, executor)", summary.get("setup_seconds")),

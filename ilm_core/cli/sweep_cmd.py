@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from ilm_core.cli.display import fmt
 from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble, check_sweep, normalise, resolve
 from ilm_core.files import atomic_write_json
@@ -84,7 +85,7 @@ def sweep(
     for label, summary in rows:
         console.print(
             f"{label}: fraction (last 10) {_three(summary.get('fraction_exam_domain_last'))}, "
-            f"perplexity {summary['perplexity_last']:.4g}, {summary['seconds']:.1f} s episodes, "
+            f"perplexity {fmt(summary['perplexity_last'])}, {summary['seconds']:.1f} s episodes, "
             f"{summary.get('setup_seconds', 0.0):.1f} s set-up"
         )
     aggregate = per_setting([(name, results[spec.out].summary) for name, spec in zip(settings, specs, strict=True)])

@@ -46,8 +46,10 @@ class ${cls}(Interaction):
                 Feedback(
                     student=report.student,
                     lesson=result.lessons[report.student],  # all it received this episode
-                    perplexity=exam.perplexity,
-                    item_perplexities=list(exam.item_perplexities) if self.params.item_perplexities else None,
+                    scores=dict(exam.scores),  # the exam's scores, its headline (e.g. perplexity) first
+                    item_perplexities=list(exam.item_perplexities)
+                    if self.params.item_perplexities and exam.item_perplexities
+                    else None,
                     round=result.round,
                 )
             )

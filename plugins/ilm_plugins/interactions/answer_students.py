@@ -64,8 +64,8 @@ class AnswerStudents(Interaction):
             told.append(
                 StudentFeedback(
                     round=result.round,
-                    perplexity=exam.perplexity if exam else None,
-                    item_perplexities=list(exam.item_perplexities) if exam else None,
+                    scores=dict(exam.scores) if exam else {},
+                    item_perplexities=list(exam.item_perplexities) if exam and exam.item_perplexities else None,
                     samples=list(r.samples),
                     **answer,
                 )

@@ -26,7 +26,12 @@ class _WithItemScores(Interaction):
     def feedback(self, result: RoundResult) -> list[Feedback]:
         plain = super().feedback(result)
         exams = {r.student: r.exams["feedback"] for r in result.reports}
-        return [f.model_copy(update={"item_perplexities": list(exams[f.student].item_perplexities)}) for f in plain]
+        items = {i: exam.item_perplexities for i, exam in exams.items()}  # None: the exam has no perplexity
+        return [f.model_copy(update={"item_perplexities": _copy(items[f.student])}) for f in plain]
+
+
+def _copy(values: list[float] | None) -> list[float] | None:
+    return None if values is None else list(values)
 
 
 class SendInBatches(_WithItemScores):

@@ -104,9 +104,9 @@ class TrustingStudents(StackedStudents):
 
     def receive(self, feedback: list[StudentFeedback | None], teachers: list[str | None]) -> None:
         for s, told in enumerate(feedback):
-            if told is None or told.perplexity is None or not math.isfinite(told.perplexity):
+            if told is None or told.reward is None or not math.isfinite(told.reward):
                 continue
-            score = math.log(told.perplexity)
+            score = -told.reward  # minus the exam's reward: its log perplexity on a perplexity exam
             last_score, last_teacher = self.last_score[s], self.last_teacher[s]
             if last_score is not None and last_teacher is not None:
                 self.credit[s][last_teacher].append(last_score - score)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from ilm_core import Capability, ComponentRef, NoParams, TeacherSpec, hookimpl
 
 #: what a learned teacher takes as its reward (see ilm_plugins.teachers.rewards)
-RewardKind = Literal["neg_perplexity", "neg_log_perplexity", "accuracy", "component_mean"]
+RewardKind = Literal["exam", "neg_perplexity", "neg_log_perplexity", "accuracy", "component_mean"]
 
 
 class TeacherLMParams(BaseModel):
@@ -57,8 +57,9 @@ class SelectBinParams(TeacherLMParams):
         "reward ('mean'), also divide by its std ('standardize'), or none",
     )
     reward: RewardKind = Field(
-        "neg_log_perplexity",
-        description="reward from the feedback: minus its (log-)perplexity, its minimal-pair 'accuracy', or "
+        "exam",
+        description="reward from the feedback: 'exam' = the exam's own (Feedback.reward: minus the log of a "
+        "perplexity, an accuracy itself; any exam), minus its (log-)perplexity, its minimal-pair 'accuracy', or "
         "'component_mean' (each exam component counts the same)",
     )
     log_prob: Literal["sum-log-softmax", "plackett-luce"] = Field(
@@ -123,8 +124,10 @@ class GenerateLMParams(TeacherLMParams):
     baseline: Literal["none", "mean", "standardize"] = Field(
         "standardize", description="variance reduction across the N students of an episode, as in select-bin"
     )
-    reward: Literal["neg_perplexity", "neg_log_perplexity"] = Field(
-        "neg_log_perplexity", description="reward from the feedback score (perplexity)"
+    reward: Literal["exam", "neg_perplexity", "neg_log_perplexity"] = Field(
+        "exam",
+        description="reward from the feedback: 'exam' = the exam's own (Feedback.reward; any exam), or minus its "
+        "(log-)perplexity",
     )
 
 
@@ -209,8 +212,9 @@ class ValueBanditParams(BaseModel):
         "(a fresh exam's difficulty, a shared initialisation); none = compare across episodes too",
     )
     reward: RewardKind = Field(
-        "neg_log_perplexity",
-        description="reward from the feedback: minus its (log-)perplexity, its minimal-pair 'accuracy', or "
+        "exam",
+        description="reward from the feedback: 'exam' = the exam's own (Feedback.reward: minus the log of a "
+        "perplexity, an accuracy itself; any exam), minus its (log-)perplexity, its minimal-pair 'accuracy', or "
         "'component_mean' (each exam component counts the same)",
     )
     commit_last: int = Field(

@@ -86,8 +86,8 @@ class FeedbackBinTeacher(SelectBinTeacher):
             for i, f in by_student.items():
                 fresh = f.lesson.indices[before[i] :]
                 before[i] = len(f.lesson.indices)
-                if fresh and math.isfinite(f.perplexity) and f.perplexity > 0:
-                    score[i] = -math.log(f.perplexity)
+                if fresh and f.reward is not None:  # the exam's reward (minus the log of a perplexity)
+                    score[i] = f.reward
                     new[i] = self.features[fresh].mean(0)
             known = ~torch.isnan(score)
             if known.sum() < 2:

@@ -24,6 +24,7 @@ import torch
 
 from ilm_core import Feedback, Lesson, RoundContext, Teacher, TeacherContext, TeacherUpdate, set_up
 from ilm_plugins.teachers import StudentModelParams, ValueBanditParams
+from ilm_plugins.teachers.rewards import reward_of
 from ilm_plugins.teachers.rounds import unsent_scores
 from ilm_plugins.teachers.value_bandit import ValueBanditTeacher
 
@@ -42,7 +43,7 @@ class StudentModelTeacher(Teacher):
     def setup(self, context: TeacherContext) -> None:
         p = self.params
         self.group = groups_of(context, p.group_by)
-        inner = ValueBanditParams(prior_std=p.prior_std, exploration=p.exploration, reward="neg_log_perplexity")
+        inner = ValueBanditParams(prior_std=p.prior_std, exploration=p.exploration, reward="exam")
         self.models: dict[str, ValueBanditTeacher] = {}
         for name in dict.fromkeys(self.group):
             model = ValueBanditTeacher(inner)
@@ -88,7 +89,7 @@ class StudentModelTeacher(Teacher):
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
         gains: dict[int, float] = {}
         for f in feedback:
-            now = math.log(max(f.perplexity, 1e-12))
+            now = -reward_of(f)  # minus the exam's reward: the log perplexity on a perplexity exam
             before = self.competence[f.student]
             gains[f.student] = -now if before is None else before - now
             self.competence[f.student] = now
@@ -97,8 +98,8 @@ class StudentModelTeacher(Teacher):
         stats: dict[str, float] = {}
         for name, model in self.models.items():
             mine = [f for f in feedback if self.group[f.student] == name]
-            # a gain g as the perplexity exp(-g): the inner model's reward, minus the log perplexity, is the gain
-            as_scores = [f.model_copy(update={"perplexity": math.exp(-gains[f.student])}) for f in mine]
+            # the gain as the inner model's reward
+            as_scores = [f.model_copy(update={"reward": gains[f.student]}) for f in mine]
             mean_before = model.mean.clone()
             model.learn(as_scores)
             for f in mine:

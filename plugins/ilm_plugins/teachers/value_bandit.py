@@ -37,6 +37,7 @@ from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.teachers.rounds import unsent_scores
 
 REWARD_UNITS = {
+    "exam": "the exam's reward (minus log perplexity, or accuracy)",
     "neg_log_perplexity": "minus log perplexity",
     "neg_perplexity": "minus perplexity",
     "accuracy": "minimal-pair accuracy",

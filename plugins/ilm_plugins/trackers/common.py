@@ -16,6 +16,10 @@ TAGS = {
     "perplexity_std": "perplexity/feedback_std",
     "heldout_perplexity_mean": "perplexity/heldout",
     "heldout_perplexity_std": "perplexity/heldout_std",
+    "teacher_reward_mean": "reward/teacher",
+    "teacher_reward_std": "reward/teacher_std",
+    "accuracy_mean": "accuracy/feedback",
+    "accuracy_std": "accuracy/feedback_std",
     "entropy": "teacher/entropy",
     "seconds": "seconds",
     "tokens_sent": "tokens_sent",
@@ -33,6 +37,7 @@ def scalars(record: EpisodeRecord) -> dict[str, float]:
             values.update({f"{name}/{part}": v for part, v in value.items()})
         else:
             values[name] = value
+    values.update({f"score/{k}": v for k, v in record.scores.items()})  # an exam's other scores, by name
     values.update({f"teacher/{k}": v for k, v in record.teacher.items()})
     return {tag: float(v) for tag, v in values.items() if isinstance(v, int | float) and math.isfinite(v)}
 

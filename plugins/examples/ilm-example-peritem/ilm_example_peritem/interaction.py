@@ -23,8 +23,8 @@ class PerItem(Interaction):
                 Feedback(
                     student=report.student,
                     lesson=result.lessons[report.student],
-                    perplexity=exam.perplexity,
-                    item_perplexities=list(exam.item_perplexities),
+                    scores=dict(exam.scores),  # the average perplexity, or whatever the exam reports
+                    item_perplexities=list(exam.item_perplexities) if exam.item_perplexities else None,
                     round=result.round,
                 )
             )

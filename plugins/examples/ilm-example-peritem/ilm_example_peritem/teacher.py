@@ -6,7 +6,8 @@ log-perplexity is standardised across the students of the episode, and the stude
 advantage is the mean over items of how much better than its peers it did. Every sentence of
 its lesson moves by that advantage. Lessons are sampled without replacement from
 softmax(values / temperature) by Gumbel-top-k. With average-only feedback (another
-interaction) it falls back to the standardised average score.
+interaction, or an exam without perplexity) it falls back to the standardised reward the core
+derives from the exam's headline score (`Feedback.reward`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class PerItemBandit(Teacher):
         if all(f.item_perplexities for f in feedback) and len({len(f.item_perplexities or ()) for f in feedback}) == 1:
             rows = [[_log(x) for x in f.item_perplexities or ()] for f in feedback]
         else:
-            rows = [[_log(f.perplexity)] for f in feedback]
+            # minus the exam's reward (higher is better): its log perplexity on a perplexity exam, any exam works
+            rows = [[-(f.reward if f.reward is not None else 0.0)] for f in feedback]
         columns = list(zip(*rows, strict=True))
         stats = [(sum(c) / len(c), max(_std(c), self.params.min_std)) for c in columns]
         return [sum((mean - x) / std for x, (mean, std) in zip(row, stats, strict=True)) / len(row) for row in rows]
