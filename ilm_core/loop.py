@@ -686,9 +686,8 @@ class Experiment:
             entry[f"{head}_mean"] = statistics.fmean(res.scores[head] for res in results)
         if feedback:
             entry["feedback_mean"] = statistics.fmean(f.scores[f.headline] for f in feedback)
-            if any(f.headline != "perplexity" for f in feedback):
-                rewards = [f.reward for f in feedback if f.reward is not None]  # the loop set every one
-                entry["teacher_reward_mean"] = statistics.fmean(rewards) if rewards else None
+            rewards = [f.reward for f in feedback if f.reward is not None]  # the loop set every one
+            entry["teacher_reward_mean"] = statistics.fmean(rewards) if rewards else None
         return entry
 
     def _apply_divergence_policy(self, reports: list[StudentReport], episode: int) -> list[StudentReport]:
@@ -748,7 +747,6 @@ class Experiment:
     ) -> EpisodeRecord:
         data, lessons, reports = self.data, outcome.lessons, outcome.reports
         results = [r.exams["feedback"] for r in reports]
-        head = results[0].headline
         label = self.environment.label
         per_student: dict[str, list[float | None]] = {}
         # perplexity exams: the paper's keys (`reward_mean` is minus the mean perplexity, as in the paper's records)
@@ -776,9 +774,8 @@ class Experiment:
         stats = self._teacher_stats(dict(outcome.teacher.stats), episode)
         accuracy, evaluations, components = exam_scores(reports, per_student)
         scores = other_scores(reports, per_student)
-        # the reward the teacher optimised (the final round's feedback), where it is not the paper's reward_mean
+        # the reward the teacher optimised (the final round's feedback); the paper's `reward_mean` is another thing
         rewards = [f.reward for f in outcome.feedback if f.reward is not None]
-        taught_reward = bool(rewards) and head != "perplexity"
         accuracies = per_student.get("accuracy")
         per_student.update(extras)
         measured.add_to(per_student)
@@ -786,8 +783,8 @@ class Experiment:
             episode=episode,
             reward_mean=statistics.fmean(-p for p in ppl) if ppl else None,
             reward_std=statistics.pstdev([-p for p in ppl]) if ppl else None,
-            teacher_reward_mean=statistics.fmean(rewards) if taught_reward else None,
-            teacher_reward_std=statistics.pstdev(rewards) if taught_reward else None,
+            teacher_reward_mean=statistics.fmean(rewards) if rewards else None,
+            teacher_reward_std=statistics.pstdev(rewards) if rewards else None,
             perplexity_mean=statistics.fmean(ppl) if ppl else None,
             perplexity_std=statistics.pstdev(ppl) if ppl else None,
             heldout_perplexity_mean=statistics.fmean(heldout_ppl) if heldout_ppl else None,

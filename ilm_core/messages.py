@@ -728,13 +728,13 @@ class EpisodeRecord(OmitsAbsent):
     reward_mean: float | None = Field(
         None,
         description="minus the mean feedback-exam perplexity (the paper's records; perplexity exams only). Not the "
-        "reward the teacher optimises (minus the log perplexity): that is `teacher_reward_mean` where recorded",
+        "reward the teacher optimises (minus the log perplexity): that is `teacher_reward_mean`",
     )
     reward_std: float | None = None
     teacher_reward_mean: float | None = Field(
         None,
         description="mean over the students of the reward the teacher optimised (Feedback.reward) in the final "
-        "round; recorded when the exam's headline score is not perplexity",
+        "round (higher is better; on a perplexity exam minus the mean log perplexity)",
     )
     teacher_reward_std: float | None = None
     perplexity_mean: float | None = Field(None, description="mean feedback-exam perplexity (perplexity exams)")
