@@ -4,7 +4,8 @@ For each task (the hidden-goal task, plain Task 1) and teacher, per seed: the he
 perplexity averaged over the last `--last` episodes (the references, which do not learn, over all
 their episodes) and the share of each student's own exam domain in the lessons of the rounds after
 the first. Then the mean over seeds with its 95% t-interval, the paired difference feedback given
-minus withheld, and the share of the blind-to-oracle gap that listening closes.
+minus withheld (and minus shuffled, each student's scores heard as another's, where it was run),
+and the share of the blind-to-oracle gap that listening closes.
 
     python experiments/feedback_study.py runs/feedback-study [--last 20] [--csv docs/data/feedback-study.csv]
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 from ilm_report.runs import mean_ci95
 
 TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
+#: an arm beside them where it was run: each student's scores heard as another student's
+SHUFFLED = "feedback-shuffled"
 #: arms a task shares with another task, which would run them the same: the fixed teachers (random,
 #: oracle) get the same lessons and exams with send-in-batches; withheld, feedback-bin never probes
 BORROWED = {
@@ -118,7 +121,7 @@ def main() -> None:
     rows = []
     for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
         values: dict[str, dict[int, dict[str, float]]] = {}
-        for teacher in TEACHERS:
+        for teacher in (*TEACHERS, SHUFFLED):
             source, shared = BORROWED.get(task_dir.name, ("", ()))
             where = args.out / source if teacher in shared else task_dir
             for run in sorted((where / teacher).glob("seed-*")):
@@ -128,9 +131,10 @@ def main() -> None:
                 learner = teacher.startswith("feedback")
                 values.setdefault(teacher, {})[seed] = run_values(run, args.last if learner else None)
                 rows.append({"task": task_dir.name, "teacher": teacher, "seed": seed, **values[teacher][seed]})
-        present = [t for t in TEACHERS if values.get(t)]  # a task may lack an arm (not run)
+        present = [t for t in (*TEACHERS, SHUFFLED) if values.get(t)]  # a task may lack an arm (not run)
         seeds = sorted(set.intersection(*(set(values[t]) for t in present))) if present else []
-        missing = f"; not run: {', '.join(t for t in TEACHERS if t not in present)}" if len(present) < 4 else ""
+        absent = [t for t in TEACHERS if t not in present]
+        missing = f"; not run: {', '.join(absent)}" if absent else ""
         print(f"\n## {task_dir.name}: {len(seeds)} seeds with every teacher ({', '.join(map(str, seeds))}){missing}")
         if not seeds:
             continue
@@ -148,6 +152,9 @@ def main() -> None:
         if given and withheld:
             diff = [g - w for g, w in zip(given, withheld, strict=True)]
             print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
+        if given and held.get(SHUFFLED):
+            diff = [g - s for g, s in zip(given, held[SHUFFLED], strict=True)]
+            print(f"given - shuffled (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
         if random and oracle:
             gap = [r - o for r, o in zip(random, oracle, strict=True)]
             print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")
@@ -169,7 +176,7 @@ def main() -> None:
                 + "; own-goal share of the whole lesson "
                 + ", ".join(f"{t} {pm(mean_ci95(share[t]))}" for t in present)
             )
-            if len(present) == len(TEACHERS):
+            if all(t in present for t in TEACHERS):
                 g, w, r, o = (by[t] for t in TEACHERS)
                 d = [x - y for x, y in zip(g, w, strict=True)]
                 c = [(ri - gi) / (ri - oi) for ri, gi, oi in zip(r, g, o, strict=True)]

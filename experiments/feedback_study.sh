@@ -6,7 +6,8 @@
 # feedback-bin given and withheld on the hidden-goal task with send-in-batches (a reward after
 # every round), and feedback-bin given on Task 1 without the first round's probe (withheld, the
 # teacher never probes, so that arm is Task 1's), and Task 1 given and withheld for 80 episodes
-# (`task1-long`: does the withheld teacher catch up?). Fixed teachers' lessons and exams are those of
+# (`task1-long`: does the withheld teacher catch up?), and feedback shuffled among the students on
+# Task 1 and the hidden-goal task (does it matter who scored what?). Fixed teachers' lessons and exams are those of
 # the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
@@ -41,6 +42,10 @@ for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catc
   long="--config $config --seed $seed --episodes 80 --set environment.goals=false"
   jobs+=("$out/task1-long/feedback-given/seed-$seed $long")
   jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
+  jobs+=("$out/task1-long/feedback-shuffled/seed-$seed $long --set teacher_feedback=shuffled")
+done
+for seed in $seeds; do  # the hidden-goal task with each student's scores moved to another student
+  jobs+=("$out/goals/feedback-shuffled/seed-$seed --config $config --seed $seed --episodes 60 --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do
   batches="--config $config --seed $seed --interaction send-in-batches --set interaction.rounds=3"

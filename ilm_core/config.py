@@ -73,12 +73,14 @@ class ExperimentConfig(BaseModel):
         "every episode (they remember earlier lessons; checkpoints hold them). Needs a student plugin with "
         "the 'persistent' capability.",
     )
-    teacher_feedback: Literal["given", "withheld"] = Field(
+    teacher_feedback: Literal["given", "withheld", "shuffled"] = Field(
         "given",
         description="'given': the teacher sees each earlier round's feedback when it chooses the next lessons "
         "(RoundContext.feedback, with item and component scores); 'withheld': it sees none within an episode "
         "and learns only from its rewards, whose item and component scores are removed (the ablation that "
-        "measures what listening adds)",
+        "measures what listening adds); 'shuffled': it sees each student's feedback with another student's "
+        "scores (a seeded derangement per round; per-sentence losses removed) and learns from the true rewards "
+        "(the ablation that asks whether what helps is who scored what, or only hearing scores at all)",
     )
     student_feedback: Literal["given", "withheld"] = Field(
         "given",

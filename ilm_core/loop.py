@@ -465,6 +465,11 @@ class Experiment:
         """One round: lessons, training and exams, feedback, the teacher's update."""
         cfg, data = self.config, self.data
         withheld = cfg.teacher_feedback == "withheld"
+        heard = list(ep.history)
+        if cfg.teacher_feedback == "shuffled":
+            heard = [
+                _shuffled(f, seeding.derive(cfg.seed, "shuffled-feedback", ep.episode, r)) for r, f in enumerate(heard)
+            ]
         context = RoundContext(
             episode=ep.episode,
             round=k,
@@ -472,7 +477,7 @@ class Experiment:
             size=rnd.size,
             n_students=ep.n,
             sent=[list(s) for s in ep.sent],
-            feedback=[] if withheld else list(ep.history),
+            feedback=[] if withheld else heard,
             repeats=rnd.repeats,
             feedback_withheld=withheld,
             hidden_goals=ep.goals is not None,
@@ -919,6 +924,23 @@ class Experiment:
         from ilm_core.runner import Runner
 
         return Runner(self).run(resume, list(observers))
+
+
+#: what `teacher_feedback = "shuffled"` moves from one student's feedback to another's
+_SCORES = ("scores", "reward", "perplexity", "item_perplexities", "accuracy", "components")
+
+
+def _shuffled(feedback: list[Feedback], seed: int) -> list[Feedback]:
+    """Each student's feedback with another student's scores (a seeded derangement), its own lesson
+    kept; per-sentence losses and placement results, which belong to its own lesson, removed."""
+    order = list(range(len(feedback)))
+    rng = random.Random(seed)
+    while len(order) > 1 and any(i == j for i, j in enumerate(order)):
+        rng.shuffle(order)
+    return [
+        f.model_copy(update={**{k: getattr(feedback[j], k) for k in _SCORES}, "sentence_losses": {}, "placement": {}})
+        for f, j in zip(feedback, order, strict=True)
+    ]
 
 
 def _rewards_only(feedback: list[Feedback]) -> list[Feedback]:

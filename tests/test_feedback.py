@@ -143,7 +143,7 @@ class ListenerPlugin:
         yield TeacherSpec(name="listener", summary="records its feedback", factory=Listener)
 
 
-@pytest.mark.parametrize("switch", ["given", "withheld"])
+@pytest.mark.parametrize("switch", ["given", "withheld", "shuffled"])
 def test_withholding_feedback_empties_what_the_teacher_reads(registry: Registry, tmp_path: Path, switch: str) -> None:
     registry.pm.register(ListenerPlugin())
     Listener.seen, Listener.told_withheld, Listener.learned = [], [], []
@@ -151,8 +151,16 @@ def test_withholding_feedback_empties_what_the_teacher_reads(registry: Registry,
     raw = small_run(teacher={"name": "listener"}, interaction=interaction, teacher_feedback=switch, episodes=1)
     Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run()
     later = Listener.seen[1:]  # the first round has no earlier feedback either way
+    true = Listener.learned  # learn() gets each round's true feedback (withheld: its rewards only)
     if switch == "given":
         assert all(later) and all(f.item_perplexities for round_ in later[-1] for f in round_)
+        assert later[-1] == true[:2]
+    elif switch == "shuffled":  # every student's own lesson with another student's scores
+        for heard, real in zip(later[-1], true[:2], strict=True):
+            assert [f.lesson for f in heard] == [f.lesson for f in real]
+            assert sorted(f.perplexity for f in heard) == sorted(f.perplexity for f in real)
+            assert all(h.perplexity != r.perplexity and h.reward != r.reward for h, r in zip(heard, real, strict=True))
+        assert later[0] == later[-1][:1]  # the same derangement of a round when it is heard again
     else:
         assert later == [[], []]
     # every round tells the teacher whether feedback will come (from the first round on)
