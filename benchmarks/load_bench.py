@@ -8,7 +8,7 @@ OpenMP wait policy are fixed when a process starts) with the policy in `ILM_THRE
 
 - `old`: `ILM_THREADS=torch`, torch's own default (every core for every operation, OpenMP's
   default waits): torch's own defaults, without a thread plan;
-- `auto`: the default plan (ilm_core/threads.py);
+- `auto`: the default plan (ilm_threads/policy.py);
 - `1`: one thread in all, as `OMP_NUM_THREADS=1`;
 - `2-passive`: two threads per operation with sleeping OpenMP waits (`ILM_THREADS=2`; on a
   2-core machine the same plan as `auto`, so not run by default).

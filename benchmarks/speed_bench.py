@@ -157,11 +157,12 @@ class Executed:
 
 
 def worker(args: argparse.Namespace) -> None:
-    from ilm_core import prepare_threads
+    from ilm_threads import prepare
 
-    prepare_threads()  # before torch starts OpenMP, as `ilm` does
-    from ilm_core import ComponentRef, default_registry, thread_plan
+    prepare()  # before torch starts OpenMP, as `ilm` does
+    from ilm_core import ComponentRef, default_registry
     from ilm_plugins.fairseq_lm import FairseqLMParams
+    from ilm_threads import current as thread_plan
 
     registry = default_registry()
     plan = thread_plan()

@@ -96,10 +96,6 @@ from ilm_core.records import (
 from ilm_core.registry import Registry, default_registry
 from ilm_core.rundir import RunDir
 from ilm_core.sweeps import RunOptions, RunResult, RunSpec, run_in_worker
-from ilm_core.threads import ThreadPlan
-from ilm_core.threads import current as thread_plan
-from ilm_core.threads import guard as thread_guard
-from ilm_core.threads import prepare as prepare_threads
 from ilm_core.training import StudentTrainer
 
 __version__ = "0.1.0"
@@ -123,6 +119,10 @@ MOVED = {
     "build_roadmap": ("ilm_roadmap.status", "build_roadmap"),
     "TeacherView": ("ilm_devkit.inspection", "TeacherView"),
     "inspect_teacher": ("ilm_devkit.inspection", "inspect_teacher"),
+    "ThreadPlan": ("ilm_threads", "ThreadPlan"),
+    "thread_plan": ("ilm_threads", "current"),
+    "thread_guard": ("ilm_threads", "guard"),
+    "prepare_threads": ("ilm_threads", "prepare"),
 }
 
 
@@ -208,7 +208,6 @@ __all__ = [
     "TeacherDivergedError",
     "TeacherSpec",
     "TeacherUpdate",
-    "ThreadPlan",
     "Tracker",
     "TrackerSpec",
     "TrainedStudents",
@@ -222,12 +221,9 @@ __all__ = [
     "default_registry",
     "fit_to_round",
     "hookimpl",
-    "prepare_threads",
     "read_generated",
     "resolve",
     "run_in_worker",
     "seeding",
     "set_up",
-    "thread_guard",
-    "thread_plan",
 ]

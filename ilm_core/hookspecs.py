@@ -147,6 +147,35 @@ class IlmSpecs:
         """
 
     @hookspec
+    def ilm_process_setup(self, choice: str | None) -> None:
+        """Set this process up before torch starts OpenMP (its thread plan: package `ilm_threads`).
+
+        Called first thing by `ilm` and by each worker process of `ilm sweep` (`choice` None: the
+        plugin's default or its environment variables), and again by `ilm run --threads CHOICE`.
+        Load the plugin without importing torch, or the set-up comes too late.
+        """
+
+    @hookspec(firstresult=True)
+    def ilm_process_plan(self) -> dict[str, Any] | None:
+        """The set-up in effect in this process, put in effect now, as a JSON object.
+
+        Called before a run builds its environment; what it returns is written under `threads` in
+        provenance.json and summary.json (nothing when no plugin answers).
+        """
+
+    @hookspec(firstresult=True)
+    def ilm_process_describe(self) -> str | None:
+        """One line saying how this process is set up (printed by `ilm run`)."""
+
+    @hookspec
+    def ilm_worker_environment(self, jobs: int) -> dict[str, str]:
+        """Environment variables for each of `jobs` worker processes (`ilm sweep --jobs`).
+
+        The workers share this process's set-up; each calls `ilm_process_setup` with them set.
+        """
+        return {}
+
+    @hookspec
     def ilm_run_start(self, run: Any) -> None:
         """Observe the start of a run, after the config is resolved and the environment built.
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core import seeding, threads
+from ilm_core import process as threads  # the process set-up: `threads.apply()` below
+from ilm_core import seeding
 from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig
 from ilm_core.errors import (

@@ -7,7 +7,6 @@ the machine that made it. Nothing here touches the network.
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import socket
 import subprocess
@@ -52,9 +51,9 @@ def source_commit(folder: Path | None = None) -> dict[str, Any] | None:
 
 def collect(argv: list[str] | None = None) -> dict[str, Any]:
     """This process's provenance: one entry of provenance.json."""
-    from ilm_core import __version__, threads
+    from ilm_core import __version__, process
 
-    return {
+    entry: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": list(sys.argv if argv is None else argv),
         "cwd": str(Path.cwd()),
@@ -65,8 +64,11 @@ def collect(argv: list[str] | None = None) -> dict[str, Any]:
         "numpy": _version("numpy"),
         "host": socket.gethostname(),
         "platform": platform.platform(),
-        "threads": dataclasses.asdict(threads.current()),
     }
+    plan = process.plan()  # the thread plan (ilm_threads), if a plugin makes one
+    if plan is not None:
+        entry["threads"] = plan
+    return entry
 
 
 def record(run_path: Path, resume: bool) -> None:

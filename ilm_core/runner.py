@@ -8,12 +8,11 @@ summary, and an error that says where the run stopped and how to continue it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from ilm_core import provenance, seeding, threads
+from ilm_core import process, provenance, seeding
 from ilm_core.config import config_identity
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError
 from ilm_core.files import json_text
@@ -204,7 +203,9 @@ class Runner:
         summary.update(teacher_role(x.registry.get("teacher", cfg.teacher.name)))
         summary["setup_seconds"] = round(setup_seconds, 3)  # this invocation's set-up (a resume's own)
         summary["setup"] = dict(x.tools.steps.timings)
-        summary["threads"] = dataclasses.asdict(threads.current())
+        plan = process.plan()  # the thread plan (ilm_threads), if a plugin makes one
+        if plan is not None:
+            summary["threads"] = plan
         summary["switched_off"] = dict(self.watchers.failed)  # watchers that failed before the end
         rd.write_summary(summary)
         self.watchers.call("ilm_run_end", run=info, summary=summary)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ilm_core import threads
+from ilm_core import process
 from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, config_identity, parse_value, resolve
 from ilm_core.errors import ConfigError, IlmError
@@ -185,7 +185,7 @@ def _in_processes(specs: Sequence[RunSpec], options: RunOptions) -> Iterator[Run
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    env = threads.child_environment(options.jobs)
+    env = process.worker_environment(options.jobs)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: the thread plan is set before torch
     pool = ProcessPoolExecutor(options.jobs, mp_context=context, initializer=_worker_init, initargs=(env,))
     failure: str | None = None
@@ -220,7 +220,7 @@ _worker_registry: Registry | None = None
 
 def _worker_init(env: dict[str, str]) -> None:
     os.environ.update(env)
-    threads.prepare()
+    process.setup()
 
 
 def run_in_worker(spec: RunSpec, cache: bool) -> tuple[RunResult | None, str | None]:

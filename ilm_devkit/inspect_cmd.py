@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ilm_core import provenance, threads
+from ilm_core import process, provenance
 from ilm_core.cache import SetupCache
 from ilm_core.cli.outputs import table_console, writable_file
 from ilm_core.cli.steps_display import RichSteps
@@ -44,7 +44,7 @@ def inspect(
     found = find_runs(runs)
     registry = default_registry()
     # -- set-up: progress steps and the set-up cache (ilm_core/progress.py, ilm_core/cache.py) --
-    threads.apply()  # the thread plan the entry point made (the teacher's LM may be pretrained here)
+    process.apply()  # the thread plan the entry point made (the teacher's LM may be pretrained here)
     steps = RichSteps(console)
     tools = SetupTools(steps=steps, cache=SetupCache.from_env(enabled=not no_cache, notify=notify), notify=notify)
     if len(found) == 1:

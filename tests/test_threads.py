@@ -1,4 +1,4 @@
-"""The thread plan: what it chooses on a quiet and a busy machine, and that it never changes the numbers."""
+"""The thread plan (ilm_threads): what it chooses on quiet and busy machines; it never changes the numbers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ilm_core import threads
 from ilm_core.errors import ConfigError
+from ilm_threads import policy as threads
 from tests.conftest import TINY
 
 
@@ -98,3 +98,30 @@ def test_a_run_gives_the_same_numbers_with_one_thread_or_two(cli, tmp_path, monk
         lines = (out / "metrics.jsonl").read_text().splitlines()
         records[plan] = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
     assert records["1"] == records["2"] == records["auto"]
+
+
+def test_the_plan_is_made_through_the_process_hooks_before_torch_is_imported() -> None:
+    """`ilm` asks the plugins for the plan first thing: loading them must leave torch unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "os.environ['ILM_THREADS'] = '1'\n"
+        "from ilm_core import process\n"
+        "process.setup()\n"
+        "assert 'torch' not in sys.modules, 'a plugin imported torch when loaded'\n"
+        "print(process.plan()['policy'], os.environ.get('OMP_WAIT_POLICY'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "user"
+
+
+def test_without_a_plugin_that_answers_the_process_hooks_do_nothing() -> None:
+    from ilm_core.registry import Registry
+
+    hook = Registry().pm.hook
+    hook.ilm_process_setup(choice="2")
+    assert hook.ilm_process_plan() is None and hook.ilm_process_describe() is None
+    assert hook.ilm_worker_environment(jobs=2) == []

@@ -90,9 +90,9 @@ def usage_error(exc: typer.TyperException, argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ilm` console script."""
     try:
-        from ilm_core import threads
+        from ilm_core import process
 
-        threads.prepare()  # before torch starts OpenMP: its wait policy is read only then
+        process.setup()  # before torch starts OpenMP: its wait policy is read only then (ilm_threads)
         code = build_app()(args=argv, prog_name="ilm", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)  # as typer's own standalone mode ends
     except typer.Abort:

@@ -89,7 +89,7 @@ def run(
         "-q",
         help="no progress bar, set-up lines or tables: print only the summary as JSON (for scripts)",
     ),
-    # -- set-up and threads (ilm_core/threads.py, ilm_core/cache.py) --
+    # -- set-up and threads (ilm_threads, ilm_core/cache.py) --
     threads: str = typer.Option(None, "--threads", help="thread plan: auto (default), torch, or a number of threads"),
     no_cache: bool = typer.Option(False, "--no-cache", help="rebuild the teacher's LM instead of reusing it"),
 ) -> None:
@@ -139,14 +139,16 @@ def run(
         console.print(Text("notice: ", style="yellow") + Text(message), highlight=False, soft_wrap=True)
 
     # -- set-up and threads: the plan printed, set-up steps shown, the set-up cache --
-    from ilm_core import threads as thread_policy
+    from ilm_core import process
     from ilm_core.cache import SetupCache
     from ilm_core.cli.steps_display import RichSteps
 
-    plan = thread_policy.prepare(threads) if threads is not None else thread_policy.current()
+    if threads is not None:
+        process.setup(threads)
     steps = RichSteps(console) if not quiet else None
-    if not quiet:
-        console.print(plan.describe(), highlight=False)
+    line = process.describe() if not quiet else None
+    if line:
+        console.print(line, highlight=False)
     cache = SetupCache.from_env(enabled=not no_cache, notify=notify)
     experiment = Experiment(cfg, registry, run_dir, notify=notify, steps=steps, cache=cache)
     try:

@@ -12,9 +12,9 @@ from ilm_core import (
     StudentTrainer,
     TrainingJob,
     set_up,
-    thread_guard,
-    thread_plan,
 )
+from ilm_threads import current as thread_plan
+from ilm_threads import guard as thread_guard
 
 #: students per stacked model on a CPU by default: batching stops paying beyond about this many
 #: students (measured in benchmarks/README.md); 12 students on two cores make two lanes of 6
