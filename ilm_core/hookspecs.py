@@ -8,6 +8,7 @@ run. `docs/writing-plugins.md` documents every hook here; a test fails when one 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -174,6 +175,14 @@ class IlmSpecs:
         The workers share this process's set-up; each calls `ilm_process_setup` with them set.
         """
         return {}
+
+    @hookspec
+    def ilm_dry_run(self, config: dict[str, Any], bench: Path | None) -> list[str]:
+        """Lines that `ilm run --dry-run` prints on stderr about the resolved config (`ilm_devkit`: its cost).
+
+        `config` is the resolved `ExperimentConfig` as JSON; `bench` the file `--bench` names (or None).
+        """
+        return []
 
     @hookspec
     def ilm_run_start(self, run: Any) -> None:

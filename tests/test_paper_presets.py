@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from ilm_core.config import assemble, resolve
-from ilm_core.estimate import FIGURES, Figure, estimate_lines, gpu_devices, load_figures
 from ilm_core.registry import default_registry
+from ilm_devkit.estimate import FIGURES, Figure, estimate_lines, gpu_devices, load_figures
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 PRESETS = sorted(CONFIGS.glob("paper-task*.toml"))

@@ -46,14 +46,15 @@ def absent_device(device: str) -> str | None:
 
 
 def dry_run_notes(cfg: ExperimentConfig, bench: Path | None, absent: str | None) -> None:
-    """On stderr (stdout stays the config's JSON): the estimate, and whether this machine has the device."""
-    from ilm_core.estimate import estimate_lines, load_figures
-
+    """On stderr (stdout stays the config's JSON): whether this machine has the device, and what
+    plugins say of the config (`ilm_dry_run`; `ilm_devkit`'s estimate of its cost)."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if absent is not None:
         err.print(f"note: a run needs another machine: {absent}", markup=False)
-    for line in estimate_lines(cfg.model_dump(mode="json"), load_figures(bench)):
-        err.print(line, markup=False)
+    answers = default_registry().pm.hook.ilm_dry_run(config=cfg.model_dump(mode="json"), bench=bench)
+    for lines in reversed(answers):  # in the order the plugins were registered
+        for line in lines:
+            err.print(line, markup=False)
 
 
 def run(

@@ -1,4 +1,5 @@
-"""What a run will cost, from recorded `ilm bench` figures (printed by `ilm run --dry-run`).
+"""What a run will cost, from recorded `ilm bench` figures (printed by `ilm run --dry-run`,
+which asks for it through the hook `ilm_dry_run`).
 
 Self-contained: it reads a run's config and a table of figures, and imports nothing else of
 ilm. A figure is one `ilm bench` row: student-updates per second of one device and memory per
