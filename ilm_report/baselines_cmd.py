@@ -24,8 +24,9 @@ from ilm_core.errors import ConfigError
 from ilm_core.files import atomic_write_bytes, atomic_write_json
 from ilm_core.records import REFERENCE_RANKS
 from ilm_core.registry import Registry, default_registry
-from ilm_core.sweeps import PAPER_SEEDS, RunOptions, RunSpec, parse_seeds, run_all
+from ilm_core.sweeps import RunOptions, RunSpec
 from ilm_report.runs import declared_role, load_run, mean_std
+from ilm_sweep.runs import PAPER_SEEDS, parse_seeds, run_all
 
 #: the order of the paper's baseline tables: random (chance), oracle (best), worst case
 TABLE_ORDER = ("chance", "best", "worst")

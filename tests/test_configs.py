@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ilm_core.config import apply_overrides, load_config_file, normalise, resolve
-from ilm_core.sweeps import grid_points, parse_grid, sweep_grid
+from ilm_sweep.runs import grid_points, parse_grid, sweep_grid
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
 

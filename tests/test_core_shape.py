@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "ilm_core"
 #: the packages beside the core: plugins of it, never imported by it
-BESIDE = ("ilm_plugins", "ilm_report", "ilm_devkit", "ilm_roadmap", "ilm_threads")
+BESIDE = ("ilm_plugins", "ilm_report", "ilm_devkit", "ilm_roadmap", "ilm_threads", "ilm_sweep")
 
 
 def _modules(root: Path) -> dict[str, Path]:

@@ -448,7 +448,7 @@ def test_the_package_list_holds_every_package():
     from setuptools import find_namespace_packages
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    tools = ["ilm_core*", "ilm_report*", "ilm_devkit*", "ilm_threads*"]
+    tools = ["ilm_core*", "ilm_report*", "ilm_devkit*", "ilm_threads*", "ilm_sweep*"]
     found = set(find_namespace_packages(str(ROOT), include=tools, exclude=["*__pycache__*"]))
     found |= set(find_namespace_packages(str(ROOT / "plugins"), include=["ilm_plugins*"], exclude=["*__pycache__*"]))
     assert listed == found | {"ilm_roadmap"}
@@ -511,7 +511,7 @@ def test_a_wheel_carries_the_road_map(tmp_path: Path):
 
     source = tmp_path / "source"  # build a copy: no build/ in the tree
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    folders = ("ilm_core", "ilm_report", "ilm_devkit", "ilm_threads", "plugins/ilm_plugins", "roadmap")
+    folders = ("ilm_core", "ilm_report", "ilm_devkit", "ilm_threads", "ilm_sweep", "plugins/ilm_plugins", "roadmap")
     for folder in folders:
         shutil.copytree(ROOT / folder, source / folder, ignore=skip)
     for name in ("pyproject.toml", "README.md"):

@@ -17,7 +17,7 @@ from ilm_core.loop import Experiment
 from ilm_core.records import KINDS
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
-from ilm_core.sweeps import run_all
+from ilm_sweep.runs import run_all
 
 BASE = {
     "episodes": 2, "n_students": 2, "budget": 3,

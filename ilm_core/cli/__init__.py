@@ -13,11 +13,10 @@ from rich.text import Text
 from ilm_core.errors import IlmError
 
 #: the core's own commands: name -> "module:function" under ilm_core.cli. Other commands (`ilm
-#: report`, `ilm roadmap`, `ilm bench`, ...) come from plugins through the `ilm_commands` hook.
+#: report`, `ilm sweep`, `ilm roadmap`, `ilm bench`, ...) come from plugins through the `ilm_commands` hook.
 COMMANDS = {
     "run": "run_cmd:run",
     "plugins": "plugins_cmd:plugins",
-    "sweep": "sweep_cmd:sweep",
 }
 
 

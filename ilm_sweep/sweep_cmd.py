@@ -15,11 +15,10 @@ from ilm_core.cli.steps_display import RichSteps
 from ilm_core.config import apply_overrides, assemble, check_sweep, normalise, resolve
 from ilm_core.files import atomic_write_json
 from ilm_core.registry import default_registry
-from ilm_core.sweeps import (
+from ilm_core.sweeps import RunOptions, RunSpec
+from ilm_sweep.runs import (
     PAPER_SEEDS,
     SETTING_MEASURES,
-    RunOptions,
-    RunSpec,
     grid_points,
     parse_grid,
     parse_seeds,
@@ -36,7 +35,7 @@ def sweep(
     seeds: str = typer.Option(None, "--seeds", help="comma-separated seeds (default: the config's, else the paper's)"),
     set_: list[str] = typer.Option(None, "--set", "-s", help="override for every run: path=value"),
     out: Path = typer.Option(Path("runs/sweep"), "--out", "-o", help="folder of the sweep's run directories"),
-    # -- parallel runs and the set-up cache (ilm_core/sweeps.py, ilm_core/cache.py) --
+    # -- parallel runs and the set-up cache (ilm_sweep/runs.py, ilm_core/cache.py) --
     jobs: int = typer.Option(1, "--jobs", "-j", help="runs at the same time, each in its own process, cores split"),
     backend: str = typer.Option(
         "local", "--backend", help="where the runs run: local (this machine) or an installed backend, e.g. ray"
