@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ilm_core import process, provenance
+from ilm_core import process
 from ilm_core.cache import SetupCache
 from ilm_core.cli.outputs import table_console, writable_file
 from ilm_core.cli.steps_display import RichSteps
@@ -19,6 +19,7 @@ from ilm_core.files import atomic_write_json
 from ilm_core.interfaces import SetupTools
 from ilm_core.registry import default_registry
 from ilm_core.rundir import PROVENANCE
+from ilm_devkit import provenance
 from ilm_devkit.inspection import NoPreferencesError, TeacherView, inspect_teacher
 from ilm_report.runs import find_runs
 
