@@ -215,23 +215,18 @@ class MeasureSpec(PluginSpec):
 
 @dataclass(frozen=True)
 class ComponentKind:
-    """One kind of component, declared once: its hook, its record and its interface derive from here.
+    """One kind of component, declared once: its hook, its record and its interface derive from here
+    (what each hook registers is its docstring in `ilm_core.hookspecs`).
 
     Args:
         name: what configs, flags and the registry call the kind ("teacher").
         interface: the class in `ilm_core.interfaces` that every built component is an instance of.
-        role: what a component of this kind does, in a few words (the record's docstring).
-        registers: what the hook registers (the first line of the hook's docstring).
-        notes: anything else a plugin author must know about the hook.
         record_class: the record class the hook yields (`TeacherSpec`).
         one_per_run: a run chooses exactly one (a field of `ExperimentConfig`), or any number.
     """
 
     name: str
     interface: str
-    role: str
-    registers: str
-    notes: str = ""
     record_class: type[PluginSpec] = PluginSpec
     one_per_run: bool = True
 
@@ -248,78 +243,15 @@ class ComponentKind:
 
 #: Every component kind. Adding a kind is one row here (and its interface in `ilm_core.interfaces`).
 COMPONENT_KINDS: tuple[ComponentKind, ...] = (
-    ComponentKind(
-        "environment",
-        "Environment",
-        "builds a vocabulary, teacher corpus, pool and exams",
-        "environments (languages and their exams)",
-        record_class=EnvironmentSpec,
-    ),
-    ComponentKind(
-        "teacher", "Teacher", "chooses lessons and learns from feedback", "teachers", record_class=TeacherSpec
-    ),
-    ComponentKind(
-        "student",
-        "Student",
-        "trains on lessons and can be scored",
-        "students",
-        "Called again in each worker process of a multiprocess executor. Add the capability "
-        '"batched" when one `train` call can train many students as one model.',
-        record_class=StudentSpec,
-    ),
-    ComponentKind(
-        "interaction",
-        "Interaction",
-        "plans the rounds of an episode between teacher and students",
-        "interactions (how lessons go out and feedback comes back)",
-        record_class=InteractionSpec,
-    ),
-    ComponentKind(
-        "exam",
-        "Exam",
-        "chooses feedback items and scores students",
-        "exams",
-        "Called again in worker processes.",
-        record_class=ExamSpec,
-    ),
-    ComponentKind(
-        "executor",
-        "Executor",
-        "trains the N students of an episode somewhere",
-        "executors (where and how the N students of an episode are trained)",
-        record_class=ExecutorSpec,
-    ),
-    ComponentKind(
-        "tracker",
-        "Tracker",
-        "sends a run's config, scalars and figures to an outside tool",
-        "trackers (outside tools that follow a run: TensorBoard, MLflow, ...)",
-        "A tracker follows only the runs that name it (`--tracker NAME` or `trackers` in the config); "
-        "a tracker that raises is reported once and switched off, and the run goes on.",
-        one_per_run=False,
-        record_class=TrackerSpec,
-    ),
-    ComponentKind(
-        "backend",
-        "SweepBackend",
-        "runs the runs of a sweep somewhere",
-        "sweep backends (where `ilm sweep --backend NAME` runs its runs)",
-        "`local` (this machine's processes, `--jobs N`) is built in; a backend runs each run's own "
-        "resumable run directory, so the per-setting summary is the same whichever ran it.",
-        one_per_run=False,
-        record_class=SweepBackendSpec,
-    ),
-    ComponentKind(
-        "measure",
-        "Measure",
-        "measures each finished episode (what was taught, how the students did) for metrics.jsonl",
-        "measures (figures of each episode written to metrics.jsonl)",
-        "A run uses the measures its config lists in `measures` (default: the paper's, "
-        "`ilm_core.DEFAULT_MEASURES`); each is set up once with the environment's data and called once per "
-        "episode, after the students are scored and before the record is written.",
-        one_per_run=False,
-        record_class=MeasureSpec,
-    ),
+    ComponentKind("environment", "Environment", EnvironmentSpec),
+    ComponentKind("teacher", "Teacher", TeacherSpec),
+    ComponentKind("student", "Student", StudentSpec),
+    ComponentKind("interaction", "Interaction", InteractionSpec),
+    ComponentKind("exam", "Exam", ExamSpec),
+    ComponentKind("executor", "Executor", ExecutorSpec),
+    ComponentKind("tracker", "Tracker", TrackerSpec, one_per_run=False),
+    ComponentKind("backend", "SweepBackend", SweepBackendSpec, one_per_run=False),
+    ComponentKind("measure", "Measure", MeasureSpec, one_per_run=False),
 )
 KIND_OF: dict[str, ComponentKind] = {kind.name: kind for kind in COMPONENT_KINDS}
 KINDS: tuple[str, ...] = tuple(KIND_OF)
