@@ -59,13 +59,8 @@ class Environment(ABC):
 
     def judge(self, sentence: Sentence) -> Judgement | None:
         """Whether a sentence a student generated belongs to the language, and where and which rule
-        it breaks when it does not (`Judgement`): the environment answering a student's experiment.
-
-        A different question from `label` (in the exam's domain or structure): the language holds
-        every domain or structure the environment builds. Called, after `build`, for each sentence
-        students generate in a round with a probe, when the run's interaction asks the environment
-        (the "asks-environment" capability); None = cannot tell (the default).
-        """
+        it breaks when it does not; None = cannot tell (the default). Asked only by an interaction
+        with the "asks-environment" capability (docs/writing-plugins.md, "What students are told")."""
         return None
 
     def max_sentence_length(self) -> int | None:
@@ -82,13 +77,9 @@ def _ignore(message: str) -> None:
 
 @dataclass(frozen=True)
 class SetupTools:
-    """What the core lends a plugin for a slow set-up (see docs/writing-plugins.md).
-
-    `steps.step(label, total)` shows a step's progress and times it (`ilm_core.progress`);
-    `cache.get_or_build(kind, key, build)` reuses a deterministic result across runs and
-    processes (`ilm_core.cache`); `notify(message)` shows the user a one-line notice. The
-    defaults show nothing and cache nothing, so a plugin may use them unconditionally.
-    """
+    """What the core lends a plugin for a slow set-up: progress steps, a set-up cache, notices
+    (docs/writing-plugins.md, "Slow set-up"). The defaults show and cache nothing, so a plugin may
+    use them unconditionally."""
 
     steps: Steps = field(default_factory=Steps)
     cache: SetupCache = field(default_factory=SetupCache.off)
@@ -213,18 +204,9 @@ class ReferenceTeacherContext(TeacherContext):
 
 @dataclass(frozen=True)
 class RoundContext:
-    """What a teacher knows when it chooses the lessons of one round of an episode.
-
-    `sent[i]` are the pool indices student i has received in earlier rounds of this episode;
-    `feedback[k][i]` what student i sent back after the k-th earlier round that had feedback
-    (oldest first), whether or not it rewarded the teacher: empty in the first round, and always
-    empty when the run withholds feedback from the teacher (`teacher_feedback = "withheld"`), which
-    `feedback_withheld` tells it: nothing its students answer will reach it within an episode.
-    `size` is the most new sentences each student may get this round (in the paper's one-round
-    protocol: the whole budget); a lesson may not repeat what `sent` holds unless `repeats`.
-    `goals` (each student's hidden goal, in environments with goals) is a privileged reference
-    teacher's only: any other teacher that reads it gets an error.
-    """
+    """What a teacher knows when it chooses the lessons of one round of an episode (its fields:
+    docs/writing-plugins.md, "The episode protocol"). `goals` is a privileged reference teacher's
+    only: the hidden goals are what a learning teacher must infer from the feedback."""
 
     episode: int
     round: int
@@ -287,21 +269,12 @@ class Teacher(ABC):
 
     @abstractmethod
     def select(self, context: RoundContext) -> list[Lesson]:
-        """One lesson per student for a round: called by the loop at the start of every round.
-
-        A lesson holds 1 to `context.size` sentences (the whole budget in the paper's one-round
-        protocol), none of them sent to its student earlier in the episode (`context.sent`,
-        `context.unsent`) unless `context.repeats`; the loop refuses any other lesson, naming the
-        teacher. Choose with what earlier rounds sent and returned (`context.sent`,
-        `context.feedback`) when the round matters.
-        """
+        """One lesson per student for a round: 1 to `context.size` sentences, none sent to its
+        student earlier in the episode unless `context.repeats` (the loop refuses others)."""
 
     def placement(self, context: RoundContext) -> list[int]:
-        """Pool indices for a placement test: every student's loss on these sentences after this round's
-        training, at no training cost (they are scored, never trained on), comes back in the round's
-        `Feedback.placement`, so the next round can choose with it. Called by the loop after `select`,
-        before the round's training; default: none. The sentences reveal no labels; with feedback
-        withheld the teacher never sees the results."""
+        """Pool indices every student is scored on, never trained on, after this round's training
+        (`Feedback.placement`): the next round can choose with them. Default: none."""
         return []
 
     def learn(self, feedback: list[Feedback]) -> TeacherUpdate:
@@ -389,14 +362,8 @@ class StudentGroup(TrainedStudents):
         the executor once per round for every job that names the group's cohort."""
 
     def receive(self, feedback: list[StudentFeedback | None], teachers: list[str | None]) -> None:
-        """What the students are told before they train this round: `feedback[i]`, what the
-        interaction said of student i's work in the previous round (None: nothing), and
-        `teachers[i]`, which of several teachers sent its lesson (None: not known). Either list is
-        empty when there is nothing of that kind.
-
-        Called by the executor just before `train`, only for a student plugin with the
-        "uses-feedback" capability and only when the job carries something. Default: ignore it.
-        """
+        """What the students are told before they train this round (`feedback[i]`, `teachers[i]`;
+        None: nothing): for "uses-feedback" students only ("What students are told"). Default: ignore it."""
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
@@ -532,14 +499,8 @@ class Interaction(ABC):
         """
 
     def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
-        """The rounds left in this episode, decided from what happened (`result`: the round just done).
-
-        Called after every round that has an exam or a probe, except the last. `planned` is what
-        remains of the plan (`plan()`, or an earlier answer); return it unchanged (the default) to
-        keep it, or other rounds: fewer, more, other sizes. The whole episode is checked like a plan
-        (sizes within the budget, the final exam last); a round that probes needs a probing round
-        in `plan()`, so the student's capabilities are checked before the run.
-        """
+        """The rounds left in this episode, decided from what happened (`result`: the round just done);
+        `planned` unchanged (the default) keeps the plan. Checked like a plan ("The episode protocol")."""
         return planned
 
     def feedback(self, result: RoundResult) -> list[Feedback]:
@@ -564,15 +525,8 @@ class Interaction(ABC):
         return out
 
     def student_feedback(self, result: RoundResult) -> list[StudentFeedback | None] | None:
-        """What each student is told of its own work after a round (its exam scores, its samples
-        with their scores or the environment's judgements): one entry per student, None for a
-        student told nothing, or None for all (the default: students hear nothing).
-
-        Called after `feedback`, for every round that ends with an exam or a probe, by an interaction
-        whose record declares the "answers-students" capability. What it returns reaches each
-        student with its next lesson (the next round; with students kept for the run, the next
-        episode), unless the config withholds it (`student_feedback = "withheld"`).
-        """
+        """What each student is told of its own work after a round (None: nothing; the default),
+        for an "answers-students" interaction: it reaches the student with its next lesson."""
         return None
 
 
@@ -647,13 +601,9 @@ def set_up(component: Any, context: Any) -> None:
 
 
 class Tracker:
-    """Follows one run for an outside tool (TensorBoard, MLflow): its config, scalars and figures.
-
-    The methods are the lifecycle hooks, called only for the runs that chose this tracker.
-    The core calls them through a guard: a tracker that raises is reported once and switched
-    off, and the run goes on, so a tracker need not catch its own errors. Building one (the
-    factory) must do no I/O: open files or connections in `ilm_run_start`.
-    """
+    """Follows one run for an outside tool (TensorBoard, MLflow): the lifecycle hooks, for the runs
+    that chose it. One that raises is switched off, so it need not catch its own errors; building
+    one does no I/O (open files or connections in `ilm_run_start`)."""
 
     def ilm_run_start(self, run: Any) -> None:
         """The run starts (or resumes: `run.first_episode` > 0); `run` is the `ilm_core.RunInfo`."""
@@ -671,11 +621,7 @@ class Tracker:
 @dataclass(frozen=True)
 class MeasureContext:
     """What a measure may know of a run: all of the environment's data, exams and labels included
-    (a measure evaluates, it never teaches), and the environment's labeller of generated sentences.
-
-    `environment` is the environment plugin's name (for messages); `label(sentence)` is
-    `Environment.label` (None: cannot tell); `notify(message)` shows the user a one-line notice.
-    """
+    (a measure evaluates, it never teaches); `label` is `Environment.label`."""
 
     data: EnvironmentData
     environment: str
@@ -687,14 +633,8 @@ class MeasureContext:
 
 
 class Measure(ABC):
-    """Measures each episode: what the teacher taught and how the students did (metrics.jsonl).
-
-    The loop sets it up once per run, before the first episode (for a new run, before the run
-    directory is made, so a measure that cannot work with the environment stops the run early),
-    and calls `measure` once per episode, after the students took their final exam and before
-    the episode's record is written. Where each part of the result goes in the record is
-    declared by `ilm_core.MeasureResult`.
-    """
+    """Measures each episode: what the teacher taught and how the students did (metrics.jsonl; when
+    it is called and where its results go: `ilm_measures()` in docs/writing-plugins.md)."""
 
     def setup(self, context: MeasureContext) -> None:
         """Called once per run: keep what the measure needs of the environment. Raise a
@@ -706,14 +646,9 @@ class Measure(ABC):
 
 
 class SweepBackend(ABC):
-    """Runs the runs of a sweep somewhere else than this machine's processes (`ilm sweep --backend NAME`).
-
-    `run(specs, options)` gets `ilm_core.RunSpec`s (a raw config, a run directory, a label) and
-    `ilm_core.RunOptions` (`jobs`, `cache`, `notify`, `started`), runs each spec, e.g. with
-    `ilm_core.run_in_worker(spec, cache)` in a worker, and yields each `ilm_core.RunResult` as it
-    finishes. A run that fails is raised at the end as one `IlmError` naming it; the runs already
-    started are let finish, so that a rerun of the sweep reuses them.
-    """
+    """Runs the runs of a sweep somewhere else than this machine's processes (`ilm sweep --backend
+    NAME`; the contract: `ilm_backends()` in docs/writing-plugins.md). Runs already started are let
+    finish when one fails, so that a rerun of the sweep reuses them."""
 
     @abstractmethod
     def run(self, specs: Sequence[Any], options: Any) -> Iterator[Any]:

@@ -52,22 +52,9 @@ class Capability(StrEnum):
 
 
 class PluginSpec(BaseModel):
-    """Describes one component plugin.
-
-    Args:
-        name: what users type (`--teacher select-bin`): lowercase words joined by dashes.
-        summary: one line for `ilm plugins`.
-        factory: the class or function that builds the component from its validated params,
-            or a lazy "package.module:attr" string.
-        params: a pydantic model of the component's params (extra fields forbidden).
-        roadmap: ids of the road-map cells (Table 1) this plugin implements.
-        capabilities: what the component can do beyond its interface, from `Capability` (a
-            misspelt one is refused, naming the allowed values).
-        requires: import names that must be importable; when one is missing the plugin is
-            listed as unavailable with `install_hint`.
-        api_version: the plugin API the plugin was written for (`ilm_core.PLUGIN_API`; None: not
-            stated). One the core no longer adapts, or a newer one, is refused when it is built.
-    """
+    """Describes one component plugin (its fields: docs/writing-plugins.md, "Records"). Validated
+    when the hook yields it, so a plugin's mistake is named before any run starts; `api_version`
+    (`ilm_core.PLUGIN_API`) lets the core refuse or adapt a plugin written for another API."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
 
@@ -118,19 +105,9 @@ REFERENCE_RANKS: tuple[str, ...] = ("best", "chance", "worst")
 
 
 class TeacherSpec(PluginSpec):
-    """A teacher: chooses lessons and learns from feedback. See `ilm_teachers`.
-
-    Args (beyond PluginSpec's):
-        role: "learner" (learns from feedback), or "reference": a baseline that `ilm baselines`
-            runs and `ilm report` compares the learners with.
-        rank: for a reference, where it is expected to rank on the exam: "best" (an upper bound,
-            e.g. the paper's oracle; `ilm report` measures learners against it), "chance", "worst".
-
-    Capability "privileged": the teacher reads the pool's exam-domain labels
-    (`TeacherContext.pool_in_exam_domain`). Only a reference may declare it; the core then hands
-    the labels over and marks its runs as privileged references (summary.json, `ilm report`,
-    `ilm baselines`).
-    """
+    """A teacher: chooses lessons and learns from feedback (`role`, `rank` and the "privileged"
+    capability: `ilm_teachers()` in docs/writing-plugins.md). Only a reference may rank or read the
+    pool's labels, so a learner's results are never a privileged reference's."""
 
     kind: ClassVar[str] = "teacher"
     role: Literal["learner", "reference"] = "learner"
