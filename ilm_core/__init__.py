@@ -11,6 +11,7 @@ points for scripts, `build_roadmap` (the road map the installed plugins make), a
 from typing import Any
 
 from ilm_core import seeding
+from ilm_core.build import build_environment
 from ilm_core.cache import SetupCache, code_fingerprint, data_fingerprint
 from ilm_core.compat import PLUGIN_API, PluginAPIWarning
 from ilm_core.config import DEFAULT_MEASURES, ExperimentConfig, config_identity, resolve
@@ -50,7 +51,7 @@ from ilm_core.interfaces import (
     set_up,
 )
 from ilm_core.lessons import read_generated
-from ilm_core.loop import Experiment, build_environment
+from ilm_core.loop import Experiment
 from ilm_core.messages import (
     KNOWN_SCORES,
     ComponentRef,

@@ -7,7 +7,6 @@ held-out exam away from teachers, the divergence policy, metrics, checkpoints an
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import random
 import statistics
@@ -18,19 +17,27 @@ from typing import Any
 
 from ilm_core import process as threads  # the process set-up: `threads.apply()` below
 from ilm_core import seeding
+from ilm_core.build import (
+    build_environment,
+    build_teacher,
+    check_environment,
+    environment_plugin,
+    fingerprint,
+    setup_teacher,
+)
 from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig
 from ilm_core.errors import (
     ConfigError,
     IlmError,
     PluginError,
-    RunDirError,
     StudentDivergedError,
     TeacherDivergedError,
 )
+from ilm_core.exam_figures import exam_scores, other_scores
+from ilm_core.feedback_views import rewards_only, shuffled, with_losses
 from ilm_core.guard import guard_plugin
 from ilm_core.interfaces import (
-    Environment,
     Exam,
     Executor,
     ExecutorContext,
@@ -38,7 +45,6 @@ from ilm_core.interfaces import (
     RoundContext,
     RoundResult,
     SetupTools,
-    Teacher,
     TeacherContext,
     set_up,
 )
@@ -47,7 +53,6 @@ from ilm_core.measures import Measured, build_measures, measure_episode
 from ilm_core.messages import (
     ComponentRef,
     Direction,
-    EnvironmentData,
     EpisodeRecord,
     EpisodeView,
     Feedback,
@@ -62,8 +67,6 @@ from ilm_core.messages import (
     reward_of,
 )
 from ilm_core.population import (
-    descriptors,
-    groups_of,
     load_students,
     members,
     prior_lesson,
@@ -131,88 +134,6 @@ class _EpisodeState:
             self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
             for key, value in r.stats.items():
                 self.totals[r.student][key] = self.totals[r.student].get(key, 0.0) + value
-
-
-def _fingerprint(data: EnvironmentData) -> str:
-    # the data sets only: minimal pairs are built from them, artifacts (a tokenizer) from the corpus
-    derived = {"minimal_pairs", "heldout_minimal_pairs", "artifacts"}
-    return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
-
-
-def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
-    """The config's environment plugin, guarded so that its errors name it."""
-    name = config.environment.name
-    environment: Environment = registry.build("environment", name, config.environment.params)
-    return guard_plugin(environment, "environment", name)
-
-
-def build_environment(config: ExperimentConfig, registry: Registry, env: Environment | None = None) -> EnvironmentData:
-    """Build and check the environment's data sets (disjoint, budget fits the pool)."""
-    name = config.environment.name
-    env = env if env is not None else environment_plugin(config, registry)
-    try:
-        data = env.build(seeding.derive(config.seed, "environment"))
-        if not isinstance(data, EnvironmentData):
-            data = EnvironmentData.model_validate(data)
-    except IlmError:
-        raise
-    except Exception as exc:
-        raise PluginError(f"environment plugin '{name}' built invalid data: {exc}", plugin=name, stage="build") from exc
-    clashes = data.overlaps()
-    if clashes:
-        raise ConfigError(
-            f"environment '{name}' (params {config.environment.params}) built data sets that are "
-            f"not disjoint: {'; '.join(clashes)}. The teacher corpus, pool, exam, exam bank and "
-            "held-out exam must not share sentences, or the exam no longer measures unseen language."
-        )
-    if config.budget > len(data.pool):
-        raise ConfigError(
-            f"budget = {config.budget} is larger than the pool of {len(data.pool)} sentences that "
-            f"environment '{name}' built; choose a budget between 1 and {len(data.pool)}"
-        )
-    return data
-
-
-def build_teacher(config: ExperimentConfig, registry: Registry) -> Teacher:
-    """The config's teacher plugin, guarded so that its errors name it (not yet set up)."""
-    teacher: Teacher = registry.build("teacher", config.teacher.name, config.teacher.params)
-    return guard_plugin(teacher, "teacher", config.teacher.name)
-
-
-def setup_teacher(
-    teacher: Teacher,
-    config: ExperimentConfig,
-    data: EnvironmentData,
-    registry: Registry,
-    tools: SetupTools | None = None,
-) -> None:
-    """Give the teacher what it may know of the run (never the exams; the pool's labels only to a
-    privileged reference teacher), its own seed and the set-up tools."""
-    set_up(
-        teacher,
-        TeacherContext.of(
-            data,
-            budget=config.budget,
-            n_students=config.n_students,
-            seed=seeding.derive(config.seed, "teacher"),
-            device=config.device,
-            episodes=config.episodes,
-            privileged=registry.get("teacher", config.teacher.name).privileged,
-            students=descriptors(groups_of(config), ComponentRef(**config.student.model_dump())),
-            tools=tools,
-        ),
-    )
-
-
-def check_environment(state: dict[str, Any], path: Any, data: EnvironmentData) -> None:
-    """A checkpoint is only valid for the data it was trained on: refuse one from other data."""
-    env = state.get("environment", {})
-    if env.get("fingerprint") != _fingerprint(data):
-        raise RunDirError(
-            f"checkpoint {path} was written for a different environment "
-            f"({env.get('name')}, fingerprint {env.get('fingerprint')}); the environment "
-            "plugin now builds other data. Reinstall the version the run used, or start a new run."
-        )
 
 
 class Experiment:
@@ -469,7 +390,7 @@ class Experiment:
         heard = list(ep.history)
         if cfg.teacher_feedback == "shuffled":
             heard = [
-                _shuffled(f, seeding.derive(cfg.seed, "shuffled-feedback", ep.episode, r)) for r, f in enumerate(heard)
+                shuffled(f, seeding.derive(cfg.seed, "shuffled-feedback", ep.episode, r)) for r, f in enumerate(heard)
             ]
         context = RoundContext(
             episode=ep.episode,
@@ -520,10 +441,10 @@ class Experiment:
             ep.feedback = self._rewarded(ep.feedback)
             ep.told = self._student_feedback(result, got, rnd) if self.answers_students else []
             if job.sentence_losses or job.placement:
-                ep.feedback = _with_losses(ep.feedback, got, lessons, tested)
+                ep.feedback = with_losses(ep.feedback, got, lessons, tested)
             ep.history.append(ep.feedback)
             if rnd.reward:
-                ep.stats.update(self.teacher.learn(_rewards_only(ep.feedback) if withheld else ep.feedback).stats)
+                ep.stats.update(self.teacher.learn(rewards_only(ep.feedback) if withheld else ep.feedback).stats)
         entry = self._round_entry(k, rnd, got, ep.feedback)
         if tested:  # the record keeps how many sentences were placement-tested, not the losses
             entry["placement"] = len(tested)
@@ -915,7 +836,7 @@ class Experiment:
             "environment": {
                 "name": self.config.environment.name,
                 "params": self.config.environment.params,
-                "fingerprint": _fingerprint(self.data),
+                "fingerprint": fingerprint(self.data),
             },
         }
 
@@ -925,96 +846,3 @@ class Experiment:
         from ilm_core.runner import Runner
 
         return Runner(self).run(resume, list(observers))
-
-
-#: what `teacher_feedback = "shuffled"` moves from one student's feedback to another's
-_SCORES = ("scores", "reward", "perplexity", "item_perplexities", "accuracy", "components")
-
-
-def _shuffled(feedback: list[Feedback], seed: int) -> list[Feedback]:
-    """Each student's feedback with another student's scores (a seeded derangement), its own lesson
-    kept; per-sentence losses and placement results, which belong to its own lesson, removed."""
-    order = list(range(len(feedback)))
-    rng = random.Random(seed)
-    while len(order) > 1 and any(i == j for i, j in enumerate(order)):
-        rng.shuffle(order)
-    return [
-        f.model_copy(update={**{k: getattr(feedback[j], k) for k in _SCORES}, "sentence_losses": {}, "placement": {}})
-        for f, j in zip(feedback, order, strict=True)
-    ]
-
-
-def _rewards_only(feedback: list[Feedback]) -> list[Feedback]:
-    """Feedback without its item and component scores, sentence losses and placement results: what a
-    teacher learns from when feedback is withheld."""
-    cleared: dict[str, Any] = {"item_perplexities": None, "components": None, "sentence_losses": {}, "placement": {}}
-    return [f.model_copy(update=cleared) for f in feedback]
-
-
-def _with_losses(
-    feedback: list[Feedback], reports: list[StudentReport], lessons: list[Lesson], tested: list[int]
-) -> list[Feedback]:
-    """The students' own losses added to the interaction's feedback: on each pool sentence of this round's
-    lesson (before and after training) and on the placement test."""
-    by_student = {r.student: r for r in reports}
-    out = []
-    for f in feedback:
-        r = by_student.get(f.student)
-        if r is None:
-            out.append(f)
-            continue
-        indices = lessons[f.student].indices  # the lesson's pool sentences come first
-        out.append(
-            f.model_copy(
-                update={
-                    "sentence_losses": dict(zip(indices, r.sentence_losses, strict=False)),
-                    "placement": dict(zip(tested, r.placement, strict=False)),
-                }
-            )
-        )
-    return out
-
-
-def exam_scores(
-    reports: list[StudentReport], per_student: dict[str, list[float | None]]
-) -> tuple[float | None, dict[str, float], dict[str, float]]:
-    """Minimal-pair accuracy, extra evaluations and component scores of an episode, as means over
-    its students (accuracy for pair exams, else perplexity); adds each per student to `per_student`."""
-    first = reports[0].exams
-    accuracy = None
-    if first["feedback"].accuracy is not None:
-        per_student["accuracy"] = [r.exams["feedback"].accuracy for r in reports]
-        accuracy = statistics.fmean(r.exams["feedback"].accuracy or 0.0 for r in reports)
-    evaluations: dict[str, float] = {}
-    components: dict[str, float] = {}
-    for name, result in first.items():
-        if name not in ("feedback", "heldout"):
-            key = "accuracy" if "accuracy" in result.scores else "perplexity" if "perplexity" in result.scores else None
-            key = key or result.headline
-            values = [r.exams[name].scores[key] for r in reports]
-            per_student[f"{name}_{key}"] = list[float | None](values)
-            evaluations[f"{name}_{key}"] = statistics.fmean(values)
-        for part in result.components or {}:
-            components[f"{name}/{part}"] = statistics.fmean(
-                (r.exams[name].components or {})[part].score for r in reports
-            )
-    return accuracy, evaluations, components
-
-
-def other_scores(reports: list[StudentReport], per_student: dict[str, list[float | None]]) -> dict[str, float]:
-    """The feedback and held-out exams' scores beyond perplexity and minimal-pair accuracy (which have
-    their own keys), as `<name>_mean`/`<name>_std` (`heldout_<name>_...` for the held-out exam) over the
-    students; adds each per student to `per_student`. A held-out exam without perplexity counts here too."""
-    out: dict[str, float] = {}
-    for exam, prefix in (("feedback", ""), ("heldout", "heldout_")):
-        if not all(exam in r.exams for r in reports):
-            continue
-        names = [n for n in reports[0].exams[exam].scores if n != "perplexity" and (n != "accuracy" or prefix)]
-        for name in names:
-            if not all(name in r.exams[exam].scores for r in reports):
-                continue
-            values = [r.exams[exam].scores[name] for r in reports]
-            per_student[f"{prefix}{name}"] = list[float | None](values)
-            out[f"{prefix}{name}_mean"] = statistics.fmean(values)
-            out[f"{prefix}{name}_std"] = statistics.pstdev(values)
-    return out

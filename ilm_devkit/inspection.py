@@ -14,11 +14,11 @@ from typing import Any
 
 import pydantic
 
+from ilm_core.build import build_environment, build_teacher, check_environment, setup_teacher
 from ilm_core.cache import SetupCache
 from ilm_core.config import ExperimentConfig, resolve
 from ilm_core.errors import PluginError, RunDirError
 from ilm_core.interfaces import SetupTools
-from ilm_core.loop import build_environment, build_teacher, check_environment, setup_teacher
 from ilm_core.messages import EnvironmentData, SentencePreferences
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir

@@ -24,8 +24,9 @@ from ilm_core import (
     TrainingJob,
     hookimpl,
 )
+from ilm_core.build import build_environment
 from ilm_core.config import resolve
-from ilm_core.loop import Experiment, build_environment
+from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 from ilm_core.training import StudentTrainer

@@ -10,10 +10,11 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from ilm_core.build import build_environment
 from ilm_core.config import ExperimentConfig, assemble, check_device, resolve
 from ilm_core.errors import ConfigError
 from ilm_core.files import json_text
-from ilm_core.loop import Experiment, build_environment
+from ilm_core.loop import Experiment
 from ilm_core.registry import default_registry
 from ilm_core.rundir import RunDir
 from ilm_core.signals import interruptible
