@@ -16,6 +16,7 @@ from ilm_core import (
     Feedback,
     LabelAccessError,
     Lesson,
+    PluginError,
     RoundContext,
     SentenceLoss,
     Teacher,
@@ -262,3 +263,21 @@ def test_doremi_starts_the_next_episode_from_its_average_weights_and_resumes_the
     fresh = _teacher(registry, "doremi")
     fresh.load_state_dict(teacher.state_dict())
     assert fresh.prior == teacher.prior
+
+
+@pytest.mark.parametrize("named", [[0, 10_000], [-1], "18"])
+def test_a_placement_test_outside_the_pool_is_refused_naming_the_teacher(
+    registry: Registry, tmp_path: Path, named: Any
+) -> None:
+    class Outside(Asker):
+        def placement(self, context: RoundContext) -> Any:
+            return named
+
+    class Plugin:
+        @hookimpl
+        def ilm_teachers(self):
+            yield TeacherSpec(name="outside", summary="names sentences outside the pool", factory=Outside)
+
+    registry.pm.register(Plugin())
+    with pytest.raises(PluginError, match=r"teacher plugin 'outside' named an invalid placement test in round 0"):
+        _records(registry, tmp_path / "run", teacher={"name": "outside"}, interaction=ROUNDS, episodes=1, budget=6)

@@ -365,3 +365,29 @@ def test_a_plugin_of_an_api_the_core_does_not_serve_is_refused_when_built(
     registry.pm.register(OldPlugin())
     with pytest.raises(PluginError, match=message):
         registry.build("teacher", name, {})
+
+
+class GoalsListener(Listener):
+    """Records whether each round's context says the students' goals are hidden."""
+
+    hidden: ClassVar[list[bool]] = []
+
+    def select(self, context: RoundContext) -> list[Lesson]:
+        GoalsListener.hidden.append(context.hidden_goals)
+        return super().select(context)
+
+
+@pytest.mark.parametrize("goals", [True, False])
+def test_the_teacher_is_told_whether_the_students_goals_are_hidden(
+    registry: Registry, tmp_path: Path, goals: bool
+) -> None:
+    class Plugin:
+        @hookimpl
+        def ilm_teachers(self):
+            yield TeacherSpec(name="goals-listener", summary="records hidden_goals", factory=GoalsListener)
+
+    registry.pm.register(Plugin())
+    GoalsListener.hidden = []
+    environment = GOALS if goals else TINY_DOMAINS
+    records(registry, tmp_path / "run", environment=environment, interaction=ROUNDS, teacher={"name": "goals-listener"})
+    assert GoalsListener.hidden and set(GoalsListener.hidden) == {goals}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import torch
 from conftest import small_run, tiny_student
 
-from ilm_core import ComponentRef, ExecutorContext, TrainingJob, set_up
+from ilm_core import ComponentRef, ExecutorContext, Round, TrainingJob, set_up
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
@@ -196,3 +197,19 @@ def test_a_restored_group_continues_exactly_as_the_original() -> None:
     restored.train(lessons(2))
     for a, b in zip(original.model.parameters(), restored.model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("plan", "rule"),
+    [
+        ([Round(size=2, exam="final"), Round(size=2, exam="final")], "round 0 of 2 has exam = 'final'"),
+        ([Round(size=2, exam="mid-term"), Round(size=2, exam="mid-term")], "the last round must have exam = 'final'"),
+    ],
+)
+def test_only_the_last_round_takes_the_final_exam(plan: list[Round], rule: str) -> None:
+    from ilm_core.errors import ConfigError
+    from ilm_core.protocol import check_plan
+
+    with pytest.raises(ConfigError, match=re.escape(rule)):
+        check_plan(plan, budget=4, name="two-finals", params={})
+    assert check_plan([Round(size=2, exam="mid-term"), Round(size=2)], budget=4, name="ok", params={})
