@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ilm_core import process as threads  # the process set-up: `threads.apply()` below
-from ilm_core import seeding
+from ilm_core import process, seeding
 from ilm_core.build import (
     build_environment,
     build_teacher,
@@ -165,7 +164,7 @@ class Experiment:
 
     # -- set-up ----------------------------------------------------------------------------
     def _build_environment(self) -> None:
-        threads.apply()  # the process's thread plan, if its entry point made one
+        process.apply()  # the process set-up (the thread plan), if its entry point made one
         start = time.perf_counter()
         with self.tools.steps.step("building the environment"):
             self.environment = environment_plugin(self.config, self.registry)
