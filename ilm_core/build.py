@@ -1,5 +1,5 @@
-"""Building a run's environment and teacher from its config, each guarded so that its errors name
-it, and checking that a checkpoint belongs to the data it was trained on."""
+"""Building a run's environment, teacher and executor from its config, each guarded so that its errors
+name it, and checking that a checkpoint belongs to the data it was trained on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ilm_core import seeding
 from ilm_core.config import ExperimentConfig
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError
 from ilm_core.guard import guard_plugin
-from ilm_core.interfaces import Environment, SetupTools, Teacher, TeacherContext, set_up
+from ilm_core.interfaces import Environment, Executor, ExecutorContext, SetupTools, Teacher, TeacherContext, set_up
 from ilm_core.messages import ComponentRef, EnvironmentData
 from ilm_core.population import descriptors, groups_of
 from ilm_core.registry import Registry
@@ -85,6 +85,23 @@ def setup_teacher(
             tools=tools,
         ),
     )
+
+
+def start_executor(config: ExperimentConfig, registry: Registry, tools: SetupTools) -> Executor:
+    """The config's executor, started (a failure to start names it) and guarded so that its errors name it."""
+    name = config.executor.name
+    executor: Executor = registry.build("executor", name, config.executor.params)
+    student = ComponentRef(**config.student.model_dump())
+    try:
+        with tools.steps.step("starting the executor"):
+            set_up(executor, ExecutorContext(registry, student, config.n_students, config.device, tools.notify))
+    except IlmError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"executor plugin '{name}' failed to start: {type(exc).__name__}: {exc}", plugin=name, stage="prepare"
+        ) from exc
+    return guard_plugin(executor, "executor", name)
 
 
 def check_environment(state: dict[str, Any], path: Any, data: EnvironmentData) -> None:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, cast
 
 from ilm_core.errors import PluginError
 from ilm_core.files import atomic_write_bytes
-from ilm_core.messages import EnvironmentData, Lesson, Sentence
+from ilm_core.messages import EnvironmentData, Lesson, Round, Sentence
 
 #: folder of the run directory holding what a generating teacher sent, one file per episode
 GENERATED_DIR = "lessons"
@@ -43,6 +43,29 @@ class LessonRules:
             max_length = max(len(s) for part in parts for s in part)
         return cls(teacher, n_students, budget, len(data.pool), len(data.vocabulary), max_length)
 
+    def _fail(self, msg: str) -> NoReturn:
+        raise PluginError(
+            f"teacher plugin '{self.teacher}' sent an invalid lesson: {msg}", plugin=self.teacher, stage="select"
+        )
+
+    def check_round(self, lessons: list[Lesson], rnd: Round, k: int, rounds: int, sent: list[list[int]]) -> None:
+        """`check` for round k of an episode of `rounds` rounds (its size, not the budget), and no student
+        sent again what it got in an earlier round (`sent`) unless the round allows repeats."""
+        allows = (
+            f"the budget allows 1 to {self.budget}"
+            if rounds == 1
+            else f"round {k} of {rounds} allows 1 to {rnd.size} (RoundContext.size); the core does not trim "
+            "lessons: draw the round's size, or return ilm_core.fit_to_round(lessons, context)"
+        )
+        self.check(lessons, size=rnd.size, allows=allows)
+        for i, lesson in enumerate(lessons):
+            again = sorted(set(lesson.indices) & set(sent[i]))
+            if again and not rnd.repeats:
+                self._fail(
+                    f"round {k} resends to student {i} sentence(s) {again} it got in an earlier round of the "
+                    "episode (RoundContext.sent; RoundContext.unsent lists what it may still get)"
+                )
+
     def check(self, lessons: object, size: int | None = None, allows: str | None = None) -> None:
         """Raise a PluginError naming the teacher unless `lessons` has one valid lesson per student.
 
@@ -51,11 +74,7 @@ class LessonRules:
         """
         size = self.budget if size is None else size
         allows = allows or f"the budget allows 1 to {size}"
-
-        def fail(msg: str) -> NoReturn:
-            raise PluginError(
-                f"teacher plugin '{self.teacher}' sent an invalid lesson: {msg}", plugin=self.teacher, stage="select"
-            )
+        fail = self._fail
 
         if not isinstance(lessons, list) or len(lessons) != self.n_students:
             got = len(lessons) if isinstance(lessons, list) else type(lessons).__name__
@@ -118,11 +137,18 @@ def generated_counts(
     return out
 
 
-def write_generated(run_path: Path, episode: int, lessons: Sequence[Lesson]) -> Path | None:
-    """Keep what a generating teacher sent in `lessons/episode-NNNNN.json` (atomic; a repeated
-    episode writes the same file again). Sentences are space-joined token ids, one list per
-    student. Nothing is written for an episode of pool-only lessons: its config rebuilds those."""
-    if not any(lesson.sentences for lesson in lessons):
+def keep_generated(
+    run_path: Path | None,
+    episode: int,
+    lessons: Sequence[Lesson],
+    counts: dict[str, list[float | None]],
+    notify: Callable[[str], None],
+) -> Path | None:
+    """Keep what a generating teacher sent (`counts`: its `generated_counts`, empty for pool-only lessons,
+    whose config rebuilds them) in `lessons/episode-NNNNN.json` of a run directory (atomic; a repeated
+    episode writes the same file again), with a notice when it wrote exam or held-out sentences.
+    Sentences are space-joined token ids, one list per student."""
+    if not counts or run_path is None:
         return None
     path = Path(run_path) / GENERATED_DIR / f"episode-{episode:05d}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +160,9 @@ def write_generated(run_path: Path, episode: int, lessons: Sequence[Lesson]) -> 
         ],
     }
     atomic_write_bytes(path, json.dumps(body, separators=(",", ":")).encode())
+    copied = sum(counts["generated_exam_copies"]) + sum(counts["generated_heldout_copies"])  # type: ignore[arg-type]
+    if copied:
+        notify(f"episode {episode}: the teacher generated {copied:g} sentence(s) of the exam or held-out exam")
     return path
 
 

@@ -71,11 +71,16 @@ def build_measures(
     return built
 
 
-def measure_episode(measures: Sequence[tuple[str, Measure]], view: EpisodeView) -> Measured:
-    """Ask every measure about one episode and merge what they return (see `merge`)."""
+def measure_episode(
+    measures: Sequence[tuple[str, Measure]], view: EpisodeView, notify: Callable[[str], None]
+) -> Measured:
+    """Ask every measure about one episode and merge what they return (see `merge`); their notes
+    shown to the user (`notify`), each once."""
     out = Measured()
     for name, measure in measures:
         merge(out, name, measure.measure(view), n_students=len(view.lessons), rounds=len(view.rounds))
+    for note in dict.fromkeys(out.notes):
+        notify(f"episode {view.episode}: {note}")
     return out
 
 

@@ -12,7 +12,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from ilm_core import process, provenance, seeding
+from ilm_core import process, provenance
+from ilm_core.checkpoint_state import checkpoint_state, restore, restore_rng
 from ilm_core.config import config_identity
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError
 from ilm_core.files import json_text
@@ -40,7 +41,8 @@ class Runner:
         x = self.x
         cfg = x.config
         try:
-            x.rd.save_checkpoint(completed, x._checkpoint_state(completed), cfg.keep_checkpoints)
+            state = checkpoint_state(completed, cfg, x.teacher, x.executor, x.data, x.carried)
+            x.rd.save_checkpoint(completed, state, cfg.keep_checkpoints)
         except UnsavableStateError as exc:
             raise PluginError(
                 f"teacher plugin '{cfg.teacher.name}' returned a state_dict() that cannot be saved in a checkpoint "
@@ -65,7 +67,6 @@ class Runner:
             rd.check_new()
             if not rd.has_episodes():  # (an existing run is refused below, with its own message)
                 x._build_environment()
-                x._check_environment_needs()
         x.plan = plan_of(x.config, x.registry)  # a plan the config cannot serve: nothing created
         trackers = build_trackers(x.config, x.registry)  # a missing extra fails here
         self.watchers = Watchers.of(x.registry.pm, trackers, list(observers), x.notify)
@@ -145,12 +146,12 @@ class Runner:
         if resume:
 
             def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
-                x._restore(state, path, rng=False)
+                x.carried = restore(state, path, cfg, x.teacher, x.executor, x.data, rng=False)
 
             loaded = rd.load_checkpoint(x.notify, max_episode=len(records), accept=accept)
             if loaded is not None:
                 state, path = loaded
-                seeding.set_rng_state(state.get("rng") or {"torch": state.get("torch_rng")})
+                restore_rng(state)
                 first = int(state["episode"])
                 x.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
             # only a torn last line goes; episodes finished after the checkpoint are repeated to

@@ -38,6 +38,7 @@ from ilm_core import (
     hookimpl,
 )
 from ilm_core.config import resolve
+from ilm_core.divergence import apply_divergence_policy
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 from ilm_devkit.testing import plugin_registry
@@ -351,8 +352,6 @@ def test_a_diverged_student_gets_the_episodes_worst_accuracy(tmp_path: Path) -> 
     registry = plugin_registry(ScoresPlugin, installed=True)
     raw = small_run(environment=NO_HELDOUT, exam={"name": "pair-accuracy"}, n_students=3, teacher={"name": "random"})
     experiment = Experiment(resolve(raw, registry), registry, notify=lambda message: None)
-    experiment._build_environment()
-    experiment._check_environment_needs()
     experiment._build()
 
     def report(i: int, accuracy: float, diverged: bool = False) -> StudentReport:
@@ -361,7 +360,8 @@ def test_a_diverged_student_gets_the_episodes_worst_accuracy(tmp_path: Path) -> 
             student=i, seed=i, final_loss=math.nan if diverged else 1.0, diverged=diverged, exams=exams
         )
 
-    fixed = experiment._apply_divergence_policy([report(0, 0.7), report(1, math.nan, True), report(2, 0.4)], 0)
+    reports = [report(0, 0.7), report(1, math.nan, True), report(2, 0.4)]
+    fixed = apply_divergence_policy(reports, 0, experiment.config, experiment.rewards.direction, lambda message: None)
     assert [r.exams["feedback"].scores["accuracy"] for r in fixed] == [0.7, 0.4, 0.4]
     assert fixed[1].exams["feedback"].accuracy == 0.4
     experiment.close()
