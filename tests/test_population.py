@@ -146,3 +146,35 @@ def test_a_group_teacher_sees_its_round_with_its_own_students_only():
         (0, 0, [1, 2], 11.0),
         (1, 1, [4, 5], 13.0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "episode_1"),
+    [("episode", ["lesson", "prior", "lesson", "lesson", "lesson"]), ("run", ["lesson", "lesson", "lesson", "lesson"])],
+    ids=["episode", "run"],
+)
+def test_each_episode_starts_with_fresh_students_unless_they_are_kept_for_the_run(
+    registry, tmp_path, monkeypatch, lifetime, episode_1
+):
+    """Students kept for an episode are new in its first round, so a group with prior knowledge learns its
+    prior lesson then, and only then (never in a later round); students kept for the run learn it once."""
+    from ilm_plugins.executors.local import SequentialExecutor
+
+    jobs: list[tuple[str, str | None]] = []
+    run = SequentialExecutor.run
+
+    def spy(self, job):
+        prior = not job.exams and job.lessons == [experiment.priors["lstm-v2"]] * len(job.seeds)
+        jobs.append(("prior" if prior else "lesson", job.cohort))
+        return run(self, job)
+
+    monkeypatch.setattr(SequentialExecutor, "run", spy)
+    raw = {**SMALL, "teacher": "random", "student_lifetime": lifetime, "executor": {"name": "sequential"}}
+    raw["interaction"] = {"name": "send-in-batches", "params": {"rounds": 2}}
+    experiment = Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "r"))
+    experiment.run()
+    # per round: the native group's job, then the lstm-v2 group's (its prior lesson first when fresh)
+    assert [kind for kind, _ in jobs] == ["lesson", "prior", "lesson", "lesson", "lesson", *episode_1]
+    if lifetime == "episode":  # episode 1's students are not episode 0's
+        assert {cohort for _, cohort in jobs[:5]} == {"episode-0/native", "episode-0/lstm-v2"}
+        assert {cohort for _, cohort in jobs[5:]} == {"episode-1/native", "episode-1/lstm-v2"}

@@ -213,3 +213,14 @@ def test_only_the_last_round_takes_the_final_exam(plan: list[Round], rule: str) 
     with pytest.raises(ConfigError, match=re.escape(rule)):
         check_plan(plan, budget=4, name="two-finals", params={})
     assert check_plan([Round(size=2, exam="mid-term"), Round(size=2)], budget=4, name="ok", params={})
+
+
+def test_what_each_student_reports_adds_up_over_the_rounds_of_an_episode(registry: Registry, tmp_path: Path) -> None:
+    """A student's stats and the sentences it chose to train on are summed over the episode's rounds, per
+    student: three rounds of 3, 2 and 2 sentences, of which a student keeping half trains on 2, 1 and 1."""
+    student = {"name": "select-useful", "params": {**tiny_student(2)["params"], "keep": 0.5}}
+    records = run_records(registry, tmp_path / "run", episodes=1, budget=7, student=student)
+    assert [r["size"] for r in records[0]["rounds"]] == [3, 2, 2]
+    per_student = records[0]["per_student"]
+    assert per_student["kept"] == [4.0, 4.0, 4.0]  # the students' own stat: 2 + 1 + 1
+    assert per_student["sentences_used"] == [4.0, 4.0, 4.0]  # the pool sentences the core saw them train on
