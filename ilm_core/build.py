@@ -1,25 +1,15 @@
-"""Building a run's environment, teacher and executor from its config, each guarded so that its errors
-name it, and checking that a checkpoint belongs to the data it was trained on."""
+"""Building a run's environment, teacher and executor from its config, each guarded so its errors name it."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
 from ilm_core import seeding
 from ilm_core.config import ExperimentConfig
-from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError
+from ilm_core.errors import ConfigError, IlmError, PluginError
 from ilm_core.guard import guard_plugin
 from ilm_core.interfaces import Environment, Executor, ExecutorContext, SetupTools, Teacher, TeacherContext, set_up
 from ilm_core.messages import ComponentRef, EnvironmentData
 from ilm_core.population import descriptors, groups_of
 from ilm_core.registry import Registry
-
-
-def fingerprint(data: EnvironmentData) -> str:
-    # the data sets only: minimal pairs are built from them, artifacts (a tokenizer) from the corpus
-    derived = {"minimal_pairs", "heldout_minimal_pairs", "artifacts"}
-    return hashlib.sha256(data.model_dump_json(exclude=derived).encode()).hexdigest()[:16]
 
 
 def environment_plugin(config: ExperimentConfig, registry: Registry) -> Environment:
@@ -102,14 +92,3 @@ def start_executor(config: ExperimentConfig, registry: Registry, tools: SetupToo
             f"executor plugin '{name}' failed to start: {type(exc).__name__}: {exc}", plugin=name, stage="prepare"
         ) from exc
     return guard_plugin(executor, "executor", name)
-
-
-def check_environment(state: dict[str, Any], path: Any, data: EnvironmentData) -> None:
-    """A checkpoint is only valid for the data it was trained on: refuse one from other data."""
-    env = state.get("environment", {})
-    if env.get("fingerprint") != fingerprint(data):
-        raise RunDirError(
-            f"checkpoint {path} was written for a different environment "
-            f"({env.get('name')}, fingerprint {env.get('fingerprint')}); the environment "
-            "plugin now builds other data. Reinstall the version the run used, or start a new run."
-        )

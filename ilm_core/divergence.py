@@ -63,12 +63,12 @@ def apply_divergence_policy(
 
 def check_teacher_stats(
     stats: dict[str, float], episode: int, config: ExperimentConfig, notify: Callable[[str], None]
-) -> dict[str, float]:
+) -> None:
     """Non-finite teacher statistics are treated like diverged students: a notice (written as
     null in metrics.jsonl), or the end of the run under on_diverged='stop'."""
     bad = ", ".join(f"{k}={v}" for k, v in stats.items() if not math.isfinite(v))
     if not bad:
-        return stats
+        return
     name = config.teacher.name
     lr = config.teacher.params.get("lr")
     lower = f"lower the teacher's learning rate (teacher.lr = {lr})" if lr is not None else "check its params"
@@ -81,4 +81,3 @@ def check_teacher_stats(
         f"episode {episode}: teacher plugin '{name}' reported non-finite statistics ({bad}), written as null "
         f"in metrics.jsonl; its learning has likely diverged: {lower}, or set on_diverged='stop' to end such runs"
     )
-    return stats

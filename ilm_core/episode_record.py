@@ -182,7 +182,6 @@ def episode_record(
     measured: Measured,
     *,
     generated: dict[str, list[float | None]],
-    teacher: dict[str, float],
     population: list[PopulationGroup] | None,
     goal_names: list[str],
     seconds: float,
@@ -200,7 +199,7 @@ def episode_record(
     if heldout_ppl:
         per_student["heldout_perplexity"] = list[float | None](heldout_ppl)
     per_student.update(generated)
-    stats = dict(teacher)
+    stats = dict(ep.stats)
     accuracy, evaluations, components = exam_scores(reports, per_student)
     scores = other_scores(reports, per_student)
     # the reward the teacher optimised (the final round's feedback); the paper's `reward_mean` is another thing

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from ilm_core.errors import PluginError
 from ilm_core.messages import Direction, Feedback, Lesson, StudentFeedback, StudentReport, reward_of
@@ -85,16 +85,14 @@ class Rewards:
     def _reward(self, head: str, value: float, where: str) -> float:
         return reward_of(head, value, self.direction(head, where))
 
+    def _refuse(self, problem: str, stage: str) -> NoReturn:
+        raise PluginError(f"interaction plugin '{self.interaction}' {problem}", plugin=self.interaction, stage=stage)
+
     def feedback(self, feedback: list[Feedback], k: int) -> list[Feedback]:
         """The interaction's feedback of round k, checked, each with the reward its headline score gives."""
-        name = self.interaction
         if not isinstance(feedback, list) or not all(isinstance(f, Feedback) for f in feedback):
-            raise PluginError(
-                f"interaction plugin '{name}' built feedback for round {k} that is not a list of ilm_core.Feedback",
-                plugin=name,
-                stage="feedback",
-            )
-        where = f"feedback of interaction plugin '{name}'"
+            self._refuse(f"built feedback for round {k} that is not a list of ilm_core.Feedback", "feedback")
+        where = f"feedback of interaction plugin '{self.interaction}'"
         return [
             f.model_copy(update={"reward": self._reward(f.headline, f.scores[f.headline], where)}) for f in feedback
         ]
@@ -102,7 +100,6 @@ class Rewards:
     def student_feedback(self, told: list[StudentFeedback | None] | None, n: int) -> list[StudentFeedback | None]:
         """What the interaction tells each of the n students (None: nothing), checked, each entry with the
         reward its headline score gives (as a teacher's feedback; none for a non-finite score)."""
-        name = self.interaction
         if told is None:
             return []
         if (
@@ -110,13 +107,12 @@ class Rewards:
             or len(told) != n
             or not all(t is None or isinstance(t, StudentFeedback) for t in told)
         ):
-            raise PluginError(
-                f"interaction plugin '{name}' returned from student_feedback() something other than one "
-                f"ilm_core.StudentFeedback (or None) for each of the {n} students",
-                plugin=name,
-                stage="student_feedback",
+            self._refuse(
+                "returned from student_feedback() something other than one ilm_core.StudentFeedback (or None) "
+                f"for each of the {n} students",
+                "student_feedback",
             )
-        where = f"student feedback of interaction plugin '{name}'"
+        where = f"student feedback of interaction plugin '{self.interaction}'"
         out: list[StudentFeedback | None] = []
         for t in told:
             head = next(iter(t.scores), None) if t is not None else None

@@ -199,12 +199,12 @@ class Experiment:
         measured = measure_episode(self.measures, view, self.notify)
         generated = generated_counts(view.lessons, data, self.environment.label)
         keep_generated(self.run_dir.path if self.run_dir else None, episode, view.lessons, generated, self.notify)
+        check_teacher_stats(ep.stats, episode, cfg, self.notify)
         return episode_record(
             ep,
             view,
             measured,
             generated=generated,
-            teacher=check_teacher_stats(ep.stats, episode, cfg, self.notify),
             population=cfg.population,
             goal_names=sorted(data.goals),
             seconds=time.perf_counter() - start,

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ilm_core import process, provenance
-from ilm_core.checkpoint_state import checkpoint_state, restore, restore_rng
+from ilm_core.checkpoint_state import checkpoint_state, restore
 from ilm_core.config import config_identity
 from ilm_core.errors import ConfigError, IlmError, PluginError, RunDirError
 from ilm_core.files import json_text
@@ -146,12 +146,11 @@ class Runner:
         if resume:
 
             def accept(state: dict[str, Any], path: Any) -> None:  # a wrong checkpoint falls back to an older one
-                x.carried = restore(state, path, cfg, x.teacher, x.executor, x.data, rng=False)
+                x.carried = restore(state, path, cfg, x.teacher, x.executor, x.data)
 
             loaded = rd.load_checkpoint(x.notify, max_episode=len(records), accept=accept)
             if loaded is not None:
                 state, path = loaded
-                restore_rng(state)
                 first = int(state["episode"])
                 x.notify(f"resuming {rd.path} after episode {first} (checkpoint {path.name})")
             # only a torn last line goes; episodes finished after the checkpoint are repeated to

@@ -14,8 +14,9 @@ from typing import Any
 
 import pydantic
 
-from ilm_core.build import build_environment, build_teacher, check_environment, setup_teacher
+from ilm_core.build import build_environment, build_teacher, setup_teacher
 from ilm_core.cache import SetupCache
+from ilm_core.checkpoint_state import check_environment
 from ilm_core.config import ExperimentConfig, resolve
 from ilm_core.errors import PluginError, RunDirError
 from ilm_core.interfaces import SetupTools
