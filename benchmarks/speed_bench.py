@@ -13,7 +13,8 @@ and held-out exams (what `ilm bench` times). Paths:
   another, each model built in the loop as `fairseq-lm` builds its own.
 
 The thread plan is fixed when a process starts, so each round runs one fresh worker process per
-policy (`auto`, the default, then `torch`, torch's own choice); inside a worker every path gets
+policy (`auto`, the default, and `torch`, torch's own choice; which goes first alternates between
+rounds, so the order favours neither); inside a worker every path gets
 one untimed warm-up, then `--repeats` timed passes, paths interleaved. Ratios are medians of
 ratios taken within one round (the same load): path against path inside the `auto` worker,
 `auto` against `torch` between the two workers of a round. Seconds are wall-clock medians; CPU
@@ -234,7 +235,9 @@ def main() -> None:
     print(f"load average before: {loadavg()}", flush=True)
     rounds: list[dict[str, dict[str, Any]]] = []
     for r in range(args.rounds):
-        rounds.append({policy: run_worker(policy, args) for policy in policies})
+        order = policies if r % 2 == 0 else policies[::-1]  # alternate who goes first: no order bias
+        measured = {policy: run_worker(policy, args) for policy in order}
+        rounds.append({policy: measured[policy] for policy in policies})
         print(f"round {r + 1}/{args.rounds}: " + "; ".join(
             f"{policy}: {rounds[-1][policy]['plan']}" for policy in policies), flush=True)  # fmt: skip
     after = loadavg()

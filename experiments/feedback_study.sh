@@ -6,7 +6,8 @@
 # feedback-bin given and withheld on the hidden-goal task with send-in-batches (a reward after
 # every round), and feedback-bin given on Task 1 without the first round's probe (withheld, the
 # teacher never probes, so that arm is Task 1's), and Task 1 given and withheld for 80 episodes
-# (`task1-long`: does the withheld teacher catch up?), and feedback shuffled among the students on
+# (`task1-long`: does the withheld teacher catch up?), and Task 1 with one shared initialisation per
+episode (`task1-shared`: students differ only by their lessons), and feedback shuffled among the students on
 # Task 1 and the hidden-goal task (does it matter who scored what?). Fixed teachers' lessons and exams are those of
 # the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
@@ -43,6 +44,13 @@ for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catc
   jobs+=("$out/task1-long/feedback-given/seed-$seed $long")
   jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
   jobs+=("$out/task1-long/feedback-shuffled/seed-$seed $long --set teacher_feedback=shuffled")
+done
+for seed in $seeds; do  # Task 1 with identical students (one shared initialisation an episode): the control's premise
+  shared="--config $config --seed $seed --episodes 40 --set environment.goals=false --set student_init=shared"
+  jobs+=("$out/task1-shared/feedback-given/seed-$seed $shared")
+  jobs+=("$out/task1-shared/feedback-withheld/seed-$seed $shared --set teacher_feedback=withheld")
+  jobs+=("$out/task1-shared/random/seed-$seed ${shared/--episodes 40/--episodes 20} --teacher random")
+  jobs+=("$out/task1-shared/oracle/seed-$seed ${shared/--episodes 40/--episodes 20} --teacher oracle")
 done
 for seed in $seeds; do  # the hidden-goal task with each student's scores moved to another student
   jobs+=("$out/goals/feedback-shuffled/seed-$seed --config $config --seed $seed --episodes 60 --set teacher_feedback=shuffled")
