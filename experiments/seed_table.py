@@ -5,14 +5,17 @@ one row per setting (teachers and oracle references alike): seeds, the last-10 f
 data from the exam domain, the feedback and held-out perplexity and the held-out one's ratio to
 the oracle's on the same seed, each as mean ± half-width of the 95% t-interval over seeds, on how
 many seeds the fraction reaches 0.9, and how many seeds `ilm report` flags "taught to the test".
-`--per-seed` adds a per-seed table of fractions for the seeds given (the paper's five):
+`--per-seed` adds a per-seed table of fractions for the seeds given (the paper's five); `--csv`
+writes every seed's values behind every interval (the docs' appendix, e.g. docs/data/figure2-task2.csv):
 
     python experiments/seed_table.py runs/report-task1-fresh runs/report-task1-fixed --per-seed 6639,7519,1007,4520,4527
+    python experiments/seed_table.py runs/report-task2-fresh runs/report-task2-fixed --csv docs/data/figure2-task2.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 from pathlib import Path
@@ -62,10 +65,34 @@ def per_seed(report: Path, wanted: list[int]) -> list[str]:
     return lines
 
 
+def write_csv(reports: list[Path], path: Path) -> None:
+    """One row per report, setting and seed: the values the intervals of `summary` are taken over."""
+    fields = ["report", "setting", "seed", "fraction", "feedback", "heldout", "oracle_heldout", "heldout_over_oracle"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for report in reports:
+            for row in json.loads((report / "report.json").read_text())["settings"]:
+                for p in row["per_seed"]:
+                    values = {k: p.get(k) for k in ("seed", "fraction", "feedback", "heldout", "oracle_heldout")}
+                    over = ratio(p)
+                    writer.writerow(
+                        {
+                            "report": report.name.removeprefix("report-"),
+                            "setting": row["setting"],
+                            **{k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()},
+                            "heldout_over_oracle": None if over is None else round(over, 4),
+                        }
+                    )
+    print(f"\nper-seed values: {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("reports", nargs="+", type=Path, help="folders written by `ilm report --out`")
     ap.add_argument("--per-seed", default="", help="comma-separated seeds for a per-seed fraction table")
+    ap.add_argument("--csv", type=Path, default=None, help="write every seed's values here")
     args = ap.parse_args()
     print(
         "| setting | seeds | fraction (last 10) | feedback ppl | held-out ppl | held-out / oracle | seeds >= 0.9 "
@@ -80,6 +107,8 @@ def main() -> None:
         print("|---|" + "---|" * len(wanted))
         for report in args.reports:
             print("\n".join(per_seed(report, wanted)))
+    if args.csv:
+        write_csv(args.reports, args.csv)
 
 
 if __name__ == "__main__":
