@@ -4,7 +4,8 @@ For each task (the hidden-goal task, plain Task 1) and teacher, per seed: the he
 perplexity averaged over the last `--last` episodes (the references, which do not learn, over all
 their episodes) and the share of each student's own exam domain in the lessons of the rounds after
 the first. Then the mean over seeds with its 95% t-interval, the paired difference feedback given
-minus withheld (and minus shuffled, each student's scores heard as another's, where it was run),
+minus withheld (and minus shuffled, each student's scores heard as another's, and minus withheld
+with the first round's probe kept, where they were run),
 and the share of the blind-to-oracle gap that listening closes.
 
     python experiments/feedback_study.py runs/feedback-study [--last 20] [--csv docs/data/feedback-study.csv]
@@ -23,6 +24,9 @@ from ilm_report.runs import mean_ci95
 TEACHERS = ("feedback-given", "feedback-withheld", "random", "oracle")
 #: an arm beside them where it was run: each student's scores heard as another student's
 SHUFFLED = "feedback-shuffled"
+#: ... and withheld, but with the first round's probe (`teacher.probe_withheld`): only what comes back differs
+PROBING = "feedback-withheld-probing"
+EXTRA = (SHUFFLED, PROBING)
 #: arms a task shares with another task, which would run them the same: the fixed teachers (random,
 #: oracle) get the same lessons and exams with send-in-batches; withheld, feedback-bin never probes
 BORROWED = {
@@ -121,7 +125,7 @@ def main() -> None:
     rows = []
     for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
         values: dict[str, dict[int, dict[str, float]]] = {}
-        for teacher in (*TEACHERS, SHUFFLED):
+        for teacher in (*TEACHERS, *EXTRA):
             source, shared = BORROWED.get(task_dir.name, ("", ()))
             where = args.out / source if teacher in shared else task_dir
             for run in sorted((where / teacher).glob("seed-*")):
@@ -131,7 +135,7 @@ def main() -> None:
                 learner = teacher.startswith("feedback")
                 values.setdefault(teacher, {})[seed] = run_values(run, args.last if learner else None)
                 rows.append({"task": task_dir.name, "teacher": teacher, "seed": seed, **values[teacher][seed]})
-        present = [t for t in (*TEACHERS, SHUFFLED) if values.get(t)]  # a task may lack an arm (not run)
+        present = [t for t in (*TEACHERS, *EXTRA) if values.get(t)]  # a task may lack an arm (not run)
         seeds = sorted(set.intersection(*(set(values[t]) for t in present))) if present else []
         absent = [t for t in TEACHERS if t not in present]
         missing = f"; not run: {', '.join(absent)}" if absent else ""
@@ -152,9 +156,11 @@ def main() -> None:
         if given and withheld:
             diff = [g - w for g, w in zip(given, withheld, strict=True)]
             print(f"\ngiven - withheld (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
-        if given and held.get(SHUFFLED):
-            diff = [g - s for g, s in zip(given, held[SHUFFLED], strict=True)]
-            print(f"given - shuffled (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
+        for arm in EXTRA:
+            if given and held.get(arm):
+                diff = [g - s for g, s in zip(given, held[arm], strict=True)]
+                name = arm.removeprefix("feedback-")
+                print(f"given - {name} (held-out ppl, paired by seed): {pm(mean_ci95(diff))}")
         if random and oracle:
             gap = [r - o for r, o in zip(random, oracle, strict=True)]
             print(f"random - oracle (the gap a blind lesson leaves): {pm(mean_ci95(gap))}")

@@ -7,7 +7,8 @@
 # every round), and feedback-bin given on Task 1 without the first round's probe (withheld, the
 # teacher never probes, so that arm is Task 1's), and Task 1 given and withheld for 80 episodes
 # (`task1-long`: does the withheld teacher catch up?), and Task 1 with one shared initialisation per
-episode (`task1-shared`: students differ only by their lessons), and feedback shuffled among the students on
+episode (`task1-shared`: students differ only by their lessons), and Task 1 withheld with the
+probe kept (`feedback-withheld-probing`: only what comes back differs), and feedback shuffled among the students on
 # Task 1 and the hidden-goal task (does it matter who scored what?). Fixed teachers' lessons and exams are those of
 # the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
@@ -44,6 +45,9 @@ for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catc
   jobs+=("$out/task1-long/feedback-given/seed-$seed $long")
   jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
   jobs+=("$out/task1-long/feedback-shuffled/seed-$seed $long --set teacher_feedback=shuffled")
+done
+for seed in $seeds; do  # Task 1 withheld but probing as the given teacher does: only what comes back differs
+  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher_feedback=withheld --set teacher.probe_withheld=true")
 done
 for seed in $seeds; do  # Task 1 with identical students (one shared initialisation an episode): the control's premise
   shared="--config $config --seed $seed --episodes 40 --set environment.goals=false --set student_init=shared"

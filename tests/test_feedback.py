@@ -266,6 +266,9 @@ def test_feedback_bin_probes_only_when_a_later_round_will_hear_the_answer() -> N
     assert teacher.probe_tilt(RoundContext(rounds=1, **context)) is None  # no later round at all
     assert teacher.probe_tilt(RoundContext(rounds=3, **{**context, "round": 1})) is None
     assert _teacher(probe=0.0).probe_tilt(RoundContext(rounds=3, **context)) is None
+    withheld = teacher.probe_tilt(RoundContext(rounds=3, feedback_withheld=True, **context))
+    ablation = _teacher(probe_withheld=True).probe_tilt(RoundContext(rounds=3, feedback_withheld=True, **context))
+    assert withheld is None and ablation is not None and torch.equal(ablation, tilt)  # the same first lessons
 
 
 def test_feedback_bin_with_feedback_withheld_draws_as_without_a_probe() -> None:

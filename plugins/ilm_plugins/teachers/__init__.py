@@ -100,6 +100,11 @@ class FeedbackBinParams(SelectBinParams):
         "principal component and odd students' to the other, by this many logits per std (0 = no probe); "
         "never with feedback withheld or in one-round episodes, where no later round hears the answer",
     )
+    probe_withheld: bool = Field(
+        False,
+        description="probe in the first round even with feedback withheld (an ablation: the withheld arm then "
+        "differs from the given one only in what comes back, not in its first lessons)",
+    )
     memory_slots: int = Field(
         2, ge=1, description="rounds of evidence the memory keeps apart (later rounds share the last slot)"
     )

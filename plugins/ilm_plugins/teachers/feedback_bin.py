@@ -112,8 +112,9 @@ class FeedbackBinTeacher(SelectBinTeacher):
 
         The probe costs lesson quality and buys only information, so the teacher probes only when a
         later round of the episode will hear the answer: not with feedback withheld
-        (`RoundContext.feedback_withheld`), not in an episode of one round."""
-        if context.round != 0 or not self.params.probe or context.feedback_withheld or context.rounds < 2:
+        (`RoundContext.feedback_withheld`; unless `probe_withheld`, an ablation), not in an episode of one round."""
+        deaf = context.feedback_withheld and not self.params.probe_withheld
+        if context.round != 0 or not self.params.probe or deaf or context.rounds < 2:
             return None
         axis = self.features[:, 0] / (self.features[:, 0].std() + 1e-6)
         sign = torch.tensor([1.0 if i % 2 == 0 else -1.0 for i in range(context.n_students)])
