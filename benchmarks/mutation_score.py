@@ -1,16 +1,18 @@
-"""Mutation score of the test suite on the core loop (ilm_core/loop.py and ilm_core/protocol.py).
+"""Mutation score of the test suite on the core loop: ilm_core/loop.py, protocol.py and four modules beside them.
 
-What it measures: the share of mutants of the two modules that the test suite kills. Mutants are
-made by cosmic-ray (its default operators); a fixed random sample of them is run, each against
+What it measures: the share of mutants of the measured modules (``MODULES``: ilm_core/loop.py,
+protocol.py, episode_record.py, feedback.py, divergence.py, checkpoint_state.py; ``--modules``
+names others, comma-separated paths from the repository root) that the test suite kills. Mutants
+are made by cosmic-ray (its default operators); a fixed random sample of them is run, each against
 the tests that execute the mutated code, and the kill share is quoted with a 95% Wilson interval.
 
 Procedure (the same for any commit):
 
 1. Coverage. The whole suite runs once under coverage with per-test contexts
-   (``pytest --cov=ilm_core.loop --cov=ilm_core.protocol --cov-context=test``); a small plugin
-   (this file, loaded with ``-p``) records each test's outcome and duration. Tests that fail or
-   error on the unmutated code are never used to judge a mutant.
-2. Mutants. ``cosmic-ray init`` lists every mutant of the two modules (its default operators);
+   (``pytest --cov=ilm_core.loop --cov=ilm_core.protocol ... --cov-context=test``, one ``--cov``
+   per module); a small plugin (this file, loaded with ``-p``) records each test's outcome and
+   duration. Tests that fail or error on the unmutated code are never used to judge a mutant.
+2. Mutants. ``cosmic-ray init`` lists every mutant of the modules (its default operators);
    ``--sample N`` mutants are drawn with ``random.Random(seed)`` from the list sorted by (module,
    operator, occurrence) and the others are marked skipped. ``--sample 0`` runs them all.
 3. Each mutant, one at a time in the sample's random order (so a run cut short by ``--max-minutes``
@@ -24,7 +26,7 @@ Procedure (the same for any commit):
    A mutant in code no test executes survives without a run. A run that exceeds
    3 x (the selected tests' summed coverage-pass time) + 60 s is stopped and counts as killed
    (reported apart as "timeout").
-4. Report: killed / survived / timeout / incompetent counts, the kill share
+4. Report: the module list, killed / survived / timeout / incompetent counts, the kill share
    (killed + timeout) / (killed + timeout + survived) with its 95% Wilson interval, and the diff
    of every survivor, in WORKDIR/report.md and WORKDIR/report.json.
 
@@ -41,12 +43,13 @@ installed together with ``cosmic-ray`` and ``pytest-cov``)::
         --sample 150 --seed 31 --test-budget 30 --max-minutes 31
     # or step by step: coverage, init, exec (may be run again to go on), report
 
-Time (2 shared cores): the coverage pass is one full test-suite run under coverage, about 16 min;
+Time (2 shared cores): the coverage pass is one full test-suite run under coverage, 10-16 min;
 a killed mutant takes 7-20 s, a survivor 15-65 s (pytest start-up and up to 30 s of tests):
-``--max-minutes 31`` judged 67 mutants of 187590d and 120 of 2ca4203 (19 and 25 CPU minutes).
+``--max-minutes 31`` judged 67 mutants of 187590d and 120 of 2ca4203 (19 and 25 CPU minutes),
+both on loop.py and protocol.py alone, and 99 of the six modules at 272c26c (28 CPU minutes).
 Their reports (counts, interval, every survivor's diff) are benchmarks/results/mutation-*.json.
-It modifies ilm_core/loop.py and ilm_core/protocol.py in place while it runs (cosmic-ray
-restores them after each mutant): run it in a clean checkout or a ``git worktree``
+It modifies the measured modules in place while it runs (cosmic-ray restores them after each
+mutant): run it in a clean checkout or a ``git worktree``
 (``git worktree add --detach ../mut HEAD``), and do not interrupt it with ``kill -9``.
 """
 
@@ -66,7 +69,15 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ("ilm_core/loop.py", "ilm_core/protocol.py")
+# the measured modules (paths from the repository root); the coverage pass measures these and no others
+MODULES: tuple[str, ...] = (
+    "ilm_core/loop.py",
+    "ilm_core/protocol.py",
+    "ilm_core/episode_record.py",
+    "ilm_core/feedback.py",
+    "ilm_core/divergence.py",
+    "ilm_core/checkpoint_state.py",
+)
 TIMEOUT_MARK = "MUTATION-SCORE-TIMEOUT"
 NO_TESTS_MARK = "MUTATION-SCORE-NO-TESTS"
 
@@ -179,9 +190,22 @@ def select_tests(module: str, lines: set[int], cov: dict, source: str) -> list[s
     return sorted(chosen, key=lambda t: (cov["durations"].get(t, 0.0), t))
 
 
-def changed_lines(repo: Path) -> dict[str, set[int]]:
+def cov_arguments(modules: tuple[str, ...]) -> list[str]:
+    """pytest-cov's ``--cov`` arguments for the modules (by import name: ilm_core/loop.py -> ilm_core.loop)."""
+    return [f"--cov={Path(m).with_suffix('').as_posix().replace('/', '.')}" for m in modules]
+
+
+def parse_modules(value: str) -> tuple[str, ...]:
+    modules = tuple(m.strip() for m in value.split(",") if m.strip())
+    bad = [m for m in modules if not m.endswith(".py") or Path(m).is_absolute()]
+    if not modules or bad:
+        raise argparse.ArgumentTypeError(f"expected comma-separated .py paths from the repository root, got {value!r}")
+    return modules
+
+
+def changed_lines(repo: Path, modules: tuple[str, ...]) -> dict[str, set[int]]:
     diff = subprocess.run(
-        ["git", "diff", "-U0", "--no-color", "--", *MODULES], cwd=repo, capture_output=True, text=True, check=True
+        ["git", "diff", "-U0", "--no-color", "--", *modules], cwd=repo, capture_output=True, text=True, check=True
     ).stdout
     out: dict[str, set[int]] = {}
     current = None
@@ -216,8 +240,7 @@ def cmd_coverage(args: argparse.Namespace) -> None:
         "no:cacheprovider",
         "-p",
         "mutation_score",
-        "--cov=ilm_core.loop",
-        "--cov=ilm_core.protocol",
+        *cov_arguments(args.modules),
         "--cov-context=test",
         "--cov-report=",
         "tests",
@@ -274,10 +297,13 @@ def cmd_init(args: argparse.Namespace) -> None:
 
     work = Path(args.workdir).resolve()
     cfg = work / "cosmic-ray.toml"
-    test_cmd = f"{sys.executable} {Path(__file__).resolve()} tests --workdir {work} --test-budget {args.test_budget}"
+    test_cmd = (
+        f"{sys.executable} {Path(__file__).resolve()} tests --workdir {work} --test-budget {args.test_budget}"
+        f" --modules {','.join(args.modules)}"
+    )
     cfg.write_text(
         "[cosmic-ray]\n"
-        f"module-path = {json.dumps(list(MODULES))}\n"
+        f"module-path = {json.dumps(list(args.modules))}\n"
         "timeout = 7200.0\n"  # a backstop: the `tests` sub-command applies the per-mutant limit
         "excluded-modules = []\n"
         f"test-command = {json.dumps(test_cmd)}\n\n"
@@ -344,7 +370,7 @@ def cmd_tests(args: argparse.Namespace) -> int:
     repo = Path.cwd().resolve()
     cov = json.loads((work / "coverage_map.json").read_text())
     selected: list[str] = []
-    changed = changed_lines(repo)
+    changed = changed_lines(repo, args.modules)
     for module, lines in changed.items():
         original = subprocess.run(
             ["git", "show", f"HEAD:{module}"], cwd=repo, capture_output=True, text=True, check=True
@@ -357,7 +383,8 @@ def cmd_tests(args: argparse.Namespace) -> int:
         print(NO_TESTS_MARK, flush=True)
         return 0
     # the fastest tests first, as many as fit in the budget of their coverage-pass time (the first always)
-    budget, spent, kept = args.test_budget, 0.0, []
+    budget, spent = args.test_budget, 0.0
+    kept: list[str] = []
     for t in sorted(selected, key=lambda t: (cov["durations"].get(t, 0.0), t)):
         d = cov["durations"].get(t, 0.0)
         if kept and spent + d > budget:
@@ -416,7 +443,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     counts |= {"incompetent": 0, "error": 0}
     survivors = []
     unevaluated: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
-    for module in MODULES:
+    for module in args.modules:
         source = subprocess.run(["git", "show", f"HEAD:{module}"], capture_output=True, text=True, check=True).stdout
         lazy = "from __future__ import annotations" in source
         unevaluated[module] = annotation_spans(source) if lazy else []
@@ -447,13 +474,14 @@ def cmd_report(args: argparse.Namespace) -> None:
     n = dead + counts["survived"]
     n_eff = n - counts["survived_annotation"]
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    last = ["git", "log", "-1", "--format=%H", "--", *MODULES]
+    last = ["git", "log", "-1", "--format=%H", "--", *args.modules]
     modules_commit = subprocess.run(last, capture_output=True, text=True).stdout.strip()
     meta = json.loads((work / "sample.json").read_text())
     meta.pop("order", None)
     timing = json.loads((work / "exec_time.json").read_text()) if (work / "exec_time.json").exists() else {}
     summary = {
         "commit": head,
+        "modules": list(args.modules),
         "modules_last_changed": modules_commit,
         **meta,
         **counts,
@@ -478,6 +506,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("command", choices=["all", "coverage", "init", "exec", "tests", "report"])
     p.add_argument("--workdir", default="/tmp/mutation")
+    p.add_argument(
+        "--modules",
+        type=parse_modules,
+        default=MODULES,
+        help=f"comma-separated paths of the modules to mutate, from the repository root (default: {','.join(MODULES)})",
+    )
     p.add_argument("--sample", type=int, default=120, help="mutants to run (0: all)")
     p.add_argument("--seed", type=int, default=31)
     p.add_argument(
