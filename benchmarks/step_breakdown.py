@@ -1,0 +1,128 @@
+"""Where one update of the batched native student spends its time, on one CPU thread.
+
+A Task 1 sweep (`ilm sweep --config configs/task1-cpu.toml`) is almost all student training:
+each episode's 12 students are trained in the batched executor's lanes, one lane of 6 students
+per core, 20 updates each. This times one lane's update piece by piece with the students of
+`configs/task1-cpu.toml` (2 layers, dim 64, 4 heads, ffn 256; 10 sentences of 5-10 tokens each
+per student; the `domains` vocabulary size) and prints milliseconds per update: each part of the
+forward pass (timed around the model's own functions, without a profiler, whose per-operation
+overhead distorts these small operations), the backward pass, per-student gradient clipping and
+the fused AdamW step, then the forward pass's matrix products in GFLOP/s.
+
+    python benchmarks/step_breakdown.py                    # 6 students, one thread
+    python benchmarks/step_breakdown.py --students 12 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ilm_plugins.torchlm.data import pack
+from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
+from ilm_plugins.torchlm.train import Trainer, TrainRecipe, _per_student_loss, clip_per_student
+
+
+def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], acc: dict[str, float]) -> None:
+    """The model's forward pass and loss, written out part by part (as `hidden_states` runs them)."""
+    inp, tgt, mask = batch
+    S, B, T = inp.shape
+    p, d = model._p, model.size.dim
+
+    def timed(name: str, f: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        out = f(*args)
+        acc[name] = acc.get(name, 0.0) + time.perf_counter() - start
+        return out
+
+    def embed() -> torch.Tensor:
+        return (model.word_embeddings(inp) + p("pos")[:, None, :T]).reshape(S, B * T, d)
+
+    def loss(logits: torch.Tensor) -> torch.Tensor:
+        nll = F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), reduction="none")
+        return (nll.view(tgt.shape) * mask).sum()
+
+    x = timed("embeddings", embed)
+    for i in range(model.size.layers):
+        pre = f"l{i}"
+        h = timed("layer norms", model._ln, x, p(pre + "_ln1_w"), p(pre + "_ln1_b"))
+        qkv = timed("matmul qkv", model._linear, h, pre + "_qkv")
+        att = timed("attention (SDPA + layout)", model._attention, qkv, B, T, 0.0)
+        x = x + timed("matmul out", model._linear, att, pre + "_out")
+        h = timed("layer norms", model._ln, x, p(pre + "_ln2_w"), p(pre + "_ln2_b"))
+        a = timed("matmul ffn", model._linear, h, pre + "_ff1")
+        a = timed("relu", F.relu, a)
+        x = x + timed("matmul ffn", model._linear, a, pre + "_ff2")
+    x = timed("layer norms", model._ln, x, p("lnf_w"), p("lnf_b"))
+    logits = timed("matmul logits", torch.bmm, x, p("tok").transpose(1, 2))
+    timed("cross-entropy", loss, logits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=6, help="students in the lane (default 6: 12 over 2 lanes)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one lane per core)")
+    parser.add_argument("--vocab", type=int, default=254, help="environment vocabulary (domains: 254)")
+    parser.add_argument("--repeats", type=int, default=60)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    S, V, n = args.students, args.vocab, args.repeats
+    rng = random.Random(0)
+    lessons = [[[rng.randrange(V) for _ in range(rng.randint(5, 10))] for _ in range(10)] for _ in range(S)]
+    size = LMSize(layers=2, dim=64)
+    model = StackedTransformerLM(V + 2, size, seeds=list(range(S)))
+    trainer = Trainer(model, TrainRecipe(updates=20, lr=1e-3), list(range(S)))
+    batch = pack(lessons, V)
+
+    def median_ms(f: Callable[[], Any]) -> float:
+        for _ in range(3):
+            f()
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1e3
+
+    def forward_backward() -> None:
+        trainer.opt.zero_grad()
+        _per_student_loss(model, *batch).sum().backward()
+
+    def update() -> None:
+        forward_backward()
+        clip_per_student(trainer.params, 1.0)
+        trainer.opt.step()
+
+    with torch.no_grad():
+        fwd = median_ms(lambda: _per_student_loss(model, *batch))
+        acc: dict[str, float] = {}
+        for _ in range(n):
+            forward_parts(model, batch, acc)
+    fb = median_ms(forward_backward)
+    clip = median_ms(lambda: clip_per_student(trainer.params, 1.0))
+    adam = median_ms(trainer.opt.step)
+    full = median_ms(update)
+    tokens = int(batch[2].shape[1] * batch[2].shape[2])  # padded positions per student
+    print(f"{S} students x {tokens} padded tokens, {args.threads} thread(s); ms per update (median of {n})")
+    print(f"  forward (no grad)       {fwd:7.2f}")
+    for name, seconds in sorted(acc.items(), key=lambda kv: -kv[1]):
+        print(f"    {name:<26}{seconds / n * 1e3:7.2f}")
+    print(f"  backward                {fb - fwd:7.2f}   (forward + backward {fb:.2f})")
+    print(f"  clip per student        {clip:7.2f}")
+    print(f"  fused AdamW             {adam:7.2f}")
+    print(f"  whole update            {full:7.2f}   -> {full * 20:.0f} ms per lane-episode of 20 updates")
+    d, f = size.dim, size.ffn
+    macs = S * tokens * size.layers * (d * 3 * d + d * d + 2 * d * f) + S * tokens * d * (V + 2)
+    matmul_s = sum(v for k, v in acc.items() if k.startswith("matmul")) / n
+    print(f"  forward matrix products: {2 * macs / 1e6:.0f} MFLOP at {2 * macs / matmul_s / 1e9:.0f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
