@@ -36,6 +36,19 @@ class UntilMerged(MidTermExams):
         return [planned[-1].model_copy(update={"size": left})]
 
 
+class KeepsPlan(MidTermExams):
+    """Plans three rounds (2+1+1 sentences) and, asked after each of the first two, keeps what is planned."""
+
+    seen: ClassVar[list[int]] = []
+
+    def __init__(self, params: NoParams) -> None:
+        super().__init__(MidTermExamsParams(rounds=3))
+
+    def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
+        KeepsPlan.seen.append(len(planned))
+        return planned
+
+
 class TooGreedy(MidTermExams):
     def __init__(self, params: NoParams) -> None:
         super().__init__(MidTermExamsParams(rounds=2))
@@ -50,6 +63,7 @@ class Plugin:
     def ilm_interactions():
         yield InteractionSpec(name="until-merged", summary="merges rounds", factory=UntilMerged, params=NoParams)
         yield InteractionSpec(name="too-greedy", summary="asks for too much", factory=TooGreedy, params=NoParams)
+        yield InteractionSpec(name="keeps-plan", summary="keeps its plan", factory=KeepsPlan, params=NoParams)
 
 
 def _experiment(registry: Registry, interaction: str) -> Experiment:
@@ -73,6 +87,17 @@ def test_an_interaction_decides_the_rounds_left_from_what_happened(registry):
     for record in records:
         assert [r["size"] for r in record.rounds] == [2, 2]  # 2 + (1 + 1) merged
         assert record.rounds[-1]["exam"] == "final"
+
+
+def test_every_round_run_so_far_stays_in_the_episode_when_the_interaction_keeps_its_plan(registry):
+    """Asked after round 1 and again after round 2: the rounds already run stay, the kept ones follow."""
+    registry.register(Plugin, name="adaptive")
+    KeepsPlan.seen = []
+    records = list(_experiment(registry, "keeps-plan").episodes())
+    assert KeepsPlan.seen == [2, 1, 2, 1]  # two rounds left after the first, one after the second
+    for record in records:
+        assert [r["size"] for r in record.rounds] == [2, 1, 1]
+        assert [r["exam"] for r in record.rounds] == ["mid-term", "mid-term", "final"]
 
 
 def test_rounds_beyond_the_budget_are_refused_naming_the_interaction(registry):

@@ -207,3 +207,15 @@ def test_take_turns_by_rounds_names_each_lessons_teacher(registry: Registry, tmp
     # round 0 (random): told nothing yet, but each lesson names its teacher; round 1 (oracle): both
     assert [teachers for _, teachers in told] == [["0:random", "0:random"], ["1:oracle", "1:oracle"]]
     assert told[0][0] == [] and all(t is not None and t.perplexity for t in told[1][0])
+
+
+@pytest.mark.parametrize("entries", [2, 4])
+def test_what_an_interaction_tells_its_students_is_one_entry_per_student_or_refused_naming_it(entries: int) -> None:
+    from ilm_core import KNOWN_SCORES, PluginError
+    from ilm_core.feedback import Rewards
+
+    rewards = Rewards(directions=dict(KNOWN_SCORES), exam="perplexity", interaction="tells-too-much")
+    told = rewards.student_feedback([StudentFeedback(perplexity=20.0), None, None], 3)
+    assert told[0] is not None and told[0].reward == pytest.approx(-math.log(20.0)) and told[1:] == [None, None]
+    with pytest.raises(PluginError, match=r"interaction plugin 'tells-too-much'.*for each of the 3 students"):
+        rewards.student_feedback([None] * entries, 3)
