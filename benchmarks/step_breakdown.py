@@ -30,8 +30,9 @@ from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
 from ilm_plugins.torchlm.train import Trainer, TrainRecipe, _per_student_loss, clip_per_student
 
 
-def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], acc: dict[str, float]) -> None:
-    """The model's forward pass and loss, written out part by part (as `hidden_states` runs them)."""
+def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], acc: dict[str, float]) -> torch.Tensor:
+    """The model's forward pass and summed token loss, written out part by part (as `hidden_states` runs
+    them, pre-norm with learned positions and no dropout: the native student's defaults)."""
     inp, tgt, mask = batch
     S, B, T = inp.shape
     p, d = model._p, model.size.dim
@@ -62,7 +63,8 @@ def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], 
         x = x + timed("matmul ffn", model._linear, a, pre + "_ff2")
     x = timed("layer norms", model._ln, x, p("lnf_w"), p("lnf_b"))
     logits = timed("matmul logits", torch.bmm, x, p("tok").transpose(1, 2))
-    timed("cross-entropy", loss, logits)
+    out: torch.Tensor = timed("cross-entropy", loss, logits)
+    return out
 
 
 def main() -> None:
@@ -104,7 +106,12 @@ def main() -> None:
         fwd = median_ms(lambda: _per_student_loss(model, *batch))
         acc: dict[str, float] = {}
         for _ in range(n):
-            forward_parts(model, batch, acc)
+            parts = forward_parts(model, batch, acc)
+        inp, tgt, mask = batch
+        nll = F.cross_entropy(model(inp).flatten(0, 2), tgt.flatten(), reduction="none")
+        whole = (nll.view(tgt.shape) * mask).sum()
+        if not torch.allclose(parts, whole, rtol=1e-5):  # the parts timed are the model's own forward pass
+            raise SystemExit(f"the forward written out part by part ({parts}) is not the model's ({whole})")
     fb = median_ms(forward_backward)
     clip = median_ms(lambda: clip_per_student(trainer.params, 1.0))
     adam = median_ms(trainer.opt.step)
