@@ -27,7 +27,14 @@ import torch.nn.functional as F
 
 from ilm_plugins.torchlm.data import pack
 from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
-from ilm_plugins.torchlm.train import Trainer, TrainRecipe, _per_student_loss, clip_per_student
+from ilm_plugins.torchlm.train import Trainer, TrainRecipe, clip_per_student
+
+
+def per_student_loss(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean token NLL per student, [S]: the loss the trainer minimises."""
+    inp, tgt, mask = batch
+    nll = F.cross_entropy(model(inp).flatten(0, 2), tgt.flatten(), reduction="none").view(tgt.shape) * mask
+    return nll.sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)
 
 
 def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], acc: dict[str, float]) -> torch.Tensor:
@@ -95,7 +102,7 @@ def main() -> None:
 
     def forward_backward() -> None:
         trainer.opt.zero_grad()
-        _per_student_loss(model, *batch).sum().backward()
+        per_student_loss(model, batch).sum().backward()
 
     def update() -> None:
         forward_backward()
@@ -103,7 +110,7 @@ def main() -> None:
         trainer.opt.step()
 
     with torch.no_grad():
-        fwd = median_ms(lambda: _per_student_loss(model, *batch))
+        fwd = median_ms(lambda: per_student_loss(model, batch))
         acc: dict[str, float] = {}
         for _ in range(n):
             parts = forward_parts(model, batch, acc)
