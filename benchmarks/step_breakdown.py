@@ -30,11 +30,16 @@ from ilm_plugins.torchlm.model import LMSize, StackedTransformerLM
 from ilm_plugins.torchlm.train import Trainer, TrainRecipe, clip_per_student
 
 
+def token_nll(logits: torch.Tensor, tgt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Each target token's NLL, [S, B, T], zero at padding; `logits` in any shape ending in the vocabulary."""
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.flatten(), reduction="none")
+    return nll.view(tgt.shape) * mask
+
+
 def per_student_loss(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """Mean token NLL per student, [S]: the loss the trainer minimises."""
     inp, tgt, mask = batch
-    nll = F.cross_entropy(model(inp).flatten(0, 2), tgt.flatten(), reduction="none").view(tgt.shape) * mask
-    return nll.sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)
+    return token_nll(model(inp), tgt, mask).sum(dim=(1, 2)) / mask.sum(dim=(1, 2)).clamp(min=1)
 
 
 def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], acc: dict[str, float]) -> torch.Tensor:
@@ -53,10 +58,6 @@ def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], 
     def embed() -> torch.Tensor:
         return (model.word_embeddings(inp) + p("pos")[:, None, :T]).reshape(S, B * T, d)
 
-    def loss(logits: torch.Tensor) -> torch.Tensor:
-        nll = F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), reduction="none")
-        return (nll.view(tgt.shape) * mask).sum()
-
     x = timed("embeddings", embed)
     for i in range(model.size.layers):
         pre = f"l{i}"
@@ -70,7 +71,7 @@ def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], 
         x = x + timed("matmul ffn", model._linear, a, pre + "_ff2")
     x = timed("layer norms", model._ln, x, p("lnf_w"), p("lnf_b"))
     logits = timed("matmul logits", torch.bmm, x, p("tok").transpose(1, 2))
-    out: torch.Tensor = timed("cross-entropy", loss, logits)
+    out: torch.Tensor = timed("cross-entropy", lambda: token_nll(logits, tgt, mask).sum())
     return out
 
 
@@ -115,8 +116,7 @@ def main() -> None:
         for _ in range(n):
             parts = forward_parts(model, batch, acc)
         inp, tgt, mask = batch
-        nll = F.cross_entropy(model(inp).flatten(0, 2), tgt.flatten(), reduction="none")
-        whole = (nll.view(tgt.shape) * mask).sum()
+        whole = token_nll(model(inp), tgt, mask).sum()
         if not torch.allclose(parts, whole, rtol=1e-5):  # the parts timed are the model's own forward pass
             raise SystemExit(f"the forward written out part by part ({parts}) is not the model's ({whole})")
     fb = median_ms(forward_backward)

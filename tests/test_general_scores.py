@@ -346,50 +346,40 @@ def test_a_score_whose_direction_nobody_declared_is_refused_naming_the_exam(tmp_
         run(tmp_path / "run", exam={"name": "pair-undeclared"}, student={"name": "skill-by-domain"}, episodes=1)
 
 
-def test_a_diverged_student_gets_the_episodes_worst_accuracy(tmp_path: Path) -> None:
+def _student(i: int, accuracy: float, diverged: bool = False, nll: float | None = None) -> Any:
+    """A StudentReport of one feedback exam that gives accuracy (and an nll when given)."""
     from ilm_core import StudentReport
 
+    exams = {"feedback": ExamResult(scores={"accuracy": accuracy}, nll=nll)}
+    return StudentReport(student=i, seed=i, final_loss=math.nan if diverged else 1.0, diverged=diverged, exams=exams)
+
+
+def _divergence_policy(reports: list[Any]) -> list[Any]:
+    """The reports after the core's on_diverged policy, in a run of the accuracy exam."""
     registry = plugin_registry(ScoresPlugin, installed=True)
     raw = small_run(environment=NO_HELDOUT, exam={"name": "pair-accuracy"}, n_students=3, teacher={"name": "random"})
     experiment = Experiment(resolve(raw, registry), registry, notify=lambda message: None)
     experiment._build()
+    try:
+        return apply_divergence_policy(reports, 0, experiment.config, experiment.rewards.direction, lambda m: None)
+    finally:
+        experiment.close()
 
-    def report(i: int, accuracy: float, diverged: bool = False) -> StudentReport:
-        exams = {"feedback": ExamResult(scores={"accuracy": accuracy})}
-        return StudentReport(
-            student=i, seed=i, final_loss=math.nan if diverged else 1.0, diverged=diverged, exams=exams
-        )
 
-    reports = [report(0, 0.7), report(1, math.nan, True), report(2, 0.4)]
-    fixed = apply_divergence_policy(reports, 0, experiment.config, experiment.rewards.direction, lambda message: None)
+def test_a_diverged_student_gets_the_episodes_worst_accuracy() -> None:
+    fixed = _divergence_policy([_student(0, 0.7), _student(1, math.nan, True), _student(2, 0.4)])
     assert [r.exams["feedback"].scores["accuracy"] for r in fixed] == [0.7, 0.4, 0.4]
     assert fixed[1].exams["feedback"].accuracy == 0.4
-    experiment.close()
 
 
-def test_a_diverged_student_keeps_no_summed_nll_of_its_own(tmp_path: Path) -> None:
+def test_a_diverged_student_keeps_no_summed_nll_of_its_own() -> None:
     """Its scores become the episode's worst; its nll (a sum the worst score did not come from) becomes NaN,
     and a result without an nll stays without one."""
-    from ilm_core import StudentReport
-
-    registry = plugin_registry(ScoresPlugin, installed=True)
-    raw = small_run(environment=NO_HELDOUT, exam={"name": "pair-accuracy"}, n_students=3, teacher={"name": "random"})
-    experiment = Experiment(resolve(raw, registry), registry, notify=lambda message: None)
-    experiment._build()
-
-    def report(i: int, accuracy: float, nll: float | None, diverged: bool = False) -> StudentReport:
-        exams = {"feedback": ExamResult(scores={"accuracy": accuracy}, nll=nll)}
-        return StudentReport(
-            student=i, seed=i, final_loss=math.nan if diverged else 1.0, diverged=diverged, exams=exams
-        )
-
-    reports = [report(0, 0.7, 3.0), report(1, 0.9, 2.0, True), report(2, 0.4, None, True)]
-    fixed = apply_divergence_policy(reports, 0, experiment.config, experiment.rewards.direction, lambda message: None)
+    fixed = _divergence_policy([_student(0, 0.7, nll=3.0), _student(1, 0.9, True, nll=2.0), _student(2, 0.4, True)])
     assert fixed[0].exams["feedback"].nll == 3.0
     assert math.isnan(fixed[1].exams["feedback"].nll)
     assert fixed[2].exams["feedback"].nll is None
     assert [r.exams["feedback"].scores["accuracy"] for r in fixed] == [0.7, 0.7, 0.7]
-    experiment.close()
 
 
 # -- reports ----------------------------------------------------------------------------------------
