@@ -183,3 +183,33 @@ def test_big_files_are_sampled_not_kept_whole(tmp_path):
     numbers = sorted(int(s.split()[2]) for s in sample)
     assert numbers[-1] > 10_000  # a uniform sample, not the head of the file
     assert sample == sample_units("big", [str(big)], "line", "utf-8", 3, 10, k=50, seed=1)[0]
+
+
+@pytest.fixture
+def no_tokenizers(monkeypatch):
+    """Make `tokenizers` look uninstalled to every `importlib.util.find_spec` check."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name.split(".")[0] == "tokenizers" else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def test_without_its_tokenizer_the_text_environment_is_listed_unavailable_and_refused_with_the_extra(
+    no_tokenizers, cli, tmp_path
+):
+    from ilm_plugins.environments import TEXT_INSTALL_HINT
+
+    code, out, _ = cli("plugins", "--json")
+    assert code == 0
+    rows = {(r["kind"], r["name"]): r for r in json.loads(out)}
+    assert rows["environment", "text"]["status"] == "unavailable"
+    assert rows["environment", "text"]["install"] == TEXT_INSTALL_HINT
+    assert rows["environment", "domains"]["status"] != "unavailable"  # the core and Task 1 need no tokenizer
+    code, _, err = cli("run", "--env", "text", *TINY, "--out", str(tmp_path / "run"))
+    assert code == 2 and "Traceback" not in err
+    assert "tokenizers" in err and TEXT_INSTALL_HINT in " ".join(err.split())
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()

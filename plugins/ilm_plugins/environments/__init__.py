@@ -241,6 +241,9 @@ class TextParams(SplitSizes):
 
 
 #: the shipped public-domain corpus (package data, see corpus/README.md): label -> file name
+#: how to get the `text` environment's tokenizer (the project's optional extra)
+TEXT_INSTALL_HINT = "pip install -e '.[text]'"
+
 SHIPPED_CORPUS = {"devils-dictionary": "devils-dictionary.txt", "jargon-file": "jargon-file.txt"}
 
 
@@ -284,4 +287,6 @@ def ilm_environments() -> Iterator[PluginSpec]:  # EnvironmentSpec is made at ru
         factory="ilm_plugins.environments.text:TextEnvironment",
         params=TextParams,
         roadmap=("environment.language.human-subset.semantics", "task.teacher.select-optimal-data"),
+        requires=("tokenizers",),  # the BPE tokenizer: an optional extra, as only this environment needs it
+        install_hint=TEXT_INSTALL_HINT,
     )
