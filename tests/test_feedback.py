@@ -13,6 +13,7 @@ import torch
 from conftest import TINY_DOMAINS, small_run, tiny_student
 
 from ilm_core import (
+    ExamSpec,
     Feedback,
     LabelAccessError,
     Lesson,
@@ -32,6 +33,8 @@ from ilm_core.rundir import RunDir
 from ilm_core.training import StudentTrainer
 from ilm_plugins.environments import DomainsParams
 from ilm_plugins.environments.languages import DomainsEnvironment
+from ilm_plugins.exams import PerplexityParams
+from ilm_plugins.exams.perplexity import PerplexityExam
 from ilm_plugins.teachers import FeedbackBinParams
 from ilm_plugins.teachers.feedback_bin import FeedbackBinTeacher
 
@@ -394,3 +397,32 @@ def test_the_teacher_is_told_whether_the_students_goals_are_hidden(
     environment = GOALS if goals else TINY_DOMAINS
     records(registry, tmp_path / "run", environment=environment, interaction=ROUNDS, teacher={"name": "goals-listener"})
     assert GoalsListener.hidden and set(GoalsListener.hidden) == {goals}
+
+
+class HalfLabellingExam(PerplexityExam):
+    """Labels the items of every other goal only: the goals' labels together never fit the exam."""
+
+    calls: ClassVar[int] = 0
+
+    def labels(self, items: list[list[int]]) -> list[str] | None:
+        HalfLabellingExam.calls += 1
+        return super().labels(items) if HalfLabellingExam.calls % 2 else None
+
+
+def test_goal_exams_keep_their_item_labels_only_when_every_goal_is_labelled(registry: Registry, tmp_path: Path) -> None:
+    """Per-student goal exams are made goal by goal: their labels reach the exam's scoring (as
+    component scores) when every goal's items are labelled, and are dropped, not misaligned, when not."""
+
+    class Plugin:
+        @hookimpl
+        def ilm_exams(self):
+            yield ExamSpec(name="half-labelling", summary="test", factory=HalfLabellingExam, params=PerplexityParams)
+
+    registry.pm.register(Plugin())
+    by_length = {"name": "perplexity", "params": {"components": "length"}}
+    labelled = records(registry, tmp_path / "labelled", environment=GOALS, exam=by_length)
+    assert all(any(key.startswith("feedback/") for key in r["components"]) for r in labelled)
+    HalfLabellingExam.calls = 0
+    half = records(registry, tmp_path / "half", environment=GOALS, exam={**by_length, "name": "half-labelling"})
+    assert HalfLabellingExam.calls >= 4  # two goals an episode, two episodes
+    assert len(half) == 2 and all("components" not in r for r in half)
