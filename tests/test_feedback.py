@@ -19,6 +19,7 @@ from ilm_core import (
     Lesson,
     PluginError,
     RoundContext,
+    StudentDescriptor,
     Teacher,
     TeacherContext,
     TeacherSpec,
@@ -426,3 +427,28 @@ def test_goal_exams_keep_their_item_labels_only_when_every_goal_is_labelled(regi
     half = records(registry, tmp_path / "half", environment=GOALS, exam={**by_length, "name": "half-labelling"})
     assert HalfLabellingExam.calls >= 4  # two goals an episode, two episodes
     assert len(half) == 2 and all("components" not in r for r in half)
+
+
+def _memory(peers: str, groups: list[str], perplexities: list[float]) -> torch.Tensor:
+    teacher = FeedbackBinTeacher(FeedbackBinParams(lm_updates=5, lm_dim=16, peers=peers))
+    data = DomainsEnvironment(DomainsParams(**GOALS["params"])).build(3)
+    kinds = [StudentDescriptor(group=g, student="transformer-lm") for g in groups]
+    teacher.context = TeacherContext.of(data, budget=6, n_students=4, seed=2, students=kinds)
+    teacher.setup(teacher.context)
+    return teacher.memory(_round_one(teacher, perplexities))
+
+
+def test_feedback_bin_can_compare_each_student_with_its_own_kind_only() -> None:
+    """With `peers = "kind"` a kind's overall level (here: one kind's perplexities ten times the
+    other's) is no evidence about its lessons; compared with all students, it is."""
+    kinds, alike = ["a", "a", "b", "b"], [10.0, 20.0, 10.0, 20.0]
+    shifted = [10.0, 20.0, 100.0, 200.0]
+    # the same up to the rounding of log(100) - log(200) against log(10) - log(20)
+    assert torch.allclose(_memory("kind", kinds, alike), _memory("kind", kinds, shifted), rtol=0, atol=1e-5)
+    assert (_memory("all", kinds, alike) - _memory("all", kinds, shifted)).abs().max() > 0.1
+    # one kind: exactly what comparing with all students gives
+    one = ["a"] * 4
+    assert torch.equal(_memory("kind", one, shifted), _memory("all", one, shifted))
+    # a student with no peer of its kind hears nothing; the others still do
+    lone = _memory("kind", ["a", "a", "a", "b"], shifted)
+    assert lone[3].abs().sum() == 0 and lone[:3].abs().sum() > 0

@@ -113,6 +113,12 @@ class FeedbackBinParams(SelectBinParams):
         description="the listening matrix starts as this times the identity: 0 = learn from nothing whether to "
         "follow the memory; > 0 = start by sending each student more of what helped it",
     )
+    peers: Literal["all", "kind"] = Field(
+        "all",
+        description="whom each student's mid-term score is compared with: all students of the episode, or "
+        "only those of its own kind (its population group, `TeacherContext.students`), so that a kind's "
+        "higher or lower perplexities do not read as evidence about its lessons; one kind: the same",
+    )
 
 
 class GenerateLMParams(TeacherLMParams):

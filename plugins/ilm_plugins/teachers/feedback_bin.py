@@ -89,16 +89,25 @@ class FeedbackBinTeacher(SelectBinTeacher):
                 if fresh and f.reward is not None:  # the exam's reward (minus the log of a perplexity)
                     score[i] = f.reward
                     new[i] = self.features[fresh].mean(0)
-            known = ~torch.isnan(score)
-            if known.sum() < 2:
-                continue
             z = torch.zeros(n)
-            spread = score[known].std()
-            z[known] = (score[known] - score[known].mean()) / (spread + 1e-6)
             centred = torch.zeros(n, d)
-            centred[known] = new[known] - new[known].mean(0)
+            for peers in self.peer_groups(n):
+                known = ~torch.isnan(score) & peers
+                if known.sum() < 2:
+                    continue
+                spread = score[known].std()
+                z[known] = (score[known] - score[known].mean()) / (spread + 1e-6)
+                centred[known] = new[known] - new[known].mean(0)
             memory[:, min(r, slots - 1)] += z[:, None] * centred
         return memory.reshape(n, slots * d)
+
+    def peer_groups(self, n: int) -> list[torch.Tensor]:
+        """Masks of the students whose scores are compared with each other: all of them, or (`peers =
+        "kind"`) each population group apart. A student without a peer of its kind gets no evidence."""
+        kinds = [s.group for s in self.context.students] if self.params.peers == "kind" else []
+        if len(kinds) != n:
+            return [torch.ones(n, dtype=torch.bool)]
+        return [torch.tensor([k == kind for k in kinds]) for kind in dict.fromkeys(kinds)]
 
     def logits(self, memory: torch.Tensor, tilt: torch.Tensor | None = None) -> torch.Tensor:
         """Scores of every pool sentence for every student [n_students, pool] (`tilt`: the probe's, added)."""
