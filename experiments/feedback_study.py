@@ -33,6 +33,9 @@ BORROWED = {
     "batches": ("goals", ("random", "oracle")),
     "task1-noprobe": ("task1", ("feedback-withheld", "random", "oracle")),
     "task1-long": ("task1", ("random", "oracle")),
+    # neither setting changes a withheld teacher (it neither probes nor hears) or a fixed one
+    "mixed-peers-kind": ("mixed", ("feedback-withheld", "random", "oracle")),
+    **{f"mixed-probe-{p}": ("mixed", ("feedback-withheld", "random", "oracle")) for p in ("0.5", "1.0", "3.0")},
 }
 
 

@@ -7,10 +7,14 @@
 # every round), and feedback-bin given on Task 1 without the first round's probe (withheld, the
 # teacher never probes, so that arm is Task 1's), and Task 1 given and withheld for 80 episodes
 # (`task1-long`: does the withheld teacher catch up?), and Task 1 with one shared initialisation per
-episode (`task1-shared`: students differ only by their lessons), and Task 1 withheld with the
-probe kept (`feedback-withheld-probing`: only what comes back differs), and feedback shuffled among the students on
-# Task 1 and the hidden-goal task (does it matter who scored what?). Fixed teachers' lessons and exams are those of
-# the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
+# episode (`task1-shared`: students differ only by their lessons), and Task 1 withheld with the
+# probe kept (`feedback-withheld-probing`: only what comes back differs), and feedback shuffled
+# among the students on Task 1 and the hidden-goal task (does it matter who scored what?). Then why
+# the LSTM students of `mixed` gain less: the hidden-goal task with LSTM students only (`lstm`), and
+# `mixed` given with each student compared only with its own kind (`mixed-peers-kind`) and with a
+# weaker or stronger probe (`mixed-probe-P`; withheld, random and oracle are `mixed`'s, which
+# neither setting changes). Fixed teachers' lessons and exams are those of the hidden-goal task and
+# of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -63,6 +67,18 @@ for seed in $seeds; do
   batches="--config $config --seed $seed --interaction send-in-batches --set interaction.rounds=3"
   jobs+=("$out/batches/feedback-given/seed-$seed $batches")
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
+done
+for seed in $seeds; do  # why the LSTM students gain less
+  lstm="--config $config --seed $seed --set student.name=lstm-lm --set student.params.lr=0.003"  # its default lr
+  jobs+=("$out/lstm/feedback-given/seed-$seed $lstm --episodes 40")
+  jobs+=("$out/lstm/feedback-withheld/seed-$seed $lstm --episodes 40 --set teacher_feedback=withheld")
+  jobs+=("$out/lstm/random/seed-$seed $lstm --episodes 20 --teacher random")
+  jobs+=("$out/lstm/oracle/seed-$seed $lstm --episodes 20 --teacher oracle")
+  mixed="--config configs/hidden-goals-mixed.toml --seed $seed --episodes 40"
+  jobs+=("$out/mixed-peers-kind/feedback-given/seed-$seed $mixed --set teacher.peers=kind")
+  for probe in 0.5 1.0 3.0; do
+    jobs+=("$out/mixed-probe-$probe/feedback-given/seed-$seed $mixed --set teacher.probe=$probe")
+  done
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
