@@ -10,8 +10,8 @@ definitions), drops headwords, pronunciations and verse, and stops near `--chars
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 import textwrap
 from pathlib import Path
 
@@ -62,11 +62,15 @@ def write(path: Path, title: str, entries: list[str], chars: int) -> None:
 
 
 def main() -> None:
-    devil_dict, jargon_dict, out = map(Path, sys.argv[1:4])
-    chars = int(sys.argv[4]) if len(sys.argv) > 4 else 160_000
-    out.mkdir(parents=True, exist_ok=True)
-    write(out / "devils-dictionary.txt", "Bierce", devil(devil_dict.read_text(encoding="utf-8")), chars)
-    write(out / "jargon-file.txt", "Jargon File", jargon(jargon_dict.read_text(encoding="utf-8")), chars)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("devil_dict", type=Path, help="devil.dict of the Debian package dict-devil")
+    parser.add_argument("jargon_dict", type=Path, help="jargon.dict of the Debian package dict-jargon")
+    parser.add_argument("out", type=Path, help="the folder to write the two books into")
+    parser.add_argument("--chars", type=int, default=160_000, help="stop near this many characters per book")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write(args.out / "devils-dictionary.txt", "Bierce", devil(args.devil_dict.read_text(encoding="utf-8")), args.chars)
+    write(args.out / "jargon-file.txt", "Jargon File", jargon(args.jargon_dict.read_text(encoding="utf-8")), args.chars)
 
 
 if __name__ == "__main__":

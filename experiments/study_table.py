@@ -10,6 +10,7 @@ python experiments/study_table.py baselines BASELINES_FOLDER...
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import statistics
@@ -73,6 +74,9 @@ def runs_table(folder: Path, by: list[str], extra: list[str]) -> None:
 
 
 def baselines_table(folders: list[Path]) -> None:
+    missing = [str(f) for f in folders if not (f / "baselines.json").is_file()]
+    if missing:
+        sys.exit(f"error: no baselines.json in {', '.join(missing)}: give folders that `ilm baselines --out` wrote")
     heads = ["folder", "oracle held-out", "random held-out", "worst-case held-out"]
     print("| " + " | ".join([*heads, "ordering (feedback exam)", "ordering (held-out)"]) + " |")
     print("|---|---|---|---|---|---|")
@@ -119,18 +123,30 @@ def signal_table(folder: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    mode, *rest = argv
-    if mode == "signal":
-        signal_table(Path(rest[0]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("mode", choices=["runs", "baselines", "signal"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="the folders (and, for runs, --by KEY and record keys)")
+    args = parser.parse_args(argv)
+    if not args.rest:
+        parser.error(f"{args.mode} needs a folder of runs")
+    if args.mode == "signal":
+        signal_table(Path(args.rest[0]))
         return
-    if mode == "baselines":
-        baselines_table([Path(p) for p in rest])
+    if args.mode == "baselines":
+        baselines_table([Path(p) for p in args.rest])
         return
-    folder, by, extra = Path(rest[0]), [], []
-    args = iter(rest[1:])
-    for arg in args:
+    folder, by, extra = Path(args.rest[0]), [], []
+    rest = iter(args.rest[1:])
+    for arg in rest:
         if arg == "--by":
-            by.append(next(args))
+            key = next(rest, None)
+            if key is None:
+                parser.error("--by needs a config key, e.g. --by environment.params.vocabulary_size")
+            by.append(key)
         else:
             extra.append(arg)
     runs_table(folder, by, extra)
