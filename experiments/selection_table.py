@@ -12,6 +12,7 @@ values go to the CSV. Runs that are missing are left out, and the table says how
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
@@ -111,8 +112,13 @@ def table(rows: list[dict]) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    out = Path(argv[0]) if argv and not argv[0].startswith("--") else Path("runs/selection-study")
-    target = Path(argv[argv.index("--csv") + 1]) if "--csv" in argv else Path("docs/data/selection-comparison.csv")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, nargs="?", default=Path("runs/selection-study"), help="the study's runs")
+    parser.add_argument("--csv", type=Path, default=Path("docs/data/selection-comparison.csv"), help="per-seed values")
+    args = parser.parse_args(argv)
+    out, target = args.out, args.csv
+    if not out.is_dir():
+        parser.error(f"{out} is not a folder of runs: run `bash experiments/selection_study.sh {out}` first")
     rows = runs(out)
     print("\n".join(table(rows)))
     target.parent.mkdir(parents=True, exist_ok=True)
