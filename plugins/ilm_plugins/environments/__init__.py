@@ -240,10 +240,10 @@ class TextParams(SplitSizes):
         return list(self.sources) if self.sources is not None else list(SHIPPED_CORPUS)
 
 
-#: the shipped public-domain corpus (package data, see corpus/README.md): label -> file name
 #: how to get the `text` environment's tokenizer (the project's optional extra)
 TEXT_INSTALL_HINT = "pip install -e '.[text]'"
 
+#: the shipped public-domain corpus (package data, see corpus/README.md): label -> file name
 SHIPPED_CORPUS = {"devils-dictionary": "devils-dictionary.txt", "jargon-file": "jargon-file.txt"}
 
 

@@ -9,7 +9,8 @@ and lets the policy act on that memory:
 
 where phi_j is pool sentence j's embedding (the teacher LM's, as in select-bin), e_ir the mean
 embedding of what student i got in round r, and z_ir how well student i scored after round r
-compared with the other students (minus its log-perplexity, standardised over the students).
+compared with the other students (minus its log-perplexity, standardised over the students; with
+`peers = "kind"`, over the students of its own population group only).
 The memory points towards the kind of sentences that helped this student more than the others;
 the A_r (zero at first: the teacher starts as select-bin) learn by REINFORCE from the final
 reward whether, and how far, to follow each round's evidence. The first round probes: half the
