@@ -64,11 +64,12 @@ def dry_runs(command: str) -> list[list[str]] | None:
     return runs
 
 
-COMMANDS = doc_commands()
+#: the commands to check: placeholders and the docs' examples of a user's own plugin left out
+COMMANDS = [(command, where) for command, where in doc_commands() if dry_runs(command) is not None]
 
 
 def test_the_docs_give_commands_to_check():
-    assert len(COMMANDS) > 50
+    assert len(COMMANDS) > 40
     assert any(c.startswith("ilm sweep") and "--grid" in c for c, _ in COMMANDS)
     assert dry_runs("ilm run --resume DIR") is None and dry_runs("ilm run ... --episodes 1") is None
     assert dry_runs("ilm sweep --config c.toml --grid") is None  # a command wrapped onto the next line
@@ -80,11 +81,8 @@ def test_the_docs_give_commands_to_check():
 
 @pytest.mark.parametrize(("command", "where"), COMMANDS, ids=[c for c, _ in COMMANDS])
 def test_a_documented_command_still_resolves(cli, monkeypatch, command: str, where: str):
-    runs = dry_runs(command)
-    if runs is None:
-        pytest.skip("a placeholder or an example of the user's own, not a command to run")
     monkeypatch.chdir(ROOT)
-    for args in runs:
+    for args in dry_runs(command) or []:
         code, _, err = cli("run", *args, "--dry-run")
         if code != 0 and "is unavailable" in err:
             pytest.skip(f"needs an optional extra: {' '.join(err.split())[:200]}")
