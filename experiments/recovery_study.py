@@ -21,11 +21,11 @@ under OUT (resumable: finished runs are skipped) and the table gives the held-ou
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import tomllib
 from pathlib import Path
 from typing import Any
+
+from feedback_study import run_values
 
 from ilm_core import (
     Capability,
@@ -96,20 +96,6 @@ def run(registry: Registry, base: dict[str, Any], teacher: str, seed: int, episo
     return out
 
 
-def per_kind(run_dir: Path) -> dict[str, float]:
-    """Held-out perplexity per population group, averaged over the run's episodes."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    names = [g["name"] for g in json.loads((run_dir / "config.json").read_text())["population"]]
-    groups = [names[int(g)] for g in records[0]["per_student"]["population_group"]]  # a group's index
-    out = {}
-    for kind in dict.fromkeys(groups):
-        members = [i for i, g in enumerate(groups) if g == kind]
-        out[kind] = statistics.fmean(
-            statistics.fmean(r["per_student"]["heldout_perplexity"][i] for i in members) for r in records
-        )
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=Path("runs/recovery-study"))
@@ -125,8 +111,9 @@ def main() -> None:
     for teacher in ("oracle", "random-first", "wrong-first"):
         for seed in seeds:
             done = run(registry, base, teacher, seed, args.episodes, args.out / teacher / f"seed-{seed}")
-            for kind, value in per_kind(done).items():
-                table.setdefault(teacher, {}).setdefault(kind, []).append(value)
+            for key, value in run_values(done, None).items():  # per population group, over all its episodes
+                if key.startswith("heldout_"):
+                    table.setdefault(teacher, {}).setdefault(key.removeprefix("heldout_"), []).append(value)
             print(f"{teacher} seed {seed}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in table[teacher].items()))
     kinds = list(table["oracle"])
     print(f"\nheld-out perplexity, mean ± 95% interval over {len(seeds)} seeds ({args.episodes} episodes each)")
