@@ -227,10 +227,10 @@ def test_a_draw_larger_than_the_round_is_refused_not_trimmed(registry: Registry,
 # -- feedback-bin acts on what it hears ----------------------------------------------------------
 
 
-def _teacher(**params: Any) -> FeedbackBinTeacher:
+def _teacher(students: list[StudentDescriptor] | None = None, **params: Any) -> FeedbackBinTeacher:
     registry_free = FeedbackBinTeacher(FeedbackBinParams(lm_updates=5, lm_dim=16, **params))
     data = DomainsEnvironment(DomainsParams(**GOALS["params"])).build(3)
-    context = TeacherContext.of(data, budget=6, n_students=4, seed=2)
+    context = TeacherContext.of(data, budget=6, n_students=4, seed=2, students=students)
     registry_free.context = context
     registry_free.setup(context)
     return registry_free
@@ -430,11 +430,7 @@ def test_goal_exams_keep_their_item_labels_only_when_every_goal_is_labelled(regi
 
 
 def _memory(peers: str, groups: list[str], perplexities: list[float]) -> torch.Tensor:
-    teacher = FeedbackBinTeacher(FeedbackBinParams(lm_updates=5, lm_dim=16, peers=peers))
-    data = DomainsEnvironment(DomainsParams(**GOALS["params"])).build(3)
-    kinds = [StudentDescriptor(group=g, student="transformer-lm") for g in groups]
-    teacher.context = TeacherContext.of(data, budget=6, n_students=4, seed=2, students=kinds)
-    teacher.setup(teacher.context)
+    teacher = _teacher([StudentDescriptor(group=g, student="transformer-lm") for g in groups], peers=peers)
     return teacher.memory(_round_one(teacher, perplexities))
 
 
