@@ -40,7 +40,7 @@ from ilm_core import (
     hookimpl,
     resolve,
 )
-from ilm_plugins.teachers.baselines import OracleTeacher
+from ilm_plugins.teachers.baselines import OracleTeacher, WorstCaseTeacher
 from ilm_report.runs import mean_ci95
 
 CONFIG = Path("configs/hidden-goals-mixed.toml")
@@ -54,7 +54,8 @@ class FirstRoundTeacher(OracleTeacher):
 
     def setup(self, context: TeacherContext) -> None:
         super().setup(context)  # self.by_goal: each goal's own sentences
-        self.other = {g: [i for i, inside in enumerate(context.goal_pool(g)) if not inside] for g in self.by_goal}
+        worst = WorstCaseTeacher()  # its subset per goal: the sentences that serve another goal
+        self.other = {g: worst.allowed_for_goal(context, g) for g in self.by_goal}
         self.everything = list(range(len(context.pool)))
 
     def select(self, context: RoundContext) -> list[Lesson]:
