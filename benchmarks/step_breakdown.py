@@ -11,6 +11,12 @@ the fused AdamW step, then the forward pass's matrix products in GFLOP/s.
 
     python benchmarks/step_breakdown.py                    # 6 students, one thread
     python benchmarks/step_breakdown.py --students 12 --threads 2
+    python benchmarks/step_breakdown.py --compiled         # also: a torch.compile'd loss, against eager
+
+`--compiled` trains a second copy of the lane with the loss function compiled by `torch.compile`
+(inductor; it needs a C++ compiler), alternating blocks of 10 eager and 10 compiled updates so
+that both see the same machine, and prints the median update of each and how far the compiled
+copy's loss drifts from eager's: a fused step computes the same function with other roundings.
 """
 
 from __future__ import annotations
@@ -81,6 +87,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one lane per core)")
     parser.add_argument("--vocab", type=int, default=254, help="environment vocabulary (domains: 254)")
     parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument("--compiled", action="store_true", help="also time updates with a torch.compile'd loss")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     S, V, n = args.students, args.vocab, args.repeats
@@ -136,6 +143,43 @@ def main() -> None:
     macs = S * tokens * size.layers * (d * 3 * d + d * d + 2 * d * f) + S * tokens * d * (V + 2)
     matmul_s = sum(v for k, v in acc.items() if k.startswith("matmul")) / n
     print(f"  forward matrix products: {2 * macs / 1e6:.0f} MFLOP at {2 * macs / matmul_s / 1e9:.0f} GFLOP/s")
+    if args.compiled:
+        compare_compiled(V, S, batch, n)
+
+
+def compare_compiled(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:
+    """Eager against `torch.compile`'d updates of two identical lanes, in alternating blocks."""
+    lanes: list[tuple[Any, ...]] = []
+    for compiled in (False, True):
+        model = StackedTransformerLM(V + 2, LMSize(layers=2, dim=64), seeds=list(range(S)))
+        trainer = Trainer(model, TrainRecipe(updates=20, lr=1e-3), list(range(S)))
+        loss_fn = torch.compile(per_student_loss, dynamic=False) if compiled else per_student_loss
+        lanes.append((model, trainer, loss_fn, [], []))  # ..., seconds per update, loss per update
+
+    def update(lane: tuple[Any, ...]) -> None:
+        model, trainer, loss_fn, times, losses = lane
+        start = time.perf_counter()
+        trainer.opt.zero_grad()
+        loss = loss_fn(model, batch).sum()
+        loss.backward()
+        clip_per_student(trainer.params, 1.0)
+        trainer.opt.step()
+        times.append(time.perf_counter() - start)
+        losses.append(loss.item())
+
+    start = time.perf_counter()
+    update(lanes[1])  # compiles
+    print(f"compiled loss (torch.compile, inductor): first update {time.perf_counter() - start:.1f} s (compiling)")
+    lanes[1][3].clear()
+    lanes[1][4].clear()
+    for _ in range(max(1, n // 10)):
+        for lane in lanes:
+            for _ in range(10):
+                update(lane)
+    eager, compiled = (statistics.median(lane[3]) * 1e3 for lane in lanes)
+    drift = max(abs(a - b) for a, b in zip(lanes[0][4][1:], lanes[1][4], strict=False))
+    print(f"  eager update {eager:7.2f} ms, compiled {compiled:7.2f} ms: {eager / compiled:.2f}x")
+    print(f"  largest difference of the summed loss over {len(lanes[1][4])} updates: {drift:.2e}")
 
 
 if __name__ == "__main__":
