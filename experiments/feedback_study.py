@@ -36,6 +36,8 @@ BORROWED = {
     # neither setting changes a withheld teacher (it neither probes nor hears) or a fixed one
     "mixed-peers-kind": ("mixed", ("feedback-withheld", "random", "oracle")),
     **{f"mixed-probe-{p}": ("mixed", ("feedback-withheld", "random", "oracle")) for p in ("0.5", "1.0", "3.0")},
+    "goals-axis": ("goals", ("feedback-withheld", "random", "oracle")),
+    "task1-axis": ("task1", ("feedback-withheld", "random", "oracle")),
 }
 
 

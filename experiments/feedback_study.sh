@@ -13,8 +13,10 @@
 # the LSTM students of `mixed` gain less: the hidden-goal task with LSTM students only (`lstm`), and
 # `mixed` given with each student compared only with its own kind (`mixed-peers-kind`) and with a
 # weaker or stronger probe (`mixed-probe-P`; withheld, random and oracle are `mixed`'s, which
-# neither setting changes). Fixed teachers' lessons and exams are those of the hidden-goal task and
-# of Task 1. Resumable: finished runs are skipped.
+# neither setting changes). Then feedback-bin given listening along the probe's axis only
+# (`teacher.listen_components=1`) on the hidden-goal task and on Task 1 (`goals-axis`, `task1-axis`:
+# is the Task 1 difference the listening along the other components?). Fixed teachers' lessons and
+# exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -79,6 +81,11 @@ for seed in $seeds; do  # why the LSTM students gain less
   for probe in 0.5 1.0 3.0; do
     jobs+=("$out/mixed-probe-$probe/feedback-given/seed-$seed $mixed --set teacher.probe=$probe")
   done
+done
+for seed in $seeds; do  # listening along the probe's axis only (withheld, random, oracle: goals' and task1's)
+  axis="--config $config --seed $seed --set teacher.listen_components=1"
+  jobs+=("$out/goals-axis/feedback-given/seed-$seed $axis --episodes 60")
+  jobs+=("$out/task1-axis/feedback-given/seed-$seed $axis --episodes 40 --set environment.goals=false")
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'

@@ -448,3 +448,21 @@ def test_feedback_bin_can_compare_each_student_with_its_own_kind_only() -> None:
     # a student with no peer of its kind hears nothing; the others still do
     lone = _memory("kind", ["a", "a", "a", "b"], shifted)
     assert lone[3].abs().sum() == 0 and lone[:3].abs().sum() > 0
+
+
+def test_feedback_bin_can_listen_along_the_probes_axis_only() -> None:
+    """`listen_components = 1` keeps the memory's first component (the probe's axis) as it was and
+    drops the others: the teacher still hears which side of the probe helped whom, and nothing else."""
+    scores = [10.0, 20.0, 10.0, 20.0]
+    full = _teacher(listen_init=3.0)
+    axis = _teacher(listen_init=3.0, listen_components=1)
+    slots, d = full.params.memory_slots, full.features.shape[1]
+    every = full.memory(_round_one(full, scores)).view(4, slots, d)
+    first = axis.memory(_round_one(axis, scores)).view(4, slots, d)
+    assert every[:, :, 1:].abs().sum() > 0  # the other components did carry evidence
+    assert torch.equal(first[:, :, 0], every[:, :, 0]) and first[:, :, 1:].abs().sum() == 0
+    state = axis.generator.get_state()
+    one = axis.select(_round_one(axis, scores))
+    axis.generator.set_state(state)
+    other = axis.select(_round_one(axis, scores[::-1]))
+    assert [lesson.indices for lesson in one] != [lesson.indices for lesson in other]

@@ -119,6 +119,13 @@ class FeedbackBinParams(SelectBinParams):
         "only those of its own kind (its population group, `TeacherContext.students`), so that a kind's "
         "higher or lower perplexities do not read as evidence about its lessons; one kind: the same",
     )
+    listen_components: int | None = Field(
+        None,
+        ge=1,
+        description="how many of the policy's principal components the student memories keep (None = all): 1 "
+        "keeps only the probe's axis, so the teacher acts on the answer to the question its probe asked "
+        "and not on differences along the other components, which no probe set up",
+    )
 
 
 class GenerateLMParams(TeacherLMParams):

@@ -10,7 +10,8 @@ and lets the policy act on that memory:
 where phi_j is pool sentence j's embedding (the teacher LM's, as in select-bin), e_ir the mean
 embedding of what student i got in round r, and z_ir how well student i scored after round r
 compared with the other students (minus its log-perplexity, standardised over the students; with
-`peers = "kind"`, over the students of its own population group only).
+`peers = "kind"`, over the students of its own population group only). With `listen_components = k`
+the memory keeps only the first k components of phi (1: the probe's axis).
 The memory points towards the kind of sentences that helped this student more than the others;
 the A_r (zero at first: the teacher starts as select-bin) learn by REINFORCE from the final
 reward whether, and how far, to follow each round's evidence. The first round probes: half the
@@ -100,6 +101,8 @@ class FeedbackBinTeacher(SelectBinTeacher):
                 z[known] = (score[known] - score[known].mean()) / (spread + 1e-6)
                 centred[known] = new[known] - new[known].mean(0)
             memory[:, min(r, slots - 1)] += z[:, None] * centred
+        if self.params.listen_components is not None:
+            memory[:, :, self.params.listen_components :] = 0
         return memory.reshape(n, slots * d)
 
     def peer_groups(self, n: int) -> list[torch.Tensor]:
