@@ -15,7 +15,9 @@
 # weaker or stronger probe (`mixed-probe-P`; withheld, random and oracle are `mixed`'s, which
 # neither setting changes). Then feedback-bin given listening along the probe's axis only
 # (`teacher.listen_components=1`) on the hidden-goal task and on Task 1 (`goals-axis`, `task1-axis`:
-# is the Task 1 difference the listening along the other components?). Fixed teachers' lessons and
+# is the Task 1 difference the listening along the other components?), and with every student given
+# the students' mean memory (`teacher.pooled_memory=true`: `goals-pooled`, `task1-pooled`: is it
+# listening to each student, or what the episode's feedback says overall?). Fixed teachers' lessons and
 # exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
@@ -86,6 +88,9 @@ for seed in $seeds; do  # listening along the probe's axis only (withheld, rando
   axis="--config $config --seed $seed --set teacher.listen_components=1"
   jobs+=("$out/goals-axis/feedback-given/seed-$seed $axis --episodes 60")
   jobs+=("$out/task1-axis/feedback-given/seed-$seed $axis --episodes 40 --set environment.goals=false")
+  pooled="--config $config --seed $seed --set teacher.pooled_memory=true"
+  jobs+=("$out/task1-pooled/feedback-given/seed-$seed $pooled --episodes 40 --set environment.goals=false")
+  jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'

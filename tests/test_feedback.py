@@ -466,3 +466,17 @@ def test_feedback_bin_can_listen_along_the_probes_axis_only() -> None:
     axis.generator.set_state(state)
     other = axis.select(_round_one(axis, scores[::-1]))
     assert [lesson.indices for lesson in one] != [lesson.indices for lesson in other]
+
+
+def test_feedback_bin_pooled_memory_gives_every_student_the_same_evidence() -> None:
+    """`pooled_memory` keeps what the round's feedback says overall (the students' mean memory) and
+    drops who said it: every student's memory is that mean, and the teacher still listens to it."""
+    scores = [10.0, 20.0, 10.0, 20.0]
+    own, pooled = _teacher(listen_init=3.0), _teacher(listen_init=3.0, pooled_memory=True)
+    each = own.memory(_round_one(own, scores))
+    shared = pooled.memory(_round_one(pooled, scores))
+    assert (each - each.mean(0)).abs().max() > 0  # the students' own memories differ
+    assert torch.allclose(shared, each.mean(0, keepdim=True).expand_as(each))
+    logits = pooled.logits(shared)
+    assert torch.equal(logits, logits[:1].expand_as(logits))  # the same scores for every student
+    assert (logits - pooled.logits(torch.zeros_like(shared))).abs().max() > 0  # which the evidence moved

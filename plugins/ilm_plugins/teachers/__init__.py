@@ -126,6 +126,11 @@ class FeedbackBinParams(SelectBinParams):
         "keeps only the probe's axis, so the teacher acts on the answer to the question its probe asked "
         "and not on differences along the other components, which no probe set up",
     )
+    pooled_memory: bool = Field(
+        False,
+        description="an ablation: every student's memory is the mean of all the students' memories, so the "
+        "teacher acts on what the episode's feedback says overall and not on which student said it",
+    )
 
 
 class GenerateLMParams(TeacherLMParams):

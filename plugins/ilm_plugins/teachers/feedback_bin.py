@@ -11,7 +11,8 @@ where phi_j is pool sentence j's embedding (the teacher LM's, as in select-bin),
 embedding of what student i got in round r, and z_ir how well student i scored after round r
 compared with the other students (minus its log-perplexity, standardised over the students; with
 `peers = "kind"`, over the students of its own population group only). With `listen_components = k`
-the memory keeps only the first k components of phi (1: the probe's axis).
+the memory keeps only the first k components of phi (1: the probe's axis); with `pooled_memory`
+(an ablation) every student gets the students' mean memory.
 The memory points towards the kind of sentences that helped this student more than the others;
 the A_r (zero at first: the teacher starts as select-bin) learn by REINFORCE from the final
 reward whether, and how far, to follow each round's evidence. The first round probes: half the
@@ -103,6 +104,8 @@ class FeedbackBinTeacher(SelectBinTeacher):
             memory[:, min(r, slots - 1)] += z[:, None] * centred
         if self.params.listen_components is not None:
             memory[:, :, self.params.listen_components :] = 0
+        if self.params.pooled_memory:
+            memory[:] = memory.mean(0, keepdim=True)
         return memory.reshape(n, slots * d)
 
     def peer_groups(self, n: int) -> list[torch.Tensor]:
