@@ -38,6 +38,7 @@ BORROWED = {
     **{f"mixed-probe-{p}": ("mixed", ("feedback-withheld", "random", "oracle")) for p in ("0.5", "1.0", "3.0")},
     "goals-axis": ("goals", ("feedback-withheld", "random", "oracle")),
     "task1-axis": ("task1", ("feedback-withheld", "random", "oracle")),
+    "mixed-axis": ("mixed", ("feedback-withheld", "random", "oracle")),
     "goals-pooled": ("goals", ("feedback-withheld", "random", "oracle")),
     "task1-pooled": ("task1", ("feedback-withheld", "random", "oracle")),
 }

@@ -14,11 +14,12 @@
 # `mixed` given with each student compared only with its own kind (`mixed-peers-kind`) and with a
 # weaker or stronger probe (`mixed-probe-P`; withheld, random and oracle are `mixed`'s, which
 # neither setting changes). Then feedback-bin given listening along the probe's axis only
-# (`teacher.listen_components=1`) on the hidden-goal task and on Task 1 (`goals-axis`, `task1-axis`:
-# is the Task 1 difference the listening along the other components?), and with every student given
-# the students' mean memory (`teacher.pooled_memory=true`: `goals-pooled`, `task1-pooled`: is it
-# listening to each student, or what the episode's feedback says overall?). Fixed teachers' lessons and
-# exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are skipped.
+# (`teacher.listen_components=1`: `goals-axis`, `task1-axis`, `mixed-axis`; is the Task 1
+# difference the listening along the other components?), and with every student given the
+# students' mean memory (`teacher.pooled_memory=true`: `goals-pooled`, `task1-pooled`; is it
+# listening to each student, or what the episode's feedback says overall?). Fixed teachers'
+# lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
+# skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -88,6 +89,7 @@ for seed in $seeds; do  # listening along the probe's axis only (withheld, rando
   axis="--config $config --seed $seed --set teacher.listen_components=1"
   jobs+=("$out/goals-axis/feedback-given/seed-$seed $axis --episodes 60")
   jobs+=("$out/task1-axis/feedback-given/seed-$seed $axis --episodes 40 --set environment.goals=false")
+  jobs+=("$out/mixed-axis/feedback-given/seed-$seed --config configs/hidden-goals-mixed.toml --seed $seed --episodes 40 --set teacher.listen_components=1")
   pooled="--config $config --seed $seed --set teacher.pooled_memory=true"
   jobs+=("$out/task1-pooled/feedback-given/seed-$seed $pooled --episodes 40 --set environment.goals=false")
   jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
