@@ -41,6 +41,7 @@ BORROWED = {
     "mixed-axis": ("mixed", ("feedback-withheld", "random", "oracle")),
     "goals-pooled": ("goals", ("feedback-withheld", "random", "oracle")),
     "task1-pooled": ("task1", ("feedback-withheld", "random", "oracle")),
+    "task1-fixed-pooled": ("task1-fixed", ("feedback-withheld", "random", "oracle")),
 }
 
 

@@ -17,9 +17,11 @@
 # (`teacher.listen_components=1`: `goals-axis`, `task1-axis`, `mixed-axis`; is the Task 1
 # difference the listening along the other components?), and with every student given the
 # students' mean memory (`teacher.pooled_memory=true`: `goals-pooled`, `task1-pooled`; is it
-# listening to each student, or what the episode's feedback says overall?). Fixed teachers'
-# lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
-# skipped.
+# listening to each student, or what the episode's feedback says overall?), and Task 1 with the
+# same feedback exam every episode (`task1-fixed`, `exam.feedback=fixed`, the paper's, all four
+# teachers, and `task1-fixed-pooled`: does the Task 1 advantage come from each episode's fresh
+# exam?). Fixed teachers' lessons and exams are those of the hidden-goal task and of Task 1.
+# Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -93,6 +95,14 @@ for seed in $seeds; do  # listening along the probe's axis only (withheld, rando
   pooled="--config $config --seed $seed --set teacher.pooled_memory=true"
   jobs+=("$out/task1-pooled/feedback-given/seed-$seed $pooled --episodes 40 --set environment.goals=false")
   jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
+done
+for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the paper's)
+  fixed="--config $config --seed $seed --set environment.goals=false --set exam.feedback=fixed"
+  jobs+=("$out/task1-fixed/feedback-given/seed-$seed $fixed --episodes 40")
+  jobs+=("$out/task1-fixed/feedback-withheld/seed-$seed $fixed --episodes 40 --set teacher_feedback=withheld")
+  jobs+=("$out/task1-fixed/random/seed-$seed $fixed --episodes 20 --teacher random")
+  jobs+=("$out/task1-fixed/oracle/seed-$seed $fixed --episodes 20 --teacher oracle")
+  jobs+=("$out/task1-fixed-pooled/feedback-given/seed-$seed $fixed --episodes 40 --set teacher.pooled_memory=true")
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
