@@ -42,6 +42,7 @@ BORROWED = {
     "goals-pooled": ("goals", ("feedback-withheld", "random", "oracle")),
     "task1-pooled": ("task1", ("feedback-withheld", "random", "oracle")),
     "task1-fixed-pooled": ("task1-fixed", ("feedback-withheld", "random", "oracle")),
+    "task1-same-pooled": ("task1-same", ("feedback-withheld", "random", "oracle")),
 }
 
 

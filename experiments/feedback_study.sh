@@ -20,8 +20,10 @@
 # listening to each student, or what the episode's feedback says overall?), and Task 1 with the
 # same feedback exam every episode (`task1-fixed`, `exam.feedback=fixed`, the paper's, all four
 # teachers, and `task1-fixed-pooled`: does the Task 1 advantage come from each episode's fresh
-# exam?). Fixed teachers' lessons and exams are those of the hidden-goal task and of Task 1.
-# Resumable: finished runs are skipped.
+# exam?), and the same with every episode's students starting from the same initialisations
+# (`task1-same`, `task1-same-pooled`, `student_init=same-every-episode`: then episodes differ only
+# by their lessons). Fixed teachers' lessons and exams are those of the hidden-goal task and of
+# Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -103,6 +105,12 @@ for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the p
   jobs+=("$out/task1-fixed/random/seed-$seed $fixed --episodes 20 --teacher random")
   jobs+=("$out/task1-fixed/oracle/seed-$seed $fixed --episodes 20 --teacher oracle")
   jobs+=("$out/task1-fixed-pooled/feedback-given/seed-$seed $fixed --episodes 40 --set teacher.pooled_memory=true")
+  same="$fixed --set student_init=same-every-episode"
+  jobs+=("$out/task1-same/feedback-given/seed-$seed $same --episodes 40")
+  jobs+=("$out/task1-same/feedback-withheld/seed-$seed $same --episodes 40 --set teacher_feedback=withheld")
+  jobs+=("$out/task1-same/random/seed-$seed $same --episodes 20 --teacher random")
+  jobs+=("$out/task1-same/oracle/seed-$seed $same --episodes 20 --teacher oracle")
+  jobs+=("$out/task1-same-pooled/feedback-given/seed-$seed $same --episodes 40 --set teacher.pooled_memory=true")
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'

@@ -61,11 +61,13 @@ class ExperimentConfig(BaseModel):
     device: str = Field("cpu", description="device of the teacher and of in-process students")
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every K episodes")
     keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept (older ones deleted)")
-    student_init: Literal["independent", "shared"] = Field(
+    student_init: Literal["independent", "shared", "same-every-episode"] = Field(
         "independent",
         description="'independent': every student of an episode starts from its own random "
         "initialisation; 'shared': all students of an episode start from the same one (common "
-        "random numbers), so their scores differ only by their lessons",
+        "random numbers), so their scores differ only by their lessons; 'same-every-episode': each "
+        "student starts from its own initialisation, the same in every episode, so episodes differ "
+        "only by their lessons (and exams)",
     )
     student_lifetime: Literal["episode", "run"] = Field(
         "episode",

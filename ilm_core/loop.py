@@ -218,7 +218,8 @@ class Experiment:
 
     def _seeds(self, episode: int) -> list[int]:
         cfg = self.config
-        born = 0 if cfg.student_lifetime == "run" else episode  # students of a run are made in its first episode
+        # students of a run are made in its first episode; same-every-episode: remade as they were then
+        born = 0 if cfg.student_lifetime == "run" or cfg.student_init == "same-every-episode" else episode
         return [
             seeding.derive(cfg.seed, "student", born, 0 if cfg.student_init == "shared" else i)
             for i in range(cfg.n_students)

@@ -143,7 +143,7 @@ def test_shared_student_init_gives_every_student_of_an_episode_the_same_seed(reg
             yield ExecutorSpec(name="recording", summary="records seeds", factory=Recording)
 
     registry.register(Plugin(), name="recording")
-    for mode in ("independent", "shared"):
+    for mode in ("independent", "shared", "same-every-episode"):
         seen.clear()
         cfg = resolve({**SMALL, "teacher": "random", "executor": "recording", "student_init": mode}, registry)
         Experiment(cfg, registry, RunDir(tmp_path / mode)).run()
@@ -152,6 +152,7 @@ def test_shared_student_init_gives_every_student_of_an_episode_the_same_seed(reg
             assert all(len(set(s)) == 1 for s in seen) and seen[0] != seen[1]
         else:
             assert all(len(set(s)) == len(s) for s in seen)
+            assert (seen[0] == seen[1]) == (mode == "same-every-episode")
 
 
 def test_a_plugin_whose_commands_fail_is_broken_and_the_others_still_register():
