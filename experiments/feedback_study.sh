@@ -98,19 +98,17 @@ for seed in $seeds; do  # listening along the probe's axis only (withheld, rando
   jobs+=("$out/task1-pooled/feedback-given/seed-$seed $pooled --episodes 40 --set environment.goals=false")
   jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
 done
-for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the paper's)
+for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the paper's); then also the same students
   fixed="--config $config --seed $seed --set environment.goals=false --set exam.feedback=fixed"
-  jobs+=("$out/task1-fixed/feedback-given/seed-$seed $fixed --episodes 40")
-  jobs+=("$out/task1-fixed/feedback-withheld/seed-$seed $fixed --episodes 40 --set teacher_feedback=withheld")
-  jobs+=("$out/task1-fixed/random/seed-$seed $fixed --episodes 20 --teacher random")
-  jobs+=("$out/task1-fixed/oracle/seed-$seed $fixed --episodes 20 --teacher oracle")
-  jobs+=("$out/task1-fixed-pooled/feedback-given/seed-$seed $fixed --episodes 40 --set teacher.pooled_memory=true")
-  same="$fixed --set student_init=same-every-episode"
-  jobs+=("$out/task1-same/feedback-given/seed-$seed $same --episodes 40")
-  jobs+=("$out/task1-same/feedback-withheld/seed-$seed $same --episodes 40 --set teacher_feedback=withheld")
-  jobs+=("$out/task1-same/random/seed-$seed $same --episodes 20 --teacher random")
-  jobs+=("$out/task1-same/oracle/seed-$seed $same --episodes 20 --teacher oracle")
-  jobs+=("$out/task1-same-pooled/feedback-given/seed-$seed $same --episodes 40 --set teacher.pooled_memory=true")
+  for task in task1-fixed task1-same; do
+    args=$fixed
+    if [ "$task" = task1-same ]; then args="$fixed --set student_init=same-every-episode"; fi
+    jobs+=("$out/$task/feedback-given/seed-$seed $args --episodes 40")
+    jobs+=("$out/$task/feedback-withheld/seed-$seed $args --episodes 40 --set teacher_feedback=withheld")
+    jobs+=("$out/$task/random/seed-$seed $args --episodes 20 --teacher random")
+    jobs+=("$out/$task/oracle/seed-$seed $args --episodes 20 --teacher oracle")
+    jobs+=("$out/$task-pooled/feedback-given/seed-$seed $args --episodes 40 --set teacher.pooled_memory=true")
+  done
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
