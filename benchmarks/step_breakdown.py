@@ -81,6 +81,24 @@ def forward_parts(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...], 
     return out
 
 
+def lane(V: int, S: int) -> tuple[StackedTransformerLM, Trainer]:
+    """The lane's S students (the shapes of `configs/task1-cpu.toml`) and their trainer."""
+    model = StackedTransformerLM(V + 2, LMSize(layers=2, dim=64), seeds=list(range(S)))
+    return model, Trainer(model, TrainRecipe(updates=20, lr=1e-3), list(range(S)))
+
+
+def update(
+    model: StackedTransformerLM, trainer: Trainer, loss_fn: Callable[..., torch.Tensor], batch: tuple[torch.Tensor, ...]
+) -> float:
+    """One update of the lane, as the trainer makes it; returns the summed loss before it."""
+    trainer.opt.zero_grad()
+    loss = loss_fn(model, batch).sum()
+    loss.backward()
+    clip_per_student(trainer.params, 1.0)
+    trainer.opt.step()
+    return float(loss.item())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=6, help="students in the lane (default 6: 12 over 2 lanes)")
@@ -93,9 +111,8 @@ def main() -> None:
     S, V, n = args.students, args.vocab, args.repeats
     rng = random.Random(0)
     lessons = [[[rng.randrange(V) for _ in range(rng.randint(5, 10))] for _ in range(10)] for _ in range(S)]
-    size = LMSize(layers=2, dim=64)
-    model = StackedTransformerLM(V + 2, size, seeds=list(range(S)))
-    trainer = Trainer(model, TrainRecipe(updates=20, lr=1e-3), list(range(S)))
+    model, trainer = lane(V, S)
+    size = model.size
     batch = pack(lessons, V)
 
     def median_ms(f: Callable[[], Any]) -> float:
@@ -112,11 +129,6 @@ def main() -> None:
         trainer.opt.zero_grad()
         per_student_loss(model, batch).sum().backward()
 
-    def update() -> None:
-        forward_backward()
-        clip_per_student(trainer.params, 1.0)
-        trainer.opt.step()
-
     with torch.no_grad():
         fwd = median_ms(lambda: per_student_loss(model, batch))
         acc: dict[str, float] = {}
@@ -129,7 +141,7 @@ def main() -> None:
     fb = median_ms(forward_backward)
     clip = median_ms(lambda: clip_per_student(trainer.params, 1.0))
     adam = median_ms(trainer.opt.step)
-    full = median_ms(update)
+    full = median_ms(lambda: update(model, trainer, per_student_loss, batch))
     tokens = int(batch[2].shape[1] * batch[2].shape[2])  # padded positions per student
     print(f"{S} students x {tokens} padded tokens, {args.threads} thread(s); ms per update (median of {n})")
     print(f"  forward (no grad)       {fwd:7.2f}")
@@ -149,37 +161,26 @@ def main() -> None:
 
 def compare_compiled(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:
     """Eager against `torch.compile`'d updates of two identical lanes, in alternating blocks."""
-    lanes: list[tuple[Any, ...]] = []
-    for compiled in (False, True):
-        model = StackedTransformerLM(V + 2, LMSize(layers=2, dim=64), seeds=list(range(S)))
-        trainer = Trainer(model, TrainRecipe(updates=20, lr=1e-3), list(range(S)))
-        loss_fn = torch.compile(per_student_loss, dynamic=False) if compiled else per_student_loss
-        lanes.append((model, trainer, loss_fn, [], []))  # ..., seconds per update, loss per update
-
-    def update(lane: tuple[Any, ...]) -> None:
-        model, trainer, loss_fn, times, losses = lane
-        start = time.perf_counter()
-        trainer.opt.zero_grad()
-        loss = loss_fn(model, batch).sum()
-        loss.backward()
-        clip_per_student(trainer.params, 1.0)
-        trainer.opt.step()
-        times.append(time.perf_counter() - start)
-        losses.append(loss.item())
-
+    eager_lane, compiled_lane = lane(V, S), lane(V, S)
+    compiled_loss = torch.compile(per_student_loss, dynamic=False)
     start = time.perf_counter()
-    update(lanes[1])  # compiles
+    compiled_losses = [update(*compiled_lane, compiled_loss, batch)]  # compiles
     print(f"compiled loss (torch.compile, inductor): first update {time.perf_counter() - start:.1f} s (compiling)")
-    lanes[1][3].clear()
-    lanes[1][4].clear()
+    eager_losses = [update(*eager_lane, per_student_loss, batch)]
+    times: dict[str, list[float]] = {"eager": [], "compiled": []}
     for _ in range(max(1, n // 10)):
-        for lane in lanes:
+        for name, (model, trainer), loss_fn, losses in (
+            ("eager", eager_lane, per_student_loss, eager_losses),
+            ("compiled", compiled_lane, compiled_loss, compiled_losses),
+        ):
             for _ in range(10):
-                update(lane)
-    eager, compiled = (statistics.median(lane[3]) * 1e3 for lane in lanes)
-    drift = max(abs(a - b) for a, b in zip(lanes[0][4][1:], lanes[1][4], strict=False))
+                start = time.perf_counter()
+                losses.append(update(model, trainer, loss_fn, batch))
+                times[name].append(time.perf_counter() - start)
+    eager, compiled = (statistics.median(times[name]) * 1e3 for name in ("eager", "compiled"))
+    drift = max(abs(a - b) for a, b in zip(eager_losses, compiled_losses, strict=True))
     print(f"  eager update {eager:7.2f} ms, compiled {compiled:7.2f} ms: {eager / compiled:.2f}x")
-    print(f"  largest difference of the summed loss over {len(lanes[1][4])} updates: {drift:.2e}")
+    print(f"  largest difference of the summed loss over {len(compiled_losses)} updates: {drift:.2e}")
 
 
 if __name__ == "__main__":
