@@ -27,22 +27,26 @@ SHUFFLED = "feedback-shuffled"
 #: ... and withheld, but with the first round's probe (`teacher.probe_withheld`): only what comes back differs
 PROBING = "feedback-withheld-probing"
 EXTRA = (SHUFFLED, PROBING)
+#: the arms that a setting of feedback-bin's probe or listening cannot change: withheld (it neither
+#: probes nor hears) and the fixed teachers
+NOT_LISTENING = ("feedback-withheld", "random", "oracle")
 #: arms a task shares with another task, which would run them the same: the fixed teachers (random,
 #: oracle) get the same lessons and exams with send-in-batches; withheld, feedback-bin never probes
 BORROWED = {
     "batches": ("goals", ("random", "oracle")),
-    "task1-noprobe": ("task1", ("feedback-withheld", "random", "oracle")),
+    "task1-noprobe": ("task1", NOT_LISTENING),
     "task1-long": ("task1", ("random", "oracle")),
-    # neither setting changes a withheld teacher (it neither probes nor hears) or a fixed one
-    "mixed-peers-kind": ("mixed", ("feedback-withheld", "random", "oracle")),
-    **{f"mixed-probe-{p}": ("mixed", ("feedback-withheld", "random", "oracle")) for p in ("0.5", "1.0", "3.0")},
-    "goals-axis": ("goals", ("feedback-withheld", "random", "oracle")),
-    "task1-axis": ("task1", ("feedback-withheld", "random", "oracle")),
-    "mixed-axis": ("mixed", ("feedback-withheld", "random", "oracle")),
-    "goals-pooled": ("goals", ("feedback-withheld", "random", "oracle")),
-    "task1-pooled": ("task1", ("feedback-withheld", "random", "oracle")),
-    "task1-fixed-pooled": ("task1-fixed", ("feedback-withheld", "random", "oracle")),
-    "task1-same-pooled": ("task1-same", ("feedback-withheld", "random", "oracle")),
+    "mixed-peers-kind": ("mixed", NOT_LISTENING),
+    "mixed-probe-0.5": ("mixed", NOT_LISTENING),
+    "mixed-probe-1.0": ("mixed", NOT_LISTENING),
+    "mixed-probe-3.0": ("mixed", NOT_LISTENING),
+    "goals-axis": ("goals", NOT_LISTENING),
+    "task1-axis": ("task1", NOT_LISTENING),
+    "mixed-axis": ("mixed", NOT_LISTENING),
+    "goals-pooled": ("goals", NOT_LISTENING),
+    "task1-pooled": ("task1", NOT_LISTENING),
+    "task1-fixed-pooled": ("task1-fixed", NOT_LISTENING),
+    "task1-same-pooled": ("task1-same", NOT_LISTENING),
 }
 
 
