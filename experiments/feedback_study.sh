@@ -38,17 +38,19 @@ run() {  # run DIR ARGS...: one run, skipped when finished, resumed when interru
   ilm run --out "$dir" --quiet "$@" > /dev/null  # the arguments name the config
 }
 jobs=()
-for task in goals task1 mixed; do
-  args=("--config $config")
-  episodes=60
-  if [ "$task" = task1 ]; then args+=(--set environment.goals=false); episodes=40; fi
-  if [ "$task" = mixed ]; then args=("--config configs/hidden-goals-mixed.toml"); episodes=40; fi
-  for seed in $seeds; do
-    jobs+=("$out/$task/feedback-given/seed-$seed --seed $seed --episodes $episodes ${args[*]}")
-    jobs+=("$out/$task/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld ${args[*]}")
-    jobs+=("$out/$task/random/seed-$seed --seed $seed --episodes 20 --teacher random ${args[*]}")
-    jobs+=("$out/$task/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle ${args[*]}")
-  done
+# teachers DIR SEED EPISODES ARGS...: feedback-bin given and withheld for EPISODES, random and
+# oracle for 20 (they do not learn), each in DIR/TEACHER/seed-SEED
+teachers() {
+  local dir=$1 seed=$2 episodes=$3; shift 3
+  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $*")
+  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld $*")
+  jobs+=("$dir/random/seed-$seed --seed $seed --episodes 20 --teacher random $*")
+  jobs+=("$dir/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle $*")
+}
+for seed in $seeds; do
+  teachers "$out/goals" "$seed" 60 --config $config
+  teachers "$out/task1" "$seed" 40 --config $config --set environment.goals=false
+  teachers "$out/mixed" "$seed" 40 --config configs/hidden-goals-mixed.toml
 done
 for seed in $seeds; do  # Task 1 again without the first round's probe: does listening matter there?
   jobs+=("$out/task1-noprobe/feedback-given/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher.probe=0")
@@ -63,11 +65,7 @@ for seed in $seeds; do  # Task 1 withheld but probing as the given teacher does:
   jobs+=("$out/task1/feedback-withheld-probing/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher_feedback=withheld --set teacher.probe_withheld=true")
 done
 for seed in $seeds; do  # Task 1 with identical students (one shared initialisation an episode): the control's premise
-  shared="--config $config --seed $seed --episodes 40 --set environment.goals=false --set student_init=shared"
-  jobs+=("$out/task1-shared/feedback-given/seed-$seed $shared")
-  jobs+=("$out/task1-shared/feedback-withheld/seed-$seed $shared --set teacher_feedback=withheld")
-  jobs+=("$out/task1-shared/random/seed-$seed ${shared/--episodes 40/--episodes 20} --teacher random")
-  jobs+=("$out/task1-shared/oracle/seed-$seed ${shared/--episodes 40/--episodes 20} --teacher oracle")
+  teachers "$out/task1-shared" "$seed" 40 --config $config --set environment.goals=false --set student_init=shared
 done
 for seed in $seeds; do  # the hidden-goal task with each student's scores moved to another student
   jobs+=("$out/goals/feedback-shuffled/seed-$seed --config $config --seed $seed --episodes 60 --set teacher_feedback=shuffled")
@@ -78,11 +76,7 @@ for seed in $seeds; do
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done
 for seed in $seeds; do  # why the LSTM students gain less
-  lstm="--config $config --seed $seed --set student.name=lstm-lm --set student.params.lr=0.003"  # its default lr
-  jobs+=("$out/lstm/feedback-given/seed-$seed $lstm --episodes 40")
-  jobs+=("$out/lstm/feedback-withheld/seed-$seed $lstm --episodes 40 --set teacher_feedback=withheld")
-  jobs+=("$out/lstm/random/seed-$seed $lstm --episodes 20 --teacher random")
-  jobs+=("$out/lstm/oracle/seed-$seed $lstm --episodes 20 --teacher oracle")
+  teachers "$out/lstm" "$seed" 40 --config $config --set student.name=lstm-lm --set student.params.lr=0.003  # its default lr
   mixed="--config configs/hidden-goals-mixed.toml --seed $seed --episodes 40"
   jobs+=("$out/mixed-peers-kind/feedback-given/seed-$seed $mixed --set teacher.peers=kind")
   for probe in 0.5 1.0 3.0; do
@@ -99,15 +93,12 @@ for seed in $seeds; do  # listening along the probe's axis only (withheld, rando
   jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
 done
 for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the paper's); then also the same students
-  fixed="--config $config --seed $seed --set environment.goals=false --set exam.feedback=fixed"
+  fixed="--config $config --set environment.goals=false --set exam.feedback=fixed"
   for task in task1-fixed task1-same; do
     args=$fixed
     if [ "$task" = task1-same ]; then args="$fixed --set student_init=same-every-episode"; fi
-    jobs+=("$out/$task/feedback-given/seed-$seed $args --episodes 40")
-    jobs+=("$out/$task/feedback-withheld/seed-$seed $args --episodes 40 --set teacher_feedback=withheld")
-    jobs+=("$out/$task/random/seed-$seed $args --episodes 20 --teacher random")
-    jobs+=("$out/$task/oracle/seed-$seed $args --episodes 20 --teacher oracle")
-    jobs+=("$out/$task-pooled/feedback-given/seed-$seed $args --episodes 40 --set teacher.pooled_memory=true")
+    teachers "$out/$task" "$seed" 40 $args
+    jobs+=("$out/$task-pooled/feedback-given/seed-$seed --seed $seed $args --episodes 40 --set teacher.pooled_memory=true")
   done
 done
 export -f run
