@@ -45,6 +45,11 @@ BORROWED = {
     "mixed-axis": ("mixed", NOT_LISTENING),
     "goals-pooled": ("goals", NOT_LISTENING),
     "task1-pooled": ("task1", NOT_LISTENING),
+    "goals-individual": ("goals", NOT_LISTENING),
+    "task1-individual": ("task1", NOT_LISTENING),
+    "goals-individual-listen-lr": ("goals", NOT_LISTENING),
+    "task1-individual-listen-lr": ("task1", NOT_LISTENING),
+    "task1-listen-lr": ("task1", NOT_LISTENING),
     "task1-fixed-pooled": ("task1-fixed", NOT_LISTENING),
     "task1-same-pooled": ("task1-same", NOT_LISTENING),
 }

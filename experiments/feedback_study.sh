@@ -17,7 +17,11 @@
 # (`teacher.listen_components=1`: `goals-axis`, `task1-axis`, `mixed-axis`; is the Task 1
 # difference the listening along the other components?), and with every student given the
 # students' mean memory (`teacher.pooled_memory=true`: `goals-pooled`, `task1-pooled`; is it
-# listening to each student, or what the episode's feedback says overall?), and Task 1 with the
+# listening to each student, or what the episode's feedback says overall?), and with each student
+# given only its difference from that mean (`teacher.individual_memory=true`: `goals-individual`,
+# `task1-individual`), and with the listening matrices learning at a fifth of the rate
+# (`teacher.listen_lr=0.02`: `task1-individual-listen-lr`, `goals-individual-listen-lr`,
+# `task1-listen-lr`; does listening to noise cost because Adam moves them anyway?), and Task 1 with the
 # same feedback exam every episode (`task1-fixed`, `exam.feedback=fixed`, the paper's, all four
 # teachers, and `task1-fixed-pooled`: does the Task 1 advantage come from each episode's fresh
 # exam?), and the same with every episode's students starting from the same initialisations
@@ -91,6 +95,13 @@ for seed in $seeds; do  # listening along the probe's axis only (withheld, rando
   pooled="--config $config --seed $seed --set teacher.pooled_memory=true"
   jobs+=("$out/task1-pooled/feedback-given/seed-$seed $pooled --episodes 40 --set environment.goals=false")
   jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
+  apart="--config $config --seed $seed --set teacher.individual_memory=true"
+  jobs+=("$out/task1-individual/feedback-given/seed-$seed $apart --episodes 40 --set environment.goals=false")
+  jobs+=("$out/goals-individual/feedback-given/seed-$seed $apart --episodes 60")
+  slow="--set teacher.listen_lr=0.02"  # the listening matrices at a fifth of the policy's rate
+  jobs+=("$out/task1-individual-listen-lr/feedback-given/seed-$seed $apart $slow --episodes 40 --set environment.goals=false")
+  jobs+=("$out/goals-individual-listen-lr/feedback-given/seed-$seed $apart $slow --episodes 60")
+  jobs+=("$out/task1-listen-lr/feedback-given/seed-$seed --config $config --seed $seed $slow --episodes 40 --set environment.goals=false")
 done
 for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the paper's); then also the same students
   fixed="--config $config --set environment.goals=false --set exam.feedback=fixed"

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 import torch
 from conftest import TINY_DOMAINS, small_run, tiny_student
+from pydantic import ValidationError
 
 from ilm_core import (
     ExamSpec,
@@ -480,3 +481,54 @@ def test_feedback_bin_pooled_memory_gives_every_student_the_same_evidence() -> N
     logits = pooled.logits(shared)
     assert torch.equal(logits, logits[:1].expand_as(logits))  # the same scores for every student
     assert (logits - pooled.logits(torch.zeros_like(shared))).abs().max() > 0  # which the evidence moved
+
+
+def test_feedback_bin_individual_memory_keeps_only_what_sets_each_student_apart() -> None:
+    """`individual_memory` is pooled_memory's complement: each student's memory minus the students'
+    mean, so that the two add up to the whole memory; what every student shares is gone, what tells
+    one student from another is kept, and the teacher still acts on it. Both at once are refused."""
+    scores = [10.0, 30.0, 12.0, 15.0]
+    own = _teacher(listen_init=3.0)
+    apart = _teacher(listen_init=3.0, individual_memory=True)
+    pooled = _teacher(listen_init=3.0, pooled_memory=True)
+    each = own.memory(_round_one(own, scores))
+    rest = apart.memory(_round_one(apart, scores))
+    mean = pooled.memory(_round_one(pooled, scores))
+    assert each.mean(0).abs().max() > 1e-3  # the students' memories do share something
+    assert torch.allclose(rest + mean, each, atol=1e-6)
+    assert rest.mean(0).abs().max() < 1e-5 and rest.abs().max() > 0
+    logits = apart.logits(rest)
+    assert (logits - logits[:1]).abs().max() > 0  # students get different scores from their evidence
+    with pytest.raises(ValidationError, match="individual_memory"):
+        FeedbackBinParams(pooled_memory=True, individual_memory=True)
+
+
+def _one_episode(teacher: FeedbackBinTeacher) -> None:
+    """Two rounds and a final exam: the teacher draws, hears the mid-term, draws again and learns."""
+    context = _round_one(teacher, [10.0, 20.0, 12.0, 18.0])
+    second = teacher.select(context)
+    final = [
+        Feedback(student=lesson.student, lesson=lesson, perplexity=p, round=1)
+        for lesson, p in zip(second, [9.0, 21.0, 11.0, 19.0], strict=True)
+    ]
+    teacher.learn(final)
+
+
+def test_feedback_bin_listen_lr_moves_the_listening_matrices_at_their_own_rate() -> None:
+    """`listen_lr` gives the listening matrices their own Adam learning rate (Adam's first step moves
+    each weight by about its rate): the policy moves as it does without it, the listening matrices
+    ten times less; the optimizers' state survives a checkpoint."""
+    same, slow = _teacher(), _teacher(listen_lr=0.01)
+    before = {name: t.listen.weight.detach().clone() for name, t in (("same", same), ("slow", slow))}
+    policy = [p.detach().clone() for p in slow.policy.parameters()]
+    _one_episode(same)
+    _one_episode(slow)
+    moved_same = (same.listen.weight.detach() - before["same"]).abs().max()
+    moved_slow = (slow.listen.weight.detach() - before["slow"]).abs().max()
+    assert 0.09 < moved_same < 0.11 and 0.009 < moved_slow < 0.011
+    for a, b, start in zip(same.policy.parameters(), slow.policy.parameters(), policy, strict=True):
+        assert torch.equal(a, b) and (a.detach() - start).abs().max() > 0.05
+    resumed = _teacher(listen_lr=0.01)
+    resumed.load_state_dict(slow.state_dict())
+    assert torch.equal(resumed.listen.weight, slow.listen.weight)
+    assert resumed.optimizer.state_dict()["listen"]["steps"] == [1.0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from ilm_core import Capability, ComponentRef, NoParams, TeacherSpec, hookimpl
 
@@ -131,6 +131,28 @@ class FeedbackBinParams(SelectBinParams):
         description="an ablation: every student's memory is the mean of all the students' memories, so the "
         "teacher acts on what the episode's feedback says overall and not on which student said it",
     )
+    listen_lr: float | None = Field(
+        None,
+        gt=0,
+        description="learning rate of the listening matrices alone (None = lr): Adam moves every weight by "
+        "about its learning rate a step whether or not the rewards carry a signal, so where the memories hold "
+        "only noise the listening matrices drift at this speed",
+    )
+    individual_memory: bool = Field(
+        False,
+        description="the complement of pooled_memory: each student's memory minus the students' mean memory, "
+        "so the teacher acts only on what sets each student apart from the others and not on what the "
+        "episode's feedback says about every student alike",
+    )
+
+    @model_validator(mode="after")
+    def _one_memory_ablation(self) -> FeedbackBinParams:
+        if self.pooled_memory and self.individual_memory:
+            raise ValueError(
+                "pooled_memory and individual_memory are both true, but they split the memory into complementary "
+                "parts (the students' mean and each student's difference from it): set at most one"
+            )
+        return self
 
 
 class GenerateLMParams(TeacherLMParams):

@@ -12,7 +12,8 @@ embedding of what student i got in round r, and z_ir how well student i scored a
 compared with the other students (minus its log-perplexity, standardised over the students; with
 `peers = "kind"`, over the students of its own population group only). With `listen_components = k`
 the memory keeps only the first k components of phi (1: the probe's axis); with `pooled_memory`
-(an ablation) every student gets the students' mean memory.
+(an ablation) every student gets the students' mean memory, and with `individual_memory` (its
+complement) each student's difference from that mean.
 The memory points towards the kind of sentences that helped this student more than the others;
 the A_r (zero at first: the teacher starts as select-bin) learn by REINFORCE from the final
 reward whether, and how far, to follow each round's evidence. The first round probes: half the
@@ -39,7 +40,7 @@ from ilm_plugins.teachers.reinforce import advantages
 from ilm_plugins.teachers.rewards import rewards
 from ilm_plugins.teachers.rounds import unsent_scores
 from ilm_plugins.teachers.select_bin import SelectBinTeacher
-from ilm_plugins.torchlm.optim import FusedAdam
+from ilm_plugins.torchlm.optim import FusedAdam, Optimizers
 
 
 @dataclass
@@ -67,9 +68,14 @@ class FeedbackBinTeacher(SelectBinTeacher):
         with torch.no_grad():  # default zero: start as select-bin, the memory has no say yet
             self.listen.weight.copy_(self.params.listen_init * torch.eye(dim).repeat(1, slots))
         self.model = torch.nn.ModuleDict({"policy": self.policy, "listen": self.listen})
-        self.optimizer = FusedAdam(
-            list(self.model.parameters()), lr=self.params.lr, weight_decay=self.params.weight_decay
-        )
+        p = self.params
+        if p.listen_lr is None:
+            self.optimizer = FusedAdam(list(self.model.parameters()), lr=p.lr, weight_decay=p.weight_decay)
+        else:
+            self.optimizer = Optimizers(
+                policy=FusedAdam(list(self.policy.parameters()), lr=p.lr, weight_decay=p.weight_decay),
+                listen=FusedAdam(list(self.listen.parameters()), lr=p.listen_lr, weight_decay=p.weight_decay),
+            )
         self._draws: list[_Draw] = []
 
     # -- the student memory ---------------------------------------------------------------------
@@ -106,6 +112,8 @@ class FeedbackBinTeacher(SelectBinTeacher):
             memory[:, :, self.params.listen_components :] = 0
         if self.params.pooled_memory:
             memory[:] = memory.mean(0, keepdim=True)
+        if self.params.individual_memory:
+            memory -= memory.mean(0, keepdim=True)
         return memory.reshape(n, slots * d)
 
     def peer_groups(self, n: int) -> list[torch.Tensor]:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ilm_plugins.torchlm.optim import FusedAdam
+from ilm_plugins.torchlm.optim import Optimizer
 
 
 def advantages(reward: torch.Tensor, baseline: str) -> torch.Tensor:
@@ -27,7 +27,7 @@ class ReinforceState:
 
     #: the attribute that holds the trained module, and its key in the state
     MODEL: ClassVar[str]
-    optimizer: FusedAdam
+    optimizer: Optimizer
     generator: torch.Generator
     updates: int
 

@@ -9,7 +9,7 @@ call on each step, so the numbers are theirs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch.optim.adam import adam
@@ -83,3 +83,34 @@ class FusedAdam:
                 mine.copy_(saved)
             for mine, value in zip(self.steps, state["steps"], strict=True):
                 mine.fill_(value)
+
+
+class Optimizer(Protocol):
+    """What a teacher's REINFORCE step needs of its optimizer (FusedAdam, or several as one)."""
+
+    def zero_grad(self) -> None: ...
+    def step(self) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class Optimizers:
+    """Several optimizers stepped as one, e.g. parts of a model at their own learning rates."""
+
+    def __init__(self, **parts: FusedAdam) -> None:
+        self.parts = parts
+
+    def zero_grad(self) -> None:
+        for part in self.parts.values():
+            part.zero_grad()
+
+    def step(self) -> None:
+        for part in self.parts.values():
+            part.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: part.state_dict() for name, part in self.parts.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, part in self.parts.items():
+            part.load_state_dict(state[name])
