@@ -57,6 +57,19 @@ class TooGreedy(MidTermExams):
         return [planned[-1].model_copy(update={"size": 99})]
 
 
+class GreedyLate(MidTermExams):
+    """Plans three rounds (2+1+1 sentences), keeps them after the first and, after the second, asks for a
+    last round of 2: within the budget counted from the second round on (1+2), beyond it over the episode."""
+
+    def __init__(self, params: NoParams) -> None:
+        super().__init__(MidTermExamsParams(rounds=3))
+
+    def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
+        if result.round == 0:
+            return planned
+        return [planned[-1].model_copy(update={"size": 2})]
+
+
 class Plugin:
     @staticmethod
     @hookimpl
@@ -64,6 +77,7 @@ class Plugin:
         yield InteractionSpec(name="until-merged", summary="merges rounds", factory=UntilMerged, params=NoParams)
         yield InteractionSpec(name="too-greedy", summary="asks for too much", factory=TooGreedy, params=NoParams)
         yield InteractionSpec(name="keeps-plan", summary="keeps its plan", factory=KeepsPlan, params=NoParams)
+        yield InteractionSpec(name="greedy-late", summary="asks for too much late", factory=GreedyLate, params=NoParams)
 
 
 def _experiment(registry: Registry, interaction: str) -> Experiment:
@@ -104,3 +118,11 @@ def test_rounds_beyond_the_budget_are_refused_naming_the_interaction(registry):
     registry.register(Plugin, name="adaptive")
     with pytest.raises(ConfigError, match=r"interaction 'too-greedy'.*more than the budget of 4"):
         list(_experiment(registry, "too-greedy").episodes())
+
+
+def test_a_revision_after_a_later_round_counts_every_round_already_run_against_the_budget(registry):
+    """The budget is per episode: a revision made after the second round is checked together with both
+    rounds already run (2+1, then 2 more = 5 of 4), so an interaction cannot overspend it late."""
+    registry.register(Plugin, name="adaptive")
+    with pytest.raises(ConfigError, match=r"interaction 'greedy-late'.*2\+1\+2 = 5 sentences.*budget of 4"):
+        list(_experiment(registry, "greedy-late").episodes())
