@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from ilm_core import Interaction, InteractionSpec, NoParams, Round, StudentSpec, hookimpl
+from ilm_core import EnvironmentSpec, Interaction, InteractionSpec, NoParams, Round, StudentSpec, hookimpl
 from ilm_core.errors import ConfigError
 from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
+from ilm_plugins.environments import DomainsParams
+from ilm_plugins.environments.languages import DomainsEnvironment
 from ilm_plugins.students import TransformerLMParams
 from ilm_plugins.students.transformer_lm import TransformerLMStudent
 
@@ -39,6 +41,16 @@ class Silent(Interaction):
         return []
 
 
+class ProbesLater(Interaction):
+    """Asks for no sentences in its first round, 2 per student in its second and 5 in its last."""
+
+    def __init__(self, params: Any = None):
+        self.params = params
+
+    def plan(self, budget: int, n_students: int) -> list[Round]:
+        return [Round(size=1, exam="mid-term"), Round(size=1, exam="mid-term", probe=2), Round(size=2, probe=5)]
+
+
 class OneShotStudent(TransformerLMStudent):
     """A student that trains only once (declares no 'persistent' capability)."""
 
@@ -50,10 +62,17 @@ class ProtocolPlugins:
     def ilm_interactions(self) -> Any:
         yield InteractionSpec(name="greedy", summary="sends more than the budget", factory=Greedy, params=NoParams)
         yield InteractionSpec(name="silent", summary="plans no round", factory=Silent, params=NoParams)
+        yield InteractionSpec(name="probes-later", summary="probes from round 1", factory=ProbesLater, params=NoParams)
 
     @hookimpl
     def ilm_students(self) -> Any:
         yield StudentSpec(name="one-shot", summary="cannot persist", factory=OneShotStudent, params=TransformerLMParams)
+
+    @hookimpl
+    def ilm_environments(self) -> Any:
+        yield EnvironmentSpec(  # the domains language without the 'judges' capability
+            name="mute", summary="cannot judge sentences", factory=DomainsEnvironment, params=DomainsParams
+        )
 
 
 @pytest.fixture
@@ -94,6 +113,14 @@ def protocol_cli(cli, monkeypatch):
         (
             ["--interaction", "ask-for-feedback"],
             ["asks students to generate sentences", "'experiment' capability", "student = 'experiment'"],
+        ),
+        (  # the first round that asks for sentences, and what it asks
+            ["--interaction", "probes-later"],
+            ["asks students to generate sentences (round 1 has probe = 2)", "'experiment' capability"],
+        ),
+        (  # students told the environment's judgement of their sentences, by an environment that cannot judge
+            ["--interaction", "answer-students", "--student", "experiment", "--env", "mute"],
+            ["interaction 'answer-students'", "environment 'mute' cannot judge sentences", "'judges' capability"],
         ),
     ],
 )
