@@ -269,6 +269,9 @@ def test_doremi_starts_the_next_episode_from_its_average_weights_and_resumes_the
 def test_a_placement_test_outside_the_pool_is_refused_naming_the_teacher(
     registry: Registry, tmp_path: Path, named: Any
 ) -> None:
+    """A placement test outside the pool (an index past it, a negative one, not a list) stops the run with
+    an error naming the teacher, the round and the indices the pool has, so its author sees what to return."""
+
     class Outside(Asker):
         def placement(self, context: RoundContext) -> Any:
             return named
@@ -279,5 +282,9 @@ def test_a_placement_test_outside_the_pool_is_refused_naming_the_teacher(
             yield TeacherSpec(name="outside", summary="names sentences outside the pool", factory=Outside)
 
     registry.pm.register(Plugin())
-    with pytest.raises(PluginError, match=r"teacher plugin 'outside' named an invalid placement test in round 0"):
+    last = TINY_DOMAINS["params"]["pool_size"] - 1  # the error says which indices the pool has
+    with pytest.raises(
+        PluginError,
+        match=rf"teacher plugin 'outside' named an invalid placement test in round 0: .*pool indices 0\.\.{last}\b",
+    ):
         _records(registry, tmp_path / "run", teacher={"name": "outside"}, interaction=ROUNDS, episodes=1, budget=6)
