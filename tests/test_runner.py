@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+import pytest
 from conftest import TINY_DOMAINS, tiny_student
 
-from ilm_core import ExecutorSpec, Experiment, RunDir, hookimpl, resolve
+from ilm_core import ExecutorSpec, Experiment, RunDir, Steps, hookimpl, resolve
 from ilm_plugins.executors.local import SequentialExecutor
 
 
@@ -68,3 +69,16 @@ def test_setup_seconds_count_the_environment_built_before_the_run_directory(regi
     monkeypatch.setattr(ilm_core.loop, "build_environment", slow)
     summary = Experiment(resolve(_raw(), registry), registry, RunDir(tmp_path / "run")).run()
     assert summary["setup_seconds"] >= 0.3
+
+
+def test_the_environment_seconds_are_the_time_its_build_step_took(registry):
+    """`Experiment.environment_seconds`, which a new run adds to its `setup_seconds` (the environment is built
+    before the run directory), is how long the environment took to build: the span of the 'building the
+    environment' step the front end shows, so the set-up time a run reports is neither inflated nor lost."""
+    steps = Steps()
+    experiment = Experiment(resolve({**_raw(), "episodes": 1}, registry), registry, steps=steps)
+    try:
+        list(experiment.episodes())
+    finally:
+        experiment.close()
+    assert experiment.environment_seconds == pytest.approx(steps.timings["building the environment"], abs=0.2)
