@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import random
 import statistics
 from collections.abc import Iterator, Sequence
@@ -28,13 +29,16 @@ from ilm_core import (
     Exam,
     ExamResult,
     ExamSpec,
+    ExecutorSpec,
     Feedback,
     Lesson,
     PluginError,
     PluginSpec,
     Student,
+    StudentReport,
     StudentSpec,
     TrainedStudents,
+    TrainingJob,
     hookimpl,
 )
 from ilm_core.config import resolve
@@ -45,6 +49,7 @@ from ilm_devkit.testing import plugin_registry
 from ilm_plugins.exams import MinimalPairsParams
 from ilm_plugins.exams.minimal_pairs import MinimalPairsExam
 from ilm_plugins.exams.scoring import PAIR, score_pairs
+from ilm_plugins.executors.local import SequentialExecutor
 
 #: the domains language's exam domain (V1) is written with tokens 0..9; the other domains with 10..19
 DOMAIN_TOKENS = 10
@@ -100,6 +105,30 @@ class PairErrors(PairAccuracy):
         return 1.0 - accuracy
 
 
+class PairReport(PairAccuracy):
+    """Accuracy (the headline), then two scores the core does not know: the share of pairs wrong and the
+    number wrong (a name that sorts after "perplexity")."""
+
+    def score(
+        self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
+    ) -> list[ExamResult]:
+        pairs = len(sentences) // 2
+        results = []
+        for r in super().score(students, sentences, labels):
+            wrong = 1.0 - r.scores["accuracy"]
+            scores = {"accuracy": r.scores["accuracy"], "pair_errors": wrong, "wrong_pairs": wrong * pairs}
+            results.append(ExamResult(scores=scores, components=r.components))
+        return results
+
+
+class Pickling(SequentialExecutor):
+    """The sequential executor, its reports pickled and validated again: what the multiprocess and Ray
+    executors return, reports that crossed a process boundary as model dumps."""
+
+    def run(self, job: TrainingJob) -> list[StudentReport]:
+        return [StudentReport.model_validate(pickle.loads(pickle.dumps(r.model_dump()))) for r in super().run(job)]
+
+
 def _jitter(sentence: Sequence[int]) -> float:
     return random.Random(" ".join(map(str, sentence))).random()
 
@@ -148,6 +177,18 @@ class ScoresPlugin:
             scores={"pair_errors": Direction.LOWER},
         )
         yield ExamSpec(name="pair-undeclared", summary="test: a score without direction", factory=PairErrors)
+        yield ExamSpec(
+            name="pair-report",
+            summary="test: accuracy and two scores of its own",
+            factory=PairReport,
+            params=PairParams,
+            scores={"pair_errors": Direction.LOWER, "wrong_pairs": Direction.LOWER},
+        )
+
+    @staticmethod
+    @hookimpl
+    def ilm_executors() -> Iterator[PluginSpec]:
+        yield ExecutorSpec(name="pickling", summary="test: reports pickled", factory=lambda params: Pickling())
 
     @staticmethod
     @hookimpl
@@ -339,6 +380,28 @@ def test_the_teacher_moves_toward_the_lessons_that_improve_the_score_in_its_dire
     if exam == "pair-errors":  # a declared score: in the record under its own name, the reward minus it
         assert all("accuracy_mean" not in r for r in records)
         assert records[-1]["scores"]["pair_errors_mean"] == pytest.approx(-records[-1]["teacher_reward_mean"])
+
+
+@pytest.mark.parametrize("executor", ["sequential", "pickling"])
+def test_every_other_score_of_the_exam_is_in_the_record_and_accuracy_under_its_own_key(
+    executor: str, tmp_path: Path
+) -> None:
+    """The feedback exam's scores beyond perplexity and accuracy reach the record as `<name>_mean`/`_std`
+    and per student, whatever their names; accuracy has its own keys (`accuracy_mean`) and is not repeated
+    in `scores`, also when the reports came back from another process (as the multiprocess and Ray
+    executors return them), so a run's records do not depend on its executor."""
+    records, _ = run(
+        tmp_path / "run",
+        exam={"name": "pair-report"},
+        student={"name": "skill-by-domain"},
+        teacher={"name": "random"},
+        executor={"name": executor},
+        episodes=1,
+    )
+    [record] = records
+    assert set(record["scores"]) == {"pair_errors_mean", "pair_errors_std", "wrong_pairs_mean", "wrong_pairs_std"}
+    assert record["scores"]["pair_errors_mean"] == pytest.approx(1.0 - record["accuracy_mean"])
+    assert len(record["per_student"]["wrong_pairs"]) == len(record["per_student"]["accuracy"]) == 2
 
 
 def test_a_score_whose_direction_nobody_declared_is_refused_naming_the_exam(tmp_path: Path) -> None:
