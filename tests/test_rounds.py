@@ -16,12 +16,13 @@ import pytest
 import torch
 from conftest import small_run, tiny_student
 
-from ilm_core import ComponentRef, ExecutorContext, Round, TrainingJob, set_up
+from ilm_core import ComponentRef, ExecutorContext, Round, StudentSpec, TrainingJob, hookimpl, set_up
 from ilm_core.config import resolve
 from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
-from ilm_plugins.students import TransformerLMParams
+from ilm_plugins.students import NATIVE, SelectUsefulParams, TransformerLMParams
+from ilm_plugins.students.choosing import SelectingStudents, SelectUsefulStudent
 from ilm_plugins.students.transformer_lm import TransformerLMStudent
 
 V = 12
@@ -224,3 +225,42 @@ def test_what_each_student_reports_adds_up_over_the_rounds_of_an_episode(registr
     per_student = records[0]["per_student"]
     assert per_student["kept"] == [4.0, 4.0, 4.0]  # the students' own stat: 2 + 1 + 1
     assert per_student["sentences_used"] == [4.0, 4.0, 4.0]  # the pool sentences the core saw them train on
+
+
+class OverReaching(SelectingStudents):
+    """Trains as select-useful does, but names among the positions it used one just past its lesson."""
+
+    def train(self, lessons: list[list[list[int]]]) -> None:
+        self.lengths = [len(lesson) for lesson in lessons]
+        super().train(lessons)
+
+    def used(self) -> list[list[int]] | None:
+        return [[*u, n] for u, n in zip(super().used() or [], self.lengths, strict=True)]
+
+
+class OverReachingStudent(SelectUsefulStudent):
+    group = OverReaching
+
+
+class OverReachingPlugin:
+    @hookimpl
+    def ilm_students(self) -> Any:
+        yield StudentSpec(
+            name="over-reaching",
+            summary="names a position past its lesson",
+            factory=OverReachingStudent,
+            params=SelectUsefulParams,
+            capabilities=NATIVE,
+        )
+
+
+def test_a_position_past_the_lesson_is_not_counted_as_a_sentence_used(registry: Registry, tmp_path: Path) -> None:
+    """The core credits a student only with sentences of its own lesson: a position it names past the end
+    (here each student's lesson of 4, keeping 2, also names position 4) is left out of `sentences_used`,
+    and the episode still ends with its record instead of an IndexError in the core."""
+    registry.pm.register(OverReachingPlugin())
+    student = {"name": "over-reaching", "params": {**tiny_student(2)["params"], "keep": 0.5}}
+    records = run_records(
+        registry, tmp_path / "run", episodes=1, budget=4, interaction={"name": "all-at-once"}, student=student
+    )
+    assert records[0]["per_student"]["sentences_used"] == [2.0, 2.0, 2.0]
