@@ -74,7 +74,7 @@ class EpisodeState:
             self.written[i] += lesson.sentences
         for r in reports:
             picked = lessons[r.student].indices
-            self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used if p < len(picked)]
+            self.used[r.student] += picked if r.used is None else [picked[p] for p in r.used if 0 <= p < len(picked)]
             for key, value in r.stats.items():
                 self.totals[r.student][key] = self.totals[r.student].get(key, 0.0) + value
 
