@@ -30,28 +30,33 @@ EXTRA = (SHUFFLED, PROBING)
 #: the arms that a setting of feedback-bin's probe or listening cannot change: withheld (it neither
 #: probes nor hears) and the fixed teachers
 NOT_LISTENING = ("feedback-withheld", "random", "oracle")
-#: arms a task shares with another task, which would run them the same: the fixed teachers (random,
-#: oracle) get the same lessons and exams with send-in-batches; withheld, feedback-bin never probes
-BORROWED = {
-    "batches": ("goals", ("random", "oracle")),
-    "task1-noprobe": ("task1", NOT_LISTENING),
-    "task1-long": ("task1", ("random", "oracle")),
-    "mixed-peers-kind": ("mixed", NOT_LISTENING),
-    "mixed-probe-0.5": ("mixed", NOT_LISTENING),
-    "mixed-probe-1.0": ("mixed", NOT_LISTENING),
-    "mixed-probe-3.0": ("mixed", NOT_LISTENING),
-    "goals-axis": ("goals", NOT_LISTENING),
-    "task1-axis": ("task1", NOT_LISTENING),
-    "mixed-axis": ("mixed", NOT_LISTENING),
-    "goals-pooled": ("goals", NOT_LISTENING),
-    "task1-pooled": ("task1", NOT_LISTENING),
-    "goals-individual": ("goals", NOT_LISTENING),
-    "task1-individual": ("task1", NOT_LISTENING),
-    "goals-individual-listen-lr": ("goals", NOT_LISTENING),
-    "task1-individual-listen-lr": ("task1", NOT_LISTENING),
-    "task1-listen-lr": ("task1", NOT_LISTENING),
-    "task1-fixed-pooled": ("task1-fixed", NOT_LISTENING),
-    "task1-same-pooled": ("task1-same", NOT_LISTENING),
+#: arms a task takes from other tasks ([(source task, the arms taken)]), which would run them the same: the
+#: fixed teachers (random, oracle) get the same lessons and exams with send-in-batches; withheld,
+#: feedback-bin never probes
+BORROWED: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "batches": [("goals", ("random", "oracle"))],
+    "task1-noprobe": [("task1", NOT_LISTENING)],
+    "task1-long": [("task1", ("random", "oracle"))],
+    "mixed-peers-kind": [("mixed", NOT_LISTENING)],
+    "mixed-probe-0.5": [("mixed", NOT_LISTENING)],
+    "mixed-probe-1.0": [("mixed", NOT_LISTENING)],
+    "mixed-probe-3.0": [("mixed", NOT_LISTENING)],
+    "goals-axis": [("goals", NOT_LISTENING)],
+    "task1-axis": [("task1", NOT_LISTENING)],
+    "mixed-axis": [("mixed", NOT_LISTENING)],
+    "goals-pooled": [("goals", NOT_LISTENING)],
+    "task1-pooled": [("task1", NOT_LISTENING)],
+    "goals-individual": [("goals", NOT_LISTENING)],
+    "task1-individual": [("task1", NOT_LISTENING)],
+    "goals-individual-listen-lr": [("goals", NOT_LISTENING)],
+    "task1-individual-listen-lr": [("task1", NOT_LISTENING)],
+    "task1-listen-lr": [("task1", NOT_LISTENING)],
+    "goals-listen-lr": [("goals", NOT_LISTENING)],
+    "task1-long-listen-lr": [("task1-long", ("feedback-withheld",)), ("task1", ("random", "oracle"))],
+    "task1-fixed-pooled": [("task1-fixed", NOT_LISTENING)],
+    "task1-same-pooled": [("task1-same", NOT_LISTENING)],
+    "confirm-goals-listen-lr": [("confirm-goals", NOT_LISTENING)],
+    "confirm-task1-listen-lr": [("confirm-task1", NOT_LISTENING)],
 }
 
 
@@ -145,8 +150,8 @@ def main() -> None:
     for task_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
         values: dict[str, dict[int, dict[str, float]]] = {}
         for teacher in (*TEACHERS, *EXTRA):
-            source, shared = BORROWED.get(task_dir.name, ("", ()))
-            where = args.out / source if teacher in shared else task_dir
+            sources = [source for source, shared in BORROWED.get(task_dir.name, []) if teacher in shared]
+            where = args.out / sources[0] if sources else task_dir
             for run in sorted((where / teacher).glob("seed-*")):
                 if not (run / "summary.json").is_file():
                     continue

@@ -21,7 +21,9 @@
 # given only its difference from that mean (`teacher.individual_memory=true`: `goals-individual`,
 # `task1-individual`), and with the listening matrices learning at a fifth of the rate
 # (`teacher.listen_lr=0.02`: `task1-individual-listen-lr`, `goals-individual-listen-lr`,
-# `task1-listen-lr`; does listening to noise cost because Adam moves them anyway?), and Task 1 with the
+# `task1-listen-lr`, `goals-listen-lr`, `task1-long-listen-lr`; does listening to noise cost because
+# Adam moves them anyway?), and on ten other seeds (201-210) the four teachers and the
+# listen_lr=0.02 teacher on both tasks (`confirm-goals`, `confirm-task1` and their `-listen-lr`), and Task 1 with the
 # same feedback exam every episode (`task1-fixed`, `exam.feedback=fixed`, the paper's, all four
 # teachers, and `task1-fixed-pooled`: does the Task 1 advantage come from each episode's fresh
 # exam?), and the same with every episode's students starting from the same initialisations
@@ -111,6 +113,20 @@ for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the p
     teachers "$out/$task" "$seed" 40 $args
     jobs+=("$out/$task-pooled/feedback-given/seed-$seed --seed $seed $args --episodes 40 --set teacher.pooled_memory=true")
   done
+done
+for seed in $seeds; do  # the listening matrices at a fifth of the rate, with each student's whole memory
+  slow="--config $config --seed $seed --set teacher.listen_lr=0.02"
+  jobs+=("$out/goals-listen-lr/feedback-given/seed-$seed $slow --episodes 60")
+  jobs+=("$out/task1-long-listen-lr/feedback-given/seed-$seed $slow --episodes 80 --set environment.goals=false")
+done
+# the same on ten seeds no other task uses (201-210): the hidden-goal task and Task 1 with
+# teacher.listen_lr=0.02, and Task 1 with the default (does its difference hold on other seeds?)
+for seed in $(seq 201 210); do
+  slow="--set teacher.listen_lr=0.02"
+  teachers "$out/confirm-goals" "$seed" 60 --config $config
+  teachers "$out/confirm-task1" "$seed" 40 --config $config --set environment.goals=false
+  jobs+=("$out/confirm-goals-listen-lr/feedback-given/seed-$seed --config $config --seed $seed --episodes 60 $slow")
+  jobs+=("$out/confirm-task1-listen-lr/feedback-given/seed-$seed --config $config --seed $seed --episodes 40 $slow --set environment.goals=false")
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
