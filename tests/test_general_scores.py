@@ -106,8 +106,9 @@ class PairErrors(PairAccuracy):
 
 
 class PairReport(PairAccuracy):
-    """Accuracy (the headline), then two scores the core does not know: the share of pairs wrong and the
-    number wrong (a name that sorts after "perplexity")."""
+    """Accuracy (the headline), then three scores the core does not know: the share of pairs wrong, the
+    number wrong (a name that sorts after "perplexity") and the pairs left unanswered (always none here;
+    a name that sorts before "accuracy")."""
 
     def score(
         self, students: TrainedStudents, sentences: list[Sentence], labels: list[str] | None = None
@@ -116,7 +117,12 @@ class PairReport(PairAccuracy):
         results = []
         for r in super().score(students, sentences, labels):
             wrong = 1.0 - r.scores["accuracy"]
-            scores = {"accuracy": r.scores["accuracy"], "pair_errors": wrong, "wrong_pairs": wrong * pairs}
+            scores = {
+                "accuracy": r.scores["accuracy"],
+                "pair_errors": wrong,
+                "wrong_pairs": wrong * pairs,
+                "abstentions": 0.0,
+            }
             results.append(ExamResult(scores=scores, components=r.components))
         return results
 
@@ -182,7 +188,7 @@ class ScoresPlugin:
             summary="test: accuracy and two scores of its own",
             factory=PairReport,
             params=PairParams,
-            scores={"pair_errors": Direction.LOWER, "wrong_pairs": Direction.LOWER},
+            scores={"pair_errors": Direction.LOWER, "wrong_pairs": Direction.LOWER, "abstentions": Direction.LOWER},
         )
 
     @staticmethod
@@ -399,7 +405,9 @@ def test_every_other_score_of_the_exam_is_in_the_record_and_accuracy_under_its_o
         episodes=1,
     )
     [record] = records
-    assert set(record["scores"]) == {"pair_errors_mean", "pair_errors_std", "wrong_pairs_mean", "wrong_pairs_std"}
+    assert set(record["scores"]) == {
+        f"{name}_{stat}" for name in ("pair_errors", "wrong_pairs", "abstentions") for stat in ("mean", "std")
+    }
     assert record["scores"]["pair_errors_mean"] == pytest.approx(1.0 - record["accuracy_mean"])
     assert len(record["per_student"]["wrong_pairs"]) == len(record["per_student"]["accuracy"]) == 2
 

@@ -228,15 +228,15 @@ def test_what_each_student_reports_adds_up_over_the_rounds_of_an_episode(registr
 
 
 class OverReaching(SelectingStudents):
-    """Trains as select-useful does, but names among the positions it used one just past its lesson and
-    one before its start (-1, which Python would read as its last sentence)."""
+    """Trains as select-useful does, but names among the positions it used two past its lesson and one
+    before its start (-1, which Python would read as its last sentence)."""
 
     def train(self, lessons: list[list[list[int]]]) -> None:
         self.lengths = [len(lesson) for lesson in lessons]
         super().train(lessons)
 
     def used(self) -> list[list[int]] | None:
-        return [[*u, n, -1] for u, n in zip(super().used() or [], self.lengths, strict=True)]
+        return [[*u, n, n + 5, -1] for u, n in zip(super().used() or [], self.lengths, strict=True)]
 
 
 class OverReachingStudent(SelectUsefulStudent):
@@ -257,7 +257,7 @@ class OverReachingPlugin:
 
 def test_a_position_outside_the_lesson_is_not_counted_as_a_sentence_used(registry: Registry, tmp_path: Path) -> None:
     """The core credits a student only with sentences of its own lesson: a position it names past the end
-    or before the start (here each student's lesson of 4, keeping 2, also names positions 4 and -1) is
+    or before the start (here each student's lesson of 4, keeping 2, also names positions 4, 9 and -1) is
     left out of `sentences_used`,
     and the episode still ends with its record instead of an IndexError in the core."""
     registry.pm.register(OverReachingPlugin())
