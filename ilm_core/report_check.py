@@ -64,6 +64,15 @@ def _problems(job: TrainingJob, reports: list[StudentReport]) -> list[str]:
     if students != list(range(n)):
         return [f"students {students}, expected 0..{n - 1} once each"]
     problems = []
+    for name in job.exams:  # the record and the divergence policy read the score names of the first student
+        given = {r.student: list(r.exams[name].scores) for r in reports if name in r.exams}
+        first = given.get(min(given), []) if given else []
+        for student, names in given.items():
+            if names != first:
+                problems.append(
+                    f"exam {name!r} gave student {student} the scores {names} but student {min(given)} {first} "
+                    "(every student of a round needs the same scores in the same order, the headline first)"
+                )
     for r in reports:
         missing = [name for name in job.exams if name not in r.exams]
         if missing:

@@ -207,11 +207,16 @@ def test_reports_that_do_not_answer_the_job_name_the_executor():
     )
     result = ExamResult(perplexity=3.0, item_perplexities=[3.0], nll=1.0, tokens=4)
     report = StudentReport(student=0, seed=1, final_loss=1.0, exams={"feedback": result})
+    accuracy = ExamResult(scores={"accuracy": 0.5})
     check_reports(job, [report, report.model_copy(update={"student": 1})], "sequential")  # fits: no error
     for reports, expected in (
         ([report], "1 reports for 2 lessons"),
         ([report, report], "students [0, 0], expected 0..1 once each"),
         ([report, report.model_copy(update={"student": 1, "exams": {}})], "no result for the exam(s) 'feedback'"),
+        (  # the record reads every student's scores by the first student's names: they must agree
+            [report, report.model_copy(update={"student": 1, "exams": {"feedback": accuracy}})],
+            "exam 'feedback' gave student 1 the scores ['accuracy'] but student 0 ['perplexity']",
+        ),
     ):
         with pytest.raises(PluginError, match=re.escape(expected)) as info:
             check_reports(job, reports, "sequential")
