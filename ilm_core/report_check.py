@@ -65,12 +65,11 @@ def _problems(job: TrainingJob, reports: list[StudentReport]) -> list[str]:
         return [f"students {students}, expected 0..{n - 1} once each"]
     problems = []
     for name in job.exams:  # the record and the divergence policy read the score names of the first student
-        given = {r.student: list(r.exams[name].scores) for r in reports if name in r.exams}
-        first = given.get(min(given), []) if given else []
-        for student, names in given.items():
-            if names != first:
+        given = sorted((r.student, list(r.exams[name].scores)) for r in reports if name in r.exams)
+        for student, names in given[1:]:
+            if names != given[0][1]:
                 problems.append(
-                    f"exam {name!r} gave student {student} the scores {names} but student {min(given)} {first} "
+                    f"exam {name!r} gave student {student} the scores {names} but student {given[0][0]} {given[0][1]} "
                     "(every student of a round needs the same scores in the same order, the headline first)"
                 )
     for r in reports:
