@@ -44,89 +44,94 @@ run() {  # run DIR ARGS...: one run, skipped when finished, resumed when interru
   ilm run --out "$dir" --quiet "$@" > /dev/null  # the arguments name the config
 }
 jobs=()
+goals="--config $config"                                  # the hidden-goal task
+task1="--config $config --set environment.goals=false"    # plain Task 1, the control
+mixed="--config configs/hidden-goals-mixed.toml"          # two kinds of students
+slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate
+# given DIR SEED EPISODES ARGS...: feedback-bin with feedback given, in DIR/feedback-given/seed-SEED
+given() {
+  local dir=$1 seed=$2 episodes=$3; shift 3
+  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $*")
+}
 # teachers DIR SEED EPISODES ARGS...: feedback-bin given and withheld for EPISODES, random and
 # oracle for 20 (they do not learn), each in DIR/TEACHER/seed-SEED
 teachers() {
   local dir=$1 seed=$2 episodes=$3; shift 3
-  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $*")
+  given "$dir" "$seed" "$episodes" "$@"
   jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld $*")
   jobs+=("$dir/random/seed-$seed --seed $seed --episodes 20 --teacher random $*")
   jobs+=("$dir/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle $*")
 }
 for seed in $seeds; do
-  teachers "$out/goals" "$seed" 60 --config $config
-  teachers "$out/task1" "$seed" 40 --config $config --set environment.goals=false
-  teachers "$out/mixed" "$seed" 40 --config configs/hidden-goals-mixed.toml
+  teachers "$out/goals" "$seed" 60 $goals
+  teachers "$out/task1" "$seed" 40 $task1
+  teachers "$out/mixed" "$seed" 40 $mixed
 done
 for seed in $seeds; do  # Task 1 again without the first round's probe: does listening matter there?
-  jobs+=("$out/task1-noprobe/feedback-given/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher.probe=0")
+  given "$out/task1-noprobe" "$seed" 40 $task1 --set teacher.probe=0
 done
 for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catch up with the given one?
-  long="--config $config --seed $seed --episodes 80 --set environment.goals=false"
-  jobs+=("$out/task1-long/feedback-given/seed-$seed $long")
+  long="$task1 --seed $seed --episodes 80"
+  given "$out/task1-long" "$seed" 80 $task1
   jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
   jobs+=("$out/task1-long/feedback-shuffled/seed-$seed $long --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do  # Task 1 withheld but probing as the given teacher does: only what comes back differs
-  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed --config $config --seed $seed --episodes 40 --set environment.goals=false --set teacher_feedback=withheld --set teacher.probe_withheld=true")
+  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed $task1 --seed $seed --episodes 40 --set teacher_feedback=withheld --set teacher.probe_withheld=true")
 done
 for seed in $seeds; do  # Task 1 with identical students (one shared initialisation an episode): the control's premise
-  teachers "$out/task1-shared" "$seed" 40 --config $config --set environment.goals=false --set student_init=shared
+  teachers "$out/task1-shared" "$seed" 40 $task1 --set student_init=shared
 done
 for seed in $seeds; do  # the hidden-goal task with each student's scores moved to another student
-  jobs+=("$out/goals/feedback-shuffled/seed-$seed --config $config --seed $seed --episodes 60 --set teacher_feedback=shuffled")
+  jobs+=("$out/goals/feedback-shuffled/seed-$seed $goals --seed $seed --episodes 60 --set teacher_feedback=shuffled")
 done
-for seed in $seeds; do
-  batches="--config $config --seed $seed --interaction send-in-batches --set interaction.rounds=3"
+for seed in $seeds; do  # send-in-batches, for as many episodes as the config says
+  batches="$goals --seed $seed --interaction send-in-batches --set interaction.rounds=3"
   jobs+=("$out/batches/feedback-given/seed-$seed $batches")
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done
 for seed in $seeds; do  # why the LSTM students gain less
-  teachers "$out/lstm" "$seed" 40 --config $config --set student.name=lstm-lm --set student.params.lr=0.003  # its default lr
-  mixed="--config configs/hidden-goals-mixed.toml --seed $seed --episodes 40"
-  jobs+=("$out/mixed-peers-kind/feedback-given/seed-$seed $mixed --set teacher.peers=kind")
+  teachers "$out/lstm" "$seed" 40 $goals --set student.name=lstm-lm --set student.params.lr=0.003  # its default lr
+  given "$out/mixed-peers-kind" "$seed" 40 $mixed --set teacher.peers=kind
   for probe in 0.5 1.0 3.0; do
-    jobs+=("$out/mixed-probe-$probe/feedback-given/seed-$seed $mixed --set teacher.probe=$probe")
+    given "$out/mixed-probe-$probe" "$seed" 40 $mixed --set teacher.probe=$probe
   done
 done
-for seed in $seeds; do  # listening along the probe's axis only (withheld, random, oracle: goals' and task1's)
-  axis="--config $config --seed $seed --set teacher.listen_components=1"
-  jobs+=("$out/goals-axis/feedback-given/seed-$seed $axis --episodes 60")
-  jobs+=("$out/task1-axis/feedback-given/seed-$seed $axis --episodes 40 --set environment.goals=false")
-  jobs+=("$out/mixed-axis/feedback-given/seed-$seed --config configs/hidden-goals-mixed.toml --seed $seed --episodes 40 --set teacher.listen_components=1")
-  pooled="--config $config --seed $seed --set teacher.pooled_memory=true"
-  jobs+=("$out/task1-pooled/feedback-given/seed-$seed $pooled --episodes 40 --set environment.goals=false")
-  jobs+=("$out/goals-pooled/feedback-given/seed-$seed $pooled --episodes 60")
-  apart="--config $config --seed $seed --set teacher.individual_memory=true"
-  jobs+=("$out/task1-individual/feedback-given/seed-$seed $apart --episodes 40 --set environment.goals=false")
-  jobs+=("$out/goals-individual/feedback-given/seed-$seed $apart --episodes 60")
-  slow="--set teacher.listen_lr=0.02"  # the listening matrices at a fifth of the policy's rate
-  jobs+=("$out/task1-individual-listen-lr/feedback-given/seed-$seed $apart $slow --episodes 40 --set environment.goals=false")
-  jobs+=("$out/goals-individual-listen-lr/feedback-given/seed-$seed $apart $slow --episodes 60")
-  jobs+=("$out/task1-listen-lr/feedback-given/seed-$seed --config $config --seed $seed $slow --episodes 40 --set environment.goals=false")
+for seed in $seeds; do  # what the teacher listens to (withheld, random, oracle: goals', task1's and mixed's)
+  axis="--set teacher.listen_components=1"
+  given "$out/goals-axis" "$seed" 60 $goals $axis
+  given "$out/task1-axis" "$seed" 40 $task1 $axis
+  given "$out/mixed-axis" "$seed" 40 $mixed $axis
+  pooled="--set teacher.pooled_memory=true"
+  given "$out/task1-pooled" "$seed" 40 $task1 $pooled
+  given "$out/goals-pooled" "$seed" 60 $goals $pooled
+  apart="--set teacher.individual_memory=true"
+  given "$out/task1-individual" "$seed" 40 $task1 $apart
+  given "$out/goals-individual" "$seed" 60 $goals $apart
+  given "$out/task1-individual-listen-lr" "$seed" 40 $task1 $apart $slow
+  given "$out/goals-individual-listen-lr" "$seed" 60 $goals $apart $slow
+  given "$out/task1-listen-lr" "$seed" 40 $task1 $slow
 done
 for seed in $seeds; do  # Task 1 with one feedback exam for every episode (the paper's); then also the same students
-  fixed="--config $config --set environment.goals=false --set exam.feedback=fixed"
+  fixed="$task1 --set exam.feedback=fixed"
   for task in task1-fixed task1-same; do
     args=$fixed
     if [ "$task" = task1-same ]; then args="$fixed --set student_init=same-every-episode"; fi
     teachers "$out/$task" "$seed" 40 $args
-    jobs+=("$out/$task-pooled/feedback-given/seed-$seed --seed $seed $args --episodes 40 --set teacher.pooled_memory=true")
+    given "$out/$task-pooled" "$seed" 40 $args --set teacher.pooled_memory=true
   done
 done
 for seed in $seeds; do  # the listening matrices at a fifth of the rate, with each student's whole memory
-  slow="--config $config --seed $seed --set teacher.listen_lr=0.02"
-  jobs+=("$out/goals-listen-lr/feedback-given/seed-$seed $slow --episodes 60")
-  jobs+=("$out/task1-long-listen-lr/feedback-given/seed-$seed $slow --episodes 80 --set environment.goals=false")
+  given "$out/goals-listen-lr" "$seed" 60 $goals $slow
+  given "$out/task1-long-listen-lr" "$seed" 80 $task1 $slow
 done
 # the same on ten seeds no other task uses (201-210): the hidden-goal task and Task 1 with
 # teacher.listen_lr=0.02, and Task 1 with the default (does its difference hold on other seeds?)
 for seed in $(seq 201 210); do
-  slow="--set teacher.listen_lr=0.02"
-  teachers "$out/confirm-goals" "$seed" 60 --config $config
-  teachers "$out/confirm-task1" "$seed" 40 --config $config --set environment.goals=false
-  jobs+=("$out/confirm-goals-listen-lr/feedback-given/seed-$seed --config $config --seed $seed --episodes 60 $slow")
-  jobs+=("$out/confirm-task1-listen-lr/feedback-given/seed-$seed --config $config --seed $seed --episodes 40 $slow --set environment.goals=false")
+  teachers "$out/confirm-goals" "$seed" 60 $goals
+  teachers "$out/confirm-task1" "$seed" 40 $task1
+  given "$out/confirm-goals-listen-lr" "$seed" 60 $goals $slow
+  given "$out/confirm-task1-listen-lr" "$seed" 40 $task1 $slow
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
