@@ -47,18 +47,19 @@ jobs=()
 goals="--config $config"                                  # the hidden-goal task
 task1="--config $config --set environment.goals=false"    # plain Task 1, the control
 mixed="--config configs/hidden-goals-mixed.toml"          # two kinds of students
-slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate
+slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate (the default)
+fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr tasks'
 # given DIR SEED EPISODES ARGS...: feedback-bin with feedback given, in DIR/feedback-given/seed-SEED
 given() {
   local dir=$1 seed=$2 episodes=$3; shift 3
-  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $*")
+  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $fast $*")
 }
 # teachers DIR SEED EPISODES ARGS...: feedback-bin given and withheld for EPISODES, random and
 # oracle for 20 (they do not learn), each in DIR/TEACHER/seed-SEED
 teachers() {
   local dir=$1 seed=$2 episodes=$3; shift 3
   given "$dir" "$seed" "$episodes" "$@"
-  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes --set teacher_feedback=withheld $*")
+  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes $fast --set teacher_feedback=withheld $*")
   jobs+=("$dir/random/seed-$seed --seed $seed --episodes 20 --teacher random $*")
   jobs+=("$dir/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle $*")
 }
@@ -71,22 +72,22 @@ for seed in $seeds; do  # Task 1 again without the first round's probe: does lis
   given "$out/task1-noprobe" "$seed" 40 $task1 --set teacher.probe=0
 done
 for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catch up with the given one?
-  long="$task1 --seed $seed --episodes 80"
+  long="$task1 --seed $seed --episodes 80 $fast"
   given "$out/task1-long" "$seed" 80 $task1
   jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
   jobs+=("$out/task1-long/feedback-shuffled/seed-$seed $long --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do  # Task 1 withheld but probing as the given teacher does: only what comes back differs
-  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed $task1 --seed $seed --episodes 40 --set teacher_feedback=withheld --set teacher.probe_withheld=true")
+  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed $task1 --seed $seed --episodes 40 $fast --set teacher_feedback=withheld --set teacher.probe_withheld=true")
 done
 for seed in $seeds; do  # Task 1 with identical students (one shared initialisation an episode): the control's premise
   teachers "$out/task1-shared" "$seed" 40 $task1 --set student_init=shared
 done
 for seed in $seeds; do  # the hidden-goal task with each student's scores moved to another student
-  jobs+=("$out/goals/feedback-shuffled/seed-$seed $goals --seed $seed --episodes 60 --set teacher_feedback=shuffled")
+  jobs+=("$out/goals/feedback-shuffled/seed-$seed $goals --seed $seed --episodes 60 $fast --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do  # send-in-batches, for as many episodes as the config says
-  batches="$goals --seed $seed --interaction send-in-batches --set interaction.rounds=3"
+  batches="$goals --seed $seed $fast --interaction send-in-batches --set interaction.rounds=3"
   jobs+=("$out/batches/feedback-given/seed-$seed $batches")
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done

@@ -30,7 +30,9 @@ sweep() {  # sweep ENV TEACHER
                  --set environment.tokenizer_vocabulary=500 --set environment.max_tokens=50) ;;
   esac
   case $teacher in
-    select-bin|value-bandit|feedback-bin|doremi) sets+=(--set episodes="$learn") ;;
+    select-bin|value-bandit|doremi) sets+=(--set episodes="$learn") ;;
+    # the published table's feedback-bin listens at the policy's rate (its listen_lr default is a fifth)
+    feedback-bin) sets+=(--set episodes="$learn" --set teacher.listen_lr=null) ;;
     *) sets+=(--set episodes="$fixed") ;;
   esac
   # ODM's own exploration schedule is uniform for its first K ln K steps (two rounds an episode here)

@@ -80,7 +80,7 @@ class SelectBinParams(TeacherLMParams):
 class FeedbackBinParams(SelectBinParams):
     """select-bin with a per-student memory of what was sent and how the student scored after it."""
 
-    lr: float = Field(0.1, gt=0, description="policy learning rate (Adam), shared and listening parts alike")
+    lr: float = Field(0.1, gt=0, description="policy learning rate (Adam); the listening matrices learn at listen_lr")
     components: int | None = Field(
         4,
         ge=1,
@@ -132,11 +132,13 @@ class FeedbackBinParams(SelectBinParams):
         "teacher acts on what the episode's feedback says overall and not on which student said it",
     )
     listen_lr: float | None = Field(
-        None,
+        0.02,
         gt=0,
-        description="learning rate of the listening matrices alone (None = lr): Adam moves every weight by "
-        "about its learning rate a step whether or not the rewards carry a signal, so where the memories hold "
-        "only noise the listening matrices drift at this speed",
+        description="learning rate of the listening matrices alone (None = lr, the policy's): Adam moves every "
+        "weight by about its learning rate a step whether or not the rewards carry a signal, so where the "
+        "memories hold only noise the listening matrices drift at this speed; 0.02 (a fifth of lr) keeps "
+        "plain Task 1, where every student needs the same, within noise of hearing nothing, and None teaches "
+        "better on both tasks but follows each student's noise there (docs/feedback.md)",
     )
     individual_memory: bool = Field(
         False,

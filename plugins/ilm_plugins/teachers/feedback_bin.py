@@ -16,7 +16,9 @@ the memory keeps only the first k components of phi (1: the probe's axis); with 
 complement) each student's difference from that mean.
 The memory points towards the kind of sentences that helped this student more than the others;
 the A_r (zero at first: the teacher starts as select-bin) learn by REINFORCE from the final
-reward whether, and how far, to follow each round's evidence. The first round probes: half the
+reward whether, and how far, to follow each round's evidence, at a fifth of the policy's rate by
+default (`listen_lr`): at the policy's rate they also follow each student's noise where every
+student needs the same. The first round probes: half the
 students' lessons lean to one side of the pool's main axis of variation, half to the other, so
 that the first mid-term says which side helps whom. So the teacher keeps a memory buffer of what it sent and acts on
 it (Table 1, "memory buffer ... and being able to act on it") and an explicit, per-student
