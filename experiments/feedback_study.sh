@@ -28,8 +28,12 @@
 # teachers, and `task1-fixed-pooled`: does the Task 1 advantage come from each episode's fresh
 # exam?), and the same with every episode's students starting from the same initialisations
 # (`task1-same`, `task1-same-pooled`, `student_init=same-every-episode`: then episodes differ only
-# by their lessons). Fixed teachers' lessons and exams are those of the hidden-goal task and of
-# Task 1. Resumable: finished runs are skipped.
+# by their lessons). Then the hidden-goal task in batches and with two kinds of students with
+# feedback-bin's default listening rate (`batches-listen-lr`, `mixed-listen-lr`, all four arms).
+# Every feedback-bin arm but the `-listen-lr` tasks' listens at the policy's rate
+# (`teacher.listen_lr=null`); with feedback withheld the rate changes nothing. Fixed teachers'
+# lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
+# skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -49,17 +53,18 @@ task1="--config $config --set environment.goals=false"    # plain Task 1, the co
 mixed="--config configs/hidden-goals-mixed.toml"          # two kinds of students
 slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate (the default)
 fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr tasks'
+listen=$fast                                              # the rate of the feedback-bin arms below, until changed
 # given DIR SEED EPISODES ARGS...: feedback-bin with feedback given, in DIR/feedback-given/seed-SEED
 given() {
   local dir=$1 seed=$2 episodes=$3; shift 3
-  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $fast $*")
+  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $listen $*")
 }
 # teachers DIR SEED EPISODES ARGS...: feedback-bin given and withheld for EPISODES, random and
 # oracle for 20 (they do not learn), each in DIR/TEACHER/seed-SEED
 teachers() {
   local dir=$1 seed=$2 episodes=$3; shift 3
   given "$dir" "$seed" "$episodes" "$@"
-  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes $fast --set teacher_feedback=withheld $*")
+  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes $listen --set teacher_feedback=withheld $*")
   jobs+=("$dir/random/seed-$seed --seed $seed --episodes 20 --teacher random $*")
   jobs+=("$dir/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle $*")
 }
@@ -133,6 +138,11 @@ for seed in $(seq 201 210); do
   teachers "$out/confirm-task1" "$seed" 40 $task1
   given "$out/confirm-goals-listen-lr" "$seed" 60 $goals $slow
   given "$out/confirm-task1-listen-lr" "$seed" 40 $task1 $slow
+done
+listen=$slow  # feedback-bin's default rate: the hidden-goal task in batches and with two kinds of students, each with its own four arms
+for seed in $seeds; do
+  teachers "$out/batches-listen-lr" "$seed" 60 $goals --interaction send-in-batches --set interaction.rounds=3
+  teachers "$out/mixed-listen-lr" "$seed" 40 $mixed
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
