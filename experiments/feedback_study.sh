@@ -29,7 +29,9 @@
 # exam?), and the same with every episode's students starting from the same initialisations
 # (`task1-same`, `task1-same-pooled`, `student_init=same-every-episode`: then episodes differ only
 # by their lessons). Then the hidden-goal task in batches and with two kinds of students with
-# feedback-bin's default listening rate (`batches-listen-lr`, `mixed-listen-lr`, all four arms).
+# feedback-bin's default listening rate (`batches-listen-lr`, `mixed-listen-lr`, all four arms),
+# and the default on the hidden-goal task and Task 1 with ten more seeds, 301-310 (`default-goals`,
+# `default-task1`).
 # Every feedback-bin arm but the `-listen-lr` tasks' listens at the policy's rate
 # (`teacher.listen_lr=null`); with feedback withheld the rate changes nothing. Fixed teachers'
 # lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
@@ -143,6 +145,10 @@ listen=$slow  # feedback-bin's default rate: the hidden-goal task in batches and
 for seed in $seeds; do
   teachers "$out/batches-listen-lr" "$seed" 60 $goals --interaction send-in-batches --set interaction.rounds=3
   teachers "$out/mixed-listen-lr" "$seed" 40 $mixed
+done
+for seed in $(seq 301 310); do  # the default on ten seeds no other task uses, all four arms on each task
+  teachers "$out/default-goals" "$seed" 60 $goals
+  teachers "$out/default-task1" "$seed" 40 $task1
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
