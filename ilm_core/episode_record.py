@@ -165,10 +165,9 @@ def other_scores(reports: list[StudentReport], per_student: dict[str, list[float
     for exam, prefix in (("feedback", ""), ("heldout", "heldout_")):
         if not all(exam in r.exams for r in reports):
             continue
+        # every student has the same score names (check_reports refuses reports that differ)
         names = [n for n in reports[0].exams[exam].scores if n != "perplexity" and (n != "accuracy" or prefix)]
         for name in names:
-            if not all(name in r.exams[exam].scores for r in reports):
-                continue
             values = [r.exams[exam].scores[name] for r in reports]
             per_student[f"{prefix}{name}"] = list[float | None](values)
             out[f"{prefix}{name}_mean"] = statistics.fmean(values)

@@ -63,6 +63,43 @@ def test_goals_give_each_goal_its_own_exams_and_pool_labels() -> None:
     assert not data.overlaps()
 
 
+def test_every_student_is_asked_only_its_own_goals_exam_items(registry: Registry, tmp_path: Path) -> None:
+    """The executor is told to examine each student, on the feedback and on the held-out exam alike,
+    on sentences of its own goal alone (V1's words are below 10, V2's from 10 on)."""
+    from ilm_core import ExecutorSpec
+    from ilm_plugins.executors.local import SequentialExecutor
+
+    jobs: list[TrainingJob] = []
+
+    class Recording(SequentialExecutor):
+        def run(self, job: TrainingJob) -> Any:
+            jobs.append(job)
+            return super().run(job)
+
+    class Plugin:
+        @hookimpl
+        def ilm_executors(self) -> Any:
+            yield ExecutorSpec(name="recording-items", summary="records its jobs", factory=Recording)
+
+    registry.register(Plugin(), name="recording-items")
+    [record] = records(
+        registry,
+        tmp_path / "run",
+        teacher={"name": "random"},
+        environment=GOALS,
+        n_students=4,
+        episodes=1,
+        executor={"name": "recording-items"},
+    )
+    [job] = jobs
+    in_v2 = [goal == 1.0 for goal in record["per_student"]["goal"]]
+    assert sorted(in_v2) == [False, False, True, True]
+    for exam in ("feedback", "heldout"):
+        for student, items in enumerate(job.item_sets[exam]):
+            words = {word for i in items for word in job.exams[exam][i]}
+            assert words and all((word >= 10) == in_v2[student] for word in words), (exam, student)
+
+
 def test_each_student_is_examined_on_its_own_goal(registry: Registry, tmp_path: Path) -> None:
     """Oracle lessons serve each student's own goal; worst-case lessons the other one. Examined on
     their own goal's exam, oracle-taught students score far better, which only per-student exams allow."""
@@ -176,6 +213,16 @@ def test_withholding_feedback_empties_what_the_teacher_reads(registry: Registry,
     assert all((f.item_perplexities is None) == (switch == "withheld") for fb in Listener.learned for f in fb)
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved.get("teacher_feedback", "given") == switch
+
+
+def test_shuffled_feedback_of_one_student_is_its_own() -> None:
+    """With one student there is no one else's scores to hear: its feedback comes back with its own
+    scores (shuffling looks for a derangement only among two or more)."""
+    from ilm_core.feedback import shuffled
+
+    lesson = Lesson(student=0, indices=[0, 1], sentences=[[1], [2]])
+    [heard] = shuffled([Feedback(student=0, lesson=lesson, perplexity=12.0, round=0)], seed=3)
+    assert heard.perplexity == 12.0 and heard.lesson == lesson
 
 
 def test_an_unknown_feedback_switch_is_refused(registry: Registry) -> None:

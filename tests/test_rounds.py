@@ -23,7 +23,7 @@ from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
 from ilm_plugins.students import NATIVE, SelectUsefulParams, TransformerLMParams
 from ilm_plugins.students.choosing import SelectingStudents, SelectUsefulStudent
-from ilm_plugins.students.transformer_lm import TransformerLMStudent
+from ilm_plugins.students.transformer_lm import StackedStudents, TransformerLMStudent
 
 V = 12
 N = 5
@@ -204,7 +204,10 @@ def test_a_restored_group_continues_exactly_as_the_original() -> None:
     ("plan", "rule"),
     [
         ([Round(size=2, exam="final"), Round(size=2, exam="final")], "round 0 of 2 has exam = 'final'"),
-        ([Round(size=2, exam="mid-term"), Round(size=2, exam="mid-term")], "the last round must have exam = 'final'"),
+        (
+            [Round(size=2, exam="none"), Round(size=2, exam="mid-term")],
+            "the last of its 2 rounds has exam = 'mid-term'; the last round must have exam = 'final'",
+        ),
     ],
 )
 def test_only_the_last_round_takes_the_final_exam(plan: list[Round], rule: str) -> None:
@@ -253,6 +256,91 @@ class OverReachingPlugin:
             params=SelectUsefulParams,
             capabilities=NATIVE,
         )
+
+
+class AllButLast(SelectingStudents):
+    """Trains as select-useful does, but reports that it used all of its lesson but the last sentence."""
+
+    def train(self, lessons: list[list[list[int]]]) -> None:
+        self.lengths = [len(lesson) for lesson in lessons]
+        super().train(lessons)
+
+    def used(self) -> list[list[int]] | None:
+        return [list(range(n - 1)) for n in self.lengths]
+
+
+class AllButLastStudent(SelectUsefulStudent):
+    group = AllButLast
+
+
+class AllButLastPlugin:
+    @hookimpl
+    def ilm_students(self) -> Any:
+        yield StudentSpec(
+            name="all-but-last",
+            summary="uses all of its lesson but the last sentence",
+            factory=AllButLastStudent,
+            params=SelectUsefulParams,
+            capabilities=NATIVE,
+        )
+
+
+def test_a_student_that_uses_the_start_of_its_lesson_has_what_it_used_counted(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """What a student used is recorded whenever it is not all it was sent, a prefix of it too: all of a
+    lesson of 6 but its last sentence is 5 sentences used. The record's `reward_mean` is the paper's:
+    minus the mean perplexity (the teacher's reward has its own key)."""
+    registry.pm.register(AllButLastPlugin())
+    student = {"name": "all-but-last", "params": {**tiny_student(2)["params"], "keep": 0.5}}
+    [record] = run_records(registry, tmp_path / "run", episodes=1, student=student, interaction={"name": "all-at-once"})
+    assert record["per_student"]["sentences_used"] == [5.0, 5.0, 5.0]
+    perplexities = record["per_student"]["perplexity"]
+    assert record["reward_mean"] == pytest.approx(-sum(perplexities) / 3)
+    assert record["teacher_reward_mean"] == pytest.approx(-sum(math.log(p) for p in perplexities) / 3)
+
+
+class Counting(StackedStudents):
+    """Native students that report, after each lesson, how many lessons their group has trained on
+    since it was made."""
+
+    trained = 0
+
+    def train(self, lessons: list[list[list[int]]]) -> None:
+        self.trained += 1
+        super().train(lessons)
+
+    def stats(self) -> list[dict[str, float]]:
+        return [{"lessons_trained": float(self.trained)} for _ in self.final_losses]
+
+
+class CountingStudent(TransformerLMStudent):
+    group = Counting
+
+
+class CountingPlugin:
+    @hookimpl
+    def ilm_students(self) -> Any:
+        yield StudentSpec(
+            name="counting",
+            summary="reports how many lessons it has trained on",
+            factory=CountingStudent,
+            params=TransformerLMParams,
+            capabilities=NATIVE,
+        )
+
+
+@pytest.mark.parametrize(("lifetime", "totals"), [("run", [6.0, 15.0, 24.0]), ("episode", [6.0, 6.0, 6.0])])
+def test_students_kept_for_the_run_are_the_same_students_in_every_episode(
+    registry: Registry, tmp_path: Path, lifetime: str, totals: list[float]
+) -> None:
+    """Kept for the run, a student's third episode continues from its first two: the group trained on
+    lessons 1-3 of episode 1 reports 4, 5 and 6 in episode 2 (summed over the rounds: 15), instead of
+    being made again, as it is each episode when students live for one."""
+    registry.pm.register(CountingPlugin())
+    student = {"name": "counting", "params": tiny_student(3)["params"]}
+    records = run_records(registry, tmp_path / "run", episodes=3, student=student, student_lifetime=lifetime)
+    assert [r["per_student"]["lessons_trained"] for r in records] == [[t] * 3 for t in totals]
 
 
 def test_a_position_outside_the_lesson_is_not_counted_as_a_sentence_used(registry: Registry, tmp_path: Path) -> None:
