@@ -32,7 +32,7 @@
 # feedback-bin's default listening rate (`batches-listen-lr`, `mixed-listen-lr`, all four arms),
 # and the default on the hidden-goal task and Task 1 with ten more seeds, 301-310 (`default-goals`,
 # `default-task1`).
-# Every feedback-bin arm but the `-listen-lr` tasks' listens at the policy's rate
+# Every feedback-bin arm but the `-listen-lr` and `default-` tasks' listens at the policy's rate
 # (`teacher.listen_lr=null`); with feedback withheld the rate changes nothing. Fixed teachers'
 # lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
 # skipped.
@@ -54,7 +54,7 @@ goals="--config $config"                                  # the hidden-goal task
 task1="--config $config --set environment.goals=false"    # plain Task 1, the control
 mixed="--config configs/hidden-goals-mixed.toml"          # two kinds of students
 slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate (the default)
-fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr tasks'
+fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr and default- tasks'
 listen=$fast                                              # the rate of the feedback-bin arms below, until changed
 # given DIR SEED EPISODES ARGS...: feedback-bin with feedback given, in DIR/feedback-given/seed-SEED
 given() {
