@@ -230,6 +230,17 @@ def test_what_each_student_reports_adds_up_over_the_rounds_of_an_episode(registr
     assert per_student["sentences_used"] == [4.0, 4.0, 4.0]  # the pool sentences the core saw them train on
 
 
+def student_plugin(name: str, factory: Any, params: Any = SelectUsefulParams) -> Any:
+    """A plugin of one test student, with the native students' capabilities."""
+
+    class Plugin:
+        @hookimpl
+        def ilm_students(self) -> Any:
+            yield StudentSpec(name=name, summary=f"test: {name}", factory=factory, params=params, capabilities=NATIVE)
+
+    return Plugin()
+
+
 class OverReaching(SelectingStudents):
     """Trains as select-useful does, but names among the positions it used two past its lesson and one
     before its start (-1, which Python would read as its last sentence)."""
@@ -244,18 +255,6 @@ class OverReaching(SelectingStudents):
 
 class OverReachingStudent(SelectUsefulStudent):
     group = OverReaching
-
-
-class OverReachingPlugin:
-    @hookimpl
-    def ilm_students(self) -> Any:
-        yield StudentSpec(
-            name="over-reaching",
-            summary="names a position past its lesson",
-            factory=OverReachingStudent,
-            params=SelectUsefulParams,
-            capabilities=NATIVE,
-        )
 
 
 class AllButLast(SelectingStudents):
@@ -273,25 +272,13 @@ class AllButLastStudent(SelectUsefulStudent):
     group = AllButLast
 
 
-class AllButLastPlugin:
-    @hookimpl
-    def ilm_students(self) -> Any:
-        yield StudentSpec(
-            name="all-but-last",
-            summary="uses all of its lesson but the last sentence",
-            factory=AllButLastStudent,
-            params=SelectUsefulParams,
-            capabilities=NATIVE,
-        )
-
-
 def test_a_student_that_uses_the_start_of_its_lesson_has_what_it_used_counted(
     registry: Registry, tmp_path: Path
 ) -> None:
     """What a student used is recorded whenever it is not all it was sent, a prefix of it too: all of a
     lesson of 6 but its last sentence is 5 sentences used. The record's `reward_mean` is the paper's:
     minus the mean perplexity (the teacher's reward has its own key)."""
-    registry.pm.register(AllButLastPlugin())
+    registry.pm.register(student_plugin("all-but-last", AllButLastStudent))
     student = {"name": "all-but-last", "params": {**tiny_student(2)["params"], "keep": 0.5}}
     [record] = run_records(registry, tmp_path / "run", episodes=1, student=student, interaction={"name": "all-at-once"})
     assert record["per_student"]["sentences_used"] == [5.0, 5.0, 5.0]
@@ -318,18 +305,6 @@ class CountingStudent(TransformerLMStudent):
     group = Counting
 
 
-class CountingPlugin:
-    @hookimpl
-    def ilm_students(self) -> Any:
-        yield StudentSpec(
-            name="counting",
-            summary="reports how many lessons it has trained on",
-            factory=CountingStudent,
-            params=TransformerLMParams,
-            capabilities=NATIVE,
-        )
-
-
 @pytest.mark.parametrize(("lifetime", "totals"), [("run", [6.0, 15.0, 24.0]), ("episode", [6.0, 6.0, 6.0])])
 def test_students_kept_for_the_run_are_the_same_students_in_every_episode(
     registry: Registry, tmp_path: Path, lifetime: str, totals: list[float]
@@ -337,7 +312,7 @@ def test_students_kept_for_the_run_are_the_same_students_in_every_episode(
     """Kept for the run, a student's third episode continues from its first two: the group trained on
     lessons 1-3 of episode 1 reports 4, 5 and 6 in episode 2 (summed over the rounds: 15), instead of
     being made again, as it is each episode when students live for one."""
-    registry.pm.register(CountingPlugin())
+    registry.pm.register(student_plugin("counting", CountingStudent, TransformerLMParams))
     student = {"name": "counting", "params": tiny_student(3)["params"]}
     records = run_records(registry, tmp_path / "run", episodes=3, student=student, student_lifetime=lifetime)
     assert [r["per_student"]["lessons_trained"] for r in records] == [[t] * 3 for t in totals]
@@ -348,7 +323,7 @@ def test_a_position_outside_the_lesson_is_not_counted_as_a_sentence_used(registr
     or before the start (here each student's lesson of 4, keeping 2, also names positions 4, 9 and -1) is
     left out of `sentences_used`,
     and the episode still ends with its record instead of an IndexError in the core."""
-    registry.pm.register(OverReachingPlugin())
+    registry.pm.register(student_plugin("over-reaching", OverReachingStudent))
     student = {"name": "over-reaching", "params": {**tiny_student(2)["params"], "keep": 0.5}}
     records = run_records(
         registry, tmp_path / "run", episodes=1, budget=4, interaction={"name": "all-at-once"}, student=student
