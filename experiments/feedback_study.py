@@ -57,6 +57,10 @@ BORROWED: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "task1-same-pooled": [("task1-same", NOT_LISTENING)],
     "confirm-goals-listen-lr": [("confirm-goals", NOT_LISTENING)],
     "confirm-task1-listen-lr": [("confirm-task1", NOT_LISTENING)],
+    "confirm-goals-individual": [("confirm-goals", NOT_LISTENING)],
+    "confirm-task1-individual": [("confirm-task1", NOT_LISTENING)],
+    "default-goals-individual": [("default-goals", NOT_LISTENING)],
+    "default-task1-individual": [("default-task1", NOT_LISTENING)],
 }
 
 

@@ -31,7 +31,9 @@
 # by their lessons). Then the hidden-goal task in batches and with two kinds of students with
 # feedback-bin's default listening rate (`batches-listen-lr`, `mixed-listen-lr`, all four arms),
 # and the default on the hidden-goal task and Task 1 with ten more seeds, 301-310 (`default-goals`,
-# `default-task1`).
+# `default-task1`), and on seeds 201-210 and 301-310 feedback-bin hearing only what sets each
+# student apart at the default rate (`teacher.individual_memory=true`: `confirm-goals-individual`,
+# `confirm-task1-individual`, `default-goals-individual`, `default-task1-individual`).
 # Every feedback-bin arm but the `-listen-lr` and `default-` tasks' listens at the policy's rate
 # (`teacher.listen_lr=null`); with feedback withheld the rate changes nothing. Fixed teachers'
 # lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
@@ -149,6 +151,11 @@ done
 for seed in $(seq 301 310); do  # the default on ten seeds no other task uses, all four arms on each task
   teachers "$out/default-goals" "$seed" 60 $goals
   teachers "$out/default-task1" "$seed" 40 $task1
+done
+for seed in $(seq 201 210) $(seq 301 310); do  # only what sets each student apart, at the default rate
+  set=$( [ "$seed" -lt 300 ] && echo confirm || echo default )
+  given "$out/$set-goals-individual" "$seed" 60 $goals --set teacher.individual_memory=true
+  given "$out/$set-task1-individual" "$seed" 40 $task1 --set teacher.individual_memory=true
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'
