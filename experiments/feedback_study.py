@@ -59,8 +59,10 @@ BORROWED: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "confirm-task1-listen-lr": [("confirm-task1", NOT_LISTENING)],
     "confirm-goals-individual": [("confirm-goals", NOT_LISTENING)],
     "confirm-task1-individual": [("confirm-task1", NOT_LISTENING)],
-    "default-goals-individual": [("default-goals", NOT_LISTENING)],
-    "default-task1-individual": [("default-task1", NOT_LISTENING)],
+    "confirm301-goals-individual": [("confirm301-goals", NOT_LISTENING)],
+    "confirm301-task1-individual": [("confirm301-task1", NOT_LISTENING)],
+    "batches-individual": [("batches-listen-lr", NOT_LISTENING)],
+    "mixed-individual": [("mixed-listen-lr", NOT_LISTENING)],
 }
 
 

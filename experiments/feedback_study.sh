@@ -30,12 +30,15 @@
 # (`task1-same`, `task1-same-pooled`, `student_init=same-every-episode`: then episodes differ only
 # by their lessons). Then the hidden-goal task in batches and with two kinds of students with
 # feedback-bin's default listening rate (`batches-listen-lr`, `mixed-listen-lr`, all four arms),
-# and the default on the hidden-goal task and Task 1 with ten more seeds, 301-310 (`default-goals`,
-# `default-task1`), and on seeds 201-210 and 301-310 feedback-bin hearing only what sets each
-# student apart at the default rate (`teacher.individual_memory=true`: `confirm-goals-individual`,
-# `confirm-task1-individual`, `default-goals-individual`, `default-task1-individual`).
-# Every feedback-bin arm but the `-listen-lr` and `default-` tasks' listens at the policy's rate
-# (`teacher.listen_lr=null`); with feedback withheld the rate changes nothing. Fixed teachers'
+# and the whole memory at that rate on the hidden-goal task and Task 1 with ten more seeds, 301-310
+# (`confirm301-goals`, `confirm301-task1`), and on seeds 201-210 and 301-310 feedback-bin's default,
+# hearing only what sets each student apart at that rate (`confirm-goals-individual`,
+# `confirm-task1-individual`, `confirm301-goals-individual`, `confirm301-task1-individual`), and
+# the default in batches and with two kinds of students (`batches-individual`, `mixed-individual`).
+# Every feedback-bin arm but the `-listen-lr`, `confirm301-` and `-individual` tasks' listens at the
+# policy's rate (`teacher.listen_lr=null`), and every arm but the `-individual` tasks' hears each
+# student's whole memory (`teacher.individual_memory=false`); with feedback withheld neither
+# changes anything. Fixed teachers'
 # lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
 # skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
@@ -56,19 +59,21 @@ goals="--config $config"                                  # the hidden-goal task
 task1="--config $config --set environment.goals=false"    # plain Task 1, the control
 mixed="--config configs/hidden-goals-mixed.toml"          # two kinds of students
 slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate (the default)
-fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr and default- tasks'
+fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr, confirm301- and -individual tasks'
 listen=$fast                                              # the rate of the feedback-bin arms below, until changed
+whole="--set teacher.individual_memory=false"             # each student's whole memory: every arm but the -individual tasks'
+apart="--set teacher.individual_memory=true"              # only what sets each student apart (the default)
 # given DIR SEED EPISODES ARGS...: feedback-bin with feedback given, in DIR/feedback-given/seed-SEED
 given() {
   local dir=$1 seed=$2 episodes=$3; shift 3
-  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $listen $*")
+  jobs+=("$dir/feedback-given/seed-$seed --seed $seed --episodes $episodes $listen $whole $*")
 }
 # teachers DIR SEED EPISODES ARGS...: feedback-bin given and withheld for EPISODES, random and
 # oracle for 20 (they do not learn), each in DIR/TEACHER/seed-SEED
 teachers() {
   local dir=$1 seed=$2 episodes=$3; shift 3
   given "$dir" "$seed" "$episodes" "$@"
-  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes $listen --set teacher_feedback=withheld $*")
+  jobs+=("$dir/feedback-withheld/seed-$seed --seed $seed --episodes $episodes $listen $whole --set teacher_feedback=withheld $*")
   jobs+=("$dir/random/seed-$seed --seed $seed --episodes 20 --teacher random $*")
   jobs+=("$dir/oracle/seed-$seed --seed $seed --episodes 20 --teacher oracle $*")
 }
@@ -81,22 +86,22 @@ for seed in $seeds; do  # Task 1 again without the first round's probe: does lis
   given "$out/task1-noprobe" "$seed" 40 $task1 --set teacher.probe=0
 done
 for seed in $seeds; do  # Task 1 for 80 episodes: does the withheld teacher catch up with the given one?
-  long="$task1 --seed $seed --episodes 80 $fast"
+  long="$task1 --seed $seed --episodes 80 $fast $whole"
   given "$out/task1-long" "$seed" 80 $task1
   jobs+=("$out/task1-long/feedback-withheld/seed-$seed $long --set teacher_feedback=withheld")
   jobs+=("$out/task1-long/feedback-shuffled/seed-$seed $long --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do  # Task 1 withheld but probing as the given teacher does: only what comes back differs
-  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed $task1 --seed $seed --episodes 40 $fast --set teacher_feedback=withheld --set teacher.probe_withheld=true")
+  jobs+=("$out/task1/feedback-withheld-probing/seed-$seed $task1 --seed $seed --episodes 40 $fast $whole --set teacher_feedback=withheld --set teacher.probe_withheld=true")
 done
 for seed in $seeds; do  # Task 1 with identical students (one shared initialisation an episode): the control's premise
   teachers "$out/task1-shared" "$seed" 40 $task1 --set student_init=shared
 done
 for seed in $seeds; do  # the hidden-goal task with each student's scores moved to another student
-  jobs+=("$out/goals/feedback-shuffled/seed-$seed $goals --seed $seed --episodes 60 $fast --set teacher_feedback=shuffled")
+  jobs+=("$out/goals/feedback-shuffled/seed-$seed $goals --seed $seed --episodes 60 $fast $whole --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do  # send-in-batches, for as many episodes as the config says
-  batches="$goals --seed $seed $fast --interaction send-in-batches --set interaction.rounds=3"
+  batches="$goals --seed $seed $fast $whole --interaction send-in-batches --set interaction.rounds=3"
   jobs+=("$out/batches/feedback-given/seed-$seed $batches")
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done
@@ -115,7 +120,6 @@ for seed in $seeds; do  # what the teacher listens to (withheld, random, oracle:
   pooled="--set teacher.pooled_memory=true"
   given "$out/task1-pooled" "$seed" 40 $task1 $pooled
   given "$out/goals-pooled" "$seed" 60 $goals $pooled
-  apart="--set teacher.individual_memory=true"
   given "$out/task1-individual" "$seed" 40 $task1 $apart
   given "$out/goals-individual" "$seed" 60 $goals $apart
   given "$out/task1-individual-listen-lr" "$seed" 40 $task1 $apart $slow
@@ -143,19 +147,23 @@ for seed in $(seq 201 210); do
   given "$out/confirm-goals-listen-lr" "$seed" 60 $goals $slow
   given "$out/confirm-task1-listen-lr" "$seed" 40 $task1 $slow
 done
-listen=$slow  # feedback-bin's default rate: the hidden-goal task in batches and with two kinds of students, each with its own four arms
+listen=$slow  # feedback-bin's default rate from here on: the hidden-goal task in batches and with two kinds of students, each with its own four arms
 for seed in $seeds; do
   teachers "$out/batches-listen-lr" "$seed" 60 $goals --interaction send-in-batches --set interaction.rounds=3
   teachers "$out/mixed-listen-lr" "$seed" 40 $mixed
 done
-for seed in $(seq 301 310); do  # the default on ten seeds no other task uses, all four arms on each task
-  teachers "$out/default-goals" "$seed" 60 $goals
-  teachers "$out/default-task1" "$seed" 40 $task1
+for seed in $(seq 301 310); do  # the whole memory at that rate on ten seeds no other task uses, all four arms
+  teachers "$out/confirm301-goals" "$seed" 60 $goals
+  teachers "$out/confirm301-task1" "$seed" 40 $task1
 done
-for seed in $(seq 201 210) $(seq 301 310); do  # only what sets each student apart, at the default rate
-  set=$( [ "$seed" -lt 300 ] && echo confirm || echo default )
-  given "$out/$set-goals-individual" "$seed" 60 $goals --set teacher.individual_memory=true
-  given "$out/$set-task1-individual" "$seed" 40 $task1 --set teacher.individual_memory=true
+for seed in $(seq 201 210) $(seq 301 310); do  # only what sets each student apart, at that rate: the default
+  set=$( [ "$seed" -lt 300 ] && echo confirm || echo confirm301 )
+  given "$out/$set-goals-individual" "$seed" 60 $goals $apart
+  given "$out/$set-task1-individual" "$seed" 40 $task1 $apart
+done
+for seed in $seeds; do  # the default in batches and with two kinds of students
+  given "$out/batches-individual" "$seed" 60 $goals --interaction send-in-batches --set interaction.rounds=3 $apart
+  given "$out/mixed-individual" "$seed" 40 $mixed $apart
 done
 export -f run
 printf '%s\n' "${jobs[@]}" | xargs -P "${ILM_STUDY_JOBS:-2}" -I{} bash -c 'run {}'

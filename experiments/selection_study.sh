@@ -31,8 +31,9 @@ sweep() {  # sweep ENV TEACHER
   esac
   case $teacher in
     select-bin|value-bandit|doremi) sets+=(--set episodes="$learn") ;;
-    # the published table's feedback-bin listens at the policy's rate (its listen_lr default is a fifth)
-    feedback-bin) sets+=(--set episodes="$learn" --set teacher.listen_lr=null) ;;
+    # the published table's feedback-bin hears each student's whole memory at the policy's rate (its
+    # defaults: what sets each student apart, at a fifth of that rate)
+    feedback-bin) sets+=(--set episodes="$learn" --set teacher.listen_lr=null --set teacher.individual_memory=false) ;;
     *) sets+=(--set episodes="$fixed") ;;
   esac
   # ODM's own exploration schedule is uniform for its first K ln K steps (two rounds an episode here)

@@ -276,6 +276,9 @@ def test_a_draw_larger_than_the_round_is_refused_not_trimmed(registry: Registry,
 
 
 def _teacher(students: list[StudentDescriptor] | None = None, **params: Any) -> FeedbackBinTeacher:
+    """A small feedback-bin, set up; with the whole memory unless `params` say otherwise (the tests of
+    its parts compare with it)."""
+    params.setdefault("individual_memory", False)
     registry_free = FeedbackBinTeacher(FeedbackBinParams(lm_updates=5, lm_dim=16, **params))
     data = DomainsEnvironment(DomainsParams(**GOALS["params"])).build(3)
     context = TeacherContext.of(data, budget=6, n_students=4, seed=2, students=students)
@@ -533,7 +536,8 @@ def test_feedback_bin_pooled_memory_gives_every_student_the_same_evidence() -> N
 def test_feedback_bin_individual_memory_keeps_only_what_sets_each_student_apart() -> None:
     """`individual_memory` is pooled_memory's complement: each student's memory minus the students'
     mean, so that the two add up to the whole memory; what every student shares is gone, what tells
-    one student from another is kept, and the teacher still acts on it. Both at once are refused."""
+    one student from another is kept, and the teacher still acts on it. It is the default, which
+    pooled_memory turns off; both set at once are refused."""
     scores = [10.0, 30.0, 12.0, 15.0]
     own = _teacher(listen_init=3.0)
     apart = _teacher(listen_init=3.0, individual_memory=True)
@@ -546,6 +550,7 @@ def test_feedback_bin_individual_memory_keeps_only_what_sets_each_student_apart(
     assert rest.mean(0).abs().max() < 1e-5 and rest.abs().max() > 0
     logits = apart.logits(rest)
     assert (logits - logits[:1]).abs().max() > 0  # students get different scores from their evidence
+    assert FeedbackBinParams().individual_memory and not FeedbackBinParams(pooled_memory=True).individual_memory
     with pytest.raises(ValidationError, match="individual_memory"):
         FeedbackBinParams(pooled_memory=True, individual_memory=True)
 

@@ -136,20 +136,23 @@ class FeedbackBinParams(SelectBinParams):
         gt=0,
         description="learning rate of the listening matrices alone (None = lr, the policy's): Adam moves every "
         "weight by about its learning rate a step whether or not the rewards carry a signal, so where the "
-        "memories hold only noise the listening matrices drift at this speed; with 0.02 (a fifth of lr) "
-        "hearing the mid-terms changes plain Task 1, where every student needs the same, by a tenth of a "
-        "perplexity point (three tenths with None, which teaches the hidden-goal task better; "
-        "docs/feedback.md)",
+        "memories hold only noise the listening matrices drift at this speed: with 0.02 (a fifth of lr) and "
+        "individual_memory, hearing the mid-terms leaves plain Task 1, where every student needs the same, "
+        "within noise of hearing nothing; None teaches the hidden-goal task better (docs/feedback.md)",
     )
     individual_memory: bool = Field(
-        False,
+        True,
         description="the complement of pooled_memory: each student's memory minus the students' mean memory, "
         "so the teacher acts only on what sets each student apart from the others and not on what the "
-        "episode's feedback says about every student alike",
+        "episode's feedback says about every student alike (false: the whole memory, which on plain Task 1 "
+        "also searches the episode for what helped every student; docs/feedback.md); pooled_memory = true "
+        "turns it off unless it is set too",
     )
 
     @model_validator(mode="after")
     def _one_memory_ablation(self) -> FeedbackBinParams:
+        if self.pooled_memory and "individual_memory" not in self.model_fields_set:
+            self.individual_memory = False  # the pooled ablation replaces the default's individual memory
         if self.pooled_memory and self.individual_memory:
             raise ValueError(
                 "pooled_memory and individual_memory are both true, but they split the memory into complementary "

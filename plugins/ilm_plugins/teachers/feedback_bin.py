@@ -13,15 +13,16 @@ compared with the other students (minus its log-perplexity, standardised over th
 `peers = "kind"`, over the students of its own population group only). With `listen_components = k`
 the memory keeps only the first k components of phi (1: the probe's axis); with `pooled_memory`
 (an ablation) every student gets the students' mean memory, and with `individual_memory` (its
-complement) each student's difference from that mean.
+complement, the default) each student's difference from that mean.
 The memory points towards the kind of sentences that helped this student more than the others;
 the A_r (zero at first: the teacher starts as select-bin) learn by REINFORCE from the final
 reward whether, and how far, to follow each round's evidence, at a fifth of the policy's rate by
 default (`listen_lr`): at the policy's rate they also follow each student's noise where every
-student needs the same. The first round probes: half the
-students' lessons lean to one side of the pool's main axis of variation, half to the other, so
-that the first mid-term says which side helps whom. So the teacher keeps a memory buffer of what it sent and acts on
-it (Table 1, "memory buffer ... and being able to act on it") and an explicit, per-student
+student needs the same. By default each student's memory is its difference from the students'
+mean (`individual_memory`), so that where every student needs the same there is nothing to follow.
+The first round probes: half the students' lessons lean to one side of the pool's main axis of
+variation, half to the other, so that the first mid-term says which side helps whom. So the
+teacher keeps a memory buffer of what it sent and acts on it (Table 1, "memory buffer ... and being able to act on it") and an explicit, per-student
 record of what each student responds to (Table 1, "explicit way of remembering the student's
 fine-grained capabilities"): the memory vector. With feedback withheld (`teacher_feedback =
 "withheld"`) every memory is zero and the teacher does not probe (nothing would hear the answer):
