@@ -22,9 +22,10 @@ student needs the same. By default each student's memory is its difference from 
 mean (`individual_memory`), so that where every student needs the same there is nothing to follow.
 The first round probes: half the students' lessons lean to one side of the pool's main axis of
 variation, half to the other, so that the first mid-term says which side helps whom. So the
-teacher keeps a memory buffer of what it sent and acts on it (Table 1, "memory buffer ... and being able to act on it") and an explicit, per-student
-record of what each student responds to (Table 1, "explicit way of remembering the student's
-fine-grained capabilities"): the memory vector. With feedback withheld (`teacher_feedback =
+teacher keeps a memory buffer of what it sent and acts on it (Table 1, "memory buffer ... and
+being able to act on it") and an explicit, per-student record of what each student responds to
+(Table 1, "explicit way of remembering the student's fine-grained capabilities"): the memory
+vector. With feedback withheld (`teacher_feedback =
 "withheld"`) every memory is zero and the teacher does not probe (nothing would hear the answer):
 it is select-bin drawing in rounds.
 """
