@@ -241,13 +241,18 @@ def student_plugin(name: str, factory: Any, params: Any = SelectUsefulParams) ->
     return Plugin()
 
 
-class OverReaching(SelectingStudents):
-    """Trains as select-useful does, but names among the positions it used two past its lesson and one
-    before its start (-1, which Python would read as its last sentence)."""
+class LessonLengths(SelectingStudents):
+    """Trains as select-useful does and keeps the length of each student's last lesson, for the test
+    students below to report positions relative to it."""
 
     def train(self, lessons: list[list[list[int]]]) -> None:
         self.lengths = [len(lesson) for lesson in lessons]
         super().train(lessons)
+
+
+class OverReaching(LessonLengths):
+    """Names among the positions it used two past its lesson and one before its start (-1, which Python
+    would read as its last sentence)."""
 
     def used(self) -> list[list[int]] | None:
         return [[*u, n, n + 5, -1] for u, n in zip(super().used() or [], self.lengths, strict=True)]
@@ -257,12 +262,8 @@ class OverReachingStudent(SelectUsefulStudent):
     group = OverReaching
 
 
-class AllButLast(SelectingStudents):
-    """Trains as select-useful does, but reports that it used all of its lesson but the last sentence."""
-
-    def train(self, lessons: list[list[list[int]]]) -> None:
-        self.lengths = [len(lesson) for lesson in lessons]
-        super().train(lessons)
+class AllButLast(LessonLengths):
+    """Reports that it used all of its lesson but the last sentence."""
 
     def used(self) -> list[list[int]] | None:
         return [list(range(n - 1)) for n in self.lengths]
