@@ -38,9 +38,8 @@
 # Every feedback-bin arm but the `-listen-lr`, `confirm301-` and `-individual` tasks' listens at the
 # policy's rate (`teacher.listen_lr=null`), and every arm but the `-individual` tasks' hears each
 # student's whole memory (`teacher.individual_memory=false`); with feedback withheld neither
-# changes anything. Fixed teachers'
-# lessons and exams are those of the hidden-goal task and of Task 1. Resumable: finished runs are
-# skipped.
+# changes anything. Fixed teachers' lessons and exams are those of the hidden-goal task and of
+# Task 1. Resumable: finished runs are skipped.
 #   bash experiments/feedback_study.sh [OUT]          (default runs/feedback-study)
 #   python experiments/feedback_study.py OUT          the tables
 set -euo pipefail
@@ -58,6 +57,7 @@ jobs=()
 goals="--config $config"                                  # the hidden-goal task
 task1="--config $config --set environment.goals=false"    # plain Task 1, the control
 mixed="--config configs/hidden-goals-mixed.toml"          # two kinds of students
+inbatches="--interaction send-in-batches --set interaction.rounds=3"  # every round rewards the teacher
 slow="--set teacher.listen_lr=0.02"                       # the listening matrices at a fifth of the policy's rate (the default)
 fast="--set teacher.listen_lr=null"                       # ... at the policy's rate: every feedback-bin arm but the -listen-lr, confirm301- and -individual tasks'
 listen=$fast                                              # the rate of the feedback-bin arms below, until changed
@@ -101,7 +101,7 @@ for seed in $seeds; do  # the hidden-goal task with each student's scores moved 
   jobs+=("$out/goals/feedback-shuffled/seed-$seed $goals --seed $seed --episodes 60 $fast $whole --set teacher_feedback=shuffled")
 done
 for seed in $seeds; do  # send-in-batches, for as many episodes as the config says
-  batches="$goals --seed $seed $fast $whole --interaction send-in-batches --set interaction.rounds=3"
+  batches="$goals --seed $seed $fast $whole $inbatches"
   jobs+=("$out/batches/feedback-given/seed-$seed $batches")
   jobs+=("$out/batches/feedback-withheld/seed-$seed $batches --set teacher_feedback=withheld")
 done
@@ -149,7 +149,7 @@ for seed in $(seq 201 210); do
 done
 listen=$slow  # feedback-bin's default rate from here on: the hidden-goal task in batches and with two kinds of students, each with its own four arms
 for seed in $seeds; do
-  teachers "$out/batches-listen-lr" "$seed" 60 $goals --interaction send-in-batches --set interaction.rounds=3
+  teachers "$out/batches-listen-lr" "$seed" 60 $goals $inbatches
   teachers "$out/mixed-listen-lr" "$seed" 40 $mixed
 done
 for seed in $(seq 301 310); do  # the whole memory at that rate on ten seeds no other task uses, all four arms
@@ -162,7 +162,7 @@ for seed in $(seq 201 210) $(seq 301 310); do  # only what sets each student apa
   given "$out/$set-task1-individual" "$seed" 40 $task1 $apart
 done
 for seed in $seeds; do  # the default in batches and with two kinds of students
-  given "$out/batches-individual" "$seed" 60 $goals --interaction send-in-batches --set interaction.rounds=3 $apart
+  given "$out/batches-individual" "$seed" 60 $goals $inbatches $apart
   given "$out/mixed-individual" "$seed" 40 $mixed $apart
 done
 export -f run
