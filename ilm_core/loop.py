@@ -289,7 +289,7 @@ class Experiment:
                 }
             )
         if cfg.population:
-            fresh = k == 0 and (cfg.student_lifetime == "episode" or ep.episode == 0)
+            fresh = not job.continued
             got = run_round(self.executor, job, cfg.population, self.priors, fresh=fresh, tag=f"episode-{ep.episode}")
         else:
             got = self.executor.run(job)
@@ -356,6 +356,7 @@ class Experiment:
             exams=exams,
             cohort=ep.cohort,
             release=final and ep.cohort is not None and cfg.student_lifetime == "episode",
+            continued=ep.cohort is not None and (k > 0 or (cfg.student_lifetime == "run" and ep.episode > 0)),
             probe=rnd.probe,
             probe_seeds=[seeding.derive(cfg.seed, "probe", ep.episode, k, i) for i in range(ep.n)] if rnd.probe else [],
             labels=item_labels,

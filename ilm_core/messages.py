@@ -540,8 +540,8 @@ class TrainingJob(Message):
 
     Without a `cohort` the students are made from `seeds`, trained on `lessons`, scored and
     forgotten (one round, one episode). With a `cohort` the executor keeps them: the first job
-    naming it makes them from `seeds`, later jobs naming it train the same students further
-    (weights and optimiser state), until a job with `release` ends it after scoring.
+    naming it makes them from `seeds`, later jobs naming it (`continued`) train the same students
+    further (weights and optimiser state), until a job with `release` ends it after scoring.
     `probe_seeds[i]`, when given, seeds the `probe` sentences student i generates after training.
     """
 
@@ -553,6 +553,11 @@ class TrainingJob(Message):
     exams: dict[str, list[Sentence]]
     cohort: str | None = None
     release: bool = False
+    continued: bool = Field(
+        False,
+        description="the cohort's students were made by an earlier job (or restored from a checkpoint): an "
+        "executor that holds neither them nor their saved state refuses the job instead of making new students",
+    )
     probe: int = Field(0, ge=0)
     probe_seeds: list[int] = Field(default_factory=list)
     labels: dict[str, list[str]] = Field(
@@ -588,6 +593,8 @@ class TrainingJob(Message):
     def _same_length(self) -> TrainingJob:
         if len(self.lessons) != len(self.seeds):
             raise ValueError(f"{len(self.lessons)} lessons but {len(self.seeds)} seeds")
+        if self.continued and self.cohort is None:
+            raise ValueError("continued = True needs a cohort (only kept students can be continued)")
         if self.probe and len(self.probe_seeds) != len(self.seeds):
             raise ValueError(f"probe = {self.probe} needs one probe seed per student, got {len(self.probe_seeds)}")
         for name, labels in self.labels.items():

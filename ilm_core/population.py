@@ -121,6 +121,7 @@ def run_round(
                 "student": group.student or job.student,
                 "cohort": cohort,
                 "release": job.release or (job.cohort is None and cohort is not None),
+                "continued": job.continued or (fresh and bool(prior)),  # made by the prior lesson below
             }
         )
         if fresh and prior:
@@ -130,6 +131,7 @@ def run_round(
                         "lessons": [prior] * len(ids),
                         "exams": {},
                         "release": False,
+                        "continued": False,
                         "probe": 0,
                         "student_feedback": [],
                         "lesson_teachers": [],

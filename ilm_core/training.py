@@ -73,14 +73,22 @@ class StudentTrainer:
         return group
 
     def _kept(self, cohort: str, job: TrainingJob, student: Student, device: str, ids: list[int]) -> StudentGroup:
-        """The cohort's group of students `ids`: made (or restored from a saved state) the first time."""
+        """The cohort's group of students `ids`: made (or restored from a saved state) the first time;
+        never made again for a job that continues them (`TrainingJob.continued`)."""
         key = tuple(ids)
         with self._lock:
             groups = self.cohorts.setdefault(cohort, {})
             group = groups.get(key)
         if group is None:
-            group = student.create(job.seeds, job.vocab_size, device)
             saved = self._restore.get(cohort, {}).pop(key, None)
+            if saved is None and job.continued:
+                raise PluginError(
+                    f"the students {list(ids)} of cohort '{cohort}' are to be trained further, but this executor "
+                    "holds neither them nor a saved state of them (released too early, or grouped differently "
+                    "than before?); it must train a cohort's students in the same groups every round. Refused "
+                    "instead of training new students in their place."
+                )
+            group = student.create(job.seeds, job.vocab_size, device)
             if saved is not None:
                 group.load_state_dict(saved)
             with self._lock:

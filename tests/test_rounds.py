@@ -16,11 +16,24 @@ import pytest
 import torch
 from conftest import small_run, tiny_student
 
-from ilm_core import ComponentRef, ExecutorContext, Round, StudentSpec, TrainingJob, hookimpl, set_up
+from ilm_core import (
+    ComponentRef,
+    ExecutorContext,
+    ExecutorSpec,
+    Round,
+    StudentReport,
+    StudentSpec,
+    TrainingJob,
+    hookimpl,
+    set_up,
+)
 from ilm_core.config import resolve
+from ilm_core.errors import PluginError
 from ilm_core.loop import Experiment
 from ilm_core.registry import Registry
 from ilm_core.rundir import RunDir
+from ilm_core.training import StudentTrainer
+from ilm_plugins.executors.local import SequentialExecutor
 from ilm_plugins.students import NATIVE, SelectUsefulParams, TransformerLMParams
 from ilm_plugins.students.choosing import SelectingStudents, SelectUsefulStudent
 from ilm_plugins.students.transformer_lm import StackedStudents, TransformerLMStudent
@@ -317,6 +330,77 @@ def test_students_kept_for_the_run_are_the_same_students_in_every_episode(
     student = {"name": "counting", "params": tiny_student(3)["params"]}
     records = run_records(registry, tmp_path / "run", episodes=3, student=student, student_lifetime=lifetime)
     assert [r["per_student"]["lessons_trained"] for r in records] == [[t] * 3 for t in totals]
+
+
+class ForgetfulExecutor(SequentialExecutor):
+    """Trains as the sequential executor does, then forgets the students it was asked to keep."""
+
+    def run(self, job: TrainingJob) -> list[StudentReport]:
+        reports = super().run(job)
+        if job.cohort is not None:
+            for i in range(len(job.seeds)):
+                self.trainer.release(job.cohort, [i])
+        return reports
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "interaction", "cohort", "finished"),
+    [("run", {"name": "all-at-once"}, "run", 1), ("episode", TINY_RUN["interaction"], "episode-0", 0)],
+)
+def test_an_executor_that_loses_kept_students_is_refused_instead_of_training_new_ones(
+    registry: Registry, tmp_path: Path, lifetime: str, interaction: dict[str, Any], cohort: str, finished: int
+) -> None:
+    """Students kept through the run (here: into the second episode) or from round to round (the second
+    of three rounds) must come back to the executor that trains them further; one that has lost them
+    would otherwise make new students from the seeds, and the run would go on with numbers of students
+    that never had the earlier lessons. The episodes finished before stay on disk."""
+
+    class Plugin:
+        @hookimpl
+        def ilm_executors(self) -> Any:
+            yield ExecutorSpec(name="forgetful", summary="test: loses its students", factory=ForgetfulExecutor)
+
+    registry.pm.register(Plugin())
+    out = tmp_path / "run"
+    expected = rf"executor plugin 'forgetful'.*students \[0\] of cohort '{cohort}'.*Refused"
+    with pytest.raises(PluginError, match=expected):
+        run_records(
+            registry,
+            out,
+            episodes=2,
+            executor={"name": "forgetful"},
+            student_lifetime=lifetime,
+            interaction=interaction,
+        )
+    metrics = out / "metrics.jsonl"
+    assert (len(metrics.read_text().splitlines()) if metrics.exists() else 0) == finished
+
+
+def test_a_continued_job_finds_its_students_restored_from_a_saved_state(registry: Registry) -> None:
+    """What `continued` allows: a cohort the trainer no longer holds, but whose state it was given
+    (a resumed run), is restored, and the same job without a saved state is refused."""
+    job = TrainingJob(
+        student=ComponentRef(**tiny_student(2)),
+        exam=ComponentRef(name="perplexity"),
+        vocab_size=10,
+        lessons=[[[1, 2, 3]], [[4, 5]]],
+        seeds=[1, 2],
+        exams={},
+        cohort="c",
+    )
+    first = StudentTrainer(registry)
+    first.train_and_score(job, "cpu")
+    saved = first.save("c")
+    again = job.model_copy(update={"continued": True})
+    with pytest.raises(PluginError, match=r"students \[0, 1\] of cohort 'c'.*Refused"):
+        StudentTrainer(registry).train_and_score(again, "cpu")
+    restored = StudentTrainer(registry)
+    restored.load("c", saved)
+    assert [r.final_loss for r in restored.train_and_score(again, "cpu")] == [
+        r.final_loss for r in first.train_and_score(again, "cpu")
+    ]
+    with pytest.raises(ValueError, match="continued = True needs a cohort"):
+        job.model_validate({**job.model_dump(), "cohort": None, "continued": True})
 
 
 def test_a_position_outside_the_lesson_is_not_counted_as_a_sentence_used(registry: Registry, tmp_path: Path) -> None:
