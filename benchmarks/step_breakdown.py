@@ -12,18 +12,28 @@ the fused AdamW step, then the forward pass's matrix products in GFLOP/s.
     python benchmarks/step_breakdown.py                    # 6 students, one thread
     python benchmarks/step_breakdown.py --students 12 --threads 2
     python benchmarks/step_breakdown.py --compiled         # also: a torch.compile'd loss, against eager
+    python benchmarks/step_breakdown.py --pair             # also: two lanes at once, against one alone
 
 `--compiled` trains a second copy of the lane with the loss function compiled by `torch.compile`
 (inductor; it needs a C++ compiler), alternating blocks of 10 eager and 10 compiled updates so
 that both see the same machine, and prints the median update of each and how far the compiled
 copy's loss drifts from eager's: a fused step computes the same function with other roundings.
+
+`--pair` asks what two lanes on two cores cost each other, as the batched executor runs them: it
+times a lane's update alone, then two lanes updating at the same time, in two threads of one
+process (the executor's lanes) and in two processes (no shared interpreter lock), in alternating
+blocks, and prints each median and its ratio to the lone lane. A ratio above 1 is time the two
+cores take from each other (caches, memory, a shared physical core), which no schedule of lanes
+or runs wins back.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -106,6 +116,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=254, help="environment vocabulary (domains: 254)")
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--compiled", action="store_true", help="also time updates with a torch.compile'd loss")
+    parser.add_argument("--pair", action="store_true", help="also time two lanes updating at once (threads, processes)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     S, V, n = args.students, args.vocab, args.repeats
@@ -157,6 +168,8 @@ def main() -> None:
     print(f"  forward matrix products: {2 * macs / 1e6:.0f} MFLOP at {2 * macs / matmul_s / 1e9:.0f} GFLOP/s")
     if args.compiled:
         compare_compiled(V, S, batch, n)
+    if args.pair:
+        compare_pair(V, S, batch, n)
 
 
 def compare_compiled(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:
@@ -181,6 +194,50 @@ def compare_compiled(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) ->
     drift = max(abs(a - b) for a, b in zip(eager_losses, compiled_losses, strict=True))
     print(f"  eager update {eager:7.2f} ms, compiled {compiled:7.2f} ms: {eager / compiled:.2f}x")
     print(f"  largest difference of the summed loss over {len(compiled_losses)} updates: {drift:.2e}")
+
+
+def _lane_updates(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int, out: list[float]) -> None:
+    """Make a lane and time `n` of its updates (after 3 untimed ones) into `out`, on one torch thread."""
+    torch.set_num_threads(1)
+    model, trainer = lane(V, S)
+    for _ in range(3):
+        update(model, trainer, per_student_loss, batch)
+    for _ in range(n):
+        start = time.perf_counter()
+        update(model, trainer, per_student_loss, batch)
+        out.append(time.perf_counter() - start)
+
+
+def _process_lane(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int, results: Any) -> None:
+    times: list[float] = []
+    _lane_updates(V, S, batch, n, times)
+    results.put(times)
+
+
+def compare_pair(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int, blocks: int = 3) -> None:
+    """A lane's update alone, against two lanes at once in two threads and in two processes."""
+    times: dict[str, list[float]] = {"alone": [], "two threads": [], "two processes": []}
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter, as a worker process is
+    for _ in range(blocks):
+        _lane_updates(V, S, batch, n, times["alone"])
+        threads = [threading.Thread(target=_lane_updates, args=(V, S, batch, n, times["two threads"])) for _ in "ab"]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        results = spawn.Queue()
+        procs = [spawn.Process(target=_process_lane, args=(V, S, batch, n, results)) for _ in "ab"]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            times["two processes"] += results.get()
+        for p in procs:
+            p.join()
+    alone = statistics.median(times["alone"])
+    print(f"two lanes at once ({S} students each, one thread each; {blocks} alternating blocks of {n} updates)")
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        print(f"  {name:<22}{median * 1e3:7.2f} ms per update   {median / alone:.2f}x alone")
 
 
 if __name__ == "__main__":

@@ -7,17 +7,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_breakdown.py"
 
 
-def test_the_step_breakdown_times_every_part_of_an_update_and_the_parts_fit_in_the_whole():
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--students", "2", "--repeats", "3"],
+@pytest.fixture(scope="module")
+def out() -> str:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--students", "2", "--repeats", "3", "--pair"],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     ).stdout
+
+
+def test_the_step_breakdown_times_every_part_of_an_update_and_the_parts_fit_in_the_whole(out: str) -> None:
     ms = {m[1].strip(): float(m[2]) for m in re.finditer(r"^\s+([a-zA-Z][^\d\n]*?)\s+(\d+\.\d+)", out, re.M)}
     parts = ["matmul ffn", "matmul qkv", "matmul out", "matmul logits", "attention (SDPA + layout)"]
     parts += ["cross-entropy", "layer norms", "relu", "embeddings"]
@@ -26,3 +32,17 @@ def test_the_step_breakdown_times_every_part_of_an_update_and_the_parts_fit_in_t
     assert all(ms[p] > 0 for p in parts), out
     assert ms["forward (no grad)"] < ms["whole update"], out
     assert "2 students x" in out and "GFLOP/s" in out
+
+
+def test_the_pair_of_lanes_is_timed_as_threads_and_as_processes_against_one_lane_alone(out: str) -> None:
+    pair = out[out.index("two lanes at once") :]
+    rows = {
+        m[1]: (float(m[2]), float(m[3]))
+        for m in re.finditer(
+            r"^  (alone|two threads|two processes)\s+(\d+\.\d+) ms per update\s+(\d+\.\d+)x alone", pair, re.M
+        )
+    }
+    assert set(rows) == {"alone", "two threads", "two processes"}, pair
+    assert rows["alone"][1] == 1.0, pair
+    for ms, ratio in rows.values():
+        assert ms > 0 and abs(ratio - ms / rows["alone"][0]) < 0.01, pair
