@@ -49,6 +49,24 @@ class KeepsPlan(MidTermExams):
         return planned
 
 
+class KeepsFourRounds(KeepsPlan):
+    """Plans four rounds of one sentence and keeps what is planned each time it is asked."""
+
+    def __init__(self, params: NoParams) -> None:
+        MidTermExams.__init__(self, MidTermExamsParams(rounds=4))
+
+
+class GreedyEarly(MidTermExams):
+    """Plans three rounds (2+1+1 sentences) and, after the first, asks for one last round of 3: within the
+    budget counted without the round already run, beyond it over the episode (2+3)."""
+
+    def __init__(self, params: NoParams) -> None:
+        super().__init__(MidTermExamsParams(rounds=3))
+
+    def next_rounds(self, result: RoundResult, planned: list[Round]) -> list[Round]:
+        return [planned[-1].model_copy(update={"size": 3})]
+
+
 class TooGreedy(MidTermExams):
     def __init__(self, params: NoParams) -> None:
         super().__init__(MidTermExamsParams(rounds=2))
@@ -78,6 +96,10 @@ class Plugin:
         yield InteractionSpec(name="too-greedy", summary="asks for too much", factory=TooGreedy, params=NoParams)
         yield InteractionSpec(name="keeps-plan", summary="keeps its plan", factory=KeepsPlan, params=NoParams)
         yield InteractionSpec(name="greedy-late", summary="asks for too much late", factory=GreedyLate, params=NoParams)
+        yield InteractionSpec(name="keeps-four", summary="keeps four rounds", factory=KeepsFourRounds, params=NoParams)
+        yield InteractionSpec(
+            name="greedy-early", summary="asks for too much early", factory=GreedyEarly, params=NoParams
+        )
 
 
 def _experiment(registry: Registry, interaction: str) -> Experiment:
@@ -112,6 +134,22 @@ def test_every_round_run_so_far_stays_in_the_episode_when_the_interaction_keeps_
     for record in records:
         assert [r["size"] for r in record.rounds] == [2, 1, 1]
         assert [r["exam"] for r in record.rounds] == ["mid-term", "mid-term", "final"]
+
+
+def test_the_interaction_is_asked_after_every_round_but_the_last(registry):
+    """Four rounds: asked after the first three (three, two, then one round left), never after the final
+    round, whose exam ends the episode."""
+    registry.register(Plugin, name="adaptive")
+    KeepsPlan.seen = []
+    records = list(_experiment(registry, "keeps-four").episodes())
+    assert KeepsPlan.seen == [3, 2, 1, 3, 2, 1]
+    assert [[r["size"] for r in record.rounds] for record in records] == [[1, 1, 1, 1]] * 2
+
+
+def test_a_revision_after_the_first_round_counts_that_round_against_the_budget(registry):
+    registry.register(Plugin, name="adaptive")
+    with pytest.raises(ConfigError, match=r"interaction 'greedy-early'.*2\+3 = 5 sentences.*budget of 4"):
+        list(_experiment(registry, "greedy-early").episodes())
 
 
 def test_rounds_beyond_the_budget_are_refused_naming_the_interaction(registry):

@@ -121,8 +121,11 @@ def test_losses_reach_the_teacher_unless_withheld_and_the_record_counts_them(
     )
     assert [entry.get("placement") for entry in lines[0]["rounds"]] == [2, 2, 2]
     later = Asker.seen[1:]
+    n = 2  # students; every round's feedback reaches the teacher, one per student, and it learns from each
+    assert [len(fb) for fb in Asker.learned] == [n, n, n]
     if switch == "given":
         last = later[-1][-1]  # round 1's feedback, seen in round 2
+        assert [f.student for f in last] == list(range(n))
         assert all(set(f.placement) == {18, 19} for f in last)
         assert all(set(f.sentence_losses) == set(f.lesson.indices[2:4]) for f in last)
         assert all(f.sentence_losses and f.placement for fb in Asker.learned for f in fb)

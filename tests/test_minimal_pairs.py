@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
-from conftest import TINY
+from conftest import TINY, small_run
 
-from ilm_core import TrainedStudents
+from ilm_core import (
+    ExamSpec,
+    Experiment,
+    Feedback,
+    InteractionSpec,
+    RoundResult,
+    RunDir,
+    TrainedStudents,
+    hookimpl,
+    resolve,
+)
 from ilm_plugins.environments import DomainsParams, StructuresParams
 from ilm_plugins.environments.languages import DomainsEnvironment, StructuresEnvironment, is_single_repetition
 from ilm_plugins.exams import MinimalPairsParams
-from ilm_plugins.exams.minimal_pairs import MinimalPairsExam, flatten
+from ilm_plugins.exams.minimal_pairs import Items, MinimalPairsExam, flatten
+from ilm_plugins.interactions.all_at_once import AllAtOnce
 from ilm_plugins.students import TransformerLMParams
 from ilm_plugins.students.transformer_lm import TransformerLMStudent
 
@@ -145,3 +158,53 @@ def test_old_records_keep_their_shape(cli, tmp_path):
     assert code == 0, err
     record = read_metrics(tmp_path / "run")[0]
     assert not {"accuracy_mean", "evaluations", "components"} & set(record)
+
+
+class BlimpNamed(MinimalPairsExam):
+    """The pairs evaluation under a name that sorts before "feedback"."""
+
+    def evaluations(self, episode: int, seed: int) -> dict[str, Items]:
+        return {
+            ("blimp" if name == "pairs" else name): items for name, items in super().evaluations(episode, seed).items()
+        }
+
+
+class Watching(AllAtOnce):
+    """The paper's interaction, keeping which exams each student's report shows it."""
+
+    shown: ClassVar[list[set[str]]] = []
+
+    def feedback(self, result: RoundResult) -> list[Feedback]:
+        Watching.shown += [set(r.exams) for r in result.reports]
+        return super().feedback(result)
+
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def ilm_exams() -> Iterator[ExamSpec]:
+        yield ExamSpec(
+            name="blimp-named", summary="test: pairs as 'blimp'", factory=BlimpNamed, params=MinimalPairsParams
+        )
+
+    @staticmethod
+    @hookimpl
+    def ilm_interactions() -> Iterator[InteractionSpec]:
+        yield InteractionSpec(name="watching", summary="test: keeps what it is shown", factory=Watching)
+
+
+def test_the_interaction_sees_the_feedback_exam_only_whatever_the_evaluations_are_called(registry, tmp_path):
+    """Evaluations are recorded, never sent: the interaction (and the teacher through it) sees each
+    student's feedback exam and nothing else, the held-out exam and every evaluation left out."""
+    registry.register(Plugin, name="watching")
+    Watching.shown = []
+    raw = small_run(
+        episodes=1,
+        exam={"name": "blimp-named", "params": {"feedback_on": "sentences"}},
+        interaction={"name": "watching"},
+        teacher={"name": "random"},
+    )
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "run")).run()
+    assert Watching.shown == [{"feedback"}, {"feedback"}]
+    record = read_metrics(tmp_path / "run")[0]
+    assert set(record["evaluations"]) == {"blimp_accuracy", "heldout-pairs_accuracy"}  # scored all the same
