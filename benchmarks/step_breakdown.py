@@ -12,12 +12,19 @@ the fused AdamW step, then the forward pass's matrix products in GFLOP/s.
     python benchmarks/step_breakdown.py                    # 6 students, one thread
     python benchmarks/step_breakdown.py --students 12 --threads 2
     python benchmarks/step_breakdown.py --compiled         # also: a torch.compile'd loss, against eager
+    python benchmarks/step_breakdown.py --variants         # also: the update computed two other ways
     python benchmarks/step_breakdown.py --pair             # also: two lanes at once, against one alone
 
 `--compiled` trains a second copy of the lane with the loss function compiled by `torch.compile`
 (inductor; it needs a C++ compiler), alternating blocks of 10 eager and 10 compiled updates so
 that both see the same machine, and prints the median update of each and how far the compiled
 copy's loss drifts from eager's: a fused step computes the same function with other roundings.
+
+`--variants` times, the same way, two other ways to compute the update: the attention written as
+matrix products and a softmax instead of SDPA's kernel, and the position-wise layers (norms,
+matrix products, ReLU, logits, cross-entropy) on each student's real tokens only, the padding rows
+dropped and gathered back into sentences for the attention. Both compute the same function with
+other roundings.
 
 `--pair` asks what two lanes on two cores cost each other, as the batched executor runs them: it
 times a lane's update alone, then two lanes updating at the same time, in two threads of one
@@ -30,6 +37,7 @@ or runs wins back.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import random
 import statistics
@@ -116,6 +124,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=254, help="environment vocabulary (domains: 254)")
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--compiled", action="store_true", help="also time updates with a torch.compile'd loss")
+    parser.add_argument("--variants", action="store_true", help="also time two other ways to compute the update")
     parser.add_argument("--pair", action="store_true", help="also time two lanes updating at once (threads, processes)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -168,32 +177,101 @@ def main() -> None:
     print(f"  forward matrix products: {2 * macs / 1e6:.0f} MFLOP at {2 * macs / matmul_s / 1e9:.0f} GFLOP/s")
     if args.compiled:
         compare_compiled(V, S, batch, n)
+    if args.variants:
+        compare_variants(V, S, batch, n)
     if args.pair:
         compare_pair(V, S, batch, n)
 
 
 def compare_compiled(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:
     """Eager against `torch.compile`'d updates of two identical lanes, in alternating blocks."""
-    eager_lane, compiled_lane = lane(V, S), lane(V, S)
     compiled_loss = torch.compile(per_student_loss, dynamic=False)
+    compare(V, S, batch, n, "compiled", compiled_loss, "compiled loss (torch.compile, inductor)")
+
+
+def compare(
+    V: int, S: int, batch: tuple[torch.Tensor, ...], n: int, name: str, loss_fn: Callable[..., torch.Tensor], title: str
+) -> None:
+    """Eager updates against updates with `loss_fn` of two identical lanes, in alternating blocks of 10: the
+    median update of each, and how far the other lane's summed loss drifts from eager's."""
+    eager_lane, other_lane = lane(V, S), lane(V, S)
     start = time.perf_counter()
-    compiled_losses = [update(*compiled_lane, compiled_loss, batch)]  # compiles
-    print(f"compiled loss (torch.compile, inductor): first update {time.perf_counter() - start:.1f} s (compiling)")
+    other_losses = [update(*other_lane, loss_fn, batch)]  # compiles, for a compiled loss
+    print(f"{title}: first update {time.perf_counter() - start:.1f} s")
     eager_losses = [update(*eager_lane, per_student_loss, batch)]
-    times: dict[str, list[float]] = {"eager": [], "compiled": []}
+    times: dict[str, list[float]] = {"eager": [], name: []}
     for _ in range(max(1, n // 10)):
-        for name, (model, trainer), loss_fn, losses in (
+        for which, (model, trainer), fn, losses in (
             ("eager", eager_lane, per_student_loss, eager_losses),
-            ("compiled", compiled_lane, compiled_loss, compiled_losses),
+            (name, other_lane, loss_fn, other_losses),
         ):
             for _ in range(10):
                 start = time.perf_counter()
-                losses.append(update(model, trainer, loss_fn, batch))
-                times[name].append(time.perf_counter() - start)
-    eager, compiled = (statistics.median(times[name]) * 1e3 for name in ("eager", "compiled"))
-    drift = max(abs(a - b) for a, b in zip(eager_losses, compiled_losses, strict=True))
-    print(f"  eager update {eager:7.2f} ms, compiled {compiled:7.2f} ms: {eager / compiled:.2f}x")
-    print(f"  largest difference of the summed loss over {len(compiled_losses)} updates: {drift:.2e}")
+                losses.append(update(model, trainer, fn, batch))
+                times[which].append(time.perf_counter() - start)
+    eager, other = (statistics.median(times[which]) * 1e3 for which in ("eager", name))
+    drift = [abs(a - b) for a, b in zip(eager_losses, other_losses, strict=True)]
+    print(f"  eager update {eager:7.2f} ms, {name} {other:7.2f} ms: {eager / other:.2f}x")
+    print(f"  difference of the summed loss: {drift[0]:.2e} at the first update, {max(drift):.2e} at most", end="")
+    print(f" over {len(drift)} updates")
+
+
+def math_attention(model: StackedTransformerLM, qkv: torch.Tensor, B: int, T: int) -> torch.Tensor:
+    """The model's causal attention written as matrix products and a softmax instead of SDPA's kernel."""
+    S, d, H = qkv.shape[0], model.size.dim, model.size.heads
+    q, k, v = qkv.view(S * B, T, 3, H, d // H).permute(2, 0, 3, 1, 4)
+    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // H))
+    causal = torch.ones(T, T, dtype=torch.bool, device=qkv.device).triu(1)
+    att = scores.masked_fill(causal, float("-inf")).softmax(-1) @ v
+    return att.transpose(1, 2).reshape(S, B * T, d)
+
+
+def real_tokens_loss(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """`per_student_loss` with the position-wise layers (norms, matrix products, ReLU, logits, cross-entropy)
+    on each student's real tokens only: the padding rows dropped, gathered back into sentences for
+    attention. Every student's rows are as many as the longest's (the rest repeat a padding row, masked)."""
+    inp, tgt, mask = batch
+    S, B, T = inp.shape
+    d, p = model.size.dim, model._p
+    flat = mask.reshape(S, B * T)
+    n = int(flat.sum(1).max())
+    where = torch.arange(B * T).expand(S, -1)
+    order = torch.where(flat, where, where + B * T).argsort(dim=1)[:, :n]  # real positions first, in order
+    real = torch.gather(flat, 1, order)
+    scatter = torch.where(real, order, torch.full_like(order, B * T))  # padding rows go to a spare row
+    gather = scatter.clamp(max=B * T - 1)
+
+    def rows(x: torch.Tensor) -> torch.Tensor:
+        return torch.gather(x, 1, gather[..., None].expand(S, n, x.shape[-1]))
+
+    x = rows((model.word_embeddings(inp) + p("pos")[:, None, :T]).reshape(S, B * T, d))
+    for i in range(model.size.layers):
+        pre = f"l{i}"
+        qkv = model._linear(model._ln(x, p(pre + "_ln1_w"), p(pre + "_ln1_b")), pre + "_qkv")
+        whole = qkv.new_zeros(S, B * T + 1, 3 * d).scatter(1, scatter[..., None].expand(S, n, 3 * d), qkv)
+        x = x + model._linear(rows(model._attention(whole[:, : B * T].contiguous(), B, T, 0.0)), pre + "_out")
+        h = model._ln(x, p(pre + "_ln2_w"), p(pre + "_ln2_b"))
+        x = x + model._linear(F.relu(model._linear(h, pre + "_ff1")), pre + "_ff2")
+    logits = torch.bmm(model._ln(x, p("lnf_w"), p("lnf_b")), p("tok").transpose(1, 2))
+    targets = torch.gather(tgt.reshape(S, B * T), 1, gather)
+    nll = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(S, n) * real
+    return nll.sum(1) / mask.sum(dim=(1, 2)).clamp(min=1)
+
+
+def compare_variants(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:
+    """Two ways to compute the same update with fewer or other operations, each against eager."""
+    real = batch[2].float().mean().item()
+
+    def with_math_attention(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        saved = model._attention
+        model._attention = lambda qkv, B, T, p_drop: math_attention(model, qkv, B, T)  # type: ignore[method-assign]
+        try:
+            return per_student_loss(model, batch)
+        finally:
+            model._attention = saved  # type: ignore[method-assign]
+
+    compare(V, S, batch, n, "math attention", with_math_attention, "attention as matrix products, not SDPA")
+    compare(V, S, batch, n, "real tokens", real_tokens_loss, f"real tokens only ({real:.0%} of the padded rows)")
 
 
 def _lane_updates(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int, out: list[float]) -> None:

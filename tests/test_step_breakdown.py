@@ -15,7 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_breakdown.py
 @pytest.fixture(scope="module")
 def out() -> str:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--students", "2", "--repeats", "3", "--pair"],
+        [sys.executable, str(SCRIPT), "--students", "2", "--repeats", "3", "--variants", "--pair"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -46,3 +46,14 @@ def test_the_pair_of_lanes_is_timed_as_threads_and_as_processes_against_one_lane
     assert rows["alone"][1] == 1.0, pair
     for ms, ratio in rows.values():
         assert ms > 0 and abs(ratio - ms / rows["alone"][0]) < 0.01, pair
+
+
+def test_the_two_other_ways_to_compute_the_update_are_timed_against_eager(out: str) -> None:
+    """Each variant computes the same update with other roundings: the losses agree to well under a
+    percent of the summed loss (about 2 x ln(vocabulary) at the start) over the updates timed."""
+    found = re.findall(r"eager update\s+(\d+\.\d+) ms, (math attention|real tokens)\s+(\d+\.\d+) ms: (\d+\.\d+)x", out)
+    assert [name for _, name, _, _ in found] == ["math attention", "real tokens"], out
+    for eager, _, other, ratio in found:
+        assert abs(float(ratio) - float(eager) / float(other)) < 0.01, out
+    drifts = [float(x) for x in re.findall(r"(\d\.\d+e[-+]\d+) at most over 11 updates", out)]
+    assert len(drifts) == 2 and all(d < 0.05 for d in drifts), out
