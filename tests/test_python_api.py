@@ -60,3 +60,15 @@ def test_stopping_and_going_on_gives_the_records_of_an_unbroken_run():
 def test_run_without_a_run_directory_says_what_to_do():
     with pytest.raises(ConfigError, match=r"Experiment\.episodes\(\)"):
         Experiment(_config(), default_registry()).run()
+
+
+def test_each_record_says_how_long_its_episode_took():
+    """`seconds` is the episode's own wall time: more than nothing, no more than the wait for its record."""
+    import time
+
+    episodes = Experiment(_config(episodes=3), default_registry()).episodes()
+    next(episodes)  # the set-up comes with the first record
+    for _ in range(2):
+        start = time.perf_counter()
+        record = next(episodes)
+        assert 0 < record.seconds <= time.perf_counter() - start + 1e-4

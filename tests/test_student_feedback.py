@@ -122,6 +122,15 @@ def test_a_listening_student_needs_an_interaction_that_answers(registry: Registr
         resolve(raw, registry)
 
 
+def test_a_listening_student_of_one_group_of_a_population_needs_an_interaction_that_answers(registry: Registry) -> None:
+    """The check reads every group's student: here the run's student is a plain one, and the second group's
+    listens."""
+    listening = {"name": "learn-from-answers", "params": tiny_student()["params"]}
+    population = [{"name": "plain", "count": 1}, {"name": "listening", "count": 1, "student": listening}]
+    with pytest.raises(ConfigError, match=r"student 'learn-from-answers'.*answers-students"):
+        resolve(small_run(population=population), registry)
+
+
 def test_the_cli_refuses_a_listening_student_without_answers(cli) -> None:
     code, _, err = cli("run", "--student", "learn-from-answers", "--dry-run")
     assert code == 2 and "answers-students" in err
