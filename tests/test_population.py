@@ -178,3 +178,47 @@ def test_each_episode_starts_with_fresh_students_unless_they_are_kept_for_the_ru
     if lifetime == "episode":  # episode 1's students are not episode 0's
         assert {cohort for _, cohort in jobs[:5]} == {"episode-0/native", "episode-0/lstm-v2"}
         assert {cohort for _, cohort in jobs[5:]} == {"episode-1/native", "episode-1/lstm-v2"}
+
+
+def test_in_one_round_only_the_group_with_prior_knowledge_is_kept_from_its_prior_lesson_to_its_lesson(
+    registry, tmp_path, monkeypatch
+):
+    """With one round an episode and students that live for it, nothing is kept, except the students of a
+    group with prior knowledge: its prior lesson and its lesson name one cohort, the other group's none."""
+    from ilm_plugins.executors.local import SequentialExecutor
+
+    jobs: list[tuple[bool, str | None, bool, bool]] = []
+    run = SequentialExecutor.run
+
+    def spy(self, job):
+        jobs.append((not job.exams, job.cohort, job.continued, job.release))
+        return run(self, job)
+
+    monkeypatch.setattr(SequentialExecutor, "run", spy)
+    raw = {**SMALL, "teacher": "random", "student_lifetime": "episode", "episodes": 1}
+    raw["executor"] = {"name": "sequential"}
+    Experiment(resolve(raw, registry), registry, RunDir(tmp_path / "r")).run()
+    assert jobs == [
+        (False, None, False, False),  # native: made, taught, examined, forgotten
+        (True, "episode-0/lstm-v2", False, False),  # the prior lesson makes the group's students
+        (False, "episode-0/lstm-v2", True, True),  # its lesson trains those same students, then releases them
+    ]
+
+
+@pytest.mark.parametrize(("prior", "inside"), [("exam-domain", True), ("other-domain", False)])
+def test_a_prior_lesson_is_drawn_from_its_side_of_the_pool_and_refused_when_the_pool_is_short(prior, inside):
+    from ilm_core.population import PopulationGroup, prior_lesson
+    from ilm_plugins.environments import DomainsParams
+    from ilm_plugins.environments.languages import DomainsEnvironment
+
+    data = DomainsEnvironment(DomainsParams(**SMALL["environment"]["params"])).build(3)
+    pool_labels = data.require_labels(None, "the test")
+    side = {tuple(s) for s, label in zip(data.pool, pool_labels, strict=True) if label == inside}
+    available = sum(label == inside for label in pool_labels)
+    group = PopulationGroup(name="g", count=1, prior=prior, prior_sentences=available)
+    lesson = prior_lesson(group, data, seed=5)  # every sentence of that side
+    assert len(lesson) == available and all(tuple(s) in side for s in lesson)
+    with pytest.raises(
+        ConfigError, match=rf"asks for {available + 1} {prior} prior sentences, the pool has {available}"
+    ):
+        prior_lesson(group.model_copy(update={"prior_sentences": available + 1}), data, seed=5)
