@@ -45,7 +45,14 @@ class ScriptedPlugin:
         ([Lesson(student=0, indices=[0, 1]), Lesson(student=0, indices=[2])], "lesson 1 is addressed to student 0"),
         ([Lesson(student=0, indices=[0, 1])], "expected 2 lessons (one per student), got 1"),
         ([Lesson(student=0, indices=[0, 0]), Lesson(student=1, indices=[2])], "lesson 0 repeats a sentence"),
-        ([Lesson(student=0, indices=[0]), Lesson(student=1, indices=[99])], "lesson 1 has index 99, outside the pool"),
+        (
+            [Lesson(student=0, indices=[0]), Lesson(student=1, indices=[99])],
+            "lesson 1 has index 99, outside the pool 0..19",
+        ),
+        (
+            [Lesson(student=0, indices=[0, 1, 2, 3]), Lesson(student=1, indices=[4])],
+            "lesson 0 has 4 sentences; the budget allows 1 to 3",
+        ),
     ],
 )
 def test_a_bad_lesson_is_refused_naming_the_teacher(registry: Registry, tmp_path: Path, lessons, message) -> None:

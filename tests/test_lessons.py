@@ -11,7 +11,7 @@ from conftest import small_run
 
 from ilm_core import Lesson, PluginError, Teacher, TeacherSpec, hookimpl
 from ilm_core.config import resolve
-from ilm_core.lessons import LessonRules, generated_counts, read_generated
+from ilm_core.lessons import LessonRules, generated_counts, keep_generated, read_generated
 from ilm_core.loop import Experiment
 from ilm_core.rundir import RunDir
 from ilm_plugins.environments import DomainsParams
@@ -125,3 +125,20 @@ def test_a_run_stops_at_an_out_of_vocabulary_lesson_naming_the_teacher(registry,
     with pytest.raises(PluginError, match=r"teacher plugin 'oov-writer' sent an invalid lesson: .*token id 99") as info:
         Experiment(cfg, registry, RunDir(tmp_path / "oov")).run()
     assert info.value.plugin == "oov-writer"
+
+
+def test_keeping_generated_lessons_notices_every_exam_and_held_out_copy(tmp_path):
+    """One student copied an exam sentence, the other two held-out ones: the notice counts all three."""
+    lessons = [Lesson(student=0, sentences=[[1, 2]]), Lesson(student=1, sentences=[[3], [4]])]
+    counts: dict[str, list[float | None]] = {
+        "generated_exam_copies": [1.0, 0.0],
+        "generated_heldout_copies": [0.0, 2.0],
+    }
+    notices: list[str] = []
+    path = keep_generated(tmp_path, 7, lessons, counts, notices.append)
+    assert notices == ["episode 7: the teacher generated 3 sentence(s) of the exam or held-out exam"]
+    assert path is not None and read_generated(path) == [[[1, 2]], [[3], [4]]]
+    assert keep_generated(
+        tmp_path, 8, lessons, {"generated_exam_copies": [0.0], "generated_heldout_copies": [0.0]}, notices.append
+    )
+    assert len(notices) == 1  # nothing copied, nothing said
