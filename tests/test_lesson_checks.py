@@ -44,6 +44,7 @@ class ScriptedPlugin:
     [
         ([Lesson(student=0, indices=[0, 1]), Lesson(student=0, indices=[2])], "lesson 1 is addressed to student 0"),
         ([Lesson(student=0, indices=[0, 1])], "expected 2 lessons (one per student), got 1"),
+        ([Lesson(student=i, indices=[i]) for i in range(3)], "expected 2 lessons (one per student), got 3"),
         ([Lesson(student=0, indices=[0, 0]), Lesson(student=1, indices=[2])], "lesson 0 repeats a sentence"),
         (
             [Lesson(student=0, indices=[0]), Lesson(student=1, indices=[99])],

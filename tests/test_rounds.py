@@ -414,3 +414,13 @@ def test_a_position_outside_the_lesson_is_not_counted_as_a_sentence_used(registr
         registry, tmp_path / "run", episodes=1, budget=4, interaction={"name": "all-at-once"}, student=student
     )
     assert records[0]["per_student"]["sentences_used"] == [2.0, 2.0, 2.0]
+
+
+def test_a_sentence_loss_is_its_nll_per_predicted_token() -> None:
+    from ilm_core.training import _per_token
+
+    class Group:
+        def sentence_nll(self, sentences: list[Any]) -> tuple[list[list[float]], list[int]]:
+            return [[3.0, 5.0], [1.0, 0.0]], [2, 4]
+
+    assert _per_token(Group(), [[1], [1, 2, 3]]) == [[1.5, 1.25], [0.5, 0.0]]

@@ -221,3 +221,40 @@ def test_reports_that_do_not_answer_the_job_name_the_executor():
         with pytest.raises(PluginError, match=re.escape(expected)) as info:
             check_reports(job, reports, "sequential")
         assert "executor plugin 'sequential'" in str(info.value)
+
+
+def test_more_than_three_problems_are_counted_beyond_the_three_named():
+    from ilm_core import ComponentRef, PluginError, StudentReport, TrainingJob
+    from ilm_core.report_check import check_reports
+
+    job = TrainingJob(
+        student=ComponentRef(name="transformer-lm"),
+        exam=ComponentRef(name="perplexity"),
+        vocab_size=4,
+        lessons=[[[1, 2]]] * 5,
+        seeds=[1, 2, 3, 4, 5],
+        exams={"feedback": [[1, 2, 3]]},
+    )
+    reports = [StudentReport(student=i, seed=i + 1, final_loss=1.0, exams={}) for i in range(5)]
+    with pytest.raises(PluginError, match=r"no result for the exam\(s\) 'feedback'; and 2 more\. Each") as info:
+        check_reports(job, reports, "sequential")
+    assert str(info.value).count("no result") == 3
+
+
+@pytest.mark.parametrize(
+    ("rows", "tokens"), [([[1.0, 2.0]] * 2, [3]), ([[1.0, 2.0]] * 2, [3, 3, 3]), ([[1.0]] * 2, [3, 3])]
+)
+def test_a_group_answering_sentence_nll_in_the_wrong_shape_is_refused_naming_the_student(rows, tokens):
+    """Two students, two sentences: a token count too few or too many, or a score missing, is refused."""
+    from ilm_core import PluginError
+    from ilm_core.report_check import CheckedStudents
+
+    class Group:
+        def sentence_nll(self, sentences):
+            return rows, tokens
+
+    checked = CheckedStudents(Group(), "short", 2)
+    with pytest.raises(PluginError, match=r"student plugin 'short' returned results of the wrong shape"):
+        checked.sentence_nll([[1, 2], [2, 3]])
+    Group.sentence_nll = lambda self, sentences: ([[1.0, 2.0]] * 2, [3, 3])  # the right shape passes
+    assert checked.sentence_nll([[1, 2], [2, 3]]) == ([[1.0, 2.0]] * 2, [3, 3])
