@@ -142,3 +142,12 @@ def test_keeping_generated_lessons_notices_every_exam_and_held_out_copy(tmp_path
         tmp_path, 8, lessons, {"generated_exam_copies": [0.0], "generated_heldout_copies": [0.0]}, notices.append
     )
     assert len(notices) == 1  # nothing copied, nothing said
+
+
+def test_the_environments_declared_sentence_length_bounds_lessons_and_else_its_longest_sentence(env_data):
+    _, data = env_data
+    longest = max(
+        len(s) for part in (data.teacher_corpus, data.pool, data.exam, data.exam_bank, data.heldout_exam) for s in part
+    )
+    assert LessonRules.of(data, teacher="t", n_students=2, budget=4).max_length == longest
+    assert LessonRules.of(data, teacher="t", n_students=2, budget=4, max_length=longest + 7).max_length == longest + 7

@@ -221,6 +221,11 @@ def test_reports_that_do_not_answer_the_job_name_the_executor():
         with pytest.raises(PluginError, match=re.escape(expected)) as info:
             check_reports(job, reports, "sequential")
         assert "executor plugin 'sequential'" in str(info.value)
+    placed = job.model_copy(update={"placement": [[1, 2], [2, 3]]})
+    with_losses = report.model_copy(update={"placement": [1.0, 2.0]})
+    check_reports(placed, [with_losses, with_losses.model_copy(update={"student": 1})], "sequential")
+    with pytest.raises(PluginError, match=re.escape("student 1 has 1 placement losses for 2 sentences")):
+        check_reports(placed, [with_losses, with_losses.model_copy(update={"student": 1, "placement": [1.0]})], "x")
 
 
 def test_more_than_three_problems_are_counted_beyond_the_three_named():
