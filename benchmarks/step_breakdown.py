@@ -254,8 +254,7 @@ def real_tokens_loss(model: StackedTransformerLM, batch: tuple[torch.Tensor, ...
         x = x + model._linear(F.relu(model._linear(h, pre + "_ff1")), pre + "_ff2")
     logits = torch.bmm(model._ln(x, p("lnf_w"), p("lnf_b")), p("tok").transpose(1, 2))
     targets = torch.gather(tgt.reshape(S, B * T), 1, gather)
-    nll = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(S, n) * real
-    return nll.sum(1) / mask.sum(dim=(1, 2)).clamp(min=1)
+    return token_nll(logits, targets, real).sum(1) / mask.sum(dim=(1, 2)).clamp(min=1)
 
 
 def compare_variants(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:
