@@ -178,6 +178,35 @@ def test_batched_falls_back_to_one_at_a_time_with_a_notice(registry: Registry) -
     assert "one at a time" in executor.description
 
 
+class _ToldOneAtATimePlugin(_OneAtATimePlugin):
+    """The same student declaring "uses-feedback": it should be told things, but cannot be made before training."""
+
+    @hookimpl
+    def ilm_students(self) -> Iterator[StudentSpec]:
+        yield StudentSpec(
+            name="told-one-at-a-time", summary="test student", factory=self.factory, capabilities={"uses-feedback"}
+        )
+
+
+def test_a_student_that_cannot_persist_reports_its_losses_after_its_lesson_only(registry: Registry) -> None:
+    from ilm_core.training import StudentTrainer
+
+    registry.register(_OneAtATimePlugin(), name="one-at-a-time-test")
+    job = make_job(n=2).model_copy(update={"student": ComponentRef(name="one-at-a-time"), "sentence_losses": True})
+    _OneAtATimePlugin.groups = []
+    reports = StudentTrainer(registry).train_and_score(job, "cpu")
+    assert _OneAtATimePlugin.groups == [2]  # trained through train(), as without sentence losses
+    for report, lesson in zip(reports, job.lessons, strict=True):
+        assert len(report.sentence_losses) == len(lesson)
+        assert all(s.before is None and math.isfinite(s.after) for s in report.sentence_losses)
+    # a student that must be told something before it trains cannot skip create(): refused, by name
+    registry.register(_ToldOneAtATimePlugin(), name="told-one-at-a-time-test")
+    told = job.model_copy(update={"student": ComponentRef(name="told-one-at-a-time"), "lesson_teachers": ["a", "b"]})
+    with pytest.raises(PluginError, match="told-one-at-a-time") as caught:
+        StudentTrainer(registry).train_and_score(told, "cpu")
+    assert "cannot persist" in str(caught.value)
+
+
 # -- lanes: groups trained at the same time on threads ------------------------------------------
 
 
