@@ -116,7 +116,7 @@ class TeacherSpec(PluginSpec):
     @model_validator(mode="after")
     def _reference_only(self) -> TeacherSpec:
         if self.role != "reference" and (self.rank is not None or PRIVILEGED in self.capabilities):
-            what = f"rank={self.rank!r}" if self.rank is not None else f"capability {PRIVILEGED!r}"
+            what = f"rank={self.rank!r}" if self.rank is not None else f"capability '{PRIVILEGED}'"
             raise ValueError(
                 f"teacher {self.name!r} declares {what} but role={self.role!r}; only role='reference' "
                 "teachers may rank as baselines or read the pool's exam-domain labels"

@@ -68,3 +68,19 @@ def test_a_student_that_implements_neither_create_nor_train_is_refused_when_defi
             raise NotImplementedError
 
     assert OneRound() is not None
+
+
+@pytest.mark.parametrize(
+    ("declared", "named"),
+    [
+        ({"rank": "best"}, "declares rank='best'"),
+        ({"capabilities": {"privileged"}}, "declares capability 'privileged'"),
+    ],
+)
+def test_a_learning_teacher_that_declares_what_only_a_reference_may_is_told_which(declared, named):
+    from ilm_core import TeacherSpec
+
+    with pytest.raises(ValidationError) as refused:
+        TeacherSpec(name="eager", summary="a learner", factory=dict, **declared)
+    assert f"teacher 'eager' {named} but role='learner'" in str(refused.value)
+    TeacherSpec(name="eager", summary="a reference", factory=dict, role="reference", **declared)  # allowed

@@ -203,3 +203,33 @@ def test_two_experiments_in_one_process_do_not_share_plugins(tmp_path):
         resolve({**SMALL, "teacher": "always-first"}, theirs)
     Experiment(resolve({**SMALL, "teacher": "random"}, theirs), theirs, RunDir(tmp_path / "theirs")).run()
     assert seen == ["mine", "mine"]  # two episodes of the first experiment, none of the second
+
+
+def _raising(exc: Exception):
+    def factory(params):
+        raise exc
+
+    return factory
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (
+            ValueError("no pool of that shape"),
+            "teacher plugin 'failing' (from ilm-failing) failed while being built: ValueError: no pool of that shape",
+        ),
+        (ConfigError("its own one-paragraph words"), "its own one-paragraph words"),  # passed on as it is
+    ],
+)
+def test_a_factory_that_raises_is_named_with_its_distribution_unless_it_speaks_for_itself(registry, raised, expected):
+    class Failing:
+        @hookimpl
+        def ilm_teachers(self):
+            yield TeacherSpec(name="failing", summary="cannot be built", factory=_raising(raised))
+
+    registry.register(Failing(), name="failing-one", distribution="ilm-failing")
+    with pytest.raises((PluginError, ConfigError)) as failed:
+        registry.build("teacher", "failing", {})
+    assert type(failed.value) is (ConfigError if isinstance(raised, ConfigError) else PluginError)
+    assert str(failed.value) == expected

@@ -94,6 +94,7 @@ def test_budget_larger_than_the_pool(cli, tmp_path):
     [
         (["--episodes", "0"], "episodes"),
         (["--students", "-1"], "n_students"),  # the flag sets the config's n_students
+        (["--students", "0"], "n_students"),
         (["--budget", "0"], "budget"),
         (["--set", "environment.pool_size=0"], "environment.params.pool_size"),
         (["--set", "checkpoint_every=0"], "checkpoint_every"),
@@ -125,6 +126,18 @@ def test_unreadable_config_files(cli, tmp_path):
     assert str(binary) in err and "cannot be read" in err and "utf-8" in err
 
 
+def test_a_config_file_that_fails_to_read_gives_the_reason_alone(cli, tmp_path, monkeypatch):
+    path = tmp_path / "locked.toml"
+    path.write_text("episodes = 3\n")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
+    assert f"config file {str(path)!r} cannot be read: Permission denied" in err
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [("bad.toml", "episodes = = 3\n"), ("bad.json", "{episodes: 3"), ("bad.yaml", "a: [1\nb: {\n")],
@@ -133,7 +146,7 @@ def test_config_files_that_do_not_parse(cli, tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
     err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
-    assert str(path) in err and "is not valid" in err
+    assert f"{str(path)!r} is not valid {path.suffix[1:].upper()}: " in err  # the format it was read as
 
 
 def test_a_config_file_that_is_not_a_table(cli, tmp_path):
@@ -245,6 +258,32 @@ def test_a_device_this_machine_lacks_is_a_config_error_before_any_work(cli, tmp_
     err = one_paragraph_error(*cli("run", *FAST, "--device", device, "--out", str(out)))
     assert f"'config.device' = '{device}'" in err and "no usable CUDA device" in err and "--device cpu" in err
     assert "--resume" not in err and not out.exists()
+
+
+def test_a_gpu_index_beyond_the_visible_ones_is_refused_naming_those_there_are(monkeypatch):
+    from ilm_core.config import check_device
+    from ilm_core.errors import ConfigError
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
+    for fine in ("cuda", "cuda:0", "cuda:1"):
+        check_device(fine)
+    with pytest.raises(ConfigError) as refused:
+        check_device("cuda:3")
+    assert str(refused.value) == (
+        "'config.device' = 'cuda:3' is invalid: there are 2 CUDA device(s), cuda:0 to cuda:1."
+    )
+
+
+def test_a_non_finite_number_inside_a_list_of_params_is_named_by_its_place():
+    import math
+
+    from ilm_core.config import check_finite
+    from ilm_core.errors import ConfigError
+
+    check_finite({"betas": [0.9, 0.999], "name": "x"}, "teacher.params")
+    with pytest.raises(ConfigError, match=r"'teacher\.params\.betas\[1\]' = inf is invalid"):
+        check_finite({"betas": [0.9, math.inf]}, "teacher.params")
 
 
 def test_a_device_that_is_not_one_is_refused(cli):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ilm_core.cli import main
+from ilm_core.errors import RunDirError
 from ilm_core.rundir import RunDir
 
 from ._support import TINY_FLAGS, assert_prefix_intact, metrics_lines, one_paragraph_error, without_seconds
@@ -222,10 +223,12 @@ def test_a_hand_edited_config_is_refused_on_resume(cli, run):
 
 
 def test_deleted_metrics_are_named_as_what_is_missing(cli, run):
-    interrupt_after(run, 3)  # killed right after the checkpoint of episode 3
+    interrupt_after(run, 4)  # killed right after the last checkpoint, before the summary
+    assert ckpt(run, 3).exists() and ckpt(run, 4).exists()
     (run / "metrics.jsonl").unlink()
     err = one_paragraph_error(*cli("run", "--resume", str(run), "--quiet"))
-    assert f"{run / 'metrics.jsonl'} is missing" in err and "episode-000003.pt" in err
+    # the newest of the two checkpoints is the one named
+    assert f"{run / 'metrics.jsonl'} is missing" in err and "up to episode-000004.pt" in err
     assert "intact" not in err and "damaged" not in err
 
 
@@ -251,3 +254,70 @@ def test_a_well_formed_but_wrong_newest_checkpoint_falls_back_to_the_older_one(c
     assert f"checkpoint {newest} does not fit this run" in text and "episode-000003.pt" in text
     assert_prefix_intact(run, before)
     assert without_seconds(run) == without_seconds(finished)
+
+
+# -- the run directory's own rules, without a run --------------------------------------------------
+
+
+def test_an_empty_metrics_file_is_no_finished_episode(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    rd.metrics_path.write_text("")
+    assert not rd.has_episodes()  # starting over loses nothing
+    rd.metrics_path.write_text('{"episode": 0}\n')
+    assert rd.has_episodes()
+
+
+def test_a_folder_of_other_files_is_refused_naming_three_and_counting_the_rest(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in "abcdefg":  # seven files of the user's own
+        (folder / f"{name}.txt").write_text("mine")
+    with pytest.raises(RunDirError) as refused:
+        RunDir(folder).check_new()
+    assert "(a.txt, b.txt, c.txt and 4 more)" in str(refused.value)
+
+
+def test_keeping_fewer_episodes_says_how_many_were_dropped(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    rd.metrics_path.write_text("".join(json.dumps({"episode": e}) + "\n" for e in range(3)))
+    notices: list[str] = []
+    rd.keep_metrics(1, notices.append)
+    assert [json.loads(line)["episode"] for line in rd.metrics_path.read_text().splitlines()] == [0]
+    assert len(notices) == 1 and notices[0].startswith("dropped 2 episode(s) after the checkpoint")
+
+
+def test_an_unreadable_metrics_file_is_named_with_the_reason_alone(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    rd.metrics_path.mkdir()  # a folder where the file of finished episodes belongs
+    with pytest.raises(RunDirError) as refused:
+        rd.read_metrics()
+    message = str(refused.value)
+    assert message.startswith(f"cannot read {rd.metrics_path}: ") and "[Errno" not in message
+
+
+def test_a_saved_config_that_cannot_be_read_or_is_no_table_is_named(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    config = rd.path / "config.json"
+    config.mkdir()  # a folder where the saved config belongs
+    with pytest.raises(RunDirError) as refused:
+        rd.read_config()
+    assert str(refused.value).startswith(f"cannot read {config}: ") and "[Errno" not in str(refused.value)
+    config.rmdir()
+    config.write_text("[1, 2]")
+    with pytest.raises(RunDirError) as refused:
+        rd.read_config()
+    assert str(refused.value) == f"{config} is damaged: it holds a list, not a config"
+
+
+def test_a_run_directory_that_cannot_be_made_is_named_with_the_reason(tmp_path: Path, monkeypatch) -> None:
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)  # a read-only file system, say
+    with pytest.raises(RunDirError) as refused:
+        RunDir(tmp_path / "run").create()
+    assert str(refused.value) == f"cannot create the run directory {tmp_path / 'run'}: Permission denied"
