@@ -321,3 +321,27 @@ def test_a_run_directory_that_cannot_be_made_is_named_with_the_reason(tmp_path: 
     with pytest.raises(RunDirError) as refused:
         RunDir(tmp_path / "run").create()
     assert str(refused.value) == f"cannot create the run directory {tmp_path / 'run'}: Permission denied"
+
+
+def test_a_lock_file_that_cannot_be_opened_is_named_with_the_reason(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    (rd.path / "run.lock").mkdir()  # something that is not a file where the lock belongs
+    with pytest.raises(RunDirError) as refused:
+        rd.lock()
+    message = str(refused.value)
+    assert message.startswith(f"cannot open the lock file of {rd.path}: ") and "[Errno" not in message
+
+
+def test_an_old_checkpoint_that_cannot_be_deleted_is_named_with_the_reason(tmp_path: Path, monkeypatch) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    first = rd.save_checkpoint(1, {"episode": 1}, keep=1)
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(RunDirError) as refused:
+        rd.save_checkpoint(2, {"episode": 2}, keep=1)
+    assert str(refused.value) == f"cannot delete the old checkpoint {first}: Permission denied"
