@@ -19,6 +19,12 @@ from ilm_plugins.students.transformer_lm import TransformerLMStudent
 from ilm_plugins.teachers import SelectBinParams
 from ilm_plugins.teachers.select_bin import SelectBinTeacher
 
+
+def permission_denied(*args: Any, **kwargs: Any) -> Any:
+    """Stands in for a file operation that the file system refuses (a read-only disk, say)."""
+    raise PermissionError(13, "Permission denied")
+
+
 #: the tiny run of the in-process fault tests (a few tenths of a second per run)
 SMALL = small_run(
     episodes=4,

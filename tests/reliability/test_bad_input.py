@@ -12,7 +12,7 @@ import pytest
 
 from ilm_core.rundir import RunDir
 
-from ._support import one_paragraph_error
+from ._support import one_paragraph_error, permission_denied
 
 FAST = ["--episodes", "1", "--students", "1", "--set", "student.updates=1", "--set", "teacher.lm_updates=0", "--quiet"]
 
@@ -130,10 +130,7 @@ def test_a_config_file_that_fails_to_read_gives_the_reason_alone(cli, tmp_path, 
     path = tmp_path / "locked.toml"
     path.write_text("episodes = 3\n")
 
-    def refuse(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "read_text", permission_denied)
     err = one_paragraph_error(*cli("run", "--dry-run", "--config", str(path)))
     assert f"config file {str(path)!r} cannot be read: Permission denied" in err
 

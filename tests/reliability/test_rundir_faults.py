@@ -18,7 +18,14 @@ from ilm_core.cli import main
 from ilm_core.errors import RunDirError
 from ilm_core.rundir import RunDir
 
-from ._support import TINY_FLAGS, assert_prefix_intact, metrics_lines, one_paragraph_error, without_seconds
+from ._support import (
+    TINY_FLAGS,
+    assert_prefix_intact,
+    metrics_lines,
+    one_paragraph_error,
+    permission_denied,
+    without_seconds,
+)
 
 ARGS = ["--episodes", "4", *TINY_FLAGS, "--set", "student.updates=3", "--set", "keep_checkpoints=2"]
 
@@ -314,10 +321,7 @@ def test_a_saved_config_that_cannot_be_read_or_is_no_table_is_named(tmp_path: Pa
 
 
 def test_a_run_directory_that_cannot_be_made_is_named_with_the_reason(tmp_path: Path, monkeypatch) -> None:
-    def refuse(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(Path, "mkdir", refuse)  # a read-only file system, say
+    monkeypatch.setattr(Path, "mkdir", permission_denied)  # a read-only file system, say
     with pytest.raises(RunDirError) as refused:
         RunDir(tmp_path / "run").create()
     assert str(refused.value) == f"cannot create the run directory {tmp_path / 'run'}: Permission denied"
@@ -338,10 +342,7 @@ def test_an_old_checkpoint_that_cannot_be_deleted_is_named_with_the_reason(tmp_p
     rd.create()
     first = rd.save_checkpoint(1, {"episode": 1}, keep=1)
 
-    def refuse(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(Path, "unlink", refuse)
+    monkeypatch.setattr(Path, "unlink", permission_denied)
     with pytest.raises(RunDirError) as refused:
         rd.save_checkpoint(2, {"episode": 2}, keep=1)
     assert str(refused.value) == f"cannot delete the old checkpoint {first}: Permission denied"
