@@ -135,3 +135,24 @@ def test_waiting_for_another_process_building_the_entry_says_who_and_why(tmp_pat
     threading.Timer(0.5, held.release).start()  # the other process finishes after half a second
     assert cache.get_or_build("teacher-lm", {"k": 1}, lambda: 7) == 7
     assert len(notices) == 1 and "waiting for process 4242 on elsewhere" in notices[0] and "--no-cache" in notices[0]
+    assert "(at most 30 min)" in notices[0]  # the wait it will bear before building the entry itself
+
+
+def test_the_cache_lives_under_the_user_cache_folder_unless_told_otherwise(tmp_path, monkeypatch) -> None:
+    from ilm_core.cache import ENV_DIR, default_root
+
+    monkeypatch.delenv(ENV_DIR, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_root() == tmp_path / "home" / ".cache" / "ilm"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_root() == tmp_path / "xdg" / "ilm"
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / "mine"))
+    assert default_root() == tmp_path / "mine"
+
+
+def test_a_data_fingerprint_does_not_depend_on_the_order_of_a_mapping() -> None:
+    from ilm_core.cache import data_fingerprint
+
+    assert data_fingerprint({"a": 1, "b": [2, 3]}) == data_fingerprint({"b": [2, 3], "a": 1})
+    assert data_fingerprint({"a": 1, "b": [2, 3]}) != data_fingerprint({"a": 1, "b": [3, 2]})

@@ -84,3 +84,87 @@ def test_a_learning_teacher_that_declares_what_only_a_reference_may_is_told_whic
         TeacherSpec(name="eager", summary="a learner", factory=dict, **declared)
     assert f"teacher 'eager' {named} but role='learner'" in str(refused.value)
     TeacherSpec(name="eager", summary="a reference", factory=dict, role="reference", **declared)  # allowed
+
+
+# -- the rules of the other messages, at their edges --------------------------------------------
+
+
+def _environment(**changes):
+    from ilm_core import EnvironmentData
+
+    fields = {
+        "vocabulary": ["a", "b", "c"],
+        "exam_domain": "a",
+        "teacher_corpus": [[0]],
+        "pool": [[0], [1, 2]],
+        "exam": [[2]],
+    }
+    return EnvironmentData(**{**fields, **changes})
+
+
+def test_environment_data_names_a_token_outside_the_vocabulary_and_its_bounds():
+    from ilm_core import MinimalPair
+
+    with pytest.raises(ValidationError, match=r"pool\[1\] has token id 3, outside the vocabulary 0\.\.2"):
+        _environment(pool=[[0], [1, 3]])
+    pair = MinimalPair(good=[0], bad=[3])
+    with pytest.raises(ValidationError, match=r"minimal_pairs\[0\] has token id 3, outside the vocabulary 0\.\.2"):
+        _environment(minimal_pairs=[pair])
+    # the smallest of everything is allowed: a one-token pair, exam-domain labels one per pool sentence
+    _environment(minimal_pairs=[MinimalPair(good=[0], bad=[1])], pool_in_exam_domain=[True, False])
+    with pytest.raises(ValidationError, match="pool_in_exam_domain has 3 labels for a pool of 2 sentences"):
+        _environment(pool_in_exam_domain=[True, False, True])
+
+
+def test_hidden_goals_are_two_or_more_and_each_has_an_exam():
+    from ilm_core import Goal
+
+    goal = {"exam": [[2]], "pool": [True, False]}
+    _environment(goals={"x": Goal(**goal), "y": Goal(**goal)})
+    with pytest.raises(ValidationError, match="give at least two, or none"):
+        _environment(goals={"x": Goal(**goal)})
+    with pytest.raises(ValidationError, match="exam"):
+        Goal(exam=[], pool=[True, False])
+
+
+def test_the_smallest_allowed_values_of_the_messages_are_allowed():
+    from ilm_core import ComponentScore, Judgement, StudentFeedback, StudentReport
+
+    assert Judgement(in_language=False, position=0).position == 0  # the very first token
+    assert ComponentScore(score=1.0, weight=0.5).weight == 0.5
+    assert StudentFeedback().round == 0
+    report = StudentReport(student=0, seed=1, final_loss=1.0, exams={})
+    assert report.diverged is False  # a report says so only when the student diverged
+    assert Feedback(student=0, lesson=Lesson(student=0, indices=[0]), perplexity=0.0).perplexity == 0.0
+
+
+@pytest.mark.parametrize(("in_scores", "given"), [(6.0, 5.0), (5.0, 6.0), (math.nan, 5.0)])
+def test_a_score_given_both_ways_must_agree(in_scores, given):
+    from ilm_core import ExamResult
+
+    with pytest.raises(ValidationError, match=f"perplexity is {given} but scores"):
+        ExamResult(scores={"perplexity": in_scores}, perplexity=given)
+    both_nan = ExamResult(scores={"perplexity": math.nan}, perplexity=math.nan)  # a diverged student, both ways
+    assert math.isnan(both_nan.perplexity)
+
+
+def test_a_job_refuses_item_sets_that_do_not_fit_its_students_or_its_exam():
+    from ilm_core import ComponentRef, Round, TrainingJob
+
+    job = {
+        "student": ComponentRef(name="s"),
+        "exam": ComponentRef(name="e"),
+        "vocab_size": 3,
+        "lessons": [[[0]], [[1]]],
+        "seeds": [1, 2],
+        "exams": {"feedback": [[0], [1], [2]]},
+    }
+    TrainingJob(**job, item_sets={"feedback": [[0], [2]]})
+    with pytest.raises(ValidationError, match=r"item_sets\['feedback'\] has 1 sets for 2 students"):
+        TrainingJob(**job, item_sets={"feedback": [[0]]})
+    with pytest.raises(ValidationError, match=r"a position outside 0\.\.2"):
+        TrainingJob(**job, item_sets={"feedback": [[0], [3]]})
+    with pytest.raises(ValidationError, match="probe\n  Input should be greater than or equal to 0"):
+        TrainingJob(**job, probe=-1, probe_seeds=[3, 4])
+    with pytest.raises(ValidationError, match="probe\n  Input should be greater than or equal to 0"):
+        Round(size=1, probe=-1)

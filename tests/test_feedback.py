@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -585,3 +586,22 @@ def test_feedback_bin_listen_lr_moves_the_listening_matrices_at_their_own_rate()
     resumed.load_state_dict(slow.state_dict())
     assert torch.equal(resumed.listen.weight, slow.listen.weight)
     assert resumed.optimizer.state_dict()["listen"]["steps"] == [1.0]
+
+
+def test_the_plugin_api_versions_served_are_the_oldest_adapted_to_the_current_one() -> None:
+    from ilm_core.compat import OLDEST_ADAPTED, PLUGIN_API, adapt, check_api_version
+
+    for served in (None, *range(OLDEST_ADAPTED, PLUGIN_API + 1)):
+        check_api_version("teacher", "t", served)
+    for refused in (OLDEST_ADAPTED - 1, PLUGIN_API + 1):
+        with pytest.raises(PluginError, match=f"teacher plugin 't' was written for .*plugin API {refused}"):
+            check_api_version("teacher", "t", refused)
+
+    class Opaque:
+        select = max  # a builtin: its signature cannot be read, so it is no old form to adapt
+
+    teacher = Opaque()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no PluginAPIWarning: nothing is adapted
+        assert adapt("teacher", "opaque", teacher) is teacher
+    assert teacher.select is max

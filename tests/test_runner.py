@@ -82,3 +82,62 @@ def test_the_environment_seconds_are_the_time_its_build_step_took(registry):
     finally:
         experiment.close()
     assert experiment.environment_seconds == pytest.approx(steps.timings["building the environment"], abs=0.2)
+
+
+# -- where a run stopped, and how to go on ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resume", "fault", "episode", "done", "told"),
+    [
+        (
+            False,
+            "plugin",
+            0,
+            0,
+            "stopped in episode 0; no episode had finished, so nothing was kept. Run the command "
+            "again once it is fixed.)",
+        ),
+        (
+            False,
+            "signal",
+            0,
+            0,
+            "stopped in episode 0; no episode had finished, so nothing was kept. Run the same command again.)",
+        ),
+        (True, "signal", 0, 0, "stopped in episode 0; no episode had finished. Continue with `ilm run --resume RUN`.)"),
+        (
+            False,
+            "plugin",
+            3,
+            3,
+            "stopped in episode 3; episodes 0-2 are saved in RUN/metrics.jsonl. Fix the plugin, "
+            "then continue with `ilm run --resume RUN`.)",
+        ),
+        (
+            False,
+            "signal",
+            2,
+            3,
+            "stopped after episode 2; episodes 0-2 are saved in RUN/metrics.jsonl. Continue with "
+            "`ilm run --resume RUN`.)",
+        ),
+    ],
+)
+def test_a_stopped_run_says_where_it_stopped_what_was_kept_and_how_to_go_on(
+    tmp_path, resume, fault, episode, done, told
+) -> None:
+    import json
+    import signal
+    from types import SimpleNamespace
+
+    from ilm_core import PluginError
+    from ilm_core.runner import _stopped
+    from ilm_core.signals import RunInterrupted
+
+    rd = RunDir(tmp_path / "run")
+    rd.create()
+    rd.metrics_path.write_text("".join(json.dumps({"episode": e}) + "\n" for e in range(done)))
+    exc = PluginError("teacher plugin 'x' failed") if fault == "plugin" else RunInterrupted(signal.SIGINT)
+    _stopped(exc, SimpleNamespace(rd=rd, current_episode=episode, saved_episodes=done), resume)
+    assert str(exc).endswith("(The run " + told.replace("RUN", str(rd.path)))

@@ -346,3 +346,16 @@ def test_an_old_checkpoint_that_cannot_be_deleted_is_named_with_the_reason(tmp_p
     with pytest.raises(RunDirError) as refused:
         rd.save_checkpoint(2, {"episode": 2}, keep=1)
     assert str(refused.value) == f"cannot delete the old checkpoint {first}: Permission denied"
+
+
+def test_resuming_from_an_older_checkpoint_names_every_episode_it_repeats(cli, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, _, err = cli("run", *ARGS, "--set", "checkpoint_every=2", "--out", str(out), "--quiet")
+    assert code == 0, err
+    reference = without_seconds(out)
+    (out / "summary.json").unlink()
+    ckpt(out, 4).unlink()  # killed before the last checkpoint was written: the newest is after episode 2
+    code, text, err = cli("run", "--resume", str(out), "--quiet")
+    assert code == 0, err
+    assert "repeating episode(s) 2-3, finished after the checkpoint" in " ".join(text.split())
+    assert without_seconds(out) == reference
