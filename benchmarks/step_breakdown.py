@@ -14,6 +14,7 @@ the fused AdamW step, then the forward pass's matrix products in GFLOP/s.
     python benchmarks/step_breakdown.py --compiled         # also: a torch.compile'd loss, against eager
     python benchmarks/step_breakdown.py --variants         # also: the update computed two other ways
     python benchmarks/step_breakdown.py --pair             # also: two lanes at once, against one alone
+    python benchmarks/step_breakdown.py --ops              # also: the update's operations, by their share
 
 `--compiled` trains a second copy of the lane with the loss function compiled by `torch.compile`
 (inductor; it needs a C++ compiler), alternating blocks of 10 eager and 10 compiled updates so
@@ -32,6 +33,12 @@ process (the executor's lanes) and in two processes (no shared interpreter lock)
 blocks, and prints each median and its ratio to the lone lane. A ratio above 1 is time the two
 cores take from each other (caches, memory, a shared physical core), which no schedule of lanes
 or runs wins back.
+
+`--ops` runs the updates once more under torch's profiler and prints the operations (forward and
+backward, optimiser and clipping) that take the most of the update's time, each operation's own
+time without what it calls, and their sum in three groups: matrix products (`bmm`, `baddbmm`, `mm`,
+`addmm`), the attention kernel (SDPA, forward and backward) and everything else. The profiler adds
+its own overhead to every small operation, so read the shares, not the milliseconds.
 """
 
 from __future__ import annotations
@@ -126,6 +133,7 @@ def main() -> None:
     parser.add_argument("--compiled", action="store_true", help="also time updates with a torch.compile'd loss")
     parser.add_argument("--variants", action="store_true", help="also time two other ways to compute the update")
     parser.add_argument("--pair", action="store_true", help="also time two lanes updating at once (threads, processes)")
+    parser.add_argument("--ops", action="store_true", help="also show the update's operations by their share of it")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     S, V, n = args.students, args.vocab, args.repeats
@@ -181,6 +189,31 @@ def main() -> None:
         compare_variants(V, S, batch, n)
     if args.pair:
         compare_pair(V, S, batch, n)
+    if args.ops:
+        operations(model, trainer, batch, n)
+
+
+MATRIX_PRODUCTS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")
+
+
+def operations(model: StackedTransformerLM, trainer: Trainer, batch: tuple[torch.Tensor, ...], n: int) -> None:
+    """The update's operations under torch's profiler: the largest by their own time, and three groups."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(n):
+            update(model, trainer, per_student_loss, batch)
+    own = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    total = sum(own.values())
+    groups = {"matrix products": 0.0, "attention (SDPA)": 0.0, "everything else": 0.0}
+    for key, t in own.items():
+        group = "matrix products" if key in MATRIX_PRODUCTS else "everything else"
+        groups["attention (SDPA)" if "scaled_dot_product" in key else group] += t
+    print(f"operations of {n} updates under the profiler ({total / n / 1e3:.2f} ms per update with its overhead):")
+    for key, t in sorted(own.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {key[:58]:<58}{100 * t / total:6.1f}%")
+    for name, t in groups.items():
+        print(f"  = {name:<56}{100 * t / total:6.1f}%")
 
 
 def compare_compiled(V: int, S: int, batch: tuple[torch.Tensor, ...], n: int) -> None:

@@ -15,7 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "step_breakdown.py
 @pytest.fixture(scope="module")
 def out() -> str:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--students", "2", "--repeats", "3", "--variants", "--pair"],
+        [sys.executable, str(SCRIPT), "--students", "2", "--repeats", "3", "--variants", "--pair", "--ops"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -57,3 +57,13 @@ def test_the_two_other_ways_to_compute_the_update_are_timed_against_eager(out: s
         assert abs(float(ratio) - float(eager) / float(other)) < 0.01, out
     drifts = [float(x) for x in re.findall(r"(\d\.\d+e[-+]\d+) at most over 11 updates", out)]
     assert len(drifts) == 2 and all(d < 0.05 for d in drifts), out
+
+
+def test_the_operations_are_listed_by_their_share_and_the_three_groups_add_up_to_the_whole(out: str) -> None:
+    ops = out[out.index("operations of 3 updates under the profiler") :]
+    shares = [float(x) for x in re.findall(r"^  (?!=)\S.*?(\d+\.\d)%$", ops, re.M)]
+    groups = dict(re.findall(r"^  = (.+?)\s+(\d+\.\d)%$", ops, re.M))
+    assert len(shares) == 12 and shares == sorted(shares, reverse=True), ops
+    assert set(groups) == {"matrix products", "attention (SDPA)", "everything else"}, ops
+    assert abs(sum(float(v) for v in groups.values()) - 100.0) < 0.2, ops
+    assert float(groups["matrix products"]) > 0 and float(groups["attention (SDPA)"]) > 0, ops
