@@ -168,3 +168,42 @@ def test_a_job_refuses_item_sets_that_do_not_fit_its_students_or_its_exam():
         with pytest.raises(ValidationError) as refused:
             negative_probe()
         assert [(e["loc"], e["type"]) for e in refused.value.errors()] == [(("probe",), "greater_than_equal")]
+
+
+# -- the interfaces: what a plugin must implement, what a teacher is given ------------------------
+
+
+@pytest.mark.parametrize(("base", "method"), [("Environment", "build"), ("Teacher", "select")])
+def test_a_plugin_class_without_its_required_method_cannot_be_made(base, method):
+    import ilm_core
+
+    class Incomplete(getattr(ilm_core, base)):
+        pass
+
+    with pytest.raises(TypeError, match=f"abstract method '?{method}'?"):
+        Incomplete()
+
+
+def test_trained_students_without_sentence_nll_cannot_be_made():
+    from ilm_core.interfaces import TrainedStudents
+
+    class Unscorable(TrainedStudents):
+        @property
+        def final_losses(self):
+            return [1.0]
+
+    with pytest.raises(TypeError, match="sentence_nll"):
+        Unscorable()
+
+
+def test_a_round_context_is_read_only_and_says_whether_anything_was_sent():
+    import dataclasses
+
+    from ilm_core import RoundContext
+
+    first = RoundContext.one_round(n_students=2, episode=0, size=3)
+    assert first.first is True and first.goals is None  # no hidden goals unless the episode has them
+    later = dataclasses.replace(first, round=1, rounds=2, sent=[[4], []])
+    assert later.first is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.size = 5  # type: ignore[misc]

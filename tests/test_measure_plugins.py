@@ -213,3 +213,12 @@ def test_round_values_of_a_measure_go_to_the_round_entries(reg, tmp_path, measur
             assert statistics.fmean(by_round) == pytest.approx(record["fraction_exam_domain"])
         else:
             assert not any("fraction_exam_domain" in r for r in record["rounds"])
+
+
+def test_round_values_of_a_measure_must_number_the_rounds_of_the_episode():
+    from ilm_core.measures import Measured, merge
+
+    merge(Measured(), "per-round", MeasureResult(rounds=[{"x": 1.0}, {"x": 2.0}]), n_students=1, rounds=2)
+    for given in (1, 3):  # too few, or too many
+        with pytest.raises(PluginError, match=f"values for {given} rounds in an episode of 2; give one entry per"):
+            merge(Measured(), "per-round", MeasureResult(rounds=[{"x": 1.0}] * given), n_students=1, rounds=2)

@@ -10,7 +10,7 @@ from typing import ClassVar
 import pytest
 from conftest import TINY_DOMAINS, tiny_student
 
-from ilm_core import ExecutorSpec, Experiment, RunDir, Steps, hookimpl, resolve
+from ilm_core import ConfigError, ExecutorSpec, Experiment, PluginError, RunDir, Steps, hookimpl, resolve
 from ilm_plugins.executors.local import SequentialExecutor
 
 
@@ -141,3 +141,37 @@ def test_a_stopped_run_says_where_it_stopped_what_was_kept_and_how_to_go_on(
     exc = PluginError("teacher plugin 'x' failed") if fault == "plugin" else RunInterrupted(signal.SIGINT)
     _stopped(exc, SimpleNamespace(rd=rd, current_episode=episode, saved_episodes=done), resume)
     assert str(exc).endswith("(The run " + told.replace("RUN", str(rd.path)))
+
+
+# -- an executor that fails to start -----------------------------------------------------------------
+
+
+class _Unstartable(SequentialExecutor):
+    raised: ClassVar[Exception] = ValueError("no device of that name")
+
+    def prepare(self, context) -> None:
+        raise _Unstartable.raised
+
+
+class _UnstartablePlugin:
+    @staticmethod
+    @hookimpl
+    def ilm_executors():
+        yield ExecutorSpec(name="unstartable", summary="fails to start", factory=lambda params: _Unstartable())
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ValueError("no device of that name"), "executor plugin 'unstartable' failed to start: ValueError: no device"),
+        (ConfigError("its own one-paragraph words"), "its own one-paragraph words"),  # passed on as it is
+    ],
+)
+def test_an_executor_that_fails_to_start_is_named_unless_it_speaks_for_itself(registry, raised, expected) -> None:
+    registry.register(_UnstartablePlugin, name="unstartable-executor")
+    _Unstartable.raised = raised
+    experiment = Experiment(resolve(_raw("unstartable"), registry), registry)
+    with pytest.raises((PluginError, ConfigError)) as failed:
+        next(experiment.episodes())
+    assert type(failed.value) is (ConfigError if isinstance(raised, ConfigError) else PluginError)
+    assert str(failed.value).startswith(expected)

@@ -87,6 +87,9 @@ def test_budget_larger_than_the_pool(cli, tmp_path):
     # nothing finished, so the same directory can be used again once the config is fixed
     code, _, err = cli("run", *FAST, "--budget", "3", "--set", "environment.pool_size=20", "--out", str(tmp_path / "r"))
     assert code == 0, err
+    # the whole pool is the largest budget allowed
+    code, _, err = cli("run", "--dry-run", "--budget", "20", "--set", "environment.pool_size=20")
+    assert code == 0, err
 
 
 @pytest.mark.parametrize(
