@@ -207,8 +207,12 @@ def operations(model: StackedTransformerLM, trainer: Trainer, batch: tuple[torch
     total = sum(own.values())
     groups = {"matrix products": 0.0, "attention (SDPA)": 0.0, "everything else": 0.0}
     for key, t in own.items():
-        group = "matrix products" if key in MATRIX_PRODUCTS else "everything else"
-        groups["attention (SDPA)" if "scaled_dot_product" in key else group] += t
+        if key in MATRIX_PRODUCTS:
+            groups["matrix products"] += t
+        elif "scaled_dot_product" in key:
+            groups["attention (SDPA)"] += t
+        else:
+            groups["everything else"] += t
     print(f"operations of {n} updates under the profiler ({total / n / 1e3:.2f} ms per update with its overhead):")
     for key, t in sorted(own.items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {key[:58]:<58}{100 * t / total:6.1f}%")

@@ -255,11 +255,13 @@ def test_a_group_answering_sentence_nll_in_the_wrong_shape_is_refused_naming_the
     from ilm_core.report_check import CheckedStudents
 
     class Group:
-        def sentence_nll(self, sentences):
-            return rows, tokens
+        def __init__(self, answer: tuple[list[list[float]], list[int]]) -> None:
+            self.answer = answer
 
-    checked = CheckedStudents(Group(), "short", 2)
+        def sentence_nll(self, sentences):
+            return self.answer
+
     with pytest.raises(PluginError, match=r"student plugin 'short' returned results of the wrong shape"):
-        checked.sentence_nll([[1, 2], [2, 3]])
-    Group.sentence_nll = lambda self, sentences: ([[1.0, 2.0]] * 2, [3, 3])  # the right shape passes
-    assert checked.sentence_nll([[1, 2], [2, 3]]) == ([[1.0, 2.0]] * 2, [3, 3])
+        CheckedStudents(Group((rows, tokens)), "short", 2).sentence_nll([[1, 2], [2, 3]])
+    right = ([[1.0, 2.0]] * 2, [3, 3])  # the right shape passes
+    assert CheckedStudents(Group(right), "short", 2).sentence_nll([[1, 2], [2, 3]]) == right
